@@ -1,0 +1,380 @@
+/* Channels: a FIFO of items per channel, a mutex, and an event count (a futex word that
+ * works as the channel's condition variable). Waiters spin briefly on the event count,
+ * then park in the kernel with no CPU use until a change, a timeout or a signal.
+ * No Python objects here: items point at raw bytes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "common.h"
+
+/* Spin budget before parking: an idle core on these machines takes tens of microseconds
+ * to wake, so a short spin answers a quick peer without any wake-up at all. */
+#define IC_SPIN_NS 40000.0
+
+static pthread_mutex_t chans_mu = PTHREAD_MUTEX_INITIALIZER;
+static ic_chan *chans_head;
+static int64_t next_chan_id = 1;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void bump(ic_chan *ch)
+{
+    atomic_fetch_add(&ch->seq, 1);
+    if (atomic_load(&ch->sleepers) > 0) {
+        syscall(SYS_futex, &ch->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    }
+}
+
+void ic_waitctx_init(ic_waitctx *w, ic_interp *rec)
+{
+    w->rec = rec;
+    w->gen = rec != NULL ? atomic_load(&rec->intr_gen) : 0;
+    w->tid = PyThread_get_thread_ident();
+    w->ignore_intr = 0;
+}
+
+static int interrupted(ic_waitctx *w)
+{
+    if (w == NULL || w->rec == NULL || w->ignore_intr) {
+        return 0;
+    }
+    return atomic_load(&w->rec->intr_gen) != w->gen && atomic_load(&w->rec->intr_tid) == w->tid;
+}
+
+/* Wait until ch->seq moves from snap. Returns 0, ETIMEDOUT or EINTR. */
+static int park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
+{
+    double spin_until = ic_now() + IC_SPIN_NS * 1e-9;
+    for (unsigned int i = 1;; i++) {
+        if (atomic_load_explicit(&ch->seq, memory_order_acquire) != snap) {
+            return 0;
+        }
+        cpu_relax();
+        if ((i & 63) == 0 && ic_now() > spin_until) {
+            break;
+        }
+    }
+    if (interrupted(w)) {
+        return 0;
+    }
+    struct timespec rel, *relp = NULL;
+    if (deadline > 0) {
+        double left = deadline - ic_now();
+        if (left <= 0) {
+            return ETIMEDOUT;
+        }
+        rel.tv_sec = (time_t)left;
+        rel.tv_nsec = (long)((left - (double)rel.tv_sec) * 1e9);
+        relp = &rel;
+    }
+    atomic_fetch_add(&ch->sleepers, 1);
+    long r = syscall(SYS_futex, &ch->seq, FUTEX_WAIT_PRIVATE, snap, relp, NULL, 0);
+    int err = r == 0 ? 0 : errno;
+    atomic_fetch_sub(&ch->sleepers, 1);
+    if (err == EINTR || err == ETIMEDOUT) {
+        return err;
+    }
+    return 0;   /* woken, or EAGAIN: the word had already moved */
+}
+
+ic_chan *ic_chan_new(void)
+{
+    ic_chan *ch = calloc(1, sizeof(*ch));
+    if (ch == NULL) {
+        return NULL;
+    }
+    if (pthread_mutex_init(&ch->mu, NULL) != 0) {
+        free(ch);
+        return NULL;
+    }
+    ch->refs = 1;
+    pthread_mutex_lock(&chans_mu);
+    ch->id = next_chan_id++;
+    ch->next_all = chans_head;
+    chans_head = ch;
+    pthread_mutex_unlock(&chans_mu);
+    return ch;
+}
+
+ic_chan *ic_chan_lookup(int64_t id)
+{
+    pthread_mutex_lock(&chans_mu);
+    ic_chan *ch = chans_head;
+    while (ch != NULL && ch->id != id) {
+        ch = ch->next_all;
+    }
+    if (ch != NULL) {
+        ch->refs++;
+    }
+    pthread_mutex_unlock(&chans_mu);
+    return ch;
+}
+
+void ic_chan_incref(ic_chan *ch)
+{
+    pthread_mutex_lock(&chans_mu);
+    ch->refs++;
+    pthread_mutex_unlock(&chans_mu);
+}
+
+void ic_item_free(ic_item *it)
+{
+    if (it->lent != NULL) {
+        ic_lent_decref(it->lent);
+    }
+    if (it->heap == 2) {
+        free((void *)it->data);
+    }
+    free(it);
+}
+
+void ic_chan_decref(ic_chan *ch)
+{
+    pthread_mutex_lock(&chans_mu);
+    if (--ch->refs > 0) {
+        pthread_mutex_unlock(&chans_mu);
+        return;
+    }
+    for (ic_chan **p = &chans_head; *p != NULL; p = &(*p)->next_all) {
+        if (*p == ch) {
+            *p = ch->next_all;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&chans_mu);
+    /* No end is left, so no blocked sender: every queued item is a heap item. */
+    ic_item *it = ch->head;
+    while (it != NULL) {
+        ic_item *next = it->next;
+        ic_item_free(it);
+        it = next;
+    }
+    pthread_mutex_destroy(&ch->mu);
+    free(ch);
+}
+
+int ic_chan_put(ic_chan *ch, ic_item *it)
+{
+    pthread_mutex_lock(&ch->mu);
+    if (ch->closed != IC_OPEN) {
+        pthread_mutex_unlock(&ch->mu);
+        return IC_CH_CLOSED;
+    }
+    it->next = NULL;
+    atomic_store(&it->state, IC_ITEM_QUEUED);
+    if (ch->tail != NULL) {
+        ch->tail->next = it;
+    }
+    else {
+        ch->head = it;
+    }
+    ch->tail = it;
+    ch->count++;
+    pthread_mutex_unlock(&ch->mu);
+    bump(ch);
+    return IC_CH_OK;
+}
+
+static void unlink_item_locked(ic_chan *ch, ic_item *it)
+{
+    ic_item *prev = NULL;
+    for (ic_item *p = ch->head; p != NULL; prev = p, p = p->next) {
+        if (p == it) {
+            if (prev != NULL) {
+                prev->next = it->next;
+            }
+            else {
+                ch->head = it->next;
+            }
+            if (ch->tail == it) {
+                ch->tail = prev;
+            }
+            ch->count--;
+            return;
+        }
+    }
+}
+
+int ic_chan_get(ic_chan *ch, ic_item **out, double timeout, ic_waitctx *w)
+{
+    double deadline = timeout > 0 ? ic_now() + timeout : 0;
+    for (;;) {
+        unsigned int snap = atomic_load(&ch->seq);
+        pthread_mutex_lock(&ch->mu);
+        ic_item *it = ch->head;
+        if (it != NULL) {
+            ch->head = it->next;
+            if (ch->head == NULL) {
+                ch->tail = NULL;
+            }
+            ch->count--;
+            atomic_store(&it->state, IC_ITEM_INFLIGHT);
+            pthread_mutex_unlock(&ch->mu);
+            *out = it;
+            return IC_CH_OK;
+        }
+        int closed = ch->closed;
+        pthread_mutex_unlock(&ch->mu);
+        if (closed != IC_OPEN) {
+            return IC_CH_CLOSED;
+        }
+        if (timeout == 0) {
+            return IC_CH_EMPTY;
+        }
+        if (interrupted(w)) {
+            return IC_CH_INTR;
+        }
+        int r = park(ch, snap, deadline, w);
+        if (r == ETIMEDOUT) {
+            timeout = 0;        /* one last look, then report empty */
+        }
+        else if (r == EINTR) {
+            return IC_CH_SIGNAL;
+        }
+    }
+}
+
+int ic_chan_wait_taken(ic_chan *ch, ic_item *it, ic_waitctx *w)
+{
+    for (;;) {
+        unsigned int snap = atomic_load(&ch->seq);
+        int st = atomic_load(&it->state);
+        if (st == IC_ITEM_DONE) {
+            return IC_CH_OK;
+        }
+        if (st == IC_ITEM_WITHDRAWN) {
+            return IC_CH_CLOSED;
+        }
+        if (interrupted(w)) {
+            pthread_mutex_lock(&ch->mu);
+            if (atomic_load(&it->state) == IC_ITEM_QUEUED) {
+                unlink_item_locked(ch, it);
+                atomic_store(&it->state, IC_ITEM_WITHDRAWN);
+                pthread_mutex_unlock(&ch->mu);
+                return IC_CH_INTR;
+            }
+            pthread_mutex_unlock(&ch->mu);
+            /* a receiver holds it already: wait for it to finish, it will soon */
+            w->ignore_intr = 1;
+            continue;
+        }
+        if (park(ch, snap, 0, w) == EINTR) {
+            return IC_CH_SIGNAL;
+        }
+    }
+}
+
+int ic_chan_withdraw(ic_chan *ch, ic_item *it)
+{
+    int withdrawn = 0;
+    pthread_mutex_lock(&ch->mu);
+    if (atomic_load(&it->state) == IC_ITEM_QUEUED) {
+        unlink_item_locked(ch, it);
+        atomic_store(&it->state, IC_ITEM_WITHDRAWN);
+        withdrawn = 1;
+    }
+    pthread_mutex_unlock(&ch->mu);
+    return withdrawn;
+}
+
+void ic_chan_finish(ic_chan *ch, ic_item *it)
+{
+    if (it->heap) {
+        ic_item_free(it);
+        return;
+    }
+    /* a blocking sender waits on this item (on its stack): after the store it may return */
+    atomic_store(&it->state, IC_ITEM_DONE);
+    bump(ch);
+}
+
+ic_item *ic_chan_close(ic_chan *ch, int how)
+{
+    ic_item *dropped = NULL, **dtail = &dropped;
+    pthread_mutex_lock(&ch->mu);
+    if (how > ch->closed) {
+        ch->closed = how;
+    }
+    ic_item *prev = NULL, *it = ch->head;
+    while (it != NULL) {
+        ic_item *next = it->next;
+        /* blocking senders are told the channel closed; queued send_nowait data stays
+         * receivable after a close of the send side, and is dropped with the receive side */
+        int drop = !it->heap || ch->closed == IC_CLOSED_RECV;
+        if (drop) {
+            if (prev != NULL) {
+                prev->next = next;
+            }
+            else {
+                ch->head = next;
+            }
+            if (ch->tail == it) {
+                ch->tail = prev;
+            }
+            ch->count--;
+            if (it->heap) {
+                it->next = NULL;
+                *dtail = it;
+                dtail = &it->next;
+            }
+            else {
+                atomic_store(&it->state, IC_ITEM_WITHDRAWN);
+            }
+        }
+        else {
+            prev = it;
+        }
+        it = next;
+    }
+    pthread_mutex_unlock(&ch->mu);
+    bump(ch);
+    return dropped;
+}
+
+void ic_chan_wake_all(void)
+{
+    pthread_mutex_lock(&chans_mu);
+    for (ic_chan *ch = chans_head; ch != NULL; ch = ch->next_all) {
+        atomic_fetch_add(&ch->seq, 1);
+        syscall(SYS_futex, &ch->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    }
+    pthread_mutex_unlock(&chans_mu);
+}
+
+void ic_chan_copy_lent_of(ic_interp *rec)
+{
+    pthread_mutex_lock(&chans_mu);
+    for (ic_chan *ch = chans_head; ch != NULL; ch = ch->next_all) {
+        pthread_mutex_lock(&ch->mu);
+        for (ic_item *it = ch->head; it != NULL; it = it->next) {
+            if (it->lent == NULL || !it->heap || it->lent->owner != rec) {
+                continue;
+            }
+            char *copy = malloc(it->len > 0 ? (size_t)it->len : 1);
+            if (copy == NULL) {
+                continue;       /* keep the lent; the owner's end orphans it */
+            }
+            memcpy(copy, it->data, (size_t)it->len);
+            ic_lent *l = it->lent;
+            it->lent = NULL;
+            it->data = copy;
+            it->heap = 2;       /* data malloc'd separately */
+            ic_lent_decref(l);  /* we hold the owner's GIL: released right here */
+        }
+        pthread_mutex_unlock(&ch->mu);
+    }
+    pthread_mutex_unlock(&chans_mu);
+}
