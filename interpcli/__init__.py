@@ -1,0 +1,39 @@
+"""interpcli: run Python across CPython subinterpreters, connected by channels.
+
+    import interpcli
+    interp = interpcli.create()
+    recv, send = interpcli.create_channel()
+    result = interp.run("channels.out.send(b'hi')", channels={"out": send})
+
+Importing this package loads nothing heavy; the C core loads on first use."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "create": "interpreter", "list_all": "interpreter", "get_main": "interpreter",
+    "get_current": "interpreter", "get": "interpreter", "Interpreter": "interpreter",
+    "create_channel": "channels", "RecvChannel": "channels", "SendChannel": "channels",
+    "Channel": "channels",
+    "RunResult": "results", "InterpreterRef": "results",
+    "InterpError": "errors", "ChannelError": "errors", "ChannelClosedError": "errors",
+    "ChannelEmptyError": "errors", "ChannelTimeoutError": "errors",
+    "InterpreterError": "errors", "InterpreterNotFoundError": "errors",
+    "InterpreterBusyError": "errors", "RunFailedError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'interpcli' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,267 @@
+"""Interpreters: create(), list_all(), get_main(), get_current() and the Interpreter class.
+
+Each interpreter is a CPython subinterpreter made by the C core: isolated (own GIL,
+multi-phase extensions only) by default, or sharing the main GIL (legacy mode, for
+single-phase extensions such as numpy or cffi modules) with isolated=False."""
+from __future__ import annotations
+
+import atexit
+import itertools
+import threading
+import weakref
+
+from . import _lowlevel
+from .channels import binding_source, normalize_channels
+from .errors import InterpreterError, InterpreterNotFoundError
+from .results import InterpreterRef, RunResult
+
+_by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
+_lock = threading.Lock()
+_names = itertools.count(1)
+_atexit_registered = False
+_active_runs: dict[int, threading.Event] = {}
+
+
+class Interpreter:
+    """A handle on one interpreter; the same object for the same id."""
+
+    __slots__ = ("_id", "_name", "_isolated", "__weakref__")
+
+    def __new__(cls, id: int):
+        with _lock:
+            obj = _by_id.get(id)
+            if obj is not None:
+                return obj
+            for iid, name, isolated, _running, _runs in _lowlevel.interpreters():
+                if iid == id:
+                    break
+            else:
+                raise InterpreterNotFoundError(f"no interpreter with id {id}")
+            obj = super().__new__(cls)
+            obj._id, obj._name, obj._isolated = iid, name, isolated
+            _by_id[id] = obj
+            return obj
+
+    @property
+    def id(self) -> int:
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def isolated(self) -> bool:
+        """True for an own-GIL interpreter, False for a shared-GIL (legacy) one."""
+        return self._isolated
+
+    def __repr__(self) -> str:
+        return f"Interpreter(id={self._id}, name={self._name!r}, isolated={self._isolated})"
+
+    def __eq__(self, other):
+        return isinstance(other, Interpreter) and other._id == self._id
+
+    def __hash__(self):
+        return hash(("Interpreter", self._id))
+
+    def __reduce__(self):
+        return (Interpreter, (self._id,))
+
+    def _info(self):
+        for iid, name, isolated, running, runs in _lowlevel.interpreters():
+            if iid == self._id:
+                return running, runs
+        return None
+
+    def is_alive(self) -> bool:
+        """True until the interpreter is closed."""
+        return self._info() is not None
+
+    def is_running(self) -> bool:
+        """True while a run is going on in this interpreter."""
+        info = self._info()
+        return bool(info and info[0])
+
+    def close(self) -> None:
+        """End the interpreter. Refused (InterpreterBusyError) while it runs, and while
+        memoryviews onto memory it lent through send_buffer are alive elsewhere."""
+        if self._id == _lowlevel.main_id():
+            raise InterpreterError("the main interpreter cannot be closed")
+        _lowlevel.destroy(self._id)
+
+    def run(self, source, /, *, channels=None, timeout=None, capture_output=False) -> RunResult:
+        """Run source (str) in this interpreter's __main__ and return a RunResult.
+
+        The source's own exceptions, SyntaxError and SystemExit included, become data on
+        the result; run() raises only for misuse (a busy or closed interpreter, bad
+        arguments). channels maps names to channel ends, bound as the `channels` namespace
+        in __main__. timeout (seconds) interrupts a run that overstays with TimeoutError.
+        capture_output collects sys.stdout/sys.stderr on the result. Ctrl-C in the main
+        thread interrupts the run, then raises KeyboardInterrupt (carrying .result)."""
+        return self._run(source, channels=channels, timeout=timeout,
+                         capture_output=capture_output)
+
+    def _run(self, source, *, channels=None, timeout=None, capture_output=False,
+             filename="<string>", prelude="") -> RunResult:
+        if isinstance(source, (bytes, bytearray)):
+            source = bytes(source).decode("utf-8", "surrogateescape")
+        if not isinstance(source, str):
+            raise TypeError(f"source must be str, not {type(source).__name__!r}")
+        if timeout is not None:
+            timeout = float(timeout)
+            if not timeout > 0:
+                raise ValueError("timeout must be a positive number of seconds")
+        chans = normalize_channels(channels)
+        names = tuple(chans)
+        ref = InterpreterRef(self._id, self._name)
+        if "\0" in source:
+            return RunResult(source, names, False, ref, "SyntaxError",
+                             "source code cannot contain null bytes", None, 1)
+        try:
+            src_bytes = source.encode("utf-8")
+        except UnicodeEncodeError:
+            return RunResult(source, names, False, ref, "SyntaxError",
+                             "source is not valid UTF-8", None, 1)
+        if chans:
+            prelude = binding_source(chans) + prelude
+        args = (self._id, src_bytes, filename.encode("utf-8", "surrogateescape"),
+                prelude.encode() if prelude else None, capture_output)
+        _ensure_atexit()
+        timed_out = False
+        if timeout is None and threading.current_thread() is not threading.main_thread():
+            out = _lowlevel.run(*args)
+        else:
+            out, timed_out, interrupted = _run_in_thread(self._id, args, timeout)
+            if interrupted is not None:
+                interrupted.result = _make_result(source, names, ref, out, False, timeout)
+                raise interrupted
+        return _make_result(source, names, ref, out, timed_out, timeout)
+
+
+def _make_result(source, names, ref, out, timed_out, timeout) -> RunResult:
+    msg = out["exc_message"]
+    if timed_out and out["exc_type"] == "TimeoutError":
+        msg = f"run timed out after {timeout:g} s"
+    return RunResult(
+        source=source, channels=names, completed=out["exit_code"] == 0, interpreter=ref,
+        exc_type=out["exc_type"], exc_message=msg, traceback=out["traceback"],
+        exit_code=out["exit_code"], duration=out["duration"], stdout=out["stdout"],
+        stderr=out["stderr"], timed_out=timed_out and out["exc_type"] == "TimeoutError")
+
+
+def _run_in_thread(interp_id, args, timeout):
+    """Run in a helper thread so the calling thread can take Ctrl-C and time out; the
+    waits are lock waits (no polling) that signals interrupt."""
+    box: dict = {}
+    done = threading.Event()
+
+    def target():
+        try:
+            box["out"] = _lowlevel.run(*args)
+        except BaseException as exc:    # handed to the caller below
+            box["exc"] = exc
+        finally:
+            done.set()
+
+    t = threading.Thread(target=target, name=f"interpcli-run-{interp_id}")
+    with _lock:
+        _active_runs[interp_id] = done
+    timed_out = False
+    interrupted = None
+    try:
+        t.start()
+        try:
+            if not done.wait(timeout):
+                timed_out = True
+                _lowlevel.interrupt(interp_id, timeout=True)
+            done.wait()
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+            while True:
+                try:
+                    _lowlevel.interrupt(interp_id)
+                    done.wait()
+                    break
+                except KeyboardInterrupt:
+                    continue
+        t.join()
+    finally:
+        with _lock:
+            _active_runs.pop(interp_id, None)
+    if "exc" in box:
+        raise box["exc"]
+    return box["out"], timed_out, interrupted
+
+
+def create(name: str | None = None, *, isolated: bool = True) -> Interpreter:
+    """Create an interpreter. isolated=True: own GIL, runs in parallel with the others;
+    isolated=False: shares the main GIL but can import single-phase extensions."""
+    if name is not None:
+        if not isinstance(name, str) or not name or "\0" in name:
+            raise ValueError("an interpreter name must be a non-empty string without NUL")
+        if len(name.encode()) > 200:
+            raise ValueError("an interpreter name must be at most 200 bytes")
+        iid = _lowlevel.create(bool(isolated), name)
+    else:
+        while True:
+            candidate = f"interp-{next(_names)}"
+            try:
+                iid = _lowlevel.create(bool(isolated), candidate)
+                break
+            except InterpreterError as exc:
+                if "exists already" not in str(exc):
+                    raise
+    _ensure_atexit()
+    return Interpreter(iid)
+
+
+def list_all() -> list[Interpreter]:
+    """Every interpreter interpcli knows, the main one first."""
+    return [Interpreter(iid) for iid, *_ in _lowlevel.interpreters()]
+
+
+def get_main() -> Interpreter:
+    return Interpreter(_lowlevel.main_id())
+
+
+def get_current() -> Interpreter:
+    """The interpreter this code runs in (works inside subinterpreters too)."""
+    return Interpreter(_lowlevel.current_id())
+
+
+def get(name: str) -> Interpreter:
+    """The interpreter with that name."""
+    for iid, iname, *_ in _lowlevel.interpreters():
+        if iname == name:
+            return Interpreter(iid)
+    raise InterpreterNotFoundError(f"no interpreter named {name!r}")
+
+
+def _ensure_atexit():
+    global _atexit_registered
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_shutdown)
+
+
+def _shutdown():
+    """At exit: interrupt runs still going (daemon threads), then end every interpreter,
+    so the process never exits with live subinterpreters (fatal on 3.12)."""
+    main = _lowlevel.main_id()
+    for iid, _name, _iso, running, _runs in _lowlevel.interpreters():
+        if running:
+            try:
+                _lowlevel.interrupt(iid)
+            except InterpreterError:
+                pass
+    with _lock:
+        pending = list(_active_runs.values())
+    for done in pending:
+        done.wait(5.0)
+    for iid, _name, _iso, running, _runs in _lowlevel.interpreters():
+        if iid == main or running:
+            continue
+        try:
+            _lowlevel.destroy(iid, force=True)
+        except InterpreterError:
+            pass
