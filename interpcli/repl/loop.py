@@ -1,0 +1,100 @@
+"""The read-eval loop of `interp shell`: a PromptSession over a Shell.
+
+EOFError (Ctrl-D) leaves, closing every interpreter; KeyboardInterrupt at the prompt
+clears the line; KeyboardInterrupt while code runs interrupts that code (the Shell shows
+its result); any other error is one line and the loop goes on."""
+from __future__ import annotations
+
+import sys
+
+from . import render
+from .pysource import needs_more
+from .shell import Shell
+
+
+def make_session(shell, history, *, input=None, output=None):
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.enums import EditingMode
+
+    from .completer import ShellCompleter
+    from .keys import key_bindings
+    from .ui import STYLE, ShellLexer, continuation, prompt_message, toolbar
+
+    session = PromptSession(
+        message=lambda: prompt_message(shell),
+        prompt_continuation=continuation(shell),
+        multiline=True,
+        key_bindings=key_bindings(),
+        lexer=ShellLexer(),
+        completer=ShellCompleter(shell),
+        complete_while_typing=False,
+        history=history,
+        enable_history_search=False,
+        bottom_toolbar=lambda: toolbar(shell),
+        style=STYLE,
+        editing_mode=EditingMode.EMACS,
+        input=input,
+        output=output,
+    )
+    shell.on_change = session.app.invalidate
+    return session
+
+
+def interactive(shell, session) -> None:
+    from prompt_toolkit.patch_stdout import patch_stdout
+    with patch_stdout(raw=True):
+        while not shell.exiting:
+            try:
+                text = session.prompt()
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            try:
+                shell.execute(text)
+            except KeyboardInterrupt:
+                render.error("KeyboardInterrupt")
+
+
+def plain(shell, stream) -> None:
+    """Inputs from a pipe or file: lines grouped into inputs as python's REPL would."""
+    pending: list[str] = []
+    for line in stream:
+        pending.append(line.rstrip("\n"))
+        text = "\n".join(pending)
+        if needs_more(text):
+            continue
+        pending.clear()
+        try:
+            shell.execute(text)
+        except KeyboardInterrupt:
+            render.error("KeyboardInterrupt")
+        if shell.exiting:
+            return
+    if pending:
+        shell.execute("\n".join(pending) + "\n")
+
+
+def main(shared_gil: bool = False, *, input=None, output=None, environ=None) -> int:
+    """Run the shell until exit or Ctrl-D; the exit status (0)."""
+    import os
+
+    from interpcli import __version__
+
+    from .history import history_path, make_history
+    environ = os.environ if environ is None else environ
+    tty = input is not None or (sys.stdin.isatty() and sys.stdout.isatty())
+    shell = Shell(shared_gil=shared_gil)
+    try:
+        if not tty:
+            plain(shell, sys.stdin)
+            return 0
+        history, path, warning = make_history(history_path(environ))
+        render.say(render.banner(__version__, shell.current, path))
+        if warning:
+            render.error(warning)
+        session = make_session(shell, history, input=input, output=output)
+        interactive(shell, session)
+        return 0
+    finally:
+        shell.shutdown()

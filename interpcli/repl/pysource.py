@@ -1,0 +1,106 @@
+"""Python input as the shell sees it: when an input is complete, which names it defines,
+how it is wrapped to run statement by statement like the python REPL (so expression
+values echo), and how the wrapper's own frames are taken out of tracebacks."""
+from __future__ import annotations
+
+import ast
+import codeop
+import re
+import warnings
+
+# The filename of the shell's own code inside interpreters; its frames are hidden.
+INTERNAL = "<interp-shell>"
+
+# Defined in each interpreter at spawn (module `_interp_shell`): runs an input statement
+# by statement in 'single' mode, so expression statements echo through sys.displayhook,
+# and registers the input with linecache so tracebacks show its lines.
+RUNNER_SOURCE = '''
+def run_input(src, filename):
+    import ast, linecache, __main__
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    tree = compile(src, filename, "exec", ast.PyCF_ONLY_AST | _FLAGS[0], dont_inherit=True)
+    ns = __main__.__dict__
+    for node in tree.body:
+        code = compile(ast.Interactive([node]), filename, "single", _FLAGS[0],
+                       dont_inherit=True)
+        _FLAGS[0] |= code.co_flags & _FUTURE_MASK
+        exec(code, ns)
+
+def _future_mask():
+    import __future__
+    m = 0
+    for name in __future__.all_feature_names:
+        m |= getattr(__future__, name).compiler_flag
+    return m
+
+_FUTURE_MASK = _future_mask()
+_FLAGS = [0]
+'''
+
+
+def needs_more(text: str) -> bool:
+    """True while the input is an unfinished Python statement (the python REPL's `...`).
+
+    A single line that compiles, or that is a syntax error, is finished. A block (a line
+    ending in ':', or several lines) is finished by an empty last line, as in python."""
+    if not text.strip():
+        return False
+    lines = text.split("\n")
+    if len(lines) > 1:
+        if lines[-1].strip() == "":
+            return False
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            code = codeop.compile_command(text, "<input>", "exec")
+    except (SyntaxError, ValueError, OverflowError):
+        return False
+    if code is None:
+        return True
+    # `def f(): pass` compiles, but python still waits for more on a block header line
+    return text.rstrip().endswith(":")
+
+
+def defined_names(text: str) -> set[str]:
+    """Names an input binds at top level (assignments, def, class, import, for, with)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+
+    def targets(node):
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                names.add(n.id)
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
+                               ast.AsyncFor, ast.With, ast.AsyncWith, ast.NamedExpr)):
+            targets(node)
+    return {n for n in names if not n.startswith("__")}
+
+
+def wrap(source: str, filename: str) -> str:
+    """The source that runs an input through the runner in an interpreter."""
+    return f"__import__('_interp_shell').run_input({source!r}, {filename!r})\n"
+
+
+_FRAME = re.compile(r'^  File "' + re.escape(INTERNAL) + r'", line \d+, in .*\n', re.M)
+_EMPTY_HEADER = re.compile(r'^Traceback \(most recent call last\):\n(?!  File ".*", line \d+, in )',
+                           re.M)
+
+
+def clean_traceback(text: str | None) -> str:
+    """A traceback without the shell's own frames (and without a header left with no
+    frames under it, as python shows a SyntaxError or a bare KeyboardInterrupt)."""
+    if not text:
+        return ""
+    return _EMPTY_HEADER.sub("", _FRAME.sub("", text))

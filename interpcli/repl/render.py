@@ -1,0 +1,175 @@
+"""What the shell prints: the banner, one-line messages, results, and rich tables.
+
+Everything goes to the current sys.stdout / sys.stderr at the time of writing, which
+prompt_toolkit's patch_stdout redirects above the prompt while the user types. rich is
+imported only when a table is drawn. Colour follows the terminal and NO_COLOR."""
+from __future__ import annotations
+
+import os
+import sys
+
+from .commands import COMMANDS, PREFIX, Command
+from .pysource import clean_traceback
+
+_ANSI = {"error": "31", "ok": "32", "note": "2", "warn": "33", "bold": "1"}
+
+
+def _color_on(stream) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except Exception:
+        return False
+
+
+def _paint(text: str, style: str | None, stream) -> str:
+    if style and _color_on(stream):
+        return f"\x1b[{_ANSI[style]}m{text}\x1b[0m"
+    return text
+
+
+def say(text: str, style: str | None = None) -> None:
+    """One line for the user on stdout."""
+    out = sys.stdout
+    out.write(_paint(text, style, out) + "\n")
+    out.flush()
+
+
+def error(text: str) -> None:
+    """One clear line about something that went wrong; the shell goes on."""
+    err = sys.stderr
+    err.write(_paint(text, "error", err) + "\n")
+    err.flush()
+
+
+def banner(version: str, current: str, history: str | None) -> str:
+    py = ".".join(map(str, sys.version_info[:3]))
+    lines = [
+        f"interp shell {version} (Python {py}): Python runs in the current interpreter, "
+        f"named by the prompt.",
+        f"Commands start with {PREFIX}: {PREFIX}help lists them, {PREFIX}help spawn explains one. "
+        f"Ctrl-C interrupts running code, Ctrl-D exits.",
+    ]
+    if history is None:
+        lines.append("(history is not saved)")
+    return "\n".join(lines)
+
+
+def help_text(cmd: Command | None = None) -> str:
+    if cmd is None:
+        width = max(len(c.usage) for c in COMMANDS)
+        rows = [f"  {c.usage:<{width}}  {c.summary}" for c in COMMANDS]
+        return ("Commands (anything else is Python for the current interpreter):\n"
+                + "\n".join(rows)
+                + f"\n{PREFIX}help COMMAND tells more. Tab completes commands, interpreter "
+                  f"and channel names.")
+    text = f"{cmd.usage}\n  {cmd.summary}."
+    if cmd.details:
+        text += "\n  " + cmd.details
+    if cmd.aliases:
+        text += "\n  Also: " + ", ".join(PREFIX + a for a in cmd.aliases)
+    return text
+
+
+def outcome(result) -> str:
+    """A short word for how a run ended: ok, the exception type, or the exit status."""
+    if result.completed:
+        return "ok"
+    if result.exc_type == "SystemExit":
+        return f"exit {result.exit_code}"
+    if result.timed_out:
+        return "timed out"
+    return result.exc_type or "failed"
+
+
+def show_failure(result) -> None:
+    """The traceback of a run that did not complete, as python would show it."""
+    if result.completed:
+        return
+    if result.exc_type == "SystemExit":
+        error(f"interpreter {result.interpreter.name!r} raised SystemExit "
+              f"(exit status {result.exit_code}); the shell goes on")
+        return
+    tb = clean_traceback(result.traceback)
+    if not tb:
+        tb = f"{result.exc_type}: {result.exc_message}\n" if result.exc_message \
+            else f"{result.exc_type}\n"
+    err = sys.stderr
+    err.write(tb if tb.endswith("\n") else tb + "\n")
+    err.flush()
+
+
+def job_line(number: int, job_name: str, result) -> str:
+    """The line announcing that a background job ended."""
+    head = f"[bg] {job_name}: result #{number}"
+    if result.completed:
+        return f"{head} ok in {result.duration:.3g} s"
+    if result.exc_type == "SystemExit":
+        return f"{head} exit status {result.exit_code}"
+    msg = f": {result.exc_message}" if result.exc_message else ""
+    return f"{head} {result.exc_type}{msg}"
+
+
+def first_line(source: str, width: int = 40) -> str:
+    lines = [ln for ln in source.strip().splitlines() if ln.strip()]
+    text = lines[0].strip() if lines else ""
+    if len(lines) > 1:
+        text += " …"
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return text
+
+
+def _console():
+    from rich.console import Console
+    return Console(highlight=False)
+
+
+def interpreters_table(rows) -> None:
+    """rows: (name, id, isolated, running, runs, current, job) tuples."""
+    from rich.table import Table
+    table = Table(title="interpreters", title_justify="left")
+    for col, kw in (("name", {}), ("id", {"justify": "right"}), ("isolated", {}),
+                    ("running", {}), ("runs", {"justify": "right"})):
+        table.add_column(col, **kw)
+    for name, iid, isolated, running, runs, current, job in rows:
+        label = f"{name} *" if current else name
+        run_text = "yes (bg)" if job else ("yes" if running else "no")
+        table.add_row(label, str(iid), "yes" if isolated else "no (shared GIL)",
+                      run_text, str(runs))
+    _console().print(table)
+    say("* current interpreter", "note")
+
+
+def results_table(records) -> None:
+    """records: (number, mode, RunResult) tuples."""
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(title="results", title_justify="left")
+    clip = {"no_wrap": True, "overflow": "ellipsis"}
+    for col, kw in (("#", {"justify": "right"}), ("interpreter", clip),
+                    ("id", {"justify": "right"}), ("mode", {}), ("source", clip),
+                    ("channels", clip), ("completed", {}), ("exception", clip),
+                    ("duration", {"justify": "right", "no_wrap": True})):
+        table.add_column(col, **kw)
+    for number, mode, r in records:
+        exc = "" if r.completed else outcome(r)
+        table.add_row(str(number), r.interpreter.name, str(r.interpreter.id), mode,
+                      Text(first_line(r.source)), ", ".join(r.channels),
+                      Text("yes", "green") if r.completed else Text("no", "red"),
+                      Text(exc), f"{r.duration * 1000:.1f} ms" if r.duration < 1
+                      else f"{r.duration:.2f} s")
+    _console().print(table)
+
+
+def result_detail(number: int, mode: str, r) -> None:
+    say(f"result #{number} ({mode}) in {r.interpreter.name!r} (id {r.interpreter.id}): "
+        f"{outcome(r)}, {r.duration:.3g} s", "bold")
+    say("source:")
+    for line in r.source.rstrip("\n").splitlines() or [""]:
+        say("    " + line)
+    if r.channels:
+        say("channels: " + ", ".join(r.channels))
+    if not r.completed:
+        show_failure(r)

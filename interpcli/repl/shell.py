@@ -1,0 +1,352 @@
+"""The shell's state and what it does: interpreters, channels, runs, background jobs.
+
+No prompt_toolkit here: the loop (loop.py) reads input and hands each one to
+Shell.execute(); the command handlers are in actions.py. Runs in the foreground happen in
+the main thread (Ctrl-C interrupts them through Interpreter.run); background jobs run in
+their own threads, truly in parallel, and call on_change() so the toolbar redraws."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import threading
+from dataclasses import dataclass, field
+
+import interpcli
+from interpcli.errors import InterpError
+
+from . import render
+from .bridge import OutputBridge, bootstrap_source
+from .commands import PREFIX, CommandError, is_command, parse
+from .pysource import INTERNAL, defined_names, wrap
+
+
+@dataclass
+class Entry:
+    """One interpreter of the shell."""
+    interp: object
+    bound: set = field(default_factory=set)       # channel names bound in its __main__
+    names: set = field(default_factory=set)       # names its inputs defined (completion)
+    runs: int = 0
+
+
+@dataclass
+class Job:
+    """A background run."""
+    number: int
+    name: str
+    what: str
+    thread: threading.Thread | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Shell:
+    def __init__(self, *, shared_gil: bool = False, default_name: str | None = "repl"):
+        self.entries: dict[str, Entry] = {}
+        self.channels: dict[str, object] = {}
+        self.results: list[tuple[int, str, object]] = []
+        self.jobs: dict[str, Job] = {}
+        self.current: str | None = None
+        self.exiting = False
+        self.on_change = lambda: None
+        self._lock = threading.Lock()
+        self._inputs = itertools.count(1)
+        self._jobs = itertools.count(1)
+        self.bridge = OutputBridge()
+        if default_name is not None:
+            self.spawn(_free_name(default_name), shared_gil=shared_gil)
+
+    # -- input -------------------------------------------------------------------------
+    def execute(self, text: str) -> None:
+        """Carry out one input: a command or Python code. Never raises, except
+        KeyboardInterrupt (Ctrl-C while the shell itself waits)."""
+        if not text.strip():
+            return
+        try:
+            if is_command(text):
+                from .actions import dispatch
+                dispatch(self, parse(text))
+            elif text.strip() in ("exit", "quit"):
+                self.exiting = True
+            else:
+                self.run_code(text)
+        except CommandError as exc:
+            render.error(str(exc))
+        except InterpError as exc:
+            render.error(f"error: {exc}")
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:   # a bug of ours must not end the session
+            render.error(f"internal error: {type(exc).__name__}: {exc}")
+
+    # -- interpreters ------------------------------------------------------------------
+    def entry(self, name: str) -> Entry:
+        e = self.entries.get(name)
+        if e is None:
+            known = ", ".join(self.entries) or "none"
+            raise CommandError(f"no interpreter named {name!r} (interpreters: {known})")
+        if not e.interp.is_alive():
+            del self.entries[name]
+            raise CommandError(f"interpreter {name!r} is gone (closed elsewhere)")
+        return e
+
+    def current_entry(self) -> Entry:
+        if self.current is None:
+            raise CommandError(f"no current interpreter: {PREFIX}spawn NAME makes one")
+        return self.entry(self.current)
+
+    def spawn(self, name: str | None = None, *, shared_gil: bool = False) -> Entry:
+        if name is not None:
+            check_interp_name(name)
+            if name in self.entries:
+                raise CommandError(f"interpreter {name!r} exists already; {PREFIX}use {name}")
+        try:
+            interp = interpcli.create(name, isolated=not shared_gil)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        except InterpError as exc:
+            raise CommandError(f"cannot create interpreter {name!r}: {exc}") from None
+        boot = interp.run(bootstrap_source(), channels={"out": self.bridge.channel})
+        if not boot.completed:
+            interp.close()
+            raise CommandError(f"cannot set up interpreter {interp.name!r}: "
+                               f"{boot.exc_type}: {boot.exc_message}")
+        e = Entry(interp)
+        self.entries[interp.name] = e
+        self.current = interp.name
+        self.on_change()
+        return e
+
+    def close(self, name: str) -> None:
+        e = self.entry(name)
+        job = self.jobs.get(name)
+        if job is not None:
+            self.interrupt(name)
+            job.done.wait()
+        try:
+            e.interp.close()
+        except InterpError as exc:
+            raise CommandError(f"cannot close {name!r}: {exc}") from None
+        del self.entries[name]
+        if self.current == name:
+            self.current = next(iter(self.entries), None)
+        self.on_change()
+
+    def interrupt(self, name: str) -> None:
+        from interpcli import _lowlevel
+        e = self.entry(name)
+        if not e.interp.is_running():
+            raise CommandError(f"nothing runs in {name!r}")
+        try:
+            _lowlevel.interrupt(e.interp.id)
+        except InterpError as exc:
+            if e.interp.is_running():
+                raise CommandError(f"cannot interrupt {name!r}: {exc}") from None
+
+    # -- channels ----------------------------------------------------------------------
+    def make_channel(self, name: str):
+        check_name(name, "a channel")
+        if name in self.channels:
+            raise CommandError(f"channel {name!r} exists already")
+        from interpcli.channels import create_duplex
+        ch = create_duplex()
+        self.channels[name] = ch
+        self.on_change()
+        return ch
+
+    def channel(self, name: str):
+        ch = self.channels.get(name)
+        if ch is None:
+            known = ", ".join(self.channels) or f"none; {PREFIX}chan NAME makes one"
+            raise CommandError(f"no channel named {name!r} (channels: {known})")
+        return ch
+
+    # -- runs --------------------------------------------------------------------------
+    def _run_args(self, e: Entry) -> dict:
+        """channels= and prelude= binding every shell channel, new ones as globals."""
+        if not self.channels:
+            return {}
+        chans = dict(self.channels)
+        prelude = "".join(f"{n} = channels.{n}\n" for n in chans if n not in e.bound)
+        e.bound.update(chans)
+        return {"channels": chans, "prelude": prelude}
+
+    def _check_idle(self, name: str) -> None:
+        job = self.jobs.get(name)
+        if job is not None:
+            raise CommandError(f"interpreter {name!r} is busy with background job "
+                               f"{job.number} ({job.what}); {PREFIX}wait {name}, "
+                               f"{PREFIX}stop {name} or {PREFIX}use another")
+
+    def run_code(self, text: str) -> object:
+        """Run an input in the current interpreter, in the foreground."""
+        e = self.current_entry()
+        filename = f"<in-{next(self._inputs)}>"
+        result = self._run_fg(e, wrap(text, filename), INTERNAL, text)
+        e.names |= defined_names(text)
+        return result
+
+    def run_file(self, name: str, path: str) -> object:
+        e = self.entry(name)
+        source, path = read_source(path)
+        return self._run_fg(e, source, path, source)
+
+    def _run_fg(self, e: Entry, source: str, filename: str, shown: str):
+        self._check_idle(e.interp.name)
+        interrupted = None
+        try:
+            result = e.interp._run(source, filename=filename, **self._run_args(e))
+        except KeyboardInterrupt as exc:
+            result = getattr(exc, "result", None)
+            if result is None:
+                raise
+            interrupted = exc
+        finally:
+            self.bridge.sync()
+        result = dataclasses.replace(result, source=shown)
+        number = self._record("fg", e, result)
+        render.show_failure(result)
+        if interrupted is not None and result.completed:
+            render.error(f"KeyboardInterrupt: result #{number} had completed already")
+        return result
+
+    def _record(self, mode: str, e: Entry, result) -> int:
+        with self._lock:
+            self.results.append((len(self.results) + 1, mode, result))
+            e.runs += 1
+            return len(self.results)
+
+    def start_job(self, name: str, code_or_file: str) -> Job:
+        e = self.entry(name)
+        self._check_idle(name)
+        if _looks_like_file(code_or_file):
+            source, filename = read_source(code_or_file)
+            shown, what = source, code_or_file
+        else:
+            filename = f"<bg-{next(self._inputs)}>"
+            shown, what = code_or_file, render.first_line(code_or_file, 30)
+            source, filename = wrap(code_or_file, filename), INTERNAL
+        job = Job(next(self._jobs), name, what)
+        kwargs = self._run_args(e)
+        job.thread = threading.Thread(target=self._job_main,
+                                      args=(job, e, source, filename, shown, kwargs),
+                                      name=f"interp-shell-bg-{job.number}")
+        with self._lock:
+            self.jobs[name] = job
+        job.thread.start()
+        self.on_change()
+        return job
+
+    def _job_main(self, job: Job, e: Entry, source, filename, shown, kwargs):
+        result = None
+        try:
+            result = e.interp._run(source, filename=filename, **kwargs)
+        except BaseException as exc:     # reported below; a job thread must end quietly
+            failure = f"{type(exc).__name__}: {exc}"
+        try:
+            self.bridge.sync()
+            if result is not None:
+                result = dataclasses.replace(result, source=shown)
+                number = self._record("bg", e, result)
+                if result.completed:
+                    render.say(render.job_line(number, job.name, result), "ok")
+                else:
+                    render.error(render.job_line(number, job.name, result))
+                    if result.exc_type not in ("KeyboardInterrupt", "SystemExit"):
+                        render.show_failure(result)
+            else:
+                render.error(f"[bg] {job.name}: could not run: {failure}")
+        finally:
+            with self._lock:
+                if self.jobs.get(job.name) is job:
+                    del self.jobs[job.name]
+            job.done.set()
+            self.on_change()
+
+    def wait(self, name: str | None = None) -> None:
+        """Wait for one job or all; Ctrl-C ends the wait (KeyboardInterrupt)."""
+        if name is not None:
+            self.entry(name)
+            job = self.jobs.get(name)
+            if job is None:
+                render.say(f"no background job in {name!r}", "note")
+                return
+            job.done.wait()
+            return
+        while True:
+            with self._lock:
+                pending = list(self.jobs.values())
+            if not pending:
+                return
+            for job in pending:
+                job.done.wait()
+
+    # -- the end -----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop background jobs and close every interpreter of the shell."""
+        with self._lock:
+            jobs = list(self.jobs.values())
+        for job in jobs:
+            try:
+                self.interrupt(job.name)
+            except (CommandError, InterpError):
+                pass
+        for job in jobs:
+            job.done.wait(30)
+            if job.thread is not None:
+                job.thread.join(30)
+        for name in list(self.entries):
+            try:
+                self.entries[name].interp.close()
+            except Exception as exc:
+                render.error(f"cannot close {name!r}: {exc}")
+            del self.entries[name]
+        self.current = None
+        self.bridge.close()
+        for ch in self.channels.values():
+            try:
+                ch.close()
+            except Exception:
+                pass
+
+
+def check_interp_name(name: str) -> None:
+    if not name or any(ch.isspace() for ch in name) or name[0] in "-" + PREFIX:
+        raise CommandError(f"{name!r} cannot name an interpreter: use a word without spaces, "
+                           f"not starting with - or {PREFIX}")
+
+
+def check_name(name: str, what: str) -> None:
+    if not name.isidentifier():
+        raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
+                           f"(letters, digits, _)")
+    import keyword
+    if keyword.iskeyword(name):
+        raise CommandError(f"{name!r} is a Python keyword; pick another name")
+
+
+def _free_name(base: str) -> str:
+    taken = {i.name for i in interpcli.list_all()}
+    if base not in taken:
+        return base
+    for n in itertools.count(2):
+        if f"{base}{n}" not in taken:
+            return f"{base}{n}"
+
+
+def _looks_like_file(text: str) -> bool:
+    import os
+    text = text.strip()
+    if not text or any(ch.isspace() for ch in text):
+        return False
+    return text.endswith(".py") or ("/" in text and os.path.isfile(os.path.expanduser(text)))
+
+
+def read_source(path: str) -> tuple[str, str]:
+    import os
+    full = os.path.expanduser(path)
+    try:
+        with open(full, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return data.decode("utf-8", "surrogateescape"), os.path.abspath(full)
