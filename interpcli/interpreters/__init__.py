@@ -1,0 +1,322 @@
+"""PEP 734's `concurrent.interpreters` on Python 3.12 and 3.13, on interpcli's native core.
+
+    from interpcli import interpreters
+
+    interp = interpreters.create()
+    interp.prepare_main(n=10)
+    interp.exec("print(n * 2)")
+    interp.call(pow, 2, 10)             # -> 1024
+    queue = interpreters.create_queue()
+
+Code written against Python 3.14's `concurrent.interpreters` runs unchanged; blocking
+waits (Queue.get/put, channel recv/send) wake on the core's futex-backed channels instead
+of polling every 10 ms. The differences that remain are listed in the README."""
+from __future__ import annotations
+
+import threading
+import types
+import weakref
+
+from .. import _lowlevel
+from ..errors import InterpError, InterpreterError, InterpreterNotFoundError
+from . import _crossinterp as _xi
+from . import _worker
+from ._crossinterp import NotShareableError, is_shareable
+from ._queues import Queue, QueueEmpty, QueueFull, create as create_queue
+
+__all__ = [
+    "get_current", "get_main", "create", "list_all", "is_shareable",
+    "Interpreter",
+    "InterpreterError", "InterpreterNotFoundError", "ExecutionFailed",
+    "NotShareableError",
+    "create_queue", "Queue", "QueueEmpty", "QueueFull",
+]
+
+_core = _lowlevel.core_module()
+
+_EXEC_FAILURE_STR = """
+{superstr}
+
+Uncaught in the interpreter:
+
+{formatted}
+""".strip()
+
+WHENCE_RUNTIME = "runtime init"
+WHENCE_STDLIB = "_interpreters module"
+
+
+class ExecutionFailed(InterpreterError):
+    """An unhandled exception happened during execution.
+
+    This is raised from Interpreter.exec() and Interpreter.call(); `excinfo` describes the
+    exception (type, msg, formatted, errdisplay) since the object itself stays behind."""
+
+    def __init__(self, excinfo):
+        msg = excinfo.formatted
+        if not msg:
+            if excinfo.type and excinfo.msg:
+                msg = f"{excinfo.type.__name__}: {excinfo.msg}"
+            else:
+                msg = excinfo.type.__name__ or excinfo.msg
+        super().__init__(msg)
+        self.excinfo = excinfo
+
+    def __str__(self):
+        try:
+            formatted = self.excinfo.errdisplay
+        except Exception:
+            return super().__str__()
+        return _EXEC_FAILURE_STR.format(superstr=super().__str__(), formatted=formatted)
+
+    def __reduce__(self):
+        return (type(self), (self.excinfo,))
+
+
+def _make_excinfo(info) -> types.SimpleNamespace:
+    name, qualname, module, msg, formatted, errdisplay = info
+    return types.SimpleNamespace(
+        type=types.SimpleNamespace(__name__=name, __qualname__=qualname, __module__=module),
+        msg=msg, formatted=formatted, errdisplay=errdisplay)
+
+
+def create() -> "Interpreter":
+    """Return a new (idle) Python interpreter with its own GIL."""
+    from ..interpreter import create as _create
+    iid = _create(isolated=True).id
+    return Interpreter(iid, _ownsref=True)
+
+
+def list_all() -> list:
+    """Return all existing interpreters (those interpcli's core knows), main first."""
+    return [Interpreter(iid) for iid, *_ in _core.list_interpreters()]
+
+
+def get_current() -> "Interpreter":
+    """Return the currently running interpreter."""
+    return Interpreter(_core.current_id())
+
+
+def get_main() -> "Interpreter":
+    """Return the main interpreter."""
+    return Interpreter(_core.main_id())
+
+
+_known: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
+_known_lock = threading.Lock()
+
+
+class Interpreter:
+    """A single Python interpreter.
+
+    Attributes:
+
+    "id" - the unique process-global ID number for the interpreter
+    "whence" - indicates where the interpreter was created
+
+    There is one object per id. An interpreter made by create() is closed when its object
+    is garbage collected (as in 3.14); close() ends it at once."""
+
+    def __new__(cls, id, /, _whence=None, _ownsref=None):
+        if not isinstance(id, int):
+            raise TypeError(f"id must be an int, got {id!r}")
+        id = int(id)
+        with _known_lock:
+            self = _known.get(id)
+            if self is not None:
+                return self
+            if not any(iid == id for iid, *_ in _core.list_interpreters()):
+                raise InterpreterNotFoundError(f"no interpreter with id {id}")
+            self = super().__new__(cls)
+            self._id = id
+            self._whence = WHENCE_RUNTIME if id == _core.main_id() else WHENCE_STDLIB
+            self._ownsref = bool(_ownsref) and _core.current_id() == _core.main_id()
+            _known[id] = self
+            return self
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._id})"
+
+    def __hash__(self):
+        return hash(self._id)
+
+    def __eq__(self, other):
+        if not isinstance(other, Interpreter):
+            return NotImplemented
+        return other._id == self._id
+
+    def __reduce__(self):
+        return (type(self), (self._id,))
+
+    def __del__(self):
+        if not getattr(self, "_ownsref", False):
+            return
+        self._ownsref = False
+        try:
+            for iid, _n, _iso, running, _r in _core.list_interpreters():
+                if iid == self._id and not running:
+                    _lowlevel.destroy(self._id)
+                    break
+        except Exception:       # busy, lent memory still viewed, or shutting down: exit ends it
+            pass
+
+    @property
+    def id(self):
+        return self._id
+
+    @property
+    def whence(self):
+        return self._whence
+
+    def is_running(self):
+        """Return whether or not the identified interpreter is running."""
+        for iid, _n, _iso, running, _r in _core.list_interpreters():
+            if iid == self._id:
+                return bool(running)
+        raise InterpreterNotFoundError(f"interpreter {self._id} does not exist")
+
+    def close(self):
+        """Finalize and destroy the interpreter.
+
+        Attempting to destroy the current interpreter (or the main one) results in an
+        InterpreterError, as does closing a running interpreter."""
+        if self._id == _core.current_id():
+            raise InterpreterError("cannot destroy the current interpreter")
+        if self._id == _core.main_id():
+            raise InterpreterError("cannot destroy the main interpreter")
+        self._ownsref = False
+        try:
+            _lowlevel.destroy(self._id)
+        except InterpreterNotFoundError:
+            pass
+
+    # -- running code there --
+
+    def _request(self, op: str, messages, extra: str = ""):
+        """Queue the request messages on a private channel, run the worker stub in the
+        interpreter, and return its reply (status, value)."""
+        if self._id == _core.current_id():
+            raise InterpreterError("cannot run code in the current interpreter this way; "
+                                   "call it directly")
+        from ..interpreter import Interpreter as _Base
+        try:
+            base = _Base(self._id)
+        except InterpreterNotFoundError:
+            raise InterpreterNotFoundError(f"interpreter {self._id} does not exist") from None
+        recv, _send = _core.create_channel()
+        ch = _core._end(recv.id, 3)
+        for msg, lent in messages:
+            (ch.send_buffer_nowait if lent else ch.send_nowait)(msg)
+        stub = (f"__import__('interpcli.interpreters._worker', fromlist=['_'])"
+                f".{op}({ch.id}{extra})")
+        res = base._run(stub)
+        reply = ch.recv_nowait(None)
+        if reply is None:
+            # the stub itself failed (e.g. the package does not import there)
+            info = (res.exc_type or "InterpreterError", res.exc_type or "InterpreterError",
+                    "builtins", res.exc_message or "", f"{res.exc_type}: {res.exc_message}",
+                    (res.traceback or "").rstrip())
+            return _worker.ST_EXC, (info, None)
+        _pid, _op, kind = _xi.header(reply)
+        return _xi.payload(reply, kind)
+
+    def prepare_main(self, ns=None, /, **kwargs):
+        """Bind the given values into the interpreter's __main__.
+
+        Shareable values pass as they are (memoryviews without a copy, read-only); other
+        values are pickled, and NotShareableError is raised for those that do not pickle."""
+        ns = dict(ns, **kwargs) if ns is not None else kwargs
+        if not ns:
+            raise ValueError("arg 2 must be a non-empty dict")
+        for name in ns:
+            if not isinstance(name, str):
+                raise TypeError(f"names must be str, not {type(name).__name__!r}")
+        messages = [_xi.encode(tuple(ns), _xi.OP_UNBOUND)]
+        messages += [_xi.encode(v, _xi.OP_UNBOUND) for v in ns.values()]
+        status, value = self._request("prepare", messages)
+        if status != _worker.ST_OK:
+            raise ExecutionFailed(_make_excinfo(value[0]))
+
+    def exec(self, code, /):
+        """Run the given source code in the interpreter.
+
+        This is essentially the same as calling the builtin "exec"
+        with this interpreter, using the __dict__ of its __main__
+        module as both globals and locals. code may be a str, a code object, or a
+        function taking no arguments (its body runs).
+
+        There is no return value.
+
+        If the code raises an unhandled exception then an ExecutionFailed
+        exception is raised, which summarizes the unhandled exception.
+
+        This blocks the current Python thread until done."""
+        if isinstance(code, str):
+            req = (_worker.R_SOURCE, code)
+        elif isinstance(code, (bytes, bytearray)):
+            req = (_worker.R_SOURCE, bytes(code).decode("utf-8"))
+        else:
+            if isinstance(code, types.FunctionType):
+                fn = code
+                if fn.__code__.co_argcount or fn.__code__.co_kwonlyargcount or fn.__closure__:
+                    raise ValueError("a function passed to exec() must take no arguments "
+                                     "and have no closure")
+                code = fn.__code__
+            if not isinstance(code, types.CodeType):
+                raise TypeError(f"expected str, code object or function, "
+                                f"got {type(code).__name__!r}")
+            import marshal
+            req = (_worker.R_CODE, marshal.dumps(code))
+        status, value = self._request("exec_", [_xi.encode(req, _xi.OP_UNBOUND)])
+        if status != _worker.ST_OK:
+            raise ExecutionFailed(_make_excinfo(value[0]))
+
+    def _call(self, callable, args, kwargs, preserve=False):
+        if not callable_(callable):
+            raise TypeError(f"{type(callable).__name__!r} object is not callable")
+        msg = _xi.encode((callable, args, kwargs), _xi.OP_UNBOUND)
+        status, value = self._request("call", [msg], ", True" if preserve else "")
+        if status != _worker.ST_OK:
+            info, pickled = value
+            raise _failure(info, pickled)
+        return value
+
+    def call(self, callable, /, *args, **kwargs):
+        """Call the object in the interpreter with given args/kwargs and return its result.
+
+        Shareable objects pass as they are; other callables, args, kwargs and return
+        values are pickled (functions by reference when their module imports there, else
+        by value: their code runs with the interpreter's __main__ as globals).
+
+        If the callable raises an exception then the error display
+        (including full traceback) is sent back between the interpreters
+        and an ExecutionFailed exception is raised."""
+        return self._call(callable, args, kwargs)
+
+    def call_in_thread(self, callable, /, *args, **kwargs):
+        """Return a new, started thread that calls the object in the interpreter.
+
+        The return value and any raised exception are discarded."""
+        t = threading.Thread(target=self._call, args=(callable, args, kwargs))
+        t.start()
+        return t
+
+
+callable_ = callable
+
+
+def _failure(info, pickled):
+    """The exception for a failed call: ExecutionFailed, or with a pickled exception (the
+    executor's case) that exception, its __cause__ the ExecutionFailed."""
+    failed = ExecutionFailed(_make_excinfo(info))
+    if pickled is not None:
+        try:
+            import pickle
+            exc = pickle.loads(pickled)
+        except Exception:
+            return failed
+        if isinstance(exc, BaseException):
+            exc.__cause__ = failed
+            return exc
+    return failed
+

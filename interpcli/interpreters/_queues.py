@@ -1,0 +1,432 @@
+"""Cross-interpreter queues (PEP 734's Queue) on interpcli's C channels, without polling.
+
+A queue is three core channels, so every interpreter reaches it by id:
+- items: one message per item (see _crossinterp for the framing);
+- state: exactly one message, the queue's shared state (item count, putters waiting for
+  room, items to drop when their interpreter goes); taking it is taking the queue's lock,
+  sending it back releases it, and waiting for it parks on a futex like any receive;
+- wake: a token per putter to wake when a get makes room in a full queue.
+Blocking get waits on the items channel, blocking put on the wake channel: both wake
+when the other side acts, never on a timer.
+
+Queue.id is the id of the state channel."""
+from __future__ import annotations
+
+import marshal
+import queue
+import struct
+import threading
+import time
+import weakref
+
+from .._lowlevel import core_module
+from ..errors import InterpError
+from . import _crossinterp
+from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE, NotShareableError
+
+__all__ = [
+    "UNBOUND", "UNBOUND_ERROR", "UNBOUND_REMOVE",
+    "create", "list_all",
+    "Queue",
+    "QueueError", "QueueNotFoundError", "QueueEmpty", "QueueFull",
+    "ItemInterpreterDestroyed",
+]
+
+_core = core_module()
+_MAIN_ID = _core.main_id()
+
+
+class QueueError(InterpError, RuntimeError):
+    """Indicates that a queue-related error happened."""
+
+
+class QueueNotFoundError(QueueError, LookupError):
+    """The queue does not exist (any more)."""
+
+
+class QueueEmpty(QueueError, queue.Empty):
+    """Raised from get_nowait() when the queue is empty.
+
+    It is also raised from get() if it times out.
+    """
+
+
+class QueueFull(QueueError, queue.Full):
+    """Raised from put_nowait() when the queue is full.
+
+    It is also raised from put() if it times out.
+    """
+
+
+class ItemInterpreterDestroyed(QueueError, _crossinterp.ItemInterpreterDestroyed):
+    """Raised from get() and get_nowait()."""
+
+
+UNBOUND = _crossinterp.UnboundItem.singleton("queue", __name__)
+
+
+def _serialize_unbound(unbound):
+    if unbound is UNBOUND:
+        unbound = _crossinterp.UNBOUND
+    return _crossinterp.serialize_unbound(unbound)
+
+
+def _resolve_unbound(flag):
+    resolved = _crossinterp.resolve_unbound(flag, ItemInterpreterDestroyed)
+    if resolved is _crossinterp.UNBOUND:
+        resolved = UNBOUND
+    return resolved
+
+
+# the state message: magic, items id, wake id, maxsize, default op, count, waiting putters,
+# then (optional) marshal of {interpreter id: items it put with UNBOUND_REMOVE}
+_STATE = struct.Struct("<8sqqqqqq")
+_MAGIC = b"icqueue1"
+
+
+def create(maxsize=0, *, unbounditems=UNBOUND):
+    """Return a new cross-interpreter queue.
+
+    The queue may be used to pass data safely between interpreters.
+    maxsize <= 0 means no limit.
+
+    "unbounditems" sets the default for Queue.put(); see that method for
+    supported values.  The default value is UNBOUND, which replaces
+    the unbound item.
+    """
+    maxsize = int(maxsize)
+    op, = _serialize_unbound(unbounditems)
+    ends = []
+    for _ in range(3):
+        recv, _send = _core.create_channel()
+        ends.append(_core._end(recv.id, 3))
+    state, items, wake = ends
+    state.send_nowait(_STATE.pack(_MAGIC, items.id, wake.id, max(maxsize, 0), op, 0, 0))
+    self = Queue._build(state, items, wake, max(maxsize, 0), op)
+    self._unbounditems = unbounditems
+    return self
+
+
+def list_all():
+    """Return the open queues this interpreter knows (created or received here)."""
+    with _known_lock:
+        return list(_known_queues.values())
+
+
+_known_queues: "weakref.WeakValueDictionary[int, Queue]" = weakref.WeakValueDictionary()
+_known_lock = threading.Lock()
+
+
+def _rebuild(state_id, items_id, wake_id, maxsize, op):
+    with _known_lock:
+        self = _known_queues.get(state_id)
+    if self is not None:
+        return self
+    try:
+        ends = [_core._end(cid, 3) for cid in (state_id, items_id, wake_id)]
+    except _core.ChannelError:
+        raise QueueNotFoundError(f"queue {state_id} no longer exists") from None
+    return Queue._build(*ends, maxsize, op)
+
+
+class Queue:
+    """A cross-interpreter queue."""
+
+    __slots__ = ("_id", "_s", "_i", "_w", "_maxsize", "_op", "_unbounditems", "__weakref__")
+
+    def __new__(cls, id, /):
+        if not isinstance(id, int):
+            raise TypeError(f"id must be an int, got {id!r}")
+        id = int(id)
+        with _known_lock:
+            self = _known_queues.get(id)
+        if self is not None:
+            return self
+        try:
+            state = _core._end(id, 3)
+        except _core.ChannelError:
+            raise QueueNotFoundError(f"queue {id} not found") from None
+        data = state.recv_nowait(None)
+        if data is None:
+            data = state.recv()         # its lock is held elsewhere right now
+        try:
+            if data[:8] != _MAGIC:
+                raise QueueNotFoundError(f"channel {id} is not a queue")
+            _m, items_id, wake_id, maxsize, op, _c, _w = _STATE.unpack_from(data)
+        finally:
+            state.send_nowait(data)
+        return _rebuild(id, items_id, wake_id, maxsize, op)
+
+    @classmethod
+    def _build(cls, state, items, wake, maxsize, op):
+        with _known_lock:
+            self = _known_queues.get(state.id)
+            if self is not None:
+                return self
+            self = object.__new__(cls)
+            self._id = state.id
+            self._s, self._i, self._w = state, items, wake
+            self._maxsize = maxsize
+            self._op = op
+            _known_queues[self._id] = self
+            return self
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._id})"
+
+    def __hash__(self):
+        return hash(self._id)
+
+    def __eq__(self, other):
+        if not isinstance(other, Queue):
+            return NotImplemented
+        return other._id == self._id
+
+    # for pickling:
+    def __reduce__(self):
+        return (_rebuild, (self._id, self._i.id, self._w.id, self._maxsize, self._op))
+
+    def _xi_reduce(self, keep):
+        keep.append(self)
+        return self.__reduce__()
+
+    @property
+    def id(self):
+        return self._id
+
+    @property
+    def maxsize(self):
+        return self._maxsize
+
+    @property
+    def unbounditems(self):
+        try:
+            return self._unbounditems
+        except AttributeError:
+            items = UNBOUND if self._op == _crossinterp.OP_UNBOUND else \
+                _crossinterp._FLAG_TO_CONSTANT[self._op]
+            self._unbounditems = items
+            return items
+
+    # -- the shared state, under the queue's lock --
+
+    def _lock(self):
+        data = self._s.recv()
+        _m, items, wake, maxsize, op, count, waiting = _STATE.unpack_from(data)
+        removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
+        return [count, waiting, removable, data]
+
+    def _unlock(self, st):
+        count, waiting, removable, _old = st
+        data = _STATE.pack(_MAGIC, self._i.id, self._w.id, self._maxsize, self._op,
+                           count, waiting)
+        if removable:
+            data += marshal.dumps(removable)
+        self._s.send_nowait(data)
+
+    @staticmethod
+    def _dead_removable(removable):
+        if not removable:
+            return 0
+        alive = {iid for iid, *_ in _core.list_interpreters()}
+        return sum(n for iid, n in removable.items() if iid not in alive)
+
+    def empty(self):
+        return self.qsize() == 0
+
+    def full(self):
+        return self._maxsize > 0 and self.qsize() >= self._maxsize
+
+    def qsize(self):
+        st = self._lock()
+        try:
+            return st[0] - self._dead_removable(st[2])
+        finally:
+            self._unlock(st)
+
+    def _op_for(self, unbounditems):
+        if unbounditems is None:
+            return self._op
+        op, = _serialize_unbound(unbounditems)
+        return op
+
+    def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:
+        """Put if there is room (True); else register as a waiting putter if asked."""
+        st = self._lock()
+        try:
+            if unregister:
+                if st[1] > 0:
+                    st[1] -= 1
+                else:       # a get already woke us: take that token, it was ours
+                    self._w.recv_nowait(None)
+            room = self._maxsize <= 0 or st[0] < self._maxsize
+            if not room:
+                room = st[0] - self._dead_removable(st[2]) < self._maxsize
+            if room:
+                (self._i.send_buffer_nowait if lent else self._i.send_nowait)(msg)
+                st[0] += 1
+                if op == _crossinterp.OP_REMOVE and _crossinterp._CURRENT_ID != _MAIN_ID:
+                    me = _crossinterp._CURRENT_ID
+                    st[2][me] = st[2].get(me, 0) + 1
+                return True
+            if wait:
+                st[1] += 1
+            return False
+        finally:
+            self._unlock(st)
+
+    def put(self, obj, block=True, timeout=None, *, unbounditems=None):
+        """Add the object to the queue.
+
+        If "block" is true, this blocks while the queue is full (waking when a get makes
+        room, not by polling); after timeout seconds it raises QueueFull.
+
+        For most objects, the object received through Queue.get() will
+        be a new one, equivalent to the original and not sharing any
+        actual underlying data.  The notable exceptions include
+        cross-interpreter types (like Queue) and memoryview, where the
+        underlying data is actually shared (read-only on the receiving side).
+        Objects that are not shareable are pickled.
+
+        "unbounditems" controls the behavior of Queue.get() for the given
+        object if the current interpreter (calling put()) is later
+        destroyed.
+
+        If "unbounditems" is None (the default) then it uses the
+        queue's default, set with create_queue(),
+        which is usually UNBOUND.
+
+        If "unbounditems" is UNBOUND_ERROR then get() will raise an
+        ItemInterpreterDestroyed exception if the original interpreter
+        has been destroyed.  This does not otherwise affect the queue;
+        the next call to put() will work like normal, returning the next
+        item in the queue.
+
+        If "unbounditems" is UNBOUND_REMOVE then the item will be removed
+        from the queue as soon as the original interpreter is destroyed.
+        Be aware that this will introduce an imbalance between put()
+        and get() calls.
+
+        If "unbounditems" is UNBOUND then it is returned by get() in place
+        of the unbound item.
+        """
+        if not block:
+            return self.put_nowait(obj, unbounditems=unbounditems)
+        op = self._op_for(unbounditems)
+        deadline = _deadline(timeout)
+        msg, lent = _crossinterp.encode(obj, op)
+        if self._try_put(msg, lent, op, wait=True):
+            return
+        while True:
+            try:
+                if deadline is None:
+                    self._w.recv()
+                else:
+                    self._w.recv(timeout=max(deadline - time.monotonic(), 0.0))
+            except _core.ChannelTimeoutError:
+                if self._try_put(msg, lent, op, wait=False, unregister=True):
+                    return
+                raise QueueFull("queue full") from None
+            except BaseException:
+                self._try_unregister()
+                raise
+            if self._try_put(msg, lent, op, wait=True):
+                return
+
+    def _try_unregister(self):
+        try:
+            st = self._lock()
+        except BaseException:
+            return
+        try:
+            if st[1] > 0:
+                st[1] -= 1
+        finally:
+            self._unlock(st)
+
+    def put_nowait(self, obj, *, unbounditems=None):
+        op = self._op_for(unbounditems)
+        msg, lent = _crossinterp.encode(obj, op)
+        if not self._try_put(msg, lent, op, wait=False):
+            raise QueueFull("queue full")
+
+    def _took(self, msg):
+        """Account for a message taken off the items channel; return its object, or
+        _SKIP for an item removed because its interpreter is gone."""
+        putter, op, kind = _crossinterp.header(msg)
+        st = self._lock()
+        try:
+            st[0] -= 1
+            if op == _crossinterp.OP_REMOVE and putter in st[2]:
+                n = st[2][putter] - 1
+                if n > 0:
+                    st[2][putter] = n
+                else:
+                    del st[2][putter]
+            if st[1] > 0:
+                st[1] -= 1
+                self._w.send_nowait(b"")
+        finally:
+            self._unlock(st)
+        if not _crossinterp.alive(putter):
+            if type(msg) is memoryview:
+                msg.release()
+            if op == _crossinterp.OP_REMOVE:
+                return _SKIP
+            return _resolve_unbound(op)
+        return _crossinterp.payload(msg, kind)
+
+    def get(self, block=True, timeout=None):
+        """Return the next object from the queue.
+
+        If "block" is true, this blocks while the queue is empty (waking when an item
+        arrives, not by polling); after timeout seconds it raises QueueEmpty.
+
+        If the next item's original interpreter has been destroyed
+        then the "next object" is determined by the value of the
+        "unbounditems" argument to put().
+        """
+        if not block:
+            return self.get_nowait()
+        deadline = _deadline(timeout)
+        while True:
+            if deadline is None:
+                msg = self._i.recv()
+            else:
+                try:
+                    msg = self._i.recv(timeout=max(deadline - time.monotonic(), 0.0))
+                except _core.ChannelTimeoutError:
+                    raise QueueEmpty("queue empty") from None
+            obj = self._took(msg)
+            if obj is not _SKIP:
+                return obj
+
+    def get_nowait(self):
+        """Return the next object from the queue.
+
+        If the queue is empty then raise QueueEmpty.  Otherwise this
+        is the same as get().
+        """
+        while True:
+            msg = self._i.recv_nowait(None)
+            if msg is None:
+                raise QueueEmpty("queue empty")
+            obj = self._took(msg)
+            if obj is not _SKIP:
+                return obj
+
+
+_SKIP = object()
+
+
+def _deadline(timeout):
+    if timeout is None:
+        return None
+    timeout = float(timeout)
+    if timeout < 0:
+        raise ValueError("timeout value must be non-negative")
+    return time.monotonic() + timeout
+
+
+_crossinterp.register_xi_type(Queue)
+

@@ -1,0 +1,274 @@
+"""interpcli.interpreters: PEP 734's module functions and Interpreter class."""
+import gc
+import pickle
+import threading
+
+import pytest
+
+from conftest import run_python
+from interpcli import interpreters
+from interpcli.interpreters import ExecutionFailed, Interpreter
+
+
+@pytest.fixture
+def interp():
+    i = interpreters.create()
+    yield i
+    try:
+        i.close()
+    except interpreters.InterpreterError:
+        pass
+
+
+def spam(a, b=2, *, c=3):
+    return a + b + c
+
+
+def raiser(msg):
+    raise ValueError(msg)
+
+
+def test_module_functions(interp):
+    main = interpreters.get_main()
+    assert main.id == 0 and main.whence == "runtime init"
+    assert interpreters.get_current() is main
+    assert interp.whence == "_interpreters module"
+    ids = [i.id for i in interpreters.list_all()]
+    assert ids[0] == 0 and interp.id in ids
+    assert interpreters.list_all()[-1] is Interpreter(interp.id)
+    assert sorted(interpreters.__all__) == sorted([
+        "get_current", "get_main", "create", "list_all", "is_shareable", "Interpreter",
+        "InterpreterError", "InterpreterNotFoundError", "ExecutionFailed",
+        "NotShareableError", "create_queue", "Queue", "QueueEmpty", "QueueFull"])
+
+
+def test_interpreter_identity_equality_pickle(interp):
+    same = Interpreter(interp.id)
+    assert same is interp
+    assert same == interp and hash(same) == hash(interp)
+    assert interp != interpreters.get_main()
+    assert pickle.loads(pickle.dumps(interp)) is interp
+    assert repr(interp) == f"Interpreter({interp.id})"
+    with pytest.raises(TypeError):
+        Interpreter("1")
+    with pytest.raises(interpreters.InterpreterNotFoundError):
+        Interpreter(10**9)
+
+
+def test_errors_hierarchy():
+    assert issubclass(interpreters.ExecutionFailed, interpreters.InterpreterError)
+    assert issubclass(interpreters.InterpreterNotFoundError, interpreters.InterpreterError)
+    assert issubclass(interpreters.NotShareableError, ValueError)
+
+
+def test_is_running_and_close(interp):
+    assert not interp.is_running()
+    rq = interpreters.create_queue()
+    gq = interpreters.create_queue()
+    interp.prepare_main(rq=rq, gq=gq)
+    t = interp.call_in_thread(_wait_for_go, rq, gq)
+    assert rq.get(timeout=30) == "started"
+    assert interp.is_running()
+    with pytest.raises(interpreters.InterpreterError):
+        interp.close()
+    gq.put("go")
+    t.join(30)
+    assert not interp.is_running()
+    interp.close()
+    assert interp.id not in [i.id for i in interpreters.list_all()]
+    with pytest.raises(interpreters.InterpreterNotFoundError):
+        interp.is_running()
+    interp.close()      # closing twice is harmless
+
+
+def _wait_for_go(rq, gq):
+    rq.put("started")
+    return gq.get()
+
+
+def test_main_cannot_be_closed():
+    with pytest.raises(interpreters.InterpreterError):
+        interpreters.get_main().close()
+
+
+def test_dropping_the_created_object_closes_it():
+    iid = interpreters.create().id
+    gc.collect()
+    assert iid not in [i.id for i in interpreters.list_all()]
+
+
+def test_prepare_main_shareable_and_pickled(interp):
+    buf = bytearray(b"lent")
+    interp.prepare_main({"a": 1, "b": "s"}, c=(1, 2.5, None, True), d=b"x", e=10**30,
+                        f=[1, {"k": 2}], m=memoryview(buf))
+    assert interp.call(_main_values) == (1, "s", (1, 2.5, None, True), b"x", 10**30,
+                                         [1, {"k": 2}], b"lent", True)
+
+
+def _main_values():
+    import __main__ as m
+    return (m.a, m.b, m.c, m.d, m.e, m.f, bytes(m.m), m.m.readonly)
+
+
+def test_prepare_main_refuses(interp):
+    with pytest.raises(ValueError):
+        interp.prepare_main()
+    with pytest.raises(interpreters.NotShareableError):
+        interp.prepare_main(lock=threading.Lock())
+
+
+def test_exec_and_execution_failed(interp):
+    interp.exec("x = 40")
+    interp.exec("x += 2")
+    assert interp.call(_get_x) == 42
+    with pytest.raises(ExecutionFailed) as info:
+        interp.exec("1/0")
+    ei = info.value.excinfo
+    assert ei.type.__name__ == "ZeroDivisionError"
+    assert ei.type.__qualname__ == "ZeroDivisionError"
+    assert ei.type.__module__ == "builtins"
+    assert ei.msg == "division by zero"
+    assert ei.formatted == "ZeroDivisionError: division by zero"
+    assert ei.errdisplay == ('Traceback (most recent call last):\n'
+                             '  File "<string>", line 1, in <module>\n'
+                             'ZeroDivisionError: division by zero')
+    text = str(info.value)
+    assert text.startswith("ZeroDivisionError: division by zero")
+    assert "Uncaught in the interpreter:" in text
+    assert pickle.loads(pickle.dumps(info.value)).excinfo == ei
+
+
+def _get_x():
+    import __main__
+    return __main__.x
+
+
+def test_exec_custom_exception_syntax_error_and_exit(interp):
+    with pytest.raises(ExecutionFailed) as info:
+        interp.exec("class Boom(Exception): pass\nraise Boom('b')")
+    assert info.value.excinfo.type.__module__ == "__main__"
+    assert info.value.excinfo.formatted == "Boom: b"
+    with pytest.raises(ExecutionFailed) as info:
+        interp.exec("def (")
+    assert info.value.excinfo.type.__name__ == "SyntaxError"
+    with pytest.raises(ExecutionFailed) as info:
+        interp.exec("raise SystemExit(3)")
+    assert info.value.excinfo.type.__name__ == "SystemExit"
+    interp.exec("y = 1")        # still usable
+
+
+def test_exec_function_and_code(interp):
+    def body():
+        global z
+        z = 5
+    interp.exec(body)
+    interp.exec(compile("w = z * 2", "<x>", "exec"))
+    assert interp.call(_get, "w") == 10
+    with pytest.raises(ValueError):
+        interp.exec(spam)
+    with pytest.raises(TypeError):
+        interp.exec(42)
+
+
+def _get(name):
+    import __main__
+    return getattr(__main__, name)
+
+
+def test_call_returns_values(interp):
+    assert interp.call(spam, 1) == 6
+    assert interp.call(spam, 1, 10, c=100) == 111
+    assert interp.call(pow, 2, 10) == 1024
+    assert interp.call(len, [1, 2, 3]) == 3
+    assert interp.call(lambda: "lam") == "lam"
+    k = 7
+    assert interp.call(lambda x: x * k, 6) == 42
+    assert interp.call(dict, a=[1]) == {"a": [1]}
+    assert interp.call(_current_id) == interp.id
+
+
+def _current_id():
+    return interpreters.get_current().id
+
+
+def test_call_failures(interp):
+    with pytest.raises(ExecutionFailed) as info:
+        interp.call(raiser, "bad")
+    assert info.value.excinfo.type.__name__ == "ValueError"
+    assert info.value.excinfo.msg == "bad"
+    assert "raise ValueError(msg)" in info.value.excinfo.errdisplay or \
+        "raiser" in info.value.excinfo.errdisplay
+    with pytest.raises(interpreters.NotShareableError):
+        interp.call(spam, threading.Lock())
+    with pytest.raises(ExecutionFailed) as info:
+        interp.call(threading.Lock)     # the result does not cross
+    assert info.value.excinfo.type.__name__ == "NotShareableError"
+    with pytest.raises(TypeError):
+        interp.call(42)
+
+
+def test_call_in_thread(interp):
+    q = interpreters.create_queue()
+    t = interp.call_in_thread(_put_in, q, "hello")
+    assert isinstance(t, threading.Thread)
+    t.join(30)
+    assert q.get_nowait() == "hello"
+
+
+def _put_in(q, v):
+    q.put(v)
+
+
+def test_is_shareable():
+    q = interpreters.create_queue()
+    from interpcli.interpreters import channels
+    r, s = channels.create()
+    import interpcli
+    cr, cs = interpcli.create_channel()
+    for obj in (None, True, 1, 10**40, 2.5, "s", b"b", (1, ("a", None)), memoryview(b"x"),
+                q, r, s, cr, cs):
+        assert interpreters.is_shareable(obj), obj
+    for obj in ([1], {}, bytearray(), object(), (1, [2]), 1j, interpreters.get_main()):
+        assert not interpreters.is_shareable(obj), obj
+
+
+def test_inside_a_subinterpreter(interp):
+    interp.exec("""if True:
+        from interpcli import interpreters
+        cur = interpreters.get_current()
+        assert cur.whence == '_interpreters module', cur.whence
+        assert interpreters.get_main().id == 0
+        assert cur in interpreters.list_all()
+        try:
+            interpreters.create()
+        except interpreters.InterpreterError:
+            pass
+        else:
+            raise AssertionError('create worked inside')
+        """)
+
+
+def test_interpreter_crosses_by_id(interp):
+    assert interp.call(_ident, interpreters.get_main()) == 0
+    assert interp.call(_ident, interp) == interp.id
+
+
+def _ident(i):
+    assert isinstance(i, Interpreter)
+    return i.id
+
+
+def test_process_exit_with_live_interpreters_does_not_crash():
+    r = run_python("""
+        from interpcli import interpreters
+        keep = [interpreters.create() for _ in range(3)]
+        q = interpreters.create_queue()
+        keep[0].prepare_main(q=q)
+        keep[0].exec("q.put(b'x' * 10); q.put(memoryview(b'lent'))")
+        t = keep[1].call_in_thread(sum, [1, 2])
+        t.join()
+        print(q.get(), bytes(q.get()))
+    """)
+    assert "Fatal Python error" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "b'xxxxxxxxxx' b'lent'"
