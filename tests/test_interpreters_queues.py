@@ -1,0 +1,252 @@
+"""interpcli.interpreters queues: PEP 734's Queue, across interpreters, without polling."""
+import pickle
+import queue as stdqueue
+import threading
+import time
+
+import pytest
+
+from interpcli import interpreters
+from interpcli.interpreters import _queues
+from interpcli.interpreters._queues import (
+    UNBOUND, UNBOUND_ERROR, UNBOUND_REMOVE, ItemInterpreterDestroyed, QueueEmpty, QueueFull)
+
+
+@pytest.fixture
+def interp():
+    i = interpreters.create()
+    yield i
+    try:
+        i.close()
+    except interpreters.InterpreterError:
+        pass
+
+
+def test_create_and_attributes():
+    q = interpreters.create_queue()
+    assert q.maxsize == 0 and q.unbounditems is UNBOUND
+    q2 = interpreters.create_queue(5, unbounditems=UNBOUND_ERROR)
+    assert q2.maxsize == 5 and q2.unbounditems is UNBOUND_ERROR
+    assert q.id != q2.id
+    assert interpreters.Queue(q.id) is q
+    assert pickle.loads(pickle.dumps(q)) is q
+    assert repr(q) == f"Queue({q.id})"
+    assert q == interpreters.Queue(q.id) and q != q2
+    assert q in _queues.list_all()
+    with pytest.raises(TypeError):
+        interpreters.Queue("1")
+    with pytest.raises(_queues.QueueNotFoundError):
+        interpreters.Queue(10**9)
+    with pytest.raises(NotImplementedError):
+        interpreters.create_queue(unbounditems=object())
+    assert issubclass(QueueEmpty, stdqueue.Empty) and issubclass(QueueFull, stdqueue.Full)
+    assert issubclass(ItemInterpreterDestroyed, _queues.QueueError)
+
+
+def test_put_get_fifo_and_objects():
+    q = interpreters.create_queue()
+    items = [None, True, 1, 2**100, 1.5, "s", b"b", (1, ("x", None)), [1, 2], {"a": {1}},
+             q]
+    assert q.empty()
+    for item in items:
+        q.put(item)
+    assert q.qsize() == len(items) and not q.empty() and not q.full()
+    got = [q.get() for _ in items]
+    assert got[:-1] == items[:-1] and got[-1] is q
+    assert q.empty()
+    with pytest.raises(QueueEmpty):
+        q.get_nowait()
+    with pytest.raises(QueueEmpty):
+        q.get(block=False)
+
+
+def test_memoryview_item_is_shared_readonly():
+    q = interpreters.create_queue()
+    buf = bytearray(b"abc")
+    q.put(memoryview(buf))
+    mv = q.get()
+    assert isinstance(mv, memoryview) and mv.readonly and bytes(mv) == b"abc"
+    buf[0:1] = b"z"
+    assert bytes(mv) == b"zbc"      # the same memory, not a copy
+    mv.release()
+
+
+def test_maxsize_full_and_timeouts():
+    q = interpreters.create_queue(2)
+    q.put(1)
+    q.put_nowait(2)
+    assert q.full() and q.qsize() == 2
+    with pytest.raises(QueueFull):
+        q.put_nowait(3)
+    with pytest.raises(QueueFull):
+        q.put(3, block=False)
+    t0 = time.monotonic()
+    with pytest.raises(QueueFull):
+        q.put(3, timeout=0.2)
+    assert 0.15 < time.monotonic() - t0 < 10
+    assert q.get() == 1
+    q.put(3)
+    assert [q.get(), q.get()] == [2, 3]
+    t0 = time.monotonic()
+    with pytest.raises(QueueEmpty):
+        q.get(timeout=0.2)
+    assert 0.15 < time.monotonic() - t0 < 10
+    with pytest.raises(ValueError):
+        q.get(timeout=-1)
+
+
+def test_blocked_put_wakes_on_get():
+    q = interpreters.create_queue(1)
+    q.put("first")
+    done = threading.Event()
+
+    def putter():
+        q.put("second")
+        done.set()
+    t = threading.Thread(target=putter)
+    t.start()
+    assert not done.wait(0.2)
+    assert q.get() == "first"
+    assert done.wait(30)
+    assert q.get(timeout=30) == "second"
+    t.join()
+
+
+def test_many_blocked_putters_and_getters():
+    q = interpreters.create_queue(2)
+    out = interpreters.create_queue()
+    n, per = 4, 50
+
+    def putter(k):
+        for i in range(per):
+            q.put((k, i))
+
+    def getter():
+        for _ in range(per):
+            out.put(q.get(timeout=60))
+    threads = [threading.Thread(target=putter, args=(k,)) for k in range(n)]
+    threads += [threading.Thread(target=getter) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    got = sorted(out.get_nowait() for _ in range(n * per))
+    assert got == sorted((k, i) for k in range(n) for i in range(per))
+    assert q.empty()
+
+
+def test_blocked_get_costs_no_cpu():
+    q = interpreters.create_queue()
+    t = threading.Thread(target=q.get)
+    t.start()
+    time.sleep(0.05)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    time.sleep(0.5)
+    cpu = time.process_time() - cpu0
+    wall = time.monotonic() - wall0
+    q.put(None)
+    t.join(30)
+    assert cpu < wall * 0.2, f"a thread blocked in get() burned {cpu:.3f}s of CPU"
+
+
+def test_queue_across_interpreters(interp):
+    q = interpreters.create_queue()
+    back = interpreters.create_queue()
+    interp.prepare_main(q=q, back=back)
+    t = threading.Thread(target=interp.exec, args=("""if True:
+        while True:
+            item = q.get()
+            if item is None:
+                break
+            back.put((item, type(item).__name__))
+        """,))
+    t.start()
+    for item in (1, "two", (3,), [4], {"five": 5}):
+        q.put(item)
+        assert back.get(timeout=30) == (item, type(item).__name__)
+    q.put(None)
+    t.join(30)
+
+
+def test_queue_made_inside_a_subinterpreter_crosses_back(interp):
+    made = interp.call(_make_queue_with_items)
+    assert isinstance(made, interpreters.Queue)
+    assert made.maxsize == 3
+    assert [made.get_nowait(), made.get_nowait()] == ["a", "b"]
+    # a queue whose only other reference was in flight survives the trip
+    q = interpreters.create_queue()
+    interp.call(_put_fresh_queue, q)
+    inner = q.get(timeout=30)
+    assert inner.get_nowait() == "inside"
+
+
+def _make_queue_with_items():
+    from interpcli import interpreters
+    q = interpreters.create_queue(3)
+    q.put("a")
+    q.put("b")
+    return q
+
+
+def _put_fresh_queue(q):
+    from interpcli import interpreters
+    inner = interpreters.create_queue()
+    inner.put("inside")
+    q.put(inner)
+
+
+def _fill(interp, q, ops):
+    interp.prepare_main(q=q)
+    src = "from interpcli.interpreters import _queues\n"
+    for value, op in ops:
+        kw = "" if op is None else f", unbounditems=_queues.{op}"
+        src += f"q.put({value!r}{kw})\n"
+    interp.exec(src)
+
+
+def test_unbound_default_error_and_remove():
+    q = interpreters.create_queue()
+    q.put("main-1")
+    i = interpreters.create()
+    _fill(i, q, [("u1", None), ("u2", "UNBOUND"), ("e", "UNBOUND_ERROR"),
+                 ("r", "UNBOUND_REMOVE"), ("u3", None)])
+    q.put("main-2")
+    assert q.qsize() == 7
+    assert q.get() == "main-1"
+    i.close()
+    assert q.qsize() == 5           # the UNBOUND_REMOVE item is gone
+    assert q.get() is UNBOUND
+    assert q.get() is UNBOUND
+    with pytest.raises(ItemInterpreterDestroyed):
+        q.get()
+    assert q.get() is UNBOUND       # "r" was removed
+    assert q.get() == "main-2"
+    assert q.empty()
+
+
+def test_unbound_queue_defaults():
+    for default, expect in ((UNBOUND_ERROR, ItemInterpreterDestroyed),
+                            (UNBOUND_REMOVE, QueueEmpty)):
+        q = interpreters.create_queue(unbounditems=default)
+        i = interpreters.create()
+        _fill(i, q, [("x", None)])
+        i.close()
+        with pytest.raises(expect):
+            q.get_nowait()
+
+
+def test_unbound_remove_frees_room_in_a_full_queue():
+    q = interpreters.create_queue(1, unbounditems=UNBOUND_REMOVE)
+    i = interpreters.create()
+    _fill(i, q, [("gone", None)])
+    assert q.full()
+    i.close()
+    assert not q.full()
+    q.put("next", timeout=10)
+    assert q.get_nowait() == "next"
+
+
+def test_items_of_a_live_interpreter_stay_bound(interp):
+    q = interpreters.create_queue(unbounditems=UNBOUND_ERROR)
+    _fill(interp, q, [("alive", None)])
+    assert q.get_nowait() == "alive"
