@@ -34,6 +34,14 @@ __all__ = [
 
 _core = _lowlevel.core_module()
 
+
+def __getattr__(name):
+    # the executor pulls in concurrent.futures: load it on first use
+    if name in ("InterpreterPoolExecutor", "BrokenInterpreterPool"):
+        from . import executor
+        return getattr(executor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 _EXEC_FAILURE_STR = """
 {superstr}
 
@@ -152,6 +160,8 @@ class Interpreter:
         if not getattr(self, "_ownsref", False):
             return
         self._ownsref = False
+        if threading.current_thread() is not threading.main_thread():
+            return      # closing from another thread can hang on 3.13 (see README); exit ends it
         try:
             for iid, _n, _iso, running, _r in _core.list_interpreters():
                 if iid == self._id and not running:
