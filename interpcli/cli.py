@@ -1,0 +1,122 @@
+"""The `interp` command: entry point (`interp = "interpcli.cli:main"`, `python -m interpcli`).
+
+This module stays light on purpose: for `interp run` and `interp pipe` it starts creating
+the first interpreter in a thread *before* click is imported. The C create releases the
+GIL and the new interpreter has its own, so the creation overlaps click's import on the
+second core. The click command tree lives in interpcli.cli_app (`interpcli.cli.cli` is
+the same group, loaded on first use)."""
+from __future__ import annotations
+
+import sys
+
+# options of `run`/`pipe` that take a value: their value is never a script or `--`
+VALUE_OPTIONS = frozenset({"-c", "--code", "-m", "--module", "--channels", "--stdin",
+                           "--stdout", "--result", "--timeout"})
+
+
+class EarlyInterpreter:
+    """An isolated interpreter being created in a thread while the command line is
+    parsed. take() hands it over (or None if creating it failed: the normal path will then
+    report the error); discard() closes it when it was not needed."""
+
+    def __init__(self, name: str):
+        import threading
+        self.name = name
+        self._box: list = []
+        self._taken = False
+        self._thread = threading.Thread(target=self._create, name="interp-early")
+        self._thread.start()
+
+    def _create(self) -> None:
+        try:
+            from . import _lowlevel
+            self._box.append(_lowlevel.create(True, self.name))
+        except BaseException as exc:    # e.g. the C core is not built: reported later
+            self._box.append(exc)
+
+    def _id(self):
+        self._thread.join()
+        value = self._box[0] if self._box else None
+        return value if isinstance(value, int) else None
+
+    def take(self):
+        """The Interpreter, or None."""
+        iid = self._id()
+        if iid is None or self._taken:
+            return None
+        self._taken = True
+        from .interpreter import Interpreter, _ensure_atexit
+        _ensure_atexit()
+        return Interpreter(iid)
+
+    def discard(self) -> None:
+        iid = self._id()
+        if iid is not None and not self._taken:
+            self._taken = True
+            from . import _lowlevel
+            try:
+                _lowlevel.destroy(iid)
+            except Exception:
+                pass
+
+
+def _early_name(args: list[str]) -> str | None:
+    """The interpreter name the first program of `run`/`pipe` will get, or None when no
+    interpreter should be made early (help, version, --shared-gil, nothing to run)."""
+    if not args or args[0] not in ("run", "pipe"):
+        return None
+    first_script = first_code = first_module = None
+    i = 1
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            break
+        if a in ("-h", "--help", "--version", "--shared-gil"):
+            return None
+        if a in VALUE_OPTIONS:
+            if i + 1 < len(args):
+                if a in ("-c", "--code") and first_code is None:
+                    first_code = args[i + 1]
+                elif a in ("-m", "--module") and first_module is None:
+                    first_module = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("-") and a != "-":
+            if a.startswith("-c") and first_code is None:
+                first_code = a[2:]
+            elif a.startswith("--code=") and first_code is None:
+                first_code = a[7:]
+            elif a.startswith("-m") and first_module is None:
+                first_module = a[2:]
+            elif a.startswith("--module=") and first_module is None:
+                first_module = a[9:]
+        elif first_script is None:
+            first_script = a
+        i += 1
+    from .cli_programs import base_name
+    if first_script is not None:
+        return base_name("script", first_script)
+    if first_code is not None:
+        return base_name("code", first_code)
+    if first_module:
+        return base_name("module", first_module)
+    return None
+
+
+def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
+    """Run the `interp` command line and exit with its status."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    early = None
+    name = _early_name(args)
+    if name is not None:
+        early = EarlyInterpreter(name)
+    from .cli_app import run_cli
+    status = run_cli(args, prog_name=prog_name, early=early)
+    sys.exit(status)
+
+
+def __getattr__(name):
+    if name == "cli":
+        from .cli_app import cli
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,251 @@
+"""The click command tree of `interp`: run, pipe, shell. Usage errors become one line on
+stderr and exit status 2; the scripts' own failures are reported by cli_runner."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+from . import cli_render as render
+from .cli_programs import UsageProblem
+from .cli_status import ExitStatus
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+RESULT_MODES = ("auto", "table", "json", "none")
+# click >= 8.2 raises this for a group called without a command; older click exits 0
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class ScriptCommand(click.Command):
+    """A command whose positional arguments are all scripts; the scripts' own arguments
+    come after `--` (so options may follow the scripts: `interp run a.py --channels x`)."""
+
+    def parse_args(self, ctx, args):
+        takes_value = set()
+        for param in self.params:
+            if isinstance(param, click.Option) and not param.is_flag and not param.count:
+                takes_value.update(param.opts)
+        for i, a in enumerate(args):
+            if a == "--" and (i == 0 or args[i - 1] not in takes_value):
+                ctx.meta["interp.script_args"] = list(args[i + 1:])
+                args = list(args[:i])
+                break
+        else:
+            ctx.meta["interp.script_args"] = []
+        return super().parse_args(ctx, args)
+
+
+def _version_message() -> str:
+    v = sys.version_info
+    return f"%(prog)s %(version)s (Python {v.major}.{v.minor}.{v.micro})"
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="interp",
+                      message=_version_message())
+def cli():
+    """Run Python scripts in CPython subinterpreters connected by channels.
+
+    Each script runs in its own interpreter with its own GIL, so several scripts run in
+    parallel in one process; channels carry bytes between them without polling."""
+
+
+channels_option = click.option(
+    "--channels", "channels", metavar="A,B", multiple=True,
+    help="Create these named channels; each script sees them as channels.A, channels.B "
+         "(both ends). Repeatable.")
+result_option = click.option(
+    "--result", "result_mode", type=click.Choice(RESULT_MODES), default="auto",
+    show_default=True,
+    help="How to report the runs on stderr: a table (auto: when stderr is a terminal), "
+         "json, or none.")
+timeout_option = click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    help="Interrupt a run that lasts longer (TimeoutError in the script, exit status 1).")
+shared_gil_option = click.option(
+    "--shared-gil", is_flag=True,
+    help="Share the main GIL (legacy interpreters): needed for extension modules that "
+         "cannot load in isolated interpreters (numpy, cffi modules...); no parallelism.")
+
+
+@cli.command(cls=ScriptCommand, context_settings=CONTEXT)
+@click.argument("scripts", nargs=-1, metavar="[SCRIPT]...")
+@click.option("-c", "--code", "codes", metavar="CODE", multiple=True,
+              help="Run CODE (a string of Python) in an interpreter of its own. Repeatable.")
+@click.option("-m", "--module", "modules", metavar="MODULE", multiple=True,
+              help="Run library module MODULE as a script, like python -m. Repeatable.")
+@channels_option
+@click.option("--stdin", "stdin_ch", metavar="CH",
+              help="Stream this process's stdin into channel CH in chunks; close CH at EOF.")
+@click.option("--stdout", "stdout_ch", metavar="CH",
+              help="Write every message received on channel CH to stdout as it arrives.")
+@result_option
+@timeout_option
+@shared_gil_option
+@click.pass_context
+def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, timeout,
+        shared_gil):
+    """Run scripts, each in a fresh interpreter, all in parallel.
+
+    Every positional argument is a script; the scripts' own arguments follow `--`:
+    `interp run hello.py -- a b` gives sys.argv == ['hello.py', 'a', 'b'].
+    -c CODE and -m MODULE run after the scripts, each in an interpreter of its own."""
+    from . import cli_programs as progs
+    args = ctx.meta.get("interp.script_args", [])
+    early = ctx.obj.get("early") if ctx.obj else None
+    try:
+        if not (scripts or codes or modules):
+            raise click.UsageError("nothing to run: give a SCRIPT, -c CODE or -m MODULE")
+        programs = []
+        for i, path in enumerate(scripts):
+            try:
+                programs.append(progs.script(path, args))
+            except UsageProblem as exc:
+                if i > 0 and not path.endswith(".py") and not os.path.exists(path):
+                    raise UsageProblem(f"{exc} (every positional argument is a script; "
+                                       f"the scripts' own arguments go after --: "
+                                       f"interp run {scripts[0]} -- {path})") from None
+                raise
+        programs += [progs.code(c, args) for c in codes]
+        programs += [progs.module(m, args) for m in modules]
+        names = progs.parse_channel_names(channels)
+        for opt, ch in (("--stdin", stdin_ch), ("--stdout", stdout_ch)):
+            if ch is not None and ch not in names:
+                raise UsageProblem(f"{opt} {ch}: unknown channel (declare it: --channels {ch})")
+        if stdin_ch is not None and stdin_ch == stdout_ch:
+            raise UsageProblem(f"--stdin and --stdout name the same channel {stdin_ch!r}")
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    early = _use_early(early, shared_gil)
+    progs.name_programs(programs, early.name if early is not None else None)
+
+    from .channels import create_duplex
+    chans = {name: create_duplex() for name in names}
+    for p in programs:
+        p.channels = dict(chans)
+    from .cli_runner import Session
+    session = Session(programs, isolated=not shared_gil, timeout=timeout,
+                      result_mode=result_mode, early=early,
+                      shared_channels=list(chans.values()),
+                      stdin_channel=chans.get(stdin_ch), stdout_channel=chans.get(stdout_ch))
+    return session.run()
+
+
+@cli.command(cls=ScriptCommand, context_settings=CONTEXT)
+@click.argument("stages", nargs=-1, metavar="STAGE...")
+@channels_option
+@result_option
+@timeout_option
+@shared_gil_option
+@click.pass_context
+def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
+    """Run scripts as an in-process pipeline: stdin | STAGE | STAGE ... | stdout.
+
+    One interpreter per stage, all running at once. Each stage reads channels.stdin (a
+    receive end: iterate over it, it ends at EOF) and writes channels.stdout (a send end);
+    the first stage reads this process's stdin, the last one's output goes to stdout.
+    Forward a message you received with channels.stdout.send_buffer(msg) to pass it on
+    without copying. Arguments after `--` go to every stage."""
+    from . import cli_programs as progs
+    args = ctx.meta.get("interp.script_args", [])
+    early = ctx.obj.get("early") if ctx.obj else None
+    try:
+        if not stages:
+            raise click.UsageError("no stages: give at least one STAGE script")
+        programs = [progs.script(path, args) for path in stages]
+        names = progs.parse_channel_names(channels)
+        for reserved in ("stdin", "stdout"):
+            if reserved in names:
+                raise UsageProblem(f"--channels: {reserved!r} is reserved in a pipe "
+                                   "(every stage has channels.stdin and channels.stdout)")
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    early = _use_early(early, shared_gil)
+    progs.name_programs(programs, early.name if early is not None else None)
+
+    from .channels import create_channel, create_duplex
+    shared = {name: create_duplex() for name in names}
+    links = [create_channel() for _ in range(len(programs) + 1)]    # (recv, send) each
+    from .cli_runner import Session
+    session = Session(programs, isolated=not shared_gil, timeout=timeout,
+                      result_mode=result_mode, early=early,
+                      shared_channels=list(shared.values()),
+                      stdin_channel=links[0][1], stdout_channel=links[-1][0],
+                      stdout_writer=links[-1][1], pipeline=True)
+    for i, (p, job) in enumerate(zip(programs, session.jobs)):
+        job.stdin, job.stdout = links[i][0], links[i + 1][1]
+        p.channels = {"stdin": job.stdin, "stdout": job.stdout, **shared}
+    return session.run()
+
+
+@cli.command(context_settings=CONTEXT)
+@shared_gil_option
+def shell(shared_gil):
+    """Start the interactive REPL (interpreters, channels, runs)."""
+    import importlib
+    try:
+        repl = importlib.import_module("interpcli.repl")
+    except ImportError as exc:
+        if exc.name in ("interpcli.repl",):
+            raise click.ClickException("the REPL (interpcli.repl) is not installed") from None
+        raise click.ClickException(f"cannot start the REPL: {exc}") from None
+    return repl.main(shared_gil)
+
+
+def _use_early(early, shared_gil):
+    """The early interpreter when it fits this run, else None (and it is discarded)."""
+    if early is not None and shared_gil:
+        early.discard()
+        return None
+    return early
+
+
+def run_cli(args, prog_name="interp", early=None) -> int:
+    """Parse args and run; the exit status. Never lets a Python traceback of ours out."""
+    render.PROG = prog_name
+    try:
+        try:
+            rv = cli.main(args, prog_name=prog_name, standalone_mode=False,
+                          obj={"early": early})
+        finally:
+            if early is not None:
+                early.discard()
+    except _NO_ARGS_IS_HELP as exc:
+        click.echo(exc.ctx.get_help(), err=True)
+        return ExitStatus.USAGE
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else prog_name
+        render.usage_error(where, exc.format_message())
+        return ExitStatus.USAGE
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return ExitStatus.INTERRUPTED
+    except click.ClickException as exc:
+        render.error(exc.format_message())
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # our own output (help text...) went to a closed pipe
+        _silence_stdout()
+        return ExitStatus.OK
+    except Exception as exc:
+        if os.environ.get("INTERP_DEBUG"):
+            raise
+        render.error(f"internal error: {type(exc).__name__}: {exc} "
+                     "(set INTERP_DEBUG=1 for the traceback)")
+        return ExitStatus.FAILURE
+    if isinstance(rv, int):
+        return rv
+    return ExitStatus.OK
+
+
+def _silence_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,139 @@
+"""What `interp` runs: a script file, `-c CODE` or `-m MODULE`, turned into source, a
+filename for tracebacks and a prelude that sets `sys.argv`, `__file__` and `sys.path[0]`
+the way `python` sets them. Also the names of the interpreters and the channel names.
+
+Problems with the user's input raise UsageProblem (a one-line message, exit status 2)."""
+from __future__ import annotations
+
+import keyword
+import os
+import sys
+from dataclasses import dataclass, field
+
+
+class UsageProblem(Exception):
+    """Bad input from the command line: reported in one line, exit status 2."""
+
+
+# sys.path[0] of the `interp` process itself: an interpreter we create starts with a copy
+# of our sys.path, whose first entry is then replaced by the script's directory. With -P
+# (safe_path) python adds no such entry, and neither do we.
+_MAIN_PATH0 = sys.path[0] if sys.path and not sys.flags.safe_path else None
+
+
+@dataclass
+class Program:
+    """One program to run in its own interpreter."""
+    kind: str                   # "script", "code" or "module"
+    label: str                  # for messages and the results table
+    source: str
+    filename: str               # for compile(): tracebacks show it
+    prelude: str
+    name: str = ""              # interpreter name, unique in this process
+    channels: dict = field(default_factory=dict)
+
+
+def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
+    lines = ["import sys as _sys", f"_sys.argv = {argv!r}"]
+    if path0 is not None and _MAIN_PATH0 is not None:
+        lines += [f"if _sys.path and _sys.path[0] == {_MAIN_PATH0!r}:",
+                  f"    _sys.path[0] = {path0!r}",
+                  "else:",
+                  f"    _sys.path.insert(0, {path0!r})"]
+    if file is not None:
+        lines.append(f"__file__ = {file!r}")
+    lines.append("del _sys")
+    return "\n".join(lines) + "\n"
+
+
+def _decode_source(data: bytes, path: str) -> str:
+    """Decode a script as python does: UTF-8 unless a coding cookie (PEP 263) says else."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    import io
+    import tokenize
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        # let the interpreter report the SyntaxError, as python would
+        return data.decode("utf-8", "surrogateescape")
+
+
+def script(path: str, args: list[str]) -> Program:
+    """A script file, run like `python path args...`."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except IsADirectoryError:
+        raise UsageProblem(f"can't run {path!r}: it is a directory, not a script") from None
+    except OSError as exc:
+        raise UsageProblem(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") \
+            from None
+    absolute = os.path.abspath(path)
+    path0 = os.path.dirname(os.path.realpath(path))
+    return Program("script", path, _decode_source(data, path), absolute,
+                   _path_prelude([path, *args], path0, absolute))
+
+
+def code(text: str, args: list[str]) -> Program:
+    """`-c CODE`: sys.argv[0] is '-c' and sys.path[0] the current directory ('')."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    label = "-c " + (first if len(first) <= 40 else first[:39] + "…")
+    return Program("code", label, text, "<string>", _path_prelude(["-c", *args], "", None))
+
+
+def module(name: str, args: list[str]) -> Program:
+    """`-m MODULE`: found on sys.path and run as __main__ by runpy, as python does."""
+    if not name or not all(part.isidentifier() for part in name.split(".")):
+        raise UsageProblem(f"-m {name!r}: not a module name")
+    source = f"import runpy as _runpy\n_runpy._run_module_as_main({name!r}, True)\n"
+    return Program("module", f"-m {name}", source, "<interp -m>",
+                   _path_prelude(["-m", *args], os.getcwd(), None))
+
+
+def name_programs(programs: list[Program], first_name: str | None = None) -> None:
+    """Give each program a unique interpreter name: the script's stem, 'c', the module."""
+    used: set[str] = set()
+    for i, p in enumerate(programs):
+        if i == 0 and first_name:
+            p.name = first_name
+            used.add(first_name)
+            continue
+        base = base_name(p.kind, p.label if p.kind == "script" else p.label[3:])
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name)
+        p.name = name
+
+
+def base_name(kind: str, what: str) -> str:
+    if kind == "script":
+        stem = os.path.basename(what.rstrip("/")) or "script"
+        return stem[:-3] if stem.endswith(".py") and len(stem) > 3 else stem
+    if kind == "code":
+        return "c"
+    return what
+
+
+def parse_channel_names(values) -> list[str]:
+    """`--channels a,b --channels c` -> ['a', 'b', 'c'], each a Python identifier."""
+    names: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if not name:
+                raise UsageProblem(f"--channels {value!r}: empty channel name")
+            if not name.isidentifier() or keyword.iskeyword(name):
+                raise UsageProblem(f"--channels: {name!r} is not a valid channel name "
+                                   "(use a Python identifier, e.g. jobs or out_1)")
+            if name in names:
+                raise UsageProblem(f"--channels: channel {name!r} is given twice")
+            names.append(name)
+    return names

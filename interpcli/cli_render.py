@@ -1,0 +1,191 @@
+"""What `interp` writes on stderr: tracebacks and one-line messages, the results (a rich
+table, JSON, or nothing) and a live status line while long runs go on.
+
+stdout carries only the scripts' data. rich is imported only when a table is drawn."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+PROG = "interp"
+
+SUBINTERPRETER_HINT = "does not support loading in subinterpreters"
+
+
+def error(message: str) -> None:
+    """One line on stderr, prefixed with the program name."""
+    _write_err(f"{PROG}: {' '.join(str(message).split())}\n")
+
+
+def usage_error(command_path: str, message: str) -> None:
+    """A usage error in one line: `interp run: message (see 'interp run --help')`."""
+    message = " ".join(str(message).split()).rstrip(".")
+    _write_err(f"{command_path}: {message} (see '{command_path} --help')\n")
+
+
+def _write_err(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def no_color() -> bool:
+    """NO_COLOR (https://no-color.org): set and not empty disables colour."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def report_failure(label: str, result, timeout: float | None) -> None:
+    """Tell the user why a run failed, as python would: the traceback (or SystemExit's
+    silence), then our hints."""
+    if result.exc_type == "SystemExit":
+        return          # the message of sys.exit("...") was printed by the interpreter
+    if result.traceback:
+        _write_err(result.traceback if result.traceback.endswith("\n")
+                   else result.traceback + "\n")
+    elif result.exc_type:
+        _write_err(f"{result.exc_type}: {result.exc_message}\n")
+    if result.timed_out:
+        error(f"{label} timed out after {timeout:g} s")
+    if result.exc_message and SUBINTERPRETER_HINT in result.exc_message:
+        error(f"hint: {label} imports an extension module that cannot load in an isolated "
+              "interpreter; run it with --shared-gil")
+
+
+def wants_table(mode: str) -> bool:
+    if mode == "table":
+        return True
+    return mode == "auto" and _isatty(sys.stderr)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def results_json(jobs, status: int) -> str:
+    items = []
+    for job in jobs:
+        d = job.result.to_dict() if job.result is not None else {
+            "source": job.program.source, "channels": list(job.program.channels),
+            "completed": False, "interpreter": None, "exc_type": None,
+            "exc_message": None, "traceback": None, "exit_code": None,
+            "duration": 0.0, "stdout": None, "stderr": None, "timed_out": False}
+        d["program"] = job.program.label
+        d["status"] = job.status
+        if job.error is not None:
+            d["error"] = job.error
+        items.append(d)
+    return json.dumps({"exit_status": status, "results": items})
+
+
+def render_results(jobs, mode: str, status: int) -> None:
+    """Write the results on stderr in the chosen form ('auto': a table on a terminal)."""
+    if mode == "json":
+        _write_err(results_json(jobs, status) + "\n")
+    elif wants_table(mode):
+        draw_table(jobs)
+
+
+def _exception_text(job) -> str:
+    r = job.result
+    if job.error is not None:
+        return job.error
+    if r is None:
+        return "not started"
+    if r.completed:
+        return ""
+    if r.exc_type == "SystemExit":
+        return f"SystemExit({r.exit_code})"
+    if r.timed_out:
+        return "TimeoutError: " + (r.exc_message or "")
+    text = r.exc_type or ""
+    if r.exc_message:
+        text += f": {r.exc_message}"
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def draw_table(jobs) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, no_color=no_color() or None, highlight=False)
+    table = Table(title=None, show_edge=True, header_style="bold")
+    for col, kw in (("name", {}), ("id", {"justify": "right"}), ("source", {}),
+                    ("channels", {}), ("completed", {}), ("exception", {}),
+                    ("duration", {"justify": "right"})):
+        table.add_column(col, **kw)
+    for job in jobs:
+        r = job.result
+        ok = r is not None and r.completed
+        table.add_row(
+            job.program.name,
+            str(r.interpreter.id) if r is not None else "-",
+            job.program.label,
+            ", ".join(job.program.channels),
+            "[green]yes[/]" if ok else "[red]no[/]",
+            _escape(_exception_text(job)),
+            f"{r.duration:.3f} s" if r is not None else "-",
+        )
+    console.print(table)
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+class StatusLine:
+    """A one-line live status on a terminal's stderr while runs go on ("2 running: a.py
+    3.2 s, ..."), shown after a second, cleared at the end. It redraws on a clock (waiting
+    on an event that the end of the runs sets), it does not poll for anything."""
+
+    DELAY = 1.0
+    PERIOD = 0.25
+
+    def __init__(self, jobs):
+        self._jobs = jobs
+        self._done = threading.Event()
+        self._drawn = False
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._main, name="interp-status", daemon=True)
+
+    @staticmethod
+    def wanted(mode: str) -> bool:
+        # only when the scripts' own output does not go to the same terminal line
+        return wants_table(mode) and _isatty(sys.stderr) and not _isatty(sys.stdout)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _main(self) -> None:
+        if self._done.wait(self.DELAY):
+            return
+        while True:
+            running = [j for j in self._jobs if j.running]
+            now = time.monotonic()
+            parts = [f"{j.program.name} {now - j.started_at:.1f} s" for j in running[:4]]
+            more = f" +{len(running) - 4}" if len(running) > 4 else ""
+            line = f"{PROG}: {len(running)} running: {', '.join(parts)}{more}"
+            width = _terminal_width()
+            _write_err("\r\x1b[2K" + line[:width - 1])
+            self._drawn = True
+            if self._done.wait(self.PERIOD):
+                break
+        _write_err("\r\x1b[2K")
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 80

@@ -1,0 +1,289 @@
+"""Running programs for `interp run` and `interp pipe`: one interpreter per program, all
+at once, each driven by its own thread (the GIL is released during a run, so they go in
+parallel); the main thread waits for them, takes Ctrl-C, and cleans up.
+
+Waits are on a queue of finished jobs and on the pumps' threads; nothing sleeps or polls.
+Ctrl-C interrupts every running interpreter (a KeyboardInterrupt inside, which also wakes
+a script blocked on a channel); a second Ctrl-C ends the process at once."""
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+
+from . import cli_render as render
+from .cli_status import ExitStatus, is_broken_pipe, status_of
+
+_STOP_CHECK = ("import _interpcli as _c\n"
+               "if _c._end({id}, 1).is_closed:\n"
+               "    raise KeyboardInterrupt\n"
+               "del _c\n")
+
+
+class Job:
+    """One program, its interpreter and what came of its run."""
+
+    def __init__(self, program, index: int):
+        self.program = program
+        self.index = index
+        self.interp = None
+        self.result = None
+        self.error: str | None = None       # a failure of ours (creating the interpreter)
+        self.status = 0
+        self.quiet = False                  # a broken pipe: no traceback, no failure
+        self.running = False
+        self.started_at = 0.0
+        self.stdin = None                   # pipe: the end this stage reads
+        self.stdout = None                  # pipe: the end this stage writes
+        self.downstream_gone = False        # pipe: the next stage stopped reading
+
+
+class Session:
+    """Run jobs to completion and return the exit status."""
+
+    def __init__(self, programs, *, isolated=True, timeout=None, result_mode="auto",
+                 early=None, shared_channels=(), stdin_channel=None, stdout_channel=None,
+                 stdout_writer=None, pipeline=False):
+        self.jobs = [Job(p, i) for i, p in enumerate(programs)]
+        self.isolated = isolated
+        self.timeout = timeout
+        self.result_mode = result_mode
+        self.early = early
+        self.shared_channels = list(shared_channels)   # closed when a run fails
+        self.stdin_channel = stdin_channel
+        self.stdout_channel = stdout_channel       # the end the stdout pump reads
+        self.stdout_writer = stdout_writer if stdout_writer is not None else stdout_channel
+        self.pipeline = pipeline
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._interrupted = False
+        self._cascade = False           # a run failed: the channels were closed on the rest
+        self._broken_stdout = False
+        self._stdin_pump = None
+        self._stdout_pump = None
+        from .channels import create_channel
+        self._stop_recv, self._stop_send = create_channel()
+        self._stop_prelude = _STOP_CHECK.format(id=self._stop_recv.id)
+
+    # ---- threads ----
+
+    def _drive(self, job: Job) -> None:
+        """Thread body: create the interpreter (unless one was made early), run, report."""
+        try:
+            with self._lock:
+                if self._stopping:
+                    return
+            if job.interp is None:
+                from .interpreter import create
+                job.interp = create(job.program.name, isolated=self.isolated)
+            with self._lock:
+                if self._stopping:
+                    return
+                job.running = True
+                job.started_at = time.monotonic()
+            p = job.program
+            job.result = job.interp._run(
+                p.source, channels=p.channels or None, timeout=self.timeout,
+                filename=p.filename, prelude=self._stop_prelude + p.prelude)
+        except BaseException as exc:        # reported by the main thread, never lost
+            job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        finally:
+            job.running = False
+            self._events.put(("job", job))
+
+    def _pump_done(self, pump) -> None:
+        self._events.put(("pump", pump))
+
+    # ---- main thread ----
+
+    def run(self) -> int:
+        status_line = None
+        pending = 0
+        try:
+            try:
+                self._start_pumps()
+                if self.early is not None and self.jobs:
+                    self.jobs[0].interp = self.early.take()
+                for job in self.jobs:
+                    threading.Thread(target=self._drive, args=(job,),
+                                     name=f"interp-run-{job.program.name}").start()
+                    pending += 1
+                if render.StatusLine.wanted(self.result_mode):
+                    status_line = render.StatusLine(self.jobs)
+                    status_line.start()
+                while pending:
+                    kind, what = self._events.get()
+                    if kind == "job":
+                        pending -= 1
+                        self._job_finished(what)
+                    else:
+                        self._pump_finished(what)
+                self._finish_pumps()
+            except KeyboardInterrupt:
+                self._interrupt()
+                while pending:
+                    kind, what = self._wait_forced()
+                    if kind == "job":
+                        pending -= 1
+                        self._job_finished(what)
+                self._finish_pumps(forced=True)
+        finally:
+            if status_line is not None:
+                status_line.stop()
+        self._close_interpreters()
+        status = self._exit_status()
+        render.render_results(self.jobs, self.result_mode, status)
+        return status
+
+    def _wait_forced(self):
+        """Wait after Ctrl-C; another Ctrl-C ends the process right away."""
+        try:
+            return self._events.get()
+        except KeyboardInterrupt:
+            render.error("interrupted again: exiting now")
+            try:
+                sys.stderr.flush()
+            finally:
+                os._exit(ExitStatus.INTERRUPTED)
+
+    def _interrupt(self) -> None:
+        from . import _lowlevel
+        from .errors import InterpError
+        with self._lock:
+            self._stopping = True
+            self._interrupted = True
+        # a run about to start sees the stop channel closed in its prelude
+        self._stop_send.close()
+        for job in self.jobs:
+            if job.interp is not None:
+                try:
+                    _lowlevel.interrupt(job.interp.id)
+                except InterpError:
+                    pass
+        if self._stdin_pump is not None:
+            self._stdin_pump.stop()
+
+    def _start_pumps(self) -> None:
+        from .cli_stdio import StdinPump, StdoutPump
+        if self.stdin_channel is not None:
+            self._stdin_pump = StdinPump(self.stdin_channel, on_done=self._pump_done)
+            self._stdin_pump.start()
+        if self.stdout_channel is not None:
+            self._stdout_pump = StdoutPump(self.stdout_channel, on_done=self._pump_done)
+            self._stdout_pump.start()
+
+    def _pump_finished(self, pump) -> None:
+        if pump is self._stdout_pump and pump.broken:
+            self._broken_stdout = True
+
+    def _finish_pumps(self, forced: bool = False) -> None:
+        """After the runs: stop reading stdin, let stdout write what is still queued (or,
+        after Ctrl-C, drop it), and wait for both pumps."""
+        if self._stdin_pump is not None:
+            self._stdin_pump.stop()
+            self.stdin_channel.close()          # wakes the pump if it waits in a send
+        if self._stdout_pump is not None:
+            # no writer is left: the pump drains what was queued, then ends
+            (self.stdout_channel if forced else self.stdout_writer).close()
+        for pump in (self._stdin_pump, self._stdout_pump):
+            if pump is None:
+                continue
+            if forced:
+                try:
+                    pump.join()
+                except KeyboardInterrupt:
+                    os._exit(ExitStatus.INTERRUPTED)
+            else:
+                pump.join()
+        if self._stdout_pump is not None:
+            if self._stdout_pump.broken:
+                self._broken_stdout = True
+            elif self._stdout_pump.error is not None:
+                render.error(f"cannot write to stdout: {self._stdout_pump.error.strerror}")
+        if self._stdin_pump is not None and self._stdin_pump.error is not None:
+            render.error(f"cannot read stdin: {self._stdin_pump.error.strerror}")
+
+    def _job_finished(self, job: Job) -> None:
+        """Called in the main thread as each run ends: report it, react for the others."""
+        r = job.result
+        if job.error is not None:
+            if not (self._stopping and job.interp is None):
+                render.error(f"{job.program.label}: {job.error}")
+            job.status = ExitStatus.INTERRUPTED if self._interrupted else ExitStatus.FAILURE
+        elif r is None:
+            job.status = ExitStatus.INTERRUPTED     # stopped before it started
+        else:
+            job.status = status_of(r)
+            if job.status and is_broken_pipe(r) and self._reader_gone(job):
+                job.quiet = True
+            elif job.status and self.result_mode != "json":
+                render.report_failure(job.program.label, r, self.timeout)
+        if self.pipeline:
+            self._pipeline_stage_ended(job)
+        elif job.status and not job.quiet and not self._cascade:
+            # a failed run would leave its partners waiting on the shared channels forever
+            self._cascade = True
+            for ch in self.shared_channels:
+                ch.close()
+
+    def _reader_gone(self, job: Job) -> bool:
+        """Did the job fail because the reading side of its output went away?"""
+        if self._broken_stdout or (self._stdout_pump is not None and self._stdout_pump.broken):
+            return True
+        if self.pipeline:
+            return job.downstream_gone
+        return self._cascade
+
+    def _pipeline_stage_ended(self, job: Job) -> None:
+        # downstream sees the end of its input once it has read what is queued
+        if job.stdout is not None:
+            job.stdout.close()
+        # upstream's next send fails: for it that is a broken pipe, not an error
+        if job.index > 0:
+            self.jobs[job.index - 1].downstream_gone = True
+        if job.stdin is not None:
+            job.stdin.close()
+        if job.status and not job.quiet and not self._cascade:
+            self._cascade = True
+            for ch in self.shared_channels:
+                ch.close()
+
+    def _close_interpreters(self) -> None:
+        """Close every interpreter. One whose lent memory is still viewed by another is
+        retried after the others are closed; what is left then is forced."""
+        from . import _lowlevel
+        from .errors import InterpError
+        left = [j.interp for j in self.jobs if j.interp is not None]
+        if self.early is not None:
+            self.early.discard()
+        while left:
+            progress, keep = False, []
+            for interp in reversed(left):       # downstream first: it holds upstream's views
+                try:
+                    interp.close()
+                    progress = True
+                except InterpError:
+                    keep.append(interp)
+            left = keep
+            if not progress:
+                for interp in left:
+                    try:
+                        _lowlevel.destroy(interp.id, force=True)
+                    except InterpError as exc:
+                        render.error(f"cannot close interpreter {interp.name!r}: {exc}")
+                break
+
+    def _exit_status(self) -> int:
+        if self._interrupted:
+            return ExitStatus.INTERRUPTED
+        for job in self.jobs:
+            if job.status and not job.quiet:
+                return job.status
+        if self._stdout_pump is not None and self._stdout_pump.error is not None:
+            return ExitStatus.FAILURE
+        if self._stdin_pump is not None and self._stdin_pump.error is not None:
+            return ExitStatus.FAILURE
+        return ExitStatus.OK

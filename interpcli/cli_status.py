@@ -1,0 +1,36 @@
+"""Exit statuses of `interp` and the one place that maps a run's outcome to a status.
+
+Like `python`: 0 when everything completed, 1 for an uncaught exception (its traceback
+goes to stderr), n for SystemExit(n), 2 for usage errors (one line, no traceback), 130 when
+Ctrl-C (SIGINT) stopped the runs."""
+from __future__ import annotations
+
+import enum
+
+# An interpreter whose output consumer went away (closed stdout, a pipeline stage that
+# stopped reading) fails with one of these; that is a broken pipe, not an error of its own.
+BROKEN_PIPE_ERRORS = frozenset({"interpcli.ChannelClosedError", "ChannelClosedError",
+                                "BrokenPipeError"})
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    INTERRUPTED = 130       # 128 + SIGINT, as shells report a Ctrl-C
+
+
+def status_of(result) -> int:
+    """The exit status a RunResult stands for, as `python` would exit after that run."""
+    if result.completed:
+        return ExitStatus.OK
+    if result.exc_type == "KeyboardInterrupt" and not result.timed_out:
+        return ExitStatus.INTERRUPTED
+    if result.exc_type == "SystemExit":
+        return result.exit_code & 0xFF
+    return ExitStatus.FAILURE
+
+
+def is_broken_pipe(result) -> bool:
+    """True for a run that ended because a channel it wrote to was closed by its reader."""
+    return result is not None and not result.completed and result.exc_type in BROKEN_PIPE_ERRORS

@@ -1,0 +1,156 @@
+"""Pumps between the process's stdin/stdout and channels (`--stdin CH`, `--stdout CH`,
+the two ends of `interp pipe`).
+
+StdinPump reads the file descriptor in chunks and lends each chunk to the channel with a
+blocking send_buffer: the receiver reads our memory directly (no copy), and we read the
+next chunk only once the previous one was taken, so memory stays bounded whatever the
+input size. At EOF it closes the channel. StdoutPump writes every message it receives to
+the file descriptor as it arrives, straight from the message's memory (a memoryview lent
+along a pipeline goes from the last stage to the kernel without a copy).
+
+Neither polls: the stdin pump waits in poll() on its descriptor and on a wake-up pipe (so
+it can be stopped while stdin is idle), the stdout pump in the channel's recv."""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import threading
+
+CHUNK = 1 << 20     # read size: reads from a pipe return at most what the pipe holds
+
+
+class StdinPump:
+    """Copy fd (stdin) into a channel until EOF, then close the channel."""
+
+    def __init__(self, channel, fd: int = 0, chunk: int = CHUNK, on_done=None):
+        self.channel = channel
+        self.fd = fd
+        self.chunk = chunk
+        self.error: OSError | None = None
+        self.bytes = 0
+        self._on_done = on_done
+        self._stop_r, self._stop_w = os.pipe()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._main, name="interp-stdin", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop reading (the readers are gone); wakes a pump waiting for input."""
+        if not self._stopped:
+            self._stopped = True
+            try:
+                os.write(self._stop_w, b"x")
+            except OSError:
+                pass
+
+    def join(self) -> None:
+        self._thread.join()
+        for fd in (self._stop_r, self._stop_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _main(self) -> None:
+        from .errors import ChannelClosedError
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        poller.register(self._stop_r, select.POLLIN)
+        send = self.channel.send_buffer
+        try:
+            while True:
+                events = dict(poller.poll())
+                if self._stop_r in events:
+                    return
+                if events.get(self.fd, 0) & select.POLLNVAL:
+                    return          # stdin is not open: nothing to send
+                try:
+                    data = os.read(self.fd, self.chunk)
+                except BlockingIOError:
+                    continue        # a non-blocking stdin with nothing yet: wait again
+                except InterruptedError:
+                    continue
+                if not data:
+                    return
+                self.bytes += len(data)
+                try:
+                    send(data)
+                except ChannelClosedError:
+                    return          # nobody reads any more: like SIGPIPE for a writer
+                del data
+        except OSError as exc:
+            if exc.errno not in (errno.EBADF, errno.EIO):
+                self.error = exc.with_traceback(None)
+        finally:
+            try:
+                self.channel.close()
+            except Exception:       # closing an already closed channel
+                pass
+            if self._on_done is not None:
+                self._on_done(self)
+
+
+class StdoutPump:
+    """Write every message received on a channel to fd (stdout), until the channel closes.
+
+    A closed stdout (EPIPE: `| head -c 100`) closes the channel, so the writers get
+    ChannelClosedError; `broken` tells the caller it was a broken pipe."""
+
+    def __init__(self, channel, fd: int = 1, on_done=None):
+        self.channel = channel
+        self.fd = fd
+        self.broken = False
+        self.error: OSError | None = None
+        self.bytes = 0
+        self._on_done = on_done
+        self._thread = threading.Thread(target=self._main, name="interp-stdout", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def _main(self) -> None:
+        write = os.write
+        fd = self.fd
+        try:
+            for msg in self.channel:
+                view = memoryview(msg)
+                if view.format != "B" or view.ndim != 1:
+                    view = view.cast("B")
+                n = len(view)
+                self.bytes += n
+                done = 0
+                while done < n:
+                    try:
+                        done += write(fd, view[done:] if done else view)
+                    except BlockingIOError:
+                        _wait_writable(fd)
+                    except InterruptedError:
+                        pass
+                view.release()
+                del view, msg
+        except BrokenPipeError:
+            self.broken = True
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                self.broken = True
+            else:
+                self.error = exc.with_traceback(None)   # no frame (and no lent view) kept
+        finally:
+            try:
+                self.channel.close()
+            except Exception:
+                pass
+            if self._on_done is not None:
+                self._on_done(self)
+
+
+def _wait_writable(fd: int) -> None:
+    p = select.poll()
+    p.register(fd, select.POLLOUT)
+    p.poll()
