@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import os
+import sys
 import threading
+import time
 import weakref
 
 from . import _lowlevel
@@ -19,7 +22,7 @@ _by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDicti
 _lock = threading.Lock()
 _names = itertools.count(1)
 _atexit_registered = False
-_active_runs: dict[int, threading.Event] = {}
+_active_runs: set[threading.Event] = set()   # one per run going on
 
 
 class Interpreter:
@@ -127,14 +130,22 @@ class Interpreter:
         args = (self._id, src_bytes, filename.encode("utf-8", "surrogateescape"),
                 prelude.encode() if prelude else None, capture_output)
         _ensure_atexit()
-        timed_out = False
-        if timeout is None and threading.current_thread() is not threading.main_thread():
-            out = _lowlevel.run(*args)
-        else:
-            out, timed_out, interrupted = _run_in_thread(self._id, args, timeout)
-            if interrupted is not None:
-                interrupted.result = _make_result(source, names, ref, out, False, timeout)
-                raise interrupted
+        done = threading.Event()
+        with _lock:
+            _active_runs.add(done)
+        try:
+            timed_out = False
+            if timeout is None and threading.current_thread() is not threading.main_thread():
+                out = _lowlevel.run(*args)
+            else:
+                out, timed_out, interrupted = _run_in_thread(self._id, args, timeout, done)
+                if interrupted is not None:
+                    interrupted.result = _make_result(source, names, ref, out, False, timeout)
+                    raise interrupted
+        finally:
+            done.set()
+            with _lock:
+                _active_runs.discard(done)
         return _make_result(source, names, ref, out, timed_out, timeout)
 
 
@@ -149,11 +160,10 @@ def _make_result(source, names, ref, out, timed_out, timeout) -> RunResult:
         stderr=out["stderr"], timed_out=timed_out and out["exc_type"] == "TimeoutError")
 
 
-def _run_in_thread(interp_id, args, timeout):
+def _run_in_thread(interp_id, args, timeout, done):
     """Run in a helper thread so the calling thread can take Ctrl-C and time out; the
-    waits are lock waits (no polling) that signals interrupt."""
+    waits are lock waits (no polling) that signals interrupt. `done` is set at the end."""
     box: dict = {}
-    done = threading.Event()
 
     def target():
         try:
@@ -164,30 +174,24 @@ def _run_in_thread(interp_id, args, timeout):
             done.set()
 
     t = threading.Thread(target=target, name=f"interpcli-run-{interp_id}")
-    with _lock:
-        _active_runs[interp_id] = done
     timed_out = False
     interrupted = None
+    t.start()
     try:
-        t.start()
-        try:
-            if not done.wait(timeout):
-                timed_out = True
-                _lowlevel.interrupt(interp_id, timeout=True)
-            done.wait()
-        except KeyboardInterrupt as exc:
-            interrupted = exc
-            while True:
-                try:
-                    _lowlevel.interrupt(interp_id)
-                    done.wait()
-                    break
-                except KeyboardInterrupt:
-                    continue
-        t.join()
-    finally:
-        with _lock:
-            _active_runs.pop(interp_id, None)
+        if not done.wait(timeout):
+            timed_out = True
+            _lowlevel.interrupt(interp_id, timeout=True)
+        done.wait()
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+        while True:
+            try:
+                _lowlevel.interrupt(interp_id)
+                done.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+    t.join()
     if "exc" in box:
         raise box["exc"]
     return box["out"], timed_out, interrupted
@@ -244,9 +248,14 @@ def _ensure_atexit():
         atexit.register(_shutdown)
 
 
+# seconds a run interrupted at exit gets to stop
+_EXIT_GRACE = float(os.environ.get("INTERPCLI_EXIT_GRACE", "10"))
+
+
 def _shutdown():
-    """At exit: interrupt runs still going (daemon threads), then end every interpreter,
-    so the process never exits with live subinterpreters (fatal on 3.12)."""
+    """At exit: interrupt runs still going (in daemon threads), wait for them to stop, then
+    end every interpreter: the process must never exit with live subinterpreters or a
+    thread still inside one (both are fatal errors in CPython's finalization)."""
     main = _lowlevel.main_id()
     for iid, _name, _iso, running, _runs in _lowlevel.interpreters():
         if running:
@@ -255,13 +264,26 @@ def _shutdown():
             except InterpreterError:
                 pass
     with _lock:
-        pending = list(_active_runs.values())
+        pending = list(_active_runs)
+    deadline = time.monotonic() + _EXIT_GRACE
     for done in pending:
-        done.wait(5.0)
-    for iid, _name, _iso, running, _runs in _lowlevel.interpreters():
-        if iid == main or running:
+        done.wait(max(0.0, deadline - time.monotonic()))
+    stuck = []
+    for iid, name, _iso, running, _runs in _lowlevel.interpreters():
+        if iid == main:
+            continue
+        if running:
+            stuck.append(name)
             continue
         try:
             _lowlevel.destroy(iid, force=True)
         except InterpreterError:
             pass
+    if stuck:
+        # A run that ignores interrupts (blocked in a C call) cannot be ended; finalizing
+        # would abort the process, so leave without finalization instead.
+        sys.stderr.write(f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
+                         "exit; exiting without cleanup\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(1)

@@ -1,0 +1,101 @@
+"""The process never dies: ending Python with interpreters alive, runs going on in threads,
+waits blocked on channels, or lent memory still viewed exits cleanly on 3.12 and 3.13."""
+import pytest
+
+from conftest import run_python
+
+SCENARIOS = {
+    "interpreters left open": """
+        import interpcli
+        a = interpcli.create(); b = interpcli.create(isolated=False)
+        a.run("x = 1").check()
+        print("done")
+    """,
+    "busy loop in a daemon thread": """
+        import threading, interpcli
+        i = interpcli.create()
+        threading.Thread(target=i.run, args=("while True:\\n    pass\\n",), daemon=True).start()
+        while not i.is_running():
+            threading.Event().wait(0.01)
+        print("done")
+    """,
+    "blocked in recv in a daemon thread": """
+        import threading, interpcli
+        i = interpcli.create()
+        r, s = interpcli.create_channel()
+        threading.Thread(target=i.run, args=("channels.r.recv()",),
+                         kwargs={"channels": {"r": r}}, daemon=True).start()
+        while not i.is_running():
+            threading.Event().wait(0.01)
+        print("done")
+    """,
+    "threads left inside a subinterpreter": """
+        import interpcli
+        i = interpcli.create()
+        i.run("import threading\\n"
+              "threading.Thread(target=lambda: sum(range(10**6))).start()\\n").check()
+        print("done")
+    """,
+    "memoryview onto a subinterpreter's memory": """
+        import interpcli
+        i = interpcli.create()
+        r, s = interpcli.create_channel()
+        i.run("channels.s.send_buffer_nowait(bytearray(1 << 20))", channels={"s": s}).check()
+        view = r.recv()
+        print("done")
+    """,
+    "unreceived messages in channels": """
+        import interpcli
+        i = interpcli.create()
+        r, s = interpcli.create_channel()
+        i.run("channels.s.send_nowait(b'x' * 1000)\\n"
+              "channels.s.send_buffer_nowait(bytearray(1000))\\n", channels={"s": s}).check()
+        print("done")
+    """,
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_exit_is_clean(name):
+    proc = run_python(SCENARIOS[name], timeout=60)
+    assert "Fatal Python error" not in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "done\n"
+
+
+def test_sys_exit_status_with_live_interpreters():
+    proc = run_python("""
+        import sys, interpcli
+        i = interpcli.create()
+        i.run("pass")
+        sys.exit(3)
+    """)
+    assert proc.returncode == 3
+    assert "Fatal Python error" not in proc.stderr
+
+
+def test_script_exception_with_live_interpreters():
+    proc = run_python("""
+        import interpcli
+        i = interpcli.create()
+        raise RuntimeError("main failed")
+    """)
+    assert proc.returncode == 1
+    assert "RuntimeError: main failed" in proc.stderr
+    assert "Fatal Python error" not in proc.stderr
+
+
+def test_run_that_ignores_interrupts_at_exit_does_not_crash():
+    proc = run_python("""
+        import threading, time, interpcli
+        i = interpcli.create()
+        threading.Thread(target=i.run, args=("import time\\ntime.sleep(60)\\n",),
+                         daemon=True).start()
+        while not i.is_running():
+            threading.Event().wait(0.01)
+        print("done", flush=True)
+    """, env={**__import__("os").environ, "INTERPCLI_EXIT_GRACE": "0.5"})
+    assert "Fatal Python error" not in proc.stderr
+    assert proc.stdout == "done\n"
+    assert "did not stop at exit" in proc.stderr
+    assert proc.returncode == 1
