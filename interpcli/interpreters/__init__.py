@@ -22,7 +22,6 @@ from ..errors import InterpError, InterpreterError, InterpreterNotFoundError
 from . import _crossinterp as _xi
 from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
-from ._queues import Queue, QueueEmpty, QueueFull, create as create_queue
 
 __all__ = [
     "get_current", "get_main", "create", "list_all", "is_shareable",
@@ -35,12 +34,29 @@ __all__ = [
 _core = _lowlevel.core_module()
 
 
+_LAZY = {
+    "Queue": ("_queues", "Queue"), "QueueEmpty": ("_queues", "QueueEmpty"),
+    "QueueFull": ("_queues", "QueueFull"), "create_queue": ("_queues", "create"),
+    "InterpreterPoolExecutor": ("executor", "InterpreterPoolExecutor"),
+    "BrokenInterpreterPool": ("executor", "BrokenInterpreterPool"),
+}
+
+
 def __getattr__(name):
-    # the executor pulls in concurrent.futures: load it on first use
-    if name in ("InterpreterPoolExecutor", "BrokenInterpreterPool"):
-        from . import executor
-        return getattr(executor, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # queues and the executor (concurrent.futures) load on first use, which keeps the
+    # start of a worker interpreter short
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    import importlib
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 _EXEC_FAILURE_STR = """
 {superstr}

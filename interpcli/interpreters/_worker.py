@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import marshal
 import sys
-import traceback
 
 from .._lowlevel import core_module
 from . import _crossinterp as _xi
@@ -27,6 +26,7 @@ def excinfo(exc: BaseException, skip: int = 1) -> tuple:
             tb = tb.tb_next
     exc = exc.with_traceback(tb)
     t = type(exc)
+    import traceback
     try:
         msg = str(exc)
     except Exception:
