@@ -9,13 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include "common.h"
 
 /* Spin budget before parking: an idle core on these machines takes tens of microseconds
  * to wake, so a short spin answers a quick peer without any wake-up at all. */
-#define IC_SPIN_NS 40000.0
+#define IC_SPIN_NS 40000
+#define IC_SPIN_MIN_NS 1000
+/* pause instructions before the spin starts yielding the core instead */
+#define IC_SPIN_PAUSES 64
 
 static pthread_mutex_t chans_mu = PTHREAD_MUTEX_INITIALIZER;
 static ic_chan *chans_head;
@@ -54,16 +58,38 @@ static int interrupted(ic_waitctx *w)
     return atomic_load(&w->rec->intr_gen) != w->gen && atomic_load(&w->rec->intr_tid) == w->tid;
 }
 
+/* Learn from how long a wait took: had the change come within the spin limit, spinning
+ * would have caught it without a wake-up, so spin fully next time; a long wait (an idle
+ * channel) halves the budget, so an idle waiter soon parks almost at once. */
+static void note_wait(ic_chan *ch, double started)
+{
+    double waited_ns = (ic_now() - started) * 1e9;
+    int budget = atomic_load_explicit(&ch->spin_ns, memory_order_relaxed);
+    int next = waited_ns <= IC_SPIN_NS ? IC_SPIN_NS
+             : budget / 2 > IC_SPIN_MIN_NS ? budget / 2 : IC_SPIN_MIN_NS;
+    if (next != budget) {
+        atomic_store_explicit(&ch->spin_ns, next, memory_order_relaxed);
+    }
+}
+
 /* Wait until ch->seq moves from snap. Returns 0, ETIMEDOUT or EINTR. */
 static int park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
 {
-    double spin_until = ic_now() + IC_SPIN_NS * 1e-9;
+    double started = ic_now();
+    double spin_until = started + atomic_load_explicit(&ch->spin_ns, memory_order_relaxed) * 1e-9;
     for (unsigned int i = 1;; i++) {
         if (atomic_load_explicit(&ch->seq, memory_order_acquire) != snap) {
+            note_wait(ch, started);
             return 0;
         }
-        cpu_relax();
-        if ((i & 63) == 0 && ic_now() > spin_until) {
+        if (i < IC_SPIN_PAUSES) {
+            cpu_relax();
+        }
+        else {
+            /* the peer may be waiting for this very core (a busy machine): let it run */
+            sched_yield();
+        }
+        if ((i & 15) == 0 && ic_now() > spin_until) {
             break;
         }
     }
@@ -87,6 +113,7 @@ static int park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
     if (err == EINTR || err == ETIMEDOUT) {
         return err;
     }
+    note_wait(ch, started);
     return 0;   /* woken, or EAGAIN: the word had already moved */
 }
 
@@ -101,6 +128,7 @@ ic_chan *ic_chan_new(void)
         return NULL;
     }
     ch->refs = 1;
+    atomic_init(&ch->spin_ns, IC_SPIN_NS);
     pthread_mutex_lock(&chans_mu);
     ch->id = next_chan_id++;
     ch->next_all = chans_head;

@@ -98,6 +98,7 @@ typedef struct ic_chan {
     int closed;
     _Atomic unsigned int seq;   /* futex word: bumped on every change (an event count) */
     _Atomic int sleepers;
+    _Atomic int spin_ns;        /* adaptive spin budget before parking */
 } ic_chan;
 
 typedef struct {
