@@ -43,10 +43,13 @@ def do_list(shell):
 
 def do_close(shell, name):
     had_job = name in shell.jobs
+    was_current = shell.current == name
     shell.close(name)
     note = " (its background job was interrupted)" if had_job else ""
-    now = f"; now using {shell.current!r}" if shell.current else \
-        f"; no interpreter left: {PREFIX}spawn NAME"
+    now = ""
+    if was_current:
+        now = f"; now using {shell.current!r}" if shell.current else \
+            f"; no interpreter left: {PREFIX}spawn NAME"
     render.say(f"closed {name!r}{note}{now}", "ok")
 
 
@@ -69,15 +72,15 @@ def evaluate_bytes(expr: str) -> bytes:
     except SyntaxError as exc:
         raise CommandError(f"{PREFIX}send: invalid expression: {exc.msg}") from None
     except Exception as exc:
-        raise CommandError(f"{PREFIX}send: evaluating {expr!r} raised "
+        raise CommandError(f"{PREFIX}send: {expr} raised "
                            f"{type(exc).__name__}: {exc}") from None
     if isinstance(value, str):
-        raise CommandError(f"{PREFIX}send: {expr!r} is a str; channels carry bytes: "
+        raise CommandError(f"{PREFIX}send: {expr} is a str; channels carry bytes: "
                            f"write b'...' or '...'.encode()")
     try:
         return bytes(memoryview(value))
     except TypeError:
-        raise CommandError(f"{PREFIX}send: {expr!r} gave {type(value).__name__}, "
+        raise CommandError(f"{PREFIX}send: {expr} gave {type(value).__name__}, "
                            f"not bytes") from None
 
 

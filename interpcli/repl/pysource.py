@@ -38,18 +38,19 @@ _FLAGS = [0]
 '''
 
 
+_COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
+             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
+if hasattr(ast, "TryStar"):
+    _COMPOUND += (ast.TryStar,)
+
+
 def needs_more(text: str) -> bool:
     """True while the input is an unfinished Python statement (the python REPL's `...`).
 
-    A single line that compiles, or that is a syntax error, is finished. A block (a line
-    ending in ':', or several lines) is finished by an empty last line, as in python."""
+    Open brackets, strings and block headers need more lines; a block (def, for, with...)
+    is finished by an empty line, as in python; a syntax error is finished (it is shown)."""
     if not text.strip():
         return False
-    lines = text.split("\n")
-    if len(lines) > 1:
-        if lines[-1].strip() == "":
-            return False
-        return True
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -58,8 +59,16 @@ def needs_more(text: str) -> bool:
         return False
     if code is None:
         return True
-    # `def f(): pass` compiles, but python still waits for more on a block header line
-    return text.rstrip().endswith(":")
+    if text.split("\n")[-1].strip() == "" and "\n" in text:
+        return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    if tree.body and isinstance(tree.body[-1], _COMPOUND):
+        # a block goes on until an empty line, even when it compiles already
+        return "\n" in text.rstrip() or text.rstrip().endswith(":")
+    return False
 
 
 def defined_names(text: str) -> set[str]:

@@ -46,10 +46,9 @@ def error(text: str) -> None:
 def banner(version: str, current: str, history: str | None) -> str:
     py = ".".join(map(str, sys.version_info[:3]))
     lines = [
-        f"interp shell {version} (Python {py}): Python runs in the current interpreter, "
-        f"named by the prompt.",
-        f"Commands start with {PREFIX}: {PREFIX}help lists them, {PREFIX}help spawn explains one. "
-        f"Ctrl-C interrupts running code, Ctrl-D exits.",
+        f"interp shell {version} (Python {py}). Python runs in the interpreter the prompt names.",
+        f"Commands start with {PREFIX}: {PREFIX}help lists them, {PREFIX}help spawn explains one.",
+        "Ctrl-C interrupts running code, Ctrl-D exits.",
     ]
     if history is None:
         lines.append("(history is not saved)")
@@ -130,9 +129,9 @@ def interpreters_table(rows) -> None:
     """rows: (name, id, isolated, running, runs, current, job) tuples."""
     from rich.table import Table
     table = Table(title="interpreters", title_justify="left")
-    for col, kw in (("name", {}), ("id", {"justify": "right"}), ("isolated", {}),
-                    ("running", {}), ("runs", {"justify": "right"})):
-        table.add_column(col, **kw)
+    for col, kw in (("name", {"overflow": "fold"}), ("id", {"justify": "right"}),
+                    ("isolated", {}), ("running", {}), ("runs", {"justify": "right"})):
+        table.add_column(col, no_wrap=col != "name", **kw)
     for name, iid, isolated, running, runs, current, job in rows:
         label = f"{name} *" if current else name
         run_text = "yes (bg)" if job else ("yes" if running else "no")
@@ -143,24 +142,40 @@ def interpreters_table(rows) -> None:
 
 
 def results_table(records) -> None:
-    """records: (number, mode, RunResult) tuples."""
+    """records: (number, mode, RunResult) tuples. Every column but source is as wide as
+    its content (capped); source takes the rest of the terminal's width."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
-    table = Table(title="results", title_justify="left")
-    clip = {"no_wrap": True, "overflow": "ellipsis"}
-    for col, kw in (("#", {"justify": "right"}), ("interpreter", clip),
-                    ("id", {"justify": "right"}), ("mode", {}), ("source", clip),
-                    ("channels", clip), ("completed", {}), ("exception", clip),
-                    ("duration", {"justify": "right", "no_wrap": True})):
-        table.add_column(col, **kw)
+    console = _console()
+    heads = ["#", "interpreter", "source", "channels", "completed", "exception", "duration"]
+    caps = [6, 20, None, 16, 9, 24, 9]
+    rows = []
     for number, mode, r in records:
-        exc = "" if r.completed else outcome(r)
-        table.add_row(str(number), r.interpreter.name, str(r.interpreter.id), mode,
-                      Text(first_line(r.source)), ", ".join(r.channels),
-                      Text("yes", "green") if r.completed else Text("no", "red"),
-                      Text(exc), f"{r.duration * 1000:.1f} ms" if r.duration < 1
-                      else f"{r.duration:.2f} s")
-    _console().print(table)
+        who = f"{r.interpreter.name} ({r.interpreter.id})" + (" bg" if mode == "bg" else "")
+        rows.append([str(number), who, first_line(r.source, 200), ", ".join(r.channels),
+                     "yes" if r.completed else "no", "" if r.completed else outcome(r),
+                     f"{r.duration * 1000:.1f} ms" if r.duration < 1 else f"{r.duration:.2f} s"])
+    if not any(row[3] for row in rows):
+        del heads[3], caps[3]
+        for row in rows:
+            del row[3]
+    src = heads.index("source")
+    widths = [min(cap, max(len(h), *(len(row[i]) for row in rows))) if cap else 0
+              for i, (h, cap) in enumerate(zip(heads, caps))]
+    rest = console.width - sum(widths) - 3 * (len(heads) - 1)
+    widths[src] = max(8, min(rest, max(len(row[src]) for row in rows)))
+    table = Table(title="results", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False)
+    for i, h in enumerate(heads):
+        table.add_column(h, width=widths[i], no_wrap=True, overflow="ellipsis",
+                         justify="right" if h in ("#", "duration") else "left")
+    done = heads.index("completed")
+    for row in rows:
+        cells = [Text(c) for c in row]
+        cells[done].stylize("green" if row[done] == "yes" else "red")
+        table.add_row(*cells)
+    console.print(table)
 
 
 def result_detail(number: int, mode: str, r) -> None:

@@ -47,6 +47,7 @@ class Shell:
         self.jobs: dict[str, Job] = {}
         self.current: str | None = None
         self.exiting = False
+        self.closing = False
         self.on_change = lambda: None
         self._lock = threading.Lock()
         self._inputs = itertools.count(1)
@@ -244,7 +245,9 @@ class Shell:
             failure = f"{type(exc).__name__}: {exc}"
         try:
             self.bridge.sync()
-            if result is not None:
+            if self.closing:
+                pass            # the shell is leaving: its jobs were interrupted on purpose
+            elif result is not None:
                 result = dataclasses.replace(result, source=shown)
                 number = self._record("bg", e, result)
                 if result.completed:
@@ -283,6 +286,7 @@ class Shell:
     # -- the end -----------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop background jobs and close every interpreter of the shell."""
+        self.closing = True
         with self._lock:
             jobs = list(self.jobs.values())
         for job in jobs:
