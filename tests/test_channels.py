@@ -228,3 +228,19 @@ def test_duplex_channel_in_subinterpreter(interp):
     ch = create_duplex()
     interp.run("channels.c.send_nowait(b'ping')\n", channels={"c": ch}).check()
     assert ch.recv() == b"ping"
+
+
+@pytest.mark.parametrize("op", ["recv", "send", "send_buffer"])
+def test_ctrl_c_interrupts_a_wait_in_the_main_thread(op):
+    import signal
+    recv, send = interpcli.create_channel()
+    fn = recv.recv if op == "recv" else (lambda: getattr(send, op)(b"never taken"))
+    timer = threading.Timer(0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        fn()
+    assert time.monotonic() - t0 < 5
+    timer.join()
+    # an interrupted blocking send took its message back
+    assert recv.recv_nowait(None) is None
