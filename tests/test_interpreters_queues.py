@@ -250,3 +250,70 @@ def test_items_of_a_live_interpreter_stay_bound(interp):
     q = interpreters.create_queue(unbounditems=UNBOUND_ERROR)
     _fill(interp, q, [("alive", None)])
     assert q.get_nowait() == "alive"
+
+
+def test_stress_then_exit_without_cleanup_does_not_crash():
+    from conftest import run_python
+    r = run_python("""
+        import threading
+        from interpcli import interpreters
+        q = interpreters.create_queue(4)
+        out = interpreters.create_queue()
+        workers = [interpreters.create() for _ in range(3)]
+        src = '''if True:
+            while True:
+                item = q.get()
+                if item is None:
+                    break
+                out.put((item, memoryview(b'lent-' + str(item).encode())))
+            '''
+        threads = []
+        for w in workers:
+            w.prepare_main(q=q, out=out)
+            t = threading.Thread(target=w.exec, args=(src,))
+            t.start()
+            threads.append(t)
+        for i in range(300):
+            q.put(i)
+        got = sorted(out.get(timeout=60)[0] for _ in range(300))
+        assert got == list(range(300)), got[:10]
+        for _ in workers:
+            q.put(None)
+        for t in threads:
+            t.join(60)
+        workers[0].close()
+        # leave the others, a queue item lent by a live one, and in-flight items behind
+        workers[1].exec("out.put(memoryview(b'left behind')); q.put(q)")
+        print("ok")
+    """, timeout=120)
+    assert "Fatal Python error" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+
+
+def test_closing_an_interpreter_with_lent_items_in_flight():
+    from conftest import run_python
+    r = run_python("""
+        from interpcli import interpreters
+        from interpcli.interpreters import _queues
+        q = interpreters.create_queue()
+        w = interpreters.create()
+        w.prepare_main(q=q)
+        w.exec('''if True:
+            from interpcli import interpreters
+            from interpcli.interpreters import _queues
+            q.put(memoryview(b'only lent'))       # lent on a channel only the item holds
+            q.put(interpreters.create_queue())    # a queue only the item holds
+            q.put(memoryview(b'error'), unbounditems=_queues.UNBOUND_ERROR)
+            ''')
+        w.close()
+        assert q.get_nowait() is _queues.UNBOUND
+        assert q.get_nowait() is _queues.UNBOUND
+        try:
+            q.get_nowait()
+        except _queues.ItemInterpreterDestroyed:
+            print("ok")
+    """, timeout=60)
+    assert "Fatal Python error" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"

@@ -18,6 +18,7 @@ import pickle
 import struct
 import sys
 import types
+import weakref
 
 from .._lowlevel import core_module
 from ..errors import InterpError
@@ -326,13 +327,39 @@ _CHAN_ID = struct.Struct("<q")
 
 
 class _Carrier(bytearray):
-    """A message lent through send_buffer; holds what must outlive the trip."""
-    __slots__ = ("keep",)
+    """A message lent through send_buffer, so the core keeps it (and, through _inflight,
+    what it names) alive until the receiver is done with it."""
+    __slots__ = ("__weakref__",)
+
+
+# What a carrier keeps alive is held here, not by the carrier: when the carrier is let go
+# (the receiver released it, or its interpreter is being closed) only a weakref callback
+# runs, moving the objects to _graveyard, which the next encode() empties. So dropping the
+# last end of a channel never happens inside the core's release of a lent buffer, which
+# may hold the core's channel locks (closing would deadlock; see the README).
+_inflight: dict = {}
+_graveyard: list = []
+
+
+def _released(ref):
+    entry = _inflight.pop(id(ref), None)
+    if entry is not None:
+        _graveyard.append(entry)
+
+
+def carrier(data, keep) -> _Carrier:
+    """A lendable message holding data, keeping the objects in keep alive meanwhile."""
+    msg = _Carrier(data)
+    ref = weakref.ref(msg, _released)
+    _inflight[id(ref)] = (ref, keep)
+    return msg
 
 
 def encode(obj, op: int, *, shareable_only: bool = False, lend_buffers: bool = True):
     """Return (message, lent): a bytes-like message for a channel, and whether it must be
     sent with send_buffer* (it carries objects to keep alive while in flight)."""
+    if _graveyard:
+        _graveyard.clear()
     t = type(obj)
     if t in _PLAIN or (t is tuple and _plain(obj)):
         return _HEAD.pack(_CURRENT_ID, op, K_MARSHAL) + marshal.dumps(obj), False
@@ -342,18 +369,15 @@ def encode(obj, op: int, *, shareable_only: bool = False, lend_buffers: bool = T
         # zero copy: the memory itself travels lent on a private channel
         brecv, bsend = _core.create_channel()
         bsend.send_buffer_nowait(obj)
-        msg = _Carrier(_HEAD.pack(_CURRENT_ID, op, K_BUFFER) + _CHAN_ID.pack(brecv.id))
-        msg.keep = (brecv, bsend)
+        msg = carrier(_HEAD.pack(_CURRENT_ID, op, K_BUFFER) + _CHAN_ID.pack(brecv.id),
+                      (brecv, bsend))
         return msg, True
     keep: list = []
     data = pickle_dumps(obj, keep)
     head = _HEAD.pack(_CURRENT_ID, op, K_PICKLE)
     if not keep:
         return head + data, False
-    msg = _Carrier(head)
-    msg += data
-    msg.keep = keep
-    return msg, True
+    return carrier(head + data, keep), True
 
 
 def send(end, obj, op: int, *, block: bool, shareable_only: bool = False) -> None:

@@ -286,10 +286,9 @@ def _send_timed(end, msg, lent, op, timeout):
     token_r, token_s = _core.create_channel()
     ack_r, ack_s = _core.create_channel()
     token_s.send_nowait(b"")
-    outer = _crossinterp._Carrier(_crossinterp._HEAD.pack(_crossinterp._CURRENT_ID, op, K_TIMED))
-    outer += _TIMED.pack(token_r.id, ack_s.id)
-    outer += msg
-    outer.keep = (token_r, token_s, ack_r, ack_s, getattr(msg, "keep", None))
+    head = _crossinterp._HEAD.pack(_crossinterp._CURRENT_ID, op, K_TIMED)
+    outer = _crossinterp.carrier(head + _TIMED.pack(token_r.id, ack_s.id) + msg,
+                                 (token_r, token_s, ack_r, ack_s, msg))
     end.send_buffer_nowait(outer)
     try:
         ack_r.recv(timeout=timeout)
