@@ -60,6 +60,7 @@ def test_shell_in_a_terminal(tmp_path):
 
         child.send("%results\r")
         child.expect("KeyboardInterrupt")
+        child.expect(prompt("repl"))            # keys typed before it would be cooked
 
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
@@ -79,6 +80,7 @@ def test_ctrl_c_at_the_prompt_and_exit_with_a_job_running(tmp_path):
         child.send("%chan c\r")
         child.send("%bg repl c.recv()\r")
         child.expect("job 1 started")
+        child.expect(prompt("repl"))
         child.send("1/0")
         child.sendcontrol("c")                  # clears the line, runs nothing
         child.send("%spawn w\r")

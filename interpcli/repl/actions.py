@@ -120,8 +120,8 @@ def do_run(shell, name, path=None):
 
 def do_bg(shell, name, code):
     job = shell.start_job(name, code)
-    render.say(f"[bg] {name}: job {job.number} started ({job.what}); {PREFIX}wait {name} "
-               f"waits for it, {PREFIX}stop {name} interrupts it", "note")
+    render.say(f"[bg] {name}: job {job.number} started ({PREFIX}wait {name} waits for it, "
+               f"{PREFIX}stop {name} interrupts it)", "note")
 
 
 def do_wait(shell, name=None):

@@ -2,17 +2,17 @@
 
 Each interpreter of the shell gets sys.stdout and sys.stderr objects that send their text
 (line-buffered, tagged b"o" or b"e") on one shared channel. A reader thread in the shell
-writes it to the shell's own sys.stdout/sys.stderr, which prompt_toolkit's patch_stdout
-places above the prompt: background jobs can print while the user types.
+writes it to the shell's own stdout/stderr (render.write), above the prompt while the
+user types: background jobs can print meanwhile.
 
 After a foreground run the shell calls sync(): it sends a marker behind the run's output
 and waits until the reader has written everything before it (no polling)."""
 from __future__ import annotations
 
 import itertools
-import sys
 import threading
 
+from . import render
 from .pysource import INTERNAL, RUNNER_SOURCE
 
 # The stream class of the `_interp_shell` module made in each interpreter (beside the
@@ -123,13 +123,7 @@ class OutputBridge:
                 if ev is not None:
                     ev.set()
                 continue
-            text = body.decode("utf-8", "replace")
-            stream = sys.stderr if tag == b"e" else sys.stdout
-            try:
-                stream.write(text)
-                stream.flush()
-            except Exception:
-                pass
+            render.write(body.decode("utf-8", "replace"), err=tag == b"e")
         with self._lock:
             pending = list(self._markers.values())
             self._markers.clear()

@@ -41,19 +41,18 @@ def make_session(shell, history, *, input=None, output=None):
 
 
 def interactive(shell, session) -> None:
-    from prompt_toolkit.patch_stdout import patch_stdout
-    with patch_stdout(raw=True):
-        while not shell.exiting:
-            try:
+    while not shell.exiting:
+        try:
+            with render.prompting():
                 text = session.prompt()
-            except KeyboardInterrupt:
-                continue
-            except EOFError:
-                break
-            try:
-                shell.execute(text)
-            except KeyboardInterrupt:
-                render.error("KeyboardInterrupt")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        try:
+            shell.execute(text)
+        except KeyboardInterrupt:
+            render.error("KeyboardInterrupt")
 
 
 def plain(shell, stream) -> None:

@@ -1,15 +1,47 @@
 """What the shell prints: the banner, one-line messages, results, and rich tables.
 
-Everything goes to the current sys.stdout / sys.stderr at the time of writing, which
-prompt_toolkit's patch_stdout redirects above the prompt while the user types. rich is
-imported only when a table is drawn. Colour follows the terminal and NO_COLOR."""
+Every write goes through write(), under one lock, to the current sys.stdout/sys.stderr.
+While the prompt is shown (prompting()), those are prompt_toolkit's patch_stdout proxy,
+which puts text above the prompt; otherwise they are the real streams, written at once,
+so what a command prints comes before the next prompt. rich is imported only when a
+table is drawn. Colour follows the terminal and NO_COLOR."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 
 from .commands import COMMANDS, PREFIX, Command
 from .pysource import clean_traceback
+
+_lock = threading.RLock()
+
+
+def write(text: str, err: bool = False) -> None:
+    """Write text to the shell's stdout (or stderr), from any thread."""
+    with _lock:
+        stream = sys.stderr if err else sys.stdout
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+@contextlib.contextmanager
+def prompting():
+    """While the prompt is shown: text from other threads goes above it."""
+    from prompt_toolkit.patch_stdout import patch_stdout
+    cm = patch_stdout(raw=True)
+    with _lock:
+        cm.__enter__()
+    try:
+        yield
+    finally:
+        with _lock:
+            cm.__exit__(None, None, None)     # flushes what came meanwhile
+
 
 _ANSI = {"error": "31", "ok": "32", "note": "2", "warn": "33", "bold": "1"}
 
@@ -31,16 +63,12 @@ def _paint(text: str, style: str | None, stream) -> str:
 
 def say(text: str, style: str | None = None) -> None:
     """One line for the user on stdout."""
-    out = sys.stdout
-    out.write(_paint(text, style, out) + "\n")
-    out.flush()
+    write(_paint(text, style, sys.stdout) + "\n")
 
 
 def error(text: str) -> None:
     """One clear line about something that went wrong; the shell goes on."""
-    err = sys.stderr
-    err.write(_paint(text, "error", err) + "\n")
-    err.flush()
+    write(_paint(text, "error", sys.stderr) + "\n", err=True)
 
 
 def banner(version: str, current: str, history: str | None) -> str:
@@ -94,9 +122,7 @@ def show_failure(result) -> None:
     if not tb:
         tb = f"{result.exc_type}: {result.exc_message}\n" if result.exc_message \
             else f"{result.exc_type}\n"
-    err = sys.stderr
-    err.write(tb if tb.endswith("\n") else tb + "\n")
-    err.flush()
+    write(tb if tb.endswith("\n") else tb + "\n", err=True)
 
 
 def job_line(number: int, job_name: str, result) -> str:
@@ -125,6 +151,13 @@ def _console():
     return Console(highlight=False)
 
 
+def _print(console, renderable) -> None:
+    """Render with rich, then write the text in one piece."""
+    with console.capture() as cap:
+        console.print(renderable)
+    write(cap.get())
+
+
 def interpreters_table(rows) -> None:
     """rows: (name, id, isolated, running, runs, current, job) tuples."""
     from rich.table import Table
@@ -137,7 +170,7 @@ def interpreters_table(rows) -> None:
         run_text = "yes (bg)" if job else ("yes" if running else "no")
         table.add_row(label, str(iid), "yes" if isolated else "no (shared GIL)",
                       run_text, str(runs))
-    _console().print(table)
+    _print(_console(), table)
     say("* current interpreter", "note")
 
 
@@ -175,7 +208,7 @@ def results_table(records) -> None:
         cells = [Text(c) for c in row]
         cells[done].stylize("green" if row[done] == "yes" else "red")
         table.add_row(*cells)
-    console.print(table)
+    _print(console, table)
 
 
 def result_detail(number: int, mode: str, r) -> None:
