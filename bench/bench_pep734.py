@@ -118,6 +118,14 @@ def pool_map(factory, tasks: int, size: int) -> float:
     return elapsed
 
 
+def pool_overhead(factory) -> float:
+    """Seconds to create a 2-worker pool, run one trivial task per worker, shut it down."""
+    t0 = time.perf_counter()
+    with factory(2) as ex:
+        list(ex.map(int, range(2)))
+    return time.perf_counter() - t0
+
+
 def warm_task_start(rounds: int) -> float:
     """Seconds from submit to result of a trivial task on a warm one-worker pool."""
     with InterpreterPoolExecutor(1) as ex:
@@ -155,6 +163,10 @@ def main(argv=None) -> int:
                 channel_round_trip, args.repeat, stdlib, stdlib_channels, stdlib_rounds,
                 send) * 1e6
     fig["warm_task_start_us"] = best(warm_task_start, args.repeat, 200) * 1e6
+    fig["interpreter_pool_overhead_ms"] = best(pool_overhead, args.repeat,
+                                               InterpreterPoolExecutor) * 1e3
+    fig["process_pool_overhead_ms"] = best(pool_overhead, args.repeat,
+                                           ProcessPoolExecutor) * 1e3
     fig["map_tasks"], fig["map_size"] = tasks, size
     fig["serial_s"] = best(lambda: _timed(lambda: [work(size) for _ in range(tasks)]),
                            args.repeat)
@@ -178,6 +190,9 @@ def main(argv=None) -> int:
                  "channel_send": "channel send (blocking)/recv"}[kind]
         print(f"{label:40} {o:9.2f} us {sx} {ratio}")
     print(f"{'warm InterpreterPoolExecutor task start':40} {fig['warm_task_start_us']:9.1f} us")
+    print(f"{'2-worker pool start + shutdown':40} interpreters "
+          f"{fig['interpreter_pool_overhead_ms']:.1f} ms, processes "
+          f"{fig['process_pool_overhead_ms']:.1f} ms")
     print(f"CPU-bound map, {tasks} tasks x work({size}), 2 workers, pool start-up included:")
     for name in ("serial", "interpreter_pool", "thread_pool", "process_pool"):
         v = fig[f"{name}_s"]

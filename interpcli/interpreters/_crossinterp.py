@@ -336,7 +336,7 @@ class _Carrier(bytearray):
 # (the receiver released it, or its interpreter is being closed) only a weakref callback
 # runs, moving the objects to _graveyard, which the next encode() empties. So dropping the
 # last end of a channel never happens inside the core's release of a lent buffer, which
-# may hold the core's channel locks (closing would deadlock; see the README).
+# may hold the core's channel locks (closing the interpreter would deadlock).
 _inflight: dict = {}
 _graveyard: list = []
 
