@@ -272,3 +272,27 @@ def test_process_exit_with_live_interpreters_does_not_crash():
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "b'xxxxxxxxxx' b'lent'"
+
+
+def test_api_surface_matches_cpython_3_13():
+    pytest.importorskip("test.support.interpreters.queues")     # 3.13 (3.12's is older)
+    from test.support import interpreters as stdlib
+    from test.support.interpreters import channels as std_channels
+    from test.support.interpreters import queues as std_queues
+    from interpcli.interpreters import _queues, channels
+    for name in stdlib.__all__:
+        assert hasattr(interpreters, name), name
+    for name in ("id", "whence", "is_running", "close", "prepare_main", "exec", "call",
+                 "call_in_thread"):
+        assert hasattr(stdlib.Interpreter, name) and hasattr(Interpreter, name), name
+    for name in std_queues.__all__:
+        assert hasattr(_queues, name), name
+    for name in ("put", "put_nowait", "get", "get_nowait", "empty", "full", "qsize",
+                 "maxsize", "id"):
+        assert hasattr(interpreters.Queue, name), name
+    for name in std_channels.__all__:
+        assert hasattr(channels, name), name
+    for end, std_end in ((channels.RecvChannel, std_channels.RecvChannel),
+                         (channels.SendChannel, std_channels.SendChannel)):
+        public = {n for n in dir(std_end) if not n.startswith("_")}
+        assert public <= set(dir(end)), public - set(dir(end))
