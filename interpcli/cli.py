@@ -14,6 +14,52 @@ VALUE_OPTIONS = frozenset({"-c", "--code", "-m", "--module", "--channels", "--st
                            "--stdout", "--result", "--timeout"})
 
 
+# Ctrl-C bookkeeping. Python raises KeyboardInterrupt wherever the main thread is, and
+# swallows it ("Exception ignored") when that is a weakref callback or a __del__; so the
+# handler also counts the signals and wakes whoever waits (cli_runner's event queue).
+_sigints = 0
+_sigint_waker = None
+
+
+def _on_sigint(signum, frame):
+    global _sigints
+    _sigints += 1
+    if _sigint_waker is not None:
+        _sigint_waker(_sigints)
+    raise KeyboardInterrupt
+
+
+def sigints() -> int:
+    """How many SIGINTs arrived so far."""
+    return _sigints
+
+
+def set_sigint_waker(waker) -> None:
+    """waker(count) is called (in the main thread, from the signal handler) on SIGINT;
+    it must be reentrant, like SimpleQueue.put."""
+    global _sigint_waker
+    _sigint_waker = waker
+
+
+def _install_sigint_handler() -> None:
+    import _signal
+    # a background job of a non-interactive shell has SIGINT ignored: keep it that way
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _on_sigint)
+
+
+def start_thread(thread) -> None:
+    """Start a helper thread with SIGINT blocked in it, so Ctrl-C is always delivered to
+    the main thread (the one that waits, and wakes with EINTR). Blocking it while the
+    thread starts also keeps a Ctrl-C from landing between "started" and "recorded"."""
+    import _signal
+    old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
+    try:
+        thread.start()
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+
+
 class EarlyInterpreter:
     """An isolated interpreter being created in a thread while the command line is
     parsed. take() hands it over (or None if creating it failed: the normal path will then
@@ -24,17 +70,31 @@ class EarlyInterpreter:
         self.name = name
         self._box: list = []
         self._taken = False
+        self._loaded = threading.Event()
         self._thread = threading.Thread(target=self._create, name="interp-early")
-        self._thread.start()
+
+    def start(self) -> None:
+        start_thread(self._thread)
 
     def _create(self) -> None:
         try:
             from . import _lowlevel
+            try:
+                _lowlevel._load()
+            finally:
+                self._loaded.set()
             self._box.append(_lowlevel.create(True, self.name))
         except BaseException as exc:    # e.g. the C core is not built: reported later
             self._box.append(exc)
 
+    def wait_loaded(self) -> None:
+        """Wait until the C core is loaded (by the creating thread): after that the
+        interpcli modules can be imported while the interpreter is still being made."""
+        self._loaded.wait()
+
     def _id(self):
+        if self._thread.ident is None:
+            return None         # never started
         self._thread.join()
         value = self._box[0] if self._box else None
         return value if isinstance(value, int) else None
@@ -44,10 +104,11 @@ class EarlyInterpreter:
         iid = self._id()
         if iid is None or self._taken:
             return None
-        self._taken = True
         from .interpreter import Interpreter, _ensure_atexit
-        _ensure_atexit()
-        return Interpreter(iid)
+        _ensure_atexit()        # first: whatever happens next, it is closed at exit
+        interp = Interpreter(iid)
+        self._taken = True
+        return interp
 
     def discard(self) -> None:
         iid = self._id()
@@ -107,11 +168,24 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     """Run the `interp` command line and exit with its status."""
     args = sys.argv[1:] if argv is None else list(argv)
     early = None
-    name = _early_name(args)
-    if name is not None:
-        early = EarlyInterpreter(name)
-    from .cli_app import run_cli
-    status = run_cli(args, prog_name=prog_name, early=early)
+    try:
+        _install_sigint_handler()
+        name = _early_name(args)
+        if name is not None:
+            early = EarlyInterpreter(name)
+            early.start()
+        from .cli_app import run_cli
+        status = run_cli(args, prog_name=prog_name, early=early)
+    except KeyboardInterrupt:
+        # Ctrl-C before the scripts ran (a run handles its own): leave at once. A
+        # KeyboardInterrupt in the middle of an import can leave an import lock held, so
+        # waiting for the early interpreter's thread could hang; nothing of the user's
+        # ran yet, there is nothing to clean up that the process's end does not.
+        try:
+            sys.stderr.flush()
+        finally:
+            import os
+            os._exit(130)
     sys.exit(status)
 
 

@@ -92,9 +92,13 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
     Every positional argument is a script; the scripts' own arguments follow `--`:
     `interp run hello.py -- a b` gives sys.argv == ['hello.py', 'a', 'b'].
     -c CODE and -m MODULE run after the scripts, each in an interpreter of its own."""
-    from . import cli_programs as progs
-    args = ctx.meta.get("interp.script_args", [])
     early = ctx.obj.get("early") if ctx.obj else None
+    if early is not None:
+        early.wait_loaded()
+    from . import cli_programs as progs
+    from .channels import create_duplex
+    from .cli_runner import Session
+    args = ctx.meta.get("interp.script_args", [])
     try:
         if not (scripts or codes or modules):
             raise click.UsageError("nothing to run: give a SCRIPT, -c CODE or -m MODULE")
@@ -121,11 +125,9 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
     early = _use_early(early, shared_gil)
     progs.name_programs(programs, early.name if early is not None else None)
 
-    from .channels import create_duplex
     chans = {name: create_duplex() for name in names}
     for p in programs:
         p.channels = dict(chans)
-    from .cli_runner import Session
     session = Session(programs, isolated=not shared_gil, timeout=timeout,
                       result_mode=result_mode, early=early,
                       shared_channels=list(chans.values()),
@@ -148,9 +150,13 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
     the first stage reads this process's stdin, the last one's output goes to stdout.
     Forward a message you received with channels.stdout.send_buffer(msg) to pass it on
     without copying. Arguments after `--` go to every stage."""
-    from . import cli_programs as progs
-    args = ctx.meta.get("interp.script_args", [])
     early = ctx.obj.get("early") if ctx.obj else None
+    if early is not None:
+        early.wait_loaded()
+    from . import cli_programs as progs
+    from .channels import create_channel, create_duplex
+    from .cli_runner import Session
+    args = ctx.meta.get("interp.script_args", [])
     try:
         if not stages:
             raise click.UsageError("no stages: give at least one STAGE script")
@@ -165,10 +171,8 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
     early = _use_early(early, shared_gil)
     progs.name_programs(programs, early.name if early is not None else None)
 
-    from .channels import create_channel, create_duplex
     shared = {name: create_duplex() for name in names}
     links = [create_channel() for _ in range(len(programs) + 1)]    # (recv, send) each
-    from .cli_runner import Session
     session = Session(programs, isolated=not shared_gil, timeout=timeout,
                       result_mode=result_mode, early=early,
                       shared_channels=list(shared.values()),
@@ -209,9 +213,14 @@ def run_cli(args, prog_name="interp", early=None) -> int:
         try:
             rv = cli.main(args, prog_name=prog_name, standalone_mode=False,
                           obj={"early": early})
-        finally:
+        except KeyboardInterrupt:
+            raise                       # leave without waiting for anything
+        except BaseException:
             if early is not None:
                 early.discard()
+            raise
+        if early is not None:
+            early.discard()             # not used (help, usage error, --shared-gil...)
     except _NO_ARGS_IS_HELP as exc:
         click.echo(exc.ctx.get_help(), err=True)
         return ExitStatus.USAGE
@@ -223,15 +232,20 @@ def run_cli(args, prog_name="interp", early=None) -> int:
         return exc.exit_code
     except click.exceptions.Abort:
         return ExitStatus.INTERRUPTED
+    except KeyboardInterrupt:
+        raise                           # cli.main leaves at once
     except click.ClickException as exc:
         render.error(exc.format_message())
         return exc.exit_code
-    except KeyboardInterrupt:
-        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         # our own output (help text...) went to a closed pipe
         _silence_stdout()
         return ExitStatus.OK
+    except ImportError as exc:
+        if os.environ.get("INTERP_DEBUG"):
+            raise
+        render.error(str(exc))          # e.g. the C core is not built
+        return ExitStatus.FAILURE
     except Exception as exc:
         if os.environ.get("INTERP_DEBUG"):
             raise

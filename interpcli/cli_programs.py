@@ -8,7 +8,6 @@ from __future__ import annotations
 import keyword
 import os
 import sys
-from dataclasses import dataclass, field
 
 
 class UsageProblem(Exception):
@@ -21,16 +20,22 @@ class UsageProblem(Exception):
 _MAIN_PATH0 = sys.path[0] if sys.path and not sys.flags.safe_path else None
 
 
-@dataclass
 class Program:
     """One program to run in its own interpreter."""
-    kind: str                   # "script", "code" or "module"
-    label: str                  # for messages and the results table
-    source: str
-    filename: str               # for compile(): tracebacks show it
-    prelude: str
-    name: str = ""              # interpreter name, unique in this process
-    channels: dict = field(default_factory=dict)
+
+    __slots__ = ("kind", "label", "source", "filename", "prelude", "name", "channels")
+
+    def __init__(self, kind: str, label: str, source: str, filename: str, prelude: str):
+        self.kind = kind            # "script", "code" or "module"
+        self.label = label          # for messages and the results table
+        self.source = source
+        self.filename = filename    # for compile(): tracebacks show it
+        self.prelude = prelude      # sets sys.argv, __file__, sys.path[0]
+        self.name = ""              # interpreter name, unique in this process
+        self.channels: dict = {}    # name -> channel end, bound as `channels`
+
+    def __repr__(self) -> str:
+        return f"Program({self.kind!r}, {self.label!r}, name={self.name!r})"
 
 
 def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
@@ -46,22 +51,31 @@ def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _decode_source(data: bytes, path: str) -> str:
-    """Decode a script as python does: UTF-8 unless a coding cookie (PEP 263) says else."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+def _source_text(data: bytes) -> str:
+    """Decode a script as python does: UTF-8 unless a coding cookie (PEP 263) says else.
+
+    The text is compiled from UTF-8, so a cookie naming another encoding is neutralized
+    in the text handed over (tracebacks still show the file's own lines)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     import io
+    import re
     import tokenize
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError):
-        # let the interpreter report the SyntaxError, as python would
+        # not decodable: the interpreter reports the SyntaxError, as python would
         return data.decode("utf-8", "surrogateescape")
+    lines = text.split("\n", 2)
+    cookie = re.compile(r"^([ \t\f]*#.*?)coding([:=])")
+    for i in range(min(2, len(lines))):
+        if cookie.match(lines[i]):
+            lines[i] = cookie.sub(r"\1(was: coding)\2", lines[i], count=1)
+            break
+    return "\n".join(lines)
 
 
 def script(path: str, args: list[str]) -> Program:
@@ -76,7 +90,7 @@ def script(path: str, args: list[str]) -> Program:
             from None
     absolute = os.path.abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
-    return Program("script", path, _decode_source(data, path), absolute,
+    return Program("script", path, _source_text(data), absolute,
                    _path_prelude([path, *args], path0, absolute))
 
 

@@ -4,7 +4,6 @@ table, JSON, or nothing) and a live status line while long runs go on.
 stdout carries only the scripts' data. rich is imported only when a table is drawn."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -70,6 +69,7 @@ def _isatty(stream) -> bool:
 
 
 def results_json(jobs, status: int) -> str:
+    import json
     items = []
     for job in jobs:
         d = job.result.to_dict() if job.result is not None else {
@@ -161,7 +161,8 @@ class StatusLine:
         return wants_table(mode) and _isatty(sys.stderr) and not _isatty(sys.stdout)
 
     def start(self) -> None:
-        self._thread.start()
+        from .cli import start_thread
+        start_thread(self._thread)
 
     def stop(self) -> None:
         self._done.set()

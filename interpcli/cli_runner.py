@@ -8,18 +8,38 @@ a script blocked on a channel); a second Ctrl-C ends the process at once."""
 from __future__ import annotations
 
 import os
-import queue
 import sys
 import threading
 import time
 
+from _queue import Empty, SimpleQueue
+
+from . import _lowlevel
 from . import cli_render as render
+from .cli import set_sigint_waker, sigints, start_thread
+from .channels import create_channel
 from .cli_status import ExitStatus, is_broken_pipe, status_of
+from .errors import InterpError
+from .interpreter import create
+
+# seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
+GRACE = float(os.environ.get("INTERP_GRACE", "0.5"))
 
 _STOP_CHECK = ("import _interpcli as _c\n"
                "if _c._end({id}, 1).is_closed:\n"
                "    raise KeyboardInterrupt\n"
                "del _c\n")
+
+
+def _stdout_closed() -> bool:
+    """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
+    import select
+    p = select.poll()
+    try:
+        p.register(1, 0)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _fd, ev in p.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 class Job:
@@ -34,6 +54,8 @@ class Job:
         self.status = 0
         self.quiet = False                  # a broken pipe: no traceback, no failure
         self.running = False
+        self.launched = False               # its thread began (the main thread waits for it)
+        self.finished = False               # its end was handled by the main thread
         self.started_at = 0.0
         self.stdin = None                   # pipe: the end this stage reads
         self.stdout = None                  # pipe: the end this stage writes
@@ -56,7 +78,7 @@ class Session:
         self.stdout_channel = stdout_channel       # the end the stdout pump reads
         self.stdout_writer = stdout_writer if stdout_writer is not None else stdout_channel
         self.pipeline = pipeline
-        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._events = SimpleQueue()
         self._lock = threading.Lock()
         self._stopping = False
         self._interrupted = False
@@ -64,7 +86,6 @@ class Session:
         self._broken_stdout = False
         self._stdin_pump = None
         self._stdout_pump = None
-        from .channels import create_channel
         self._stop_recv, self._stop_send = create_channel()
         self._stop_prelude = _STOP_CHECK.format(id=self._stop_recv.id)
 
@@ -75,15 +96,16 @@ class Session:
         try:
             with self._lock:
                 if self._stopping:
-                    return
+                    return          # Ctrl-C came first: the main thread does not wait for us
+                job.launched = True
             if job.interp is None:
-                from .interpreter import create
                 job.interp = create(job.program.name, isolated=self.isolated)
             with self._lock:
                 if self._stopping:
                     return
                 job.running = True
                 job.started_at = time.monotonic()
+            self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
             job.result = job.interp._run(
                 p.source, channels=p.channels or None, timeout=self.timeout,
@@ -101,36 +123,41 @@ class Session:
 
     def run(self) -> int:
         status_line = None
-        pending = 0
+        set_sigint_waker(lambda n: self._events.put(("sigint", n)))
         try:
             try:
+                if sigints():
+                    raise KeyboardInterrupt     # an earlier one was swallowed
                 self._start_pumps()
                 if self.early is not None and self.jobs:
                     self.jobs[0].interp = self.early.take()
                 for job in self.jobs:
-                    threading.Thread(target=self._drive, args=(job,),
-                                     name=f"interp-run-{job.program.name}").start()
-                    pending += 1
+                    start_thread(threading.Thread(target=self._drive, args=(job,),
+                                                  name=f"interp-run-{job.program.name}"))
                 if render.StatusLine.wanted(self.result_mode):
                     status_line = render.StatusLine(self.jobs)
                     status_line.start()
-                while pending:
-                    kind, what = self._events.get()
-                    if kind == "job":
-                        pending -= 1
-                        self._job_finished(what)
-                    else:
-                        self._pump_finished(what)
+                while not all(job.finished for job in self.jobs):
+                    self._handle(self._next_event(self._timeout_deadline()))
                 self._finish_pumps()
             except KeyboardInterrupt:
                 self._interrupt()
-                while pending:
-                    kind, what = self._wait_forced()
-                    if kind == "job":
-                        pending -= 1
-                        self._job_finished(what)
+                deadline = time.monotonic() + GRACE
+                seen = sigints()
+                # wait for the runs whose threads began; the others will not start
+                while any(job.launched and not job.finished for job in self.jobs):
+                    try:
+                        event = self._next_event(deadline, ExitStatus.INTERRUPTED)
+                        if event[0] == "sigint":
+                            if event[1] > seen:
+                                raise KeyboardInterrupt
+                            continue            # the Ctrl-C we are handling
+                        self._handle(event)
+                    except KeyboardInterrupt:
+                        self._force_exit("interrupted again", ExitStatus.INTERRUPTED)
                 self._finish_pumps(forced=True)
         finally:
+            set_sigint_waker(None)
             if status_line is not None:
                 status_line.stop()
         self._close_interpreters()
@@ -138,20 +165,44 @@ class Session:
         render.render_results(self.jobs, self.result_mode, status)
         return status
 
-    def _wait_forced(self):
-        """Wait after Ctrl-C; another Ctrl-C ends the process right away."""
-        try:
+    def _handle(self, event) -> None:
+        kind, what = event
+        if kind == "sigint":
+            raise KeyboardInterrupt     # the handler's own raise may have been swallowed
+        if kind == "job":
+            what.finished = True
+            self._job_finished(what)
+        elif kind == "pump":
+            self._pump_finished(what)
+
+    def _timeout_deadline(self):
+        """When the earliest running job overstays its --timeout by GRACE (None: never)."""
+        if self.timeout is None:
+            return None
+        starts = [j.started_at for j in self.jobs if j.running]
+        return min(starts) + self.timeout + GRACE if starts else None
+
+    def _next_event(self, deadline, status=ExitStatus.FAILURE):
+        """The next event from the threads. A run still going at the deadline ignores
+        its interrupt (blocked in a C call such as time.sleep or a socket read): the
+        process then leaves without cleanup, as finalizing would abort it."""
+        if deadline is None:
             return self._events.get()
-        except KeyboardInterrupt:
-            render.error("interrupted again: exiting now")
-            try:
-                sys.stderr.flush()
-            finally:
-                os._exit(ExitStatus.INTERRUPTED)
+        try:
+            return self._events.get(timeout=max(0.0, deadline - time.monotonic()))
+        except Empty:
+            stuck = ", ".join(j.program.label for j in self.jobs if j.running) or "a run"
+            self._force_exit(f"{stuck} did not stop when interrupted (blocked in a C call?)",
+                             status)
+
+    def _force_exit(self, why: str, status: int):
+        render.error(f"{why}: exiting without cleanup")
+        try:
+            sys.stdout.flush()
+        finally:
+            os._exit(status)
 
     def _interrupt(self) -> None:
-        from . import _lowlevel
-        from .errors import InterpError
         with self._lock:
             self._stopping = True
             self._interrupted = True
@@ -167,6 +218,8 @@ class Session:
             self._stdin_pump.stop()
 
     def _start_pumps(self) -> None:
+        if self.stdin_channel is None and self.stdout_channel is None:
+            return
         from .cli_stdio import StdinPump, StdoutPump
         if self.stdin_channel is not None:
             self._stdin_pump = StdinPump(self.stdin_channel, on_done=self._pump_done)
@@ -233,6 +286,8 @@ class Session:
         """Did the job fail because the reading side of its output went away?"""
         if self._broken_stdout or (self._stdout_pump is not None and self._stdout_pump.broken):
             return True
+        if job.result.exc_type == "BrokenPipeError" and _stdout_closed():
+            return True         # the script wrote to our stdout itself (print)
         if self.pipeline:
             return job.downstream_gone
         return self._cascade
@@ -254,8 +309,6 @@ class Session:
     def _close_interpreters(self) -> None:
         """Close every interpreter. One whose lent memory is still viewed by another is
         retried after the others are closed; what is left then is forced."""
-        from . import _lowlevel
-        from .errors import InterpError
         left = [j.interp for j in self.jobs if j.interp is not None]
         if self.early is not None:
             self.early.discard()

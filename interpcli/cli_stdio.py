@@ -35,7 +35,8 @@ class StdinPump:
         self._thread = threading.Thread(target=self._main, name="interp-stdin", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        from .cli import start_thread
+        start_thread(self._thread)
 
     def stop(self) -> None:
         """Stop reading (the readers are gone); wakes a pump waiting for input."""
@@ -109,7 +110,8 @@ class StdoutPump:
         self._thread = threading.Thread(target=self._main, name="interp-stdout", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        from .cli import start_thread
+        start_thread(self._thread)
 
     def join(self) -> None:
         self._thread.join()
