@@ -102,6 +102,12 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
     try:
         if not (scripts or codes or modules):
             raise click.UsageError("nothing to run: give a SCRIPT, -c CODE or -m MODULE")
+        names = progs.parse_channel_names(channels)
+        for opt, ch in (("--stdin", stdin_ch), ("--stdout", stdout_ch)):
+            if ch is not None and ch not in names:
+                raise UsageProblem(f"{opt} {ch}: unknown channel (declare it: --channels {ch})")
+        if stdin_ch is not None and stdin_ch == stdout_ch:
+            raise UsageProblem(f"--stdin and --stdout name the same channel {stdin_ch!r}")
         programs = []
         for i, path in enumerate(scripts):
             try:
@@ -114,12 +120,6 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
                 raise
         programs += [progs.code(c, args) for c in codes]
         programs += [progs.module(m, args) for m in modules]
-        names = progs.parse_channel_names(channels)
-        for opt, ch in (("--stdin", stdin_ch), ("--stdout", stdout_ch)):
-            if ch is not None and ch not in names:
-                raise UsageProblem(f"{opt} {ch}: unknown channel (declare it: --channels {ch})")
-        if stdin_ch is not None and stdin_ch == stdout_ch:
-            raise UsageProblem(f"--stdin and --stdout name the same channel {stdin_ch!r}")
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
     early = _use_early(early, shared_gil)
@@ -160,12 +160,12 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
     try:
         if not stages:
             raise click.UsageError("no stages: give at least one STAGE script")
-        programs = [progs.script(path, args) for path in stages]
         names = progs.parse_channel_names(channels)
         for reserved in ("stdin", "stdout"):
             if reserved in names:
                 raise UsageProblem(f"--channels: {reserved!r} is reserved in a pipe "
                                    "(every stage has channels.stdin and channels.stdout)")
+        programs = [progs.script(path, args) for path in stages]
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
     early = _use_early(early, shared_gil)

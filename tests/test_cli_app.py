@@ -1,0 +1,102 @@
+"""The click tree in-process (CliRunner and run_cli): help, usage errors in one line,
+the `--` split, the early interpreter, `interp shell` without a REPL."""
+from __future__ import annotations
+
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import interpcli.cli as entry
+from interpcli.cli_app import cli, run_cli
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["pipe"], ["shell"]])
+def test_help_with_clirunner(args):
+    r = CliRunner().invoke(cli, [*args, "--help"])
+    assert r.exit_code == 0
+    assert r.output.startswith("Usage: ")
+
+
+def test_cli_attribute_is_the_group():
+    assert entry.cli is cli
+
+
+def test_version_with_clirunner():
+    r = CliRunner().invoke(cli, ["--version"])
+    assert r.exit_code == 0 and r.output.startswith("interp ")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--nope"], "No such option"),
+    (["run", "-c"], "requires an argument"),
+    (["run", "-c", "pass", "--channels", "9x"], "not a valid channel name"),
+    (["run", "-c", "pass", "--stdin", "zz"], "--stdin zz: unknown channel"),
+    (["pipe", "x.py", "--channels", "stdout"], "reserved"),
+    (["bogus"], "No such command"),
+])
+def test_usage_errors_one_line(capsys, args, needle):
+    assert run_cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+    assert err.startswith("interp")
+
+
+def test_shell_without_repl_is_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "interpcli.repl", None)   # import fails
+    assert run_cli(["shell"]) == 1
+    err = capsys.readouterr().err
+    assert err == "interp: the REPL (interpcli.repl) is not installed\n"
+
+
+def test_shell_calls_repl_main(monkeypatch):
+    import types
+    calls = []
+    fake = types.ModuleType("interpcli.repl")
+    fake.main = lambda shared_gil: calls.append(shared_gil) or 0
+    monkeypatch.setitem(sys.modules, "interpcli.repl", fake)
+    assert run_cli(["shell"]) == 0
+    assert run_cli(["shell", "--shared-gil"]) == 0
+    assert calls == [False, True]
+
+
+def test_shell_reports_a_broken_repl_in_one_line(monkeypatch, capsys):
+    import types
+    fake = types.ModuleType("interpcli.repl")
+
+    def bad_main(shared_gil):
+        raise ImportError("No module named 'prompt_toolkit'", name="prompt_toolkit")
+    fake.main = bad_main
+    monkeypatch.setitem(sys.modules, "interpcli.repl", fake)
+    assert run_cli(["shell"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "prompt_toolkit" in err
+
+
+@pytest.mark.parametrize("args,name", [
+    (["run", "a/b/hello.py"], "hello"),
+    (["run", "--channels", "x", "hello.py", "--", "z.py"], "hello"),
+    (["run", "--stdin", "x.py", "s.py"], "s"),
+    (["run", "-c", "pass"], "c"),
+    (["run", "-cpass"], "c"),
+    (["run", "-m", "json.tool"], "json.tool"),
+    (["pipe", "a.py", "b.py"], "a"),
+    (["run", "--help", "x.py"], None),
+    (["run", "x.py", "--shared-gil"], None),
+    (["run", "--", "x.py"], None),
+    (["shell"], None),
+    ([], None),
+])
+def test_early_interpreter_name(args, name):
+    assert entry._early_name(args) == name
+
+
+def test_script_args_split():
+    from interpcli.cli_app import ScriptCommand
+    ctx = click.Context(cli.commands["run"], info_name="run")
+    cmd = cli.commands["run"]
+    assert isinstance(cmd, ScriptCommand)
+    cmd.parse_args(ctx, ["a.py", "-c", "--", "--", "x", "--", "y"])
+    assert ctx.meta["interp.script_args"] == ["x", "--", "y"]
+    assert ctx.params["codes"] == ("--",) and ctx.params["scripts"] == ("a.py",)
