@@ -18,7 +18,7 @@ import types
 import weakref
 
 from .. import _lowlevel
-from ..errors import InterpError, InterpreterError, InterpreterNotFoundError
+from ..errors import InterpreterError, InterpreterNotFoundError
 from . import _crossinterp as _xi
 from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
@@ -43,20 +43,23 @@ _LAZY = {
 
 
 def __getattr__(name):
-    # queues and the executor (concurrent.futures) load on first use, which keeps the
-    # start of a worker interpreter short
+    # queues, channels and the executor (concurrent.futures) load on first use, which
+    # keeps the start of a worker interpreter short
+    import importlib
+    if name == "channels":
+        return importlib.import_module(f"{__name__}.channels")
     try:
         module, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    import importlib
     value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"channels"})
+
 
 _EXEC_FAILURE_STR = """
 {superstr}

@@ -22,7 +22,7 @@ import weakref
 from .._lowlevel import core_module
 from ..errors import InterpError
 from . import _crossinterp
-from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE, NotShareableError
+from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
 
 __all__ = [
     "UNBOUND", "UNBOUND_ERROR", "UNBOUND_REMOVE",
