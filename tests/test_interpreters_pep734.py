@@ -296,3 +296,22 @@ def test_api_surface_matches_cpython_3_13():
                          (channels.SendChannel, std_channels.SendChannel)):
         public = {n for n in dir(std_end) if not n.startswith("_")}
         assert public <= set(dir(end)), public - set(dir(end))
+
+
+def test_ctrl_c_interrupts_exec_in_the_main_thread():
+    r = run_python("""
+        import signal, threading
+        from interpcli import interpreters
+        interp = interpreters.create()
+        main = threading.main_thread().ident      # Ctrl-C reaches the main thread
+        threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+        try:
+            interp.exec("while True: pass")
+        except KeyboardInterrupt:
+            print("interrupted")
+        interp.exec("x = 1")
+        print(interp.call(eval, "1 + 1"))
+    """, timeout=60)
+    assert "Fatal Python error" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["interrupted", "2"]
