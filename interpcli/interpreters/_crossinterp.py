@@ -179,21 +179,26 @@ def _make_cell(value):
     return types.CellType(value)
 
 
+_unimportable: set = set()
+
+
 def _rebuild_function(module, qualname, code, name, defaults, kwdefaults, closure, doc,
                       home=None):
     """Rebuild a function in this interpreter: by reference when its module imports here,
     else from its code object. A function of __main__ gets this interpreter's __main__ as
     globals; one of a module that does not import here gets a namespace of its own."""
-    if module is not None:
+    if module is not None and module not in _unimportable:
         try:
             obj = __import__(module, fromlist=["_"])
             for part in qualname.split("."):
                 obj = getattr(obj, part)
             if callable(obj):
                 return obj
-        except Exception:
+        except Exception as exc:
             if code is None:
                 raise
+            if isinstance(exc, ImportError):
+                _unimportable.add(module)   # do not search sys.path again for each call
     if code is None:
         raise NotShareableError(f"function {qualname!r} cannot be rebuilt here")
     if home is None:
