@@ -90,7 +90,8 @@ class EarlyInterpreter:
     def wait_loaded(self) -> None:
         """Wait until the C core is loaded (by the creating thread): after that the
         interpcli modules can be imported while the interpreter is still being made."""
-        self._loaded.wait()
+        if self._thread.ident is not None:
+            self._loaded.wait()
 
     def _id(self):
         if self._thread.ident is None:
@@ -186,7 +187,31 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
         finally:
             import os
             os._exit(130)
+    if argv is None:
+        _fast_exit(status)
     sys.exit(status)
+
+
+def _fast_exit(status: int) -> None:
+    """Leave without finalizing the main interpreter (tearing down click and the other
+    modules costs more than running hello.py). Safe here: every interpreter we made is
+    closed (its atexit handlers ran), our threads are done, and we flush our streams.
+    INTERP_NO_FAST_EXIT=1 exits the normal way (coverage tools need that)."""
+    import os
+    if os.environ.get("INTERP_NO_FAST_EXIT"):
+        return
+    import atexit
+    try:
+        atexit._run_exitfuncs()     # the safety nets (interpreters left open, if any)
+    except BaseException:
+        return                      # let the normal exit report it
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass                    # a closed pipe (`interp --help | head -1`): nothing to do
+    os._exit(status)
 
 
 def __getattr__(name):
