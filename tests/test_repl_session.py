@@ -366,3 +366,58 @@ def test_piped_input_runs_without_a_terminal(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "0\n2\n" in out.stdout and "spawned 'w'" in out.stdout
     assert "ZeroDivisionError" in out.stderr
+
+
+def readme_demo():
+    """The inputs of the README's shell demo, and the lines it shows them printing."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text[text.index("\n## Shell\n"):]
+    block = section[section.index("```text\n") + 8:]
+    block = block[:block.index("```")]
+    inputs, shown = [], []
+    for line in block.splitlines():
+        m = re.match(r"^\w+ >>>(?: (.*))?$", line)
+        if m:
+            if m.group(1):
+                inputs.append(m.group(1))
+        elif not line.startswith("$"):
+            shown.append(line)
+    return inputs, shown
+
+
+def test_the_readme_demo_works(session):
+    inputs, shown = readme_demo()
+    assert inputs[0] == "%spawn consumer" and "%results" in inputs
+    shell, out = session("".join(i + "\r" for i in inputs) + "\x04")
+    def norm(text):           # ids depend on what ran before in this process
+        return re.sub(r"\(id \d+", "(id N", text)
+    for line in shown:
+        if line.startswith(("[bg] consumer: result", "#", "1 ", "2 ", "3 ", "─")):
+            continue          # timings and table widths vary
+        assert norm(line) in norm(out)
+    got = [line for line in out.splitlines() if line.startswith("consumer got")]
+    assert got == [line for line in shown if line.startswith("consumer got")]
+    assert re.search(r"\[bg\] consumer: result #\d ok in", out)
+    assert re.search(r"consumer \(\d+\) bg", out)
+
+
+def test_a_run_left_going_by_an_early_ctrl_c_is_stopped():
+    # Interpreter.run() can raise KeyboardInterrupt (without .result) while its helper
+    # thread starts, leaving the run going; the shell then interrupts it and waits.
+    shell = Shell(default_name=None)
+    try:
+        ready = shell.make_channel("ready")
+        e = shell.spawn("w")
+        box = {}
+        t = threading.Thread(
+            target=lambda: box.setdefault("r", e.interp.run(
+                "channels.ready.send_nowait(b'')\nwhile True: pass",
+                channels={"ready": ready}, )),
+            name=f"interpcli-run-{e.interp.id}")
+        t.start()
+        ready.recv(timeout=60)
+        shell._stop_orphaned_run(e)
+        assert not t.is_alive() and box["r"].exc_type == "KeyboardInterrupt"
+    finally:
+        shell.shutdown()

@@ -199,6 +199,7 @@ class Shell:
         except KeyboardInterrupt as exc:
             result = getattr(exc, "result", None)
             if result is None:
+                self._stop_orphaned_run(e)
                 raise
             interrupted = exc
         finally:
@@ -209,6 +210,23 @@ class Shell:
         if interrupted is not None and result.completed:
             render.error(f"KeyboardInterrupt: result #{number} had completed already")
         return result
+
+    def _stop_orphaned_run(self, e: Entry) -> None:
+        """A Ctrl-C that lands while Interpreter.run() is still starting its helper thread
+        leaves without interrupting the run (interpcli.interpreter._run_in_thread calls
+        t.start() outside its try). Interrupt that run and wait for its thread."""
+        from interpcli import _lowlevel
+        name = f"interpcli-run-{e.interp.id}"
+        thread = next((t for t in threading.enumerate() if t.name == name), None)
+        if thread is None:
+            return
+        try:
+            _lowlevel.interrupt(e.interp.id)
+        except InterpError:
+            render.error(f"the run in {e.interp.name!r} may still be going: "
+                         f"{PREFIX}stop {e.interp.name} interrupts it")
+            return
+        thread.join()
 
     def _record(self, mode: str, e: Entry, result) -> int:
         with self._lock:
