@@ -21,6 +21,9 @@ class BrokenInterpreterPool(_thread.BrokenThreadPool):
     """Raised when a worker interpreter's initializer failed: the pool is unusable."""
 
 
+_create_lock = threading.Lock()
+
+
 class _Pool:
     """The interpreters of one executor (held apart from it, so its threads do not keep
     the executor alive)."""
@@ -43,11 +46,15 @@ class _Pool:
     def interp_for_thread(self):
         interp = getattr(self.local, "interp", None)
         if interp is None:
-            with self.lock:
-                if self.closed:
-                    raise RuntimeError("the interpreter pool is shut down")
+            # one creation at a time: two interpreters created at once took longer here
+            # than two in a row, so the first worker starts sooner this way
+            with _create_lock:
+                with self.lock:
+                    if self.closed:
+                        raise RuntimeError("the interpreter pool is shut down")
                 interp = create()
-                self.interps.append(interp)
+                with self.lock:
+                    self.interps.append(interp)
             self.local.interp = interp
             if self.shared:
                 interp.prepare_main(self.shared)
