@@ -226,3 +226,32 @@ def test_imports_stay_light():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# -- key handling and highlighting ----------------------------------------------------------
+@pytest.mark.parametrize("text, at_end, accept", [
+    ("x = 1", True, True),
+    ("%list", True, True),
+    ("%bg w for m in jobs: print(m)", True, True),
+    ("for i in range(3):", True, False),
+    ("for i in range(3):\n    print(i)", True, False),
+    ("for i in range(3):\n    print(i)\n", True, True),
+    ("for i in range(3):\n    print(i)\n", False, False),   # editing inside a block
+    ("x = (1,", True, False),
+    ("x = = 1", True, True),
+])
+def test_enter_runs_or_opens_a_line(text, at_end, accept):
+    from interpcli.repl.keys import should_accept
+    assert should_accept(text, at_end) is accept
+
+
+def test_highlighting_python_and_commands():
+    from prompt_toolkit.document import Document
+    from interpcli.repl.ui import ShellLexer
+    lexer = ShellLexer()
+    line = lexer.lex_document(Document("%spawn w --shared-gil"))(0)
+    assert line[1] == ("class:command", "%spawn")
+    assert line[2] == ("class:command.args", " w --shared-gil")
+    tokens = lexer.lex_document(Document("def f(): return 'x'"))(0)
+    styles = {text: style for style, text in tokens}
+    assert "keyword" in styles["def"].lower() and "string" in styles["x"].lower()

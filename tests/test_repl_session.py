@@ -31,7 +31,7 @@ def session(capsys):
     before = shell_names()
 
     def run(keys, shell=None, during=None):
-        assert keys.endswith(("\x04", "exit\r")), "a session must end, or it waits for keys"
+        assert keys.endswith(("\x04", "exit\r", "exit()\r")), "a session must end, or it waits for keys"
         shell = shell or Shell()
         helper = None
         try:
@@ -315,6 +315,8 @@ def test_exit_command_and_bare_exit(session):
     assert shell.exiting and not shell.entries
     shell, out = session("exit\r")
     assert shell.exiting
+    shell, out = session("import sys; sys.exit()\r" "exit()\r")
+    assert "raised SystemExit (exit status 0); the shell goes on" in out and shell.exiting
 
 
 def test_ctrl_d_with_a_job_running_closes_everything(session):
@@ -401,23 +403,3 @@ def test_the_readme_demo_works(session):
     assert re.search(r"\[bg\] consumer: result #\d ok in", out)
     assert re.search(r"consumer \(\d+\) bg", out)
 
-
-def test_a_run_left_going_by_an_early_ctrl_c_is_stopped():
-    # Interpreter.run() can raise KeyboardInterrupt (without .result) while its helper
-    # thread starts, leaving the run going; the shell then interrupts it and waits.
-    shell = Shell(default_name=None)
-    try:
-        ready = shell.make_channel("ready")
-        e = shell.spawn("w")
-        box = {}
-        t = threading.Thread(
-            target=lambda: box.setdefault("r", e.interp.run(
-                "channels.ready.send_nowait(b'')\nwhile True: pass",
-                channels={"ready": ready}, )),
-            name=f"interpcli-run-{e.interp.id}")
-        t.start()
-        ready.recv(timeout=60)
-        shell._stop_orphaned_run(e)
-        assert not t.is_alive() and box["r"].exc_type == "KeyboardInterrupt"
-    finally:
-        shell.shutdown()

@@ -112,11 +112,11 @@ def outcome(result) -> str:
 
 def show_failure(result) -> None:
     """The traceback of a run that did not complete, as python would show it."""
-    if result.completed:
-        return
     if result.exc_type == "SystemExit":
         error(f"interpreter {result.interpreter.name!r} raised SystemExit "
               f"(exit status {result.exit_code}); the shell goes on")
+        return
+    if result.completed:
         return
     tb = clean_traceback(result.traceback)
     if not tb:

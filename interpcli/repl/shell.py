@@ -66,7 +66,7 @@ class Shell:
             if is_command(text):
                 from .actions import dispatch
                 dispatch(self, parse(text))
-            elif text.strip() in ("exit", "quit"):
+            elif text.strip() in ("exit", "quit", "exit()", "quit()"):
                 self.exiting = True
             else:
                 self.run_code(text)
@@ -192,41 +192,57 @@ class Shell:
         return self._run_fg(e, source, path, source)
 
     def _run_fg(self, e: Entry, source: str, filename: str, shown: str):
+        """Run in the foreground: in a helper thread (so the run goes on in parallel with
+        nothing else of ours), while the main thread waits and takes Ctrl-C."""
         self._check_idle(e.interp.name)
-        interrupted = None
+        kwargs = self._run_args(e)
+        box: dict = {}
+        done = threading.Event()
+
+        def target():
+            try:
+                box["result"] = e.interp._run(source, filename=filename, **kwargs)
+            except BaseException as exc:      # handed to the main thread below
+                box["exc"] = exc
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=target, name=f"interp-shell-fg-{e.interp.id}")
+        interrupted = False
         try:
-            result = e.interp._run(source, filename=filename, **self._run_args(e))
-        except KeyboardInterrupt as exc:
-            result = getattr(exc, "result", None)
-            if result is None:
-                self._stop_orphaned_run(e)
-                raise
-            interrupted = exc
-        finally:
-            self.bridge.sync()
-        result = dataclasses.replace(result, source=shown)
+            thread.start()
+            done.wait()
+        except KeyboardInterrupt:
+            if thread.ident is None:
+                raise                          # Ctrl-C before the run began
+            interrupted = True
+            self._interrupt_until_done(e, done)
+        thread.join()
+        self.bridge.sync()
+        if "exc" in box:
+            raise box["exc"]
+        result = dataclasses.replace(box["result"], source=shown)
         number = self._record("fg", e, result)
         render.show_failure(result)
-        if interrupted is not None and result.completed:
+        if interrupted and result.completed:
             render.error(f"KeyboardInterrupt: result #{number} had completed already")
         return result
 
-    def _stop_orphaned_run(self, e: Entry) -> None:
-        """A Ctrl-C that lands while Interpreter.run() is still starting its helper thread
-        leaves without interrupting the run (interpcli.interpreter._run_in_thread calls
-        t.start() outside its try). Interrupt that run and wait for its thread."""
+    def _interrupt_until_done(self, e: Entry, done: threading.Event) -> None:
+        """Interrupt the foreground run and wait for it to end; more Ctrl-C only repeat
+        the interrupt. If the run has not reached the interpreter yet (or has just left
+        it), the interrupt is refused: try again shortly, as long as the run is on."""
         from interpcli import _lowlevel
-        name = f"interpcli-run-{e.interp.id}"
-        thread = next((t for t in threading.enumerate() if t.name == name), None)
-        if thread is None:
-            return
-        try:
-            _lowlevel.interrupt(e.interp.id)
-        except InterpError:
-            render.error(f"the run in {e.interp.name!r} may still be going: "
-                         f"{PREFIX}stop {e.interp.name} interrupts it")
-            return
-        thread.join()
+        while not done.is_set():
+            try:
+                try:
+                    _lowlevel.interrupt(e.interp.id)
+                except InterpError:
+                    done.wait(0.05)            # starting or ending: only in that instant
+                    continue
+                done.wait()
+            except KeyboardInterrupt:
+                continue
 
     def _record(self, mode: str, e: Entry, result) -> int:
         with self._lock:
