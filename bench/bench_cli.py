@@ -26,11 +26,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PASS_INTERP = os.path.join(ROOT, "examples", "passthrough.py")
 
-# the shell pipeline's stage: read what is there (up to 1 MiB), write it, until EOF
-PASS_PYTHON = """import sys
-read, write = sys.stdin.buffer.read1, sys.stdout.buffer.write
-while chunk := read(1 << 20):
-    write(chunk)
+# the shell pipeline's stage: the fastest plain pass-through we found (1 MiB reads that
+# wait for a full MiB, so fewer and larger pipe writes than read1/os.read loops, which
+# measured about 2x slower here)
+PASS_PYTHON = """import shutil, sys
+shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer, 1 << 20)
 """
 
 FLOOR = """import click
