@@ -2,9 +2,12 @@
 at once, each driven by its own thread (the GIL is released during a run, so they go in
 parallel); the main thread waits for them, takes Ctrl-C, and cleans up.
 
-Waits are on a queue of finished jobs and on the pumps' threads; nothing sleeps or polls.
-Ctrl-C interrupts every running interpreter (a KeyboardInterrupt inside, which also wakes
-a script blocked on a channel); a second Ctrl-C ends the process at once."""
+The main thread blocks on one queue of events (a run started or ended, a pump ended, a
+SIGINT) and on the pumps' threads; nothing sleeps or polls. Its only timed waits are
+deadlines: a run's --timeout, and the grace a run gets after an interrupt. Ctrl-C
+interrupts every running interpreter (a KeyboardInterrupt inside, which also wakes a
+script blocked on a channel); a second Ctrl-C, or a run that ignores the interrupt (stuck
+in a C call), ends the process at once."""
 from __future__ import annotations
 
 import os
