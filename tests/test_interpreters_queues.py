@@ -317,3 +317,29 @@ def test_closing_an_interpreter_with_lent_items_in_flight():
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
+
+
+def test_interrupting_queue_users_never_blocks_the_queue():
+    import interpcli
+    q = interpreters.create_queue(3)
+    w = interpreters.create()
+    w.prepare_main(q=q)
+    base = interpcli.Interpreter(w.id)
+    busy = "while True:\n    q.put(1)\n    q.qsize()\n    q.get()\n"
+    for _ in range(25):
+        r = base.run(busy, timeout=0.01)
+        assert r.timed_out or r.completed is False
+        # the state went back each time: these would block forever otherwise
+        n = q.qsize()
+        assert 0 <= n <= 3
+        while n:
+            q.get(timeout=10)
+            n -= 1
+    while True:     # an interrupt between sending an item and counting it leaves it here
+        try:
+            q.get_nowait()
+        except QueueEmpty:
+            break
+    q.put("still works", timeout=10)
+    assert q.get(timeout=10) == "still works"
+    w.close()

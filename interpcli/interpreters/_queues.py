@@ -146,15 +146,16 @@ class Queue:
             state = _core._end(id, 3)
         except _core.ChannelError:
             raise QueueNotFoundError(f"queue {id} not found") from None
-        data = state.recv_nowait(None)
-        if data is None:
-            data = state.recv()         # its lock is held elsewhere right now
+        holder = []         # see "the shared state" below
         try:
+            holder.extend(map(state.recv, (None,)))     # waits while another holds it
+            data = holder[0]
             if data[:8] != _MAGIC:
                 raise QueueNotFoundError(f"channel {id} is not a queue")
             _m, items_id, wake_id, maxsize, op, _c, _w = _STATE.unpack_from(data)
         finally:
-            state.send_nowait(data)
+            if holder:
+                state.send_nowait(holder[-1])
         return _rebuild(id, items_id, wake_id, maxsize, op)
 
     @classmethod
@@ -209,20 +210,34 @@ class Queue:
             return items
 
     # -- the shared state, under the queue's lock --
+    #
+    # Every user follows one pattern, so that an exception arriving at any point (Ctrl-C,
+    # an interrupt of the run) never loses the state message, which would block the queue
+    # for good:
+    #     holder = []
+    #     try:
+    #         st = self._lock(holder)     # the message lands in holder inside one C call
+    #         ...                         # change st, then self._stage(holder, st)
+    #     finally:
+    #         if holder:
+    #             self._s.send_nowait(holder[-1])     # the last staged state goes back
+    # Between bytecodes an exception can only strike after a call returns; by then the
+    # taken message is in holder, and the finally block makes no call before sending.
 
-    def _lock(self):
-        data = self._s.recv()
+    def _lock(self, holder):
+        holder.extend(map(self._s.recv, (None,)))
+        data = holder[0]
         _m, items, wake, maxsize, op, count, waiting = _STATE.unpack_from(data)
         removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
-        return [count, waiting, removable, data]
+        return [count, waiting, removable]
 
-    def _unlock(self, st):
-        count, waiting, removable, _old = st
+    def _stage(self, holder, st):
+        count, waiting, removable = st
         data = _STATE.pack(_MAGIC, self._i.id, self._w.id, self._maxsize, self._op,
-                           count, waiting)
+                           max(count, 0), waiting)
         if removable:
             data += marshal.dumps(removable)
-        self._s.send_nowait(data)
+        holder.append(data)
 
     @staticmethod
     def _dead_removable(removable):
@@ -238,11 +253,13 @@ class Queue:
         return self._maxsize > 0 and self.qsize() >= self._maxsize
 
     def qsize(self):
-        st = self._lock()
+        holder = []
         try:
-            return st[0] - self._dead_removable(st[2])
+            st = self._lock(holder)
+            return max(st[0] - self._dead_removable(st[2]), 0)
         finally:
-            self._unlock(st)
+            if holder:
+                self._s.send_nowait(holder[-1])
 
     def _op_for(self, unbounditems):
         if unbounditems is None:
@@ -252,8 +269,9 @@ class Queue:
 
     def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:
         """Put if there is room (True); else register as a waiting putter if asked."""
-        st = self._lock()
+        holder = []
         try:
+            st = self._lock(holder)
             if unregister:
                 if st[1] > 0:
                     st[1] -= 1
@@ -268,12 +286,15 @@ class Queue:
                 if op == _crossinterp.OP_REMOVE and _crossinterp._CURRENT_ID != _MAIN_ID:
                     me = _crossinterp._CURRENT_ID
                     st[2][me] = st[2].get(me, 0) + 1
+                self._stage(holder, st)
                 return True
             if wait:
                 st[1] += 1
+            self._stage(holder, st)
             return False
         finally:
-            self._unlock(st)
+            if holder:
+                self._s.send_nowait(holder[-1])
 
     def put(self, obj, block=True, timeout=None, *, unbounditems=None):
         """Add the object to the queue.
@@ -334,15 +355,17 @@ class Queue:
                 return
 
     def _try_unregister(self):
+        holder = []
         try:
-            st = self._lock()
-        except BaseException:
-            return
-        try:
+            st = self._lock(holder)
             if st[1] > 0:
                 st[1] -= 1
+                self._stage(holder, st)
+        except BaseException:
+            pass
         finally:
-            self._unlock(st)
+            if holder:
+                self._s.send_nowait(holder[-1])
 
     def put_nowait(self, obj, *, unbounditems=None):
         op = self._op_for(unbounditems)
@@ -350,12 +373,14 @@ class Queue:
         if not self._try_put(msg, lent, op, wait=False):
             raise QueueFull("queue full")
 
-    def _took(self, msg):
-        """Account for a message taken off the items channel; return its object, or
-        _SKIP for an item removed because its interpreter is gone."""
-        putter, op, kind = _crossinterp.header(msg)
-        st = self._lock()
+    def _account(self, msg, done):
+        """Update the state for a message taken off the items channel (count, items to
+        remove, a waiting putter to wake). `done` gets an entry in the same C call that
+        sends the updated state back, so the caller knows whether this happened."""
+        putter, op, _kind = _crossinterp.header(msg)
+        holder = []
         try:
+            st = self._lock(holder)
             st[0] -= 1
             if op == _crossinterp.OP_REMOVE and putter in st[2]:
                 n = st[2][putter] - 1
@@ -366,8 +391,29 @@ class Queue:
             if st[1] > 0:
                 st[1] -= 1
                 self._w.send_nowait(b"")
+            self._stage(holder, st)
         finally:
-            self._unlock(st)
+            if holder[1:]:
+                done.extend(map(self._s.send_nowait, holder[-1:]))
+            elif holder:
+                self._s.send_nowait(holder[0])
+
+    def _take(self, recv, arg):
+        """One item off the items channel through recv(arg), accounted for even when an
+        exception (an interrupt) strikes meanwhile: a lost item must not stay counted,
+        or a bounded queue would look full for good. Returns the object, _SKIP for a
+        removed unbound item, or _NONE when recv_nowait found nothing."""
+        taken, done = [], []
+        try:
+            taken.extend(map(recv, (arg,)))     # the message lands in `taken` in C
+            msg = taken[0]
+            if msg is None:
+                return _NONE
+            self._account(msg, done)
+        finally:
+            if taken and not done and taken[0] is not None:
+                self._account(taken[0], done)
+        putter, op, kind = _crossinterp.header(msg)
         if not _crossinterp.alive(putter):
             if type(msg) is memoryview:
                 msg.release()
@@ -390,14 +436,11 @@ class Queue:
             return self.get_nowait()
         deadline = _deadline(timeout)
         while True:
-            if deadline is None:
-                msg = self._i.recv()
-            else:
-                try:
-                    msg = self._i.recv(timeout=max(deadline - time.monotonic(), 0.0))
-                except _core.ChannelTimeoutError:
-                    raise QueueEmpty("queue empty") from None
-            obj = self._took(msg)
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            try:
+                obj = self._take(self._i.recv, left)
+            except _core.ChannelTimeoutError:
+                raise QueueEmpty("queue empty") from None
             if obj is not _SKIP:
                 return obj
 
@@ -408,14 +451,14 @@ class Queue:
         is the same as get().
         """
         while True:
-            msg = self._i.recv_nowait(None)
-            if msg is None:
+            obj = self._take(self._i.recv_nowait, None)
+            if obj is _NONE:
                 raise QueueEmpty("queue empty")
-            obj = self._took(msg)
             if obj is not _SKIP:
                 return obj
 
 
+_NONE = object()
 _SKIP = object()
 
 
