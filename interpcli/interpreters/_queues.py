@@ -82,6 +82,8 @@ def _resolve_unbound(flag):
 # then (optional) marshal of {interpreter id: items it put with UNBOUND_REMOVE}
 _STATE = struct.Struct("<8sqqqqqq")
 _MAGIC = b"icqueue1"
+_PREFIX = struct.Struct("<8sqqqq")      # the part that never changes
+_COUNTS = struct.Struct("<qq")          # count, waiting putters (right after the prefix)
 
 
 def create(maxsize=0, *, unbounditems=UNBOUND):
@@ -132,7 +134,8 @@ def _rebuild(state_id, items_id, wake_id, maxsize, op):
 class Queue:
     """A cross-interpreter queue."""
 
-    __slots__ = ("_id", "_s", "_i", "_w", "_maxsize", "_op", "_unbounditems", "__weakref__")
+    __slots__ = ("_id", "_s", "_i", "_w", "_maxsize", "_op", "_prefix", "_unbounditems",
+                 "__weakref__")
 
     def __new__(cls, id, /):
         if not isinstance(id, int):
@@ -169,6 +172,7 @@ class Queue:
             self._s, self._i, self._w = state, items, wake
             self._maxsize = maxsize
             self._op = op
+            self._prefix = _PREFIX.pack(_MAGIC, items.id, wake.id, maxsize, op)
             _known_queues[self._id] = self
             return self
 
@@ -225,16 +229,15 @@ class Queue:
     # taken message is in holder, and the finally block makes no call before sending.
 
     def _lock(self, holder):
-        holder.extend(map(self._s.recv, (None,)))
+        holder.extend(map(self._s.recv, _FOREVER))
         data = holder[0]
-        _m, items, wake, maxsize, op, count, waiting = _STATE.unpack_from(data)
+        count, waiting = _COUNTS.unpack_from(data, _PREFIX.size)
         removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
         return [count, waiting, removable]
 
     def _stage(self, holder, st):
         count, waiting, removable = st
-        data = _STATE.pack(_MAGIC, self._i.id, self._w.id, self._maxsize, self._op,
-                           max(count, 0), waiting)
+        data = self._prefix + _COUNTS.pack(count if count > 0 else 0, waiting)
         if removable:
             data += marshal.dumps(removable)
         holder.append(data)
@@ -373,11 +376,10 @@ class Queue:
         if not self._try_put(msg, lent, op, wait=False):
             raise QueueFull("queue full")
 
-    def _account(self, msg, done):
+    def _account(self, putter, op, done):
         """Update the state for a message taken off the items channel (count, items to
         remove, a waiting putter to wake). `done` gets an entry in the same C call that
         sends the updated state back, so the caller knows whether this happened."""
-        putter, op, _kind = _crossinterp.header(msg)
         holder = []
         try:
             st = self._lock(holder)
@@ -409,11 +411,11 @@ class Queue:
             msg = taken[0]
             if msg is None:
                 return _NONE
-            self._account(msg, done)
+            putter, op, kind = _crossinterp.header(msg)
+            self._account(putter, op, done)
         finally:
             if taken and not done and taken[0] is not None:
-                self._account(taken[0], done)
-        putter, op, kind = _crossinterp.header(msg)
+                self._account(*_crossinterp.header(taken[0])[:2], done)
         if not _crossinterp.alive(putter):
             if type(msg) is memoryview:
                 msg.release()
@@ -459,6 +461,7 @@ class Queue:
 
 
 _NONE = object()
+_FOREVER = (None,)
 _SKIP = object()
 
 
