@@ -34,6 +34,9 @@ __all__ = [
 
 _core = core_module()
 _MAIN_ID = _core.main_id()
+_CURRENT_ID = _core.current_id()
+_HEAD = _crossinterp._HEAD
+_K_MARSHAL = _crossinterp.K_MARSHAL
 
 
 class QueueError(InterpError, RuntimeError):
@@ -78,12 +81,13 @@ def _resolve_unbound(flag):
     return resolved
 
 
-# the state message: magic, items id, wake id, maxsize, default op, count, waiting putters,
-# then (optional) marshal of {interpreter id: items it put with UNBOUND_REMOVE}
-_STATE = struct.Struct("<8sqqqqqq")
+# the state message: count, waiting putters, then what never changes (magic, items id,
+# wake id, maxsize, default op), then (optional) a marshal of {interpreter id: number of
+# items it put with UNBOUND_REMOVE}
+_COUNTS = struct.Struct("<qq")
+_PREFIX = struct.Struct("<8sqqqq")
+_STATE = struct.Struct("<qq40s")        # counts + the packed prefix
 _MAGIC = b"icqueue1"
-_PREFIX = struct.Struct("<8sqqqq")      # the part that never changes
-_COUNTS = struct.Struct("<qq")          # count, waiting putters (right after the prefix)
 
 
 def create(maxsize=0, *, unbounditems=UNBOUND):
@@ -103,7 +107,8 @@ def create(maxsize=0, *, unbounditems=UNBOUND):
         recv, _send = _core.create_channel()
         ends.append(_core._end(recv.id, 3))
     state, items, wake = ends
-    state.send_nowait(_STATE.pack(_MAGIC, items.id, wake.id, max(maxsize, 0), op, 0, 0))
+    state.send_nowait(_STATE.pack(0, 0, _PREFIX.pack(_MAGIC, items.id, wake.id,
+                                                     max(maxsize, 0), op)))
     self = Queue._build(state, items, wake, max(maxsize, 0), op)
     self._unbounditems = unbounditems
     return self
@@ -153,9 +158,9 @@ class Queue:
         try:
             holder.extend(map(state.recv, (None,)))     # waits while another holds it
             data = holder[0]
-            if data[:8] != _MAGIC:
+            if data[_COUNTS.size:_COUNTS.size + 8] != _MAGIC:
                 raise QueueNotFoundError(f"channel {id} is not a queue")
-            _m, items_id, wake_id, maxsize, op, _c, _w = _STATE.unpack_from(data)
+            _m, items_id, wake_id, maxsize, op = _PREFIX.unpack_from(data, _COUNTS.size)
         finally:
             if holder:
                 state.send_nowait(holder[-1])
@@ -231,13 +236,13 @@ class Queue:
     def _lock(self, holder):
         holder.extend(map(self._s.recv, _FOREVER))
         data = holder[0]
-        count, waiting = _COUNTS.unpack_from(data, _PREFIX.size)
+        count, waiting = _COUNTS.unpack_from(data)
         removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
         return [count, waiting, removable]
 
     def _stage(self, holder, st):
         count, waiting, removable = st
-        data = self._prefix + _COUNTS.pack(count if count > 0 else 0, waiting)
+        data = _STATE.pack(count if count > 0 else 0, waiting, self._prefix)
         if removable:
             data += marshal.dumps(removable)
         holder.append(data)
@@ -274,7 +279,19 @@ class Queue:
         """Put if there is room (True); else register as a waiting putter if asked."""
         holder = []
         try:
-            st = self._lock(holder)
+            holder.extend(map(self._s.recv, _FOREVER))
+            data = holder[0]
+            if len(data) == _STATE.size and not unregister and (
+                    op != _crossinterp.OP_REMOVE or _crossinterp._CURRENT_ID == _MAIN_ID):
+                # the common case, inline: no removable items to account for
+                count, waiting = _COUNTS.unpack_from(data)
+                if self._maxsize <= 0 or count < self._maxsize:
+                    (self._i.send_buffer_nowait if lent else self._i.send_nowait)(msg)
+                    holder.append(_STATE.pack(count + 1, waiting, self._prefix))
+                    return True
+            count, waiting = _COUNTS.unpack_from(data)
+            st = [count, waiting,
+                  marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}]
             if unregister:
                 if st[1] > 0:
                     st[1] -= 1
@@ -382,7 +399,19 @@ class Queue:
         sends the updated state back, so the caller knows whether this happened."""
         holder = []
         try:
-            st = self._lock(holder)
+            holder.extend(map(self._s.recv, _FOREVER))
+            data = holder[0]
+            if len(data) == _STATE.size:
+                # the common case, inline: no removable items to account for
+                count, waiting = _COUNTS.unpack_from(data)
+                if waiting > 0:
+                    waiting -= 1
+                    self._w.send_nowait(b"")
+                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
+                                          self._prefix))
+                return
+            count, waiting = _COUNTS.unpack_from(data)
+            st = [count, waiting, marshal.loads(data[_STATE.size:])]
             st[0] -= 1
             if op == _crossinterp.OP_REMOVE and putter in st[2]:
                 n = st[2][putter] - 1
@@ -411,17 +440,19 @@ class Queue:
             msg = taken[0]
             if msg is None:
                 return _NONE
-            putter, op, kind = _crossinterp.header(msg)
+            putter, op, kind = _HEAD.unpack_from(msg)
             self._account(putter, op, done)
         finally:
             if taken and not done and taken[0] is not None:
-                self._account(*_crossinterp.header(taken[0])[:2], done)
-        if not _crossinterp.alive(putter):
+                self._account(*_HEAD.unpack_from(taken[0])[:2], done)
+        if putter != _MAIN_ID and putter != _CURRENT_ID and not _crossinterp.alive(putter):
             if type(msg) is memoryview:
                 msg.release()
             if op == _crossinterp.OP_REMOVE:
                 return _SKIP
             return _resolve_unbound(op)
+        if kind == _K_MARSHAL:
+            return marshal.loads(msg[_HEAD.size:])
         return _crossinterp.payload(msg, kind)
 
     def get(self, block=True, timeout=None):
