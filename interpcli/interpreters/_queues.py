@@ -351,13 +351,13 @@ class Queue:
         If "unbounditems" is UNBOUND then it is returned by get() in place
         of the unbound item.
         """
-        if not block:
-            return self.put_nowait(obj, unbounditems=unbounditems)
-        op = self._op_for(unbounditems)
-        deadline = _deadline(timeout)
+        op = self._op if unbounditems is None else self._op_for(unbounditems)
+        deadline = None if timeout is None or not block else _deadline(timeout)
         msg, lent = _crossinterp.encode(obj, op)
-        if self._try_put(msg, lent, op, wait=True):
+        if self._try_put(msg, lent, op, wait=block):
             return
+        if not block:
+            raise QueueFull("queue full")
         while True:
             try:
                 if deadline is None:
@@ -388,7 +388,7 @@ class Queue:
                 self._s.send_nowait(holder[-1])
 
     def put_nowait(self, obj, *, unbounditems=None):
-        op = self._op_for(unbounditems)
+        op = self._op if unbounditems is None else self._op_for(unbounditems)
         msg, lent = _crossinterp.encode(obj, op)
         if not self._try_put(msg, lent, op, wait=False):
             raise QueueFull("queue full")
@@ -434,15 +434,28 @@ class Queue:
         exception (an interrupt) strikes meanwhile: a lost item must not stay counted,
         or a bounded queue would look full for good. Returns the object, _SKIP for a
         removed unbound item, or _NONE when recv_nowait found nothing."""
-        taken, done = [], []
+        taken, done, holder = [], [], []
         try:
             taken.extend(map(recv, (arg,)))     # the message lands in `taken` in C
             msg = taken[0]
             if msg is None:
                 return _NONE
             putter, op, kind = _HEAD.unpack_from(msg)
-            self._account(putter, op, done)
+            # _account(), inline for the common case (no removable items)
+            holder.extend(map(self._s.recv, _FOREVER))
+            data = holder[0]
+            if len(data) == _STATE.size:
+                count, waiting = _COUNTS.unpack_from(data)
+                if waiting > 0:
+                    waiting -= 1
+                    self._w.send_nowait(b"")
+                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
+                                          self._prefix))
         finally:
+            if holder[1:]:
+                done.extend(map(self._s.send_nowait, holder[-1:]))
+            elif holder:
+                self._s.send_nowait(holder[0])
             if taken and not done and taken[0] is not None:
                 self._account(*_HEAD.unpack_from(taken[0])[:2], done)
         if putter != _MAIN_ID and putter != _CURRENT_ID and not _crossinterp.alive(putter):
@@ -467,9 +480,14 @@ class Queue:
         """
         if not block:
             return self.get_nowait()
+        if timeout is None:
+            while True:
+                obj = self._take(self._i.recv, None)
+                if obj is not _SKIP:
+                    return obj
         deadline = _deadline(timeout)
         while True:
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            left = max(deadline - time.monotonic(), 0.0)
             try:
                 obj = self._take(self._i.recv, left)
             except _core.ChannelTimeoutError:
