@@ -89,9 +89,10 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
         shared_gil):
     """Run scripts, each in a fresh interpreter, all in parallel.
 
-    Every positional argument is a script; the scripts' own arguments follow `--`:
-    `interp run hello.py -- a b` gives sys.argv == ['hello.py', 'a', 'b'].
-    -c CODE and -m MODULE run after the scripts, each in an interpreter of its own."""
+    Every positional argument is a script (`-` reads one from stdin); the scripts' own
+    arguments follow `--`: `interp run hello.py -- a b` gives sys.argv == ['hello.py',
+    'a', 'b']. -c CODE and -m MODULE run after the scripts, each in an interpreter of its
+    own."""
     early = ctx.obj.get("early") if ctx.obj else None
     if early is not None:
         early.wait_loaded()
@@ -108,6 +109,9 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
                 raise UsageProblem(f"{opt} {ch}: unknown channel (declare it: --channels {ch})")
         if stdin_ch is not None and stdin_ch == stdout_ch:
             raise UsageProblem(f"--stdin and --stdout name the same channel {stdin_ch!r}")
+        if scripts.count("-") > 1 or ("-" in scripts and stdin_ch is not None):
+            raise UsageProblem("`-` (the program from stdin) can be given once, and not "
+                               "with --stdin")
         programs = []
         for i, path in enumerate(scripts):
             try:

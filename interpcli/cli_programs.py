@@ -79,7 +79,15 @@ def _source_text(data: bytes) -> str:
 
 
 def script(path: str, args: list[str]) -> Program:
-    """A script file, run like `python path args...`."""
+    """A script file, run like `python path args...` (`-`: the program is read from
+    stdin, as `python -` does)."""
+    if path == "-":
+        try:
+            data = sys.stdin.buffer.read()
+        except (OSError, ValueError, AttributeError) as exc:
+            raise UsageProblem(f"can't read the program from stdin: {exc}") from None
+        return Program("script", "-", _source_text(data), "<stdin>",
+                       _path_prelude(["-", *args], "", None))
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -129,6 +137,8 @@ def name_programs(programs: list[Program], first_name: str | None = None) -> Non
 
 def base_name(kind: str, what: str) -> str:
     if kind == "script":
+        if what == "-":
+            return "stdin"
         stem = os.path.basename(what.rstrip("/")) or "script"
         return stem[:-3] if stem.endswith(".py") and len(stem) > 3 else stem
     if kind == "code":

@@ -354,3 +354,17 @@ def test_no_command_line_runs_before_python_m(tmp_path):
     """`python -m interpcli` is `interp` (same entry point)."""
     p = subprocess.run([*INTERP, "--version"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and p.stdout.startswith("interp ")
+
+
+def test_program_from_stdin_like_python_dash(tmp_path):
+    code = "import sys; print(sys.argv, repr(sys.path[0]), __name__)\n"
+    p = interp("run", "-", "--", "x", input=code, cwd=tmp_path)
+    ref = subprocess.run([sys.executable, "-", "x"], input=code, capture_output=True,
+                         text=True, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == ref.stdout == "['-', 'x'] '' __main__\n"
+
+
+def test_program_from_stdin_only_once():
+    assert_one_line_error(interp("run", "-", "-", input=""))
+    assert_one_line_error(interp("run", "-", "--channels", "i", "--stdin", "i", input=""))
