@@ -67,6 +67,20 @@ def exec_(chan_id: int) -> None:
     _reply(ch, (ST_OK, None))
 
 
+_trampoline = None
+
+
+def _in_main(fn, args, kwargs):
+    """Call fn from a frame whose globals are __main__'s, so that eval(), exec(),
+    globals() and the like called directly act on __main__ (not on this module)."""
+    global _trampoline
+    if _trampoline is None:
+        import types
+        _trampoline = types.FunctionType((lambda f, a, k: f(*a, **k)).__code__,
+                                         sys.modules["__main__"].__dict__, "call")
+    return _trampoline(fn, args, kwargs)
+
+
 def call(chan_id: int, preserve: bool = False) -> None:
     ch = _core._end(chan_id, 3)
     try:
@@ -75,9 +89,9 @@ def call(chan_id: int, preserve: bool = False) -> None:
         _reply(ch, (ST_EXC, (excinfo(exc, skip=99), None)))
         return
     try:
-        res = fn(*args, **kwargs)
+        res = _in_main(fn, args, kwargs)
     except BaseException as exc:
-        info = excinfo(exc)
+        info = excinfo(exc, skip=3)     # call, _in_main, the trampoline
         pickled = None
         if preserve:
             try:
