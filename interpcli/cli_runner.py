@@ -28,6 +28,19 @@ from .interpreter import create
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
 GRACE = float(os.environ.get("INTERP_GRACE", "0.5"))
 
+# After the script, its interpreter waits for the threads the script started, as python
+# does at exit. Done in the run's own thread (where an interrupt or the grace deadline can
+# still end it) rather than by close() in the main thread, which could not take Ctrl-C.
+_JOIN_THREADS = ("import sys as _s\n"
+                 "if 'threading' in _s.modules:\n"
+                 "    import threading as _t\n"
+                 "    for _th in _t.enumerate():\n"
+                 "        if not (_th.daemon or _th is _t.main_thread()\n"
+                 "                or _th.ident == _t.get_ident()):\n"
+                 "            _th.join()\n"
+                 "    del _t, _th\n"
+                 "del _s\n")
+
 _STOP_CHECK = ("import _interpcli as _c\n"
                "if _c._end({id}, 1).is_closed:\n"
                "    raise KeyboardInterrupt\n"
@@ -113,6 +126,8 @@ class Session:
             job.result = job.interp._run(
                 p.source, channels=p.channels or None, timeout=self.timeout,
                 filename=p.filename, prelude=self._stop_prelude + p.prelude)
+            if not self._stopping:
+                job.interp._run(_JOIN_THREADS, filename="<interp: join threads>")
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:

@@ -323,3 +323,30 @@ def test_timeout(code):
 def test_timeout_not_reached():
     p = interp("run", "-c", "print('quick')", "--timeout", "30")
     assert (p.returncode, p.stdout) == (0, "quick\n")
+
+
+def test_threads_left_running_are_waited_for():
+    code = ("import threading, time\n"
+            "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()\n"
+            "print('script done')")
+    p = interp("run", "-c", code, timeout=30)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "script done\nthread done\n", "")
+
+
+def test_ctrl_c_while_waiting_for_threads():
+    p = start(["run", "-c", "import threading, time\n"
+               "threading.Thread(target=time.sleep, args=(1000,)).start()\n"
+               "print('started', flush=True)"])
+    try:
+        wait_started(p)
+        time.sleep(0.2)
+        t = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        elapsed = time.monotonic() - t
+    finally:
+        p.kill()
+        p.wait()
+    assert p.returncode == 130, err
+    assert elapsed < 3.0
+    assert b"Fatal Python error" not in err
