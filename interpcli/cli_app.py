@@ -169,6 +169,8 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
             if reserved in names:
                 raise UsageProblem(f"--channels: {reserved!r} is reserved in a pipe "
                                    "(every stage has channels.stdin and channels.stdout)")
+        if "-" in stages:
+            raise UsageProblem("`-` cannot be a stage: stdin is the pipeline's input")
         programs = [progs.script(path, args) for path in stages]
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None

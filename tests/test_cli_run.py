@@ -154,6 +154,7 @@ def test_system_exit(code, status, err):
     (["run", "-m", "not a module"], "not a module name"),
     (["pipe"], "no stages"),
     (["pipe", "nope.py"], "can't open file 'nope.py'"),
+    (["pipe", "-"], "cannot be a stage"),
     (["frobnicate"], "No such command"),
 ])
 def test_usage_errors_are_one_line_status_2(args, needle):
