@@ -44,8 +44,11 @@ def set_sigint_waker(waker) -> None:
 def _install_sigint_handler() -> None:
     import _signal
     # a background job of a non-interactive shell has SIGINT ignored: keep it that way
-    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
-        _signal.signal(_signal.SIGINT, _on_sigint)
+    try:
+        if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+            _signal.signal(_signal.SIGINT, _on_sigint)
+    except ValueError:
+        pass            # not the main thread (main() called from a thread): leave it
 
 
 def start_thread(thread) -> None:
