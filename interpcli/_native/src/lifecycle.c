@@ -244,6 +244,19 @@ int ic_destroy(int64_t id, int force)
     ic_lent_drain(rec);
     ic_chan_copy_lent_of(rec);
     ic_lent_drain(rec);
+    /* A receiver may have taken a lent item after the check above and before the copy:
+     * a lent still alive now is seen (or about to be seen) elsewhere. Refuse, as above. */
+    pthread_mutex_lock(&ic_lent_mu);
+    int still_lent = rec->lent_live != NULL;
+    pthread_mutex_unlock(&ic_lent_mu);
+    if (still_lent && !force) {
+        PyEval_SaveThread();
+        ic_reg_lock();
+        rec->closing = 0;
+        ic_reg_unlock();
+        return ic_fail(IC_ERR_LENT, "interpreter '%s' lent memory through send_buffer that "
+                       "memoryview(s) elsewhere still use; release them first", rec->name);
+    }
     ic_lent_orphan_all(rec);
     Py_EndInterpreter(rec->home);
 
