@@ -1,9 +1,10 @@
 """The shell's state and what it does: interpreters, channels, runs, background jobs.
 
 No prompt_toolkit here: the loop (loop.py) reads input and hands each one to
-Shell.execute(); the command handlers are in actions.py. Runs in the foreground happen in
-the main thread (Ctrl-C interrupts them through Interpreter.run); background jobs run in
-their own threads, truly in parallel, and call on_change() so the toolbar redraws."""
+Shell.execute(); the command handlers are in actions.py. A foreground run goes on in a
+helper thread while the main thread waits for it and takes Ctrl-C (which interrupts the
+run); background jobs run in their own threads, truly in parallel, and call on_change()
+so the toolbar redraws. Interpreters are created and closed from the main thread only."""
 from __future__ import annotations
 
 import dataclasses
@@ -189,7 +190,7 @@ class Shell:
     def run_file(self, name: str, path: str) -> object:
         e = self.entry(name)
         source, path = read_source(path)
-        return self._run_fg(e, source, path, source)
+        return self._run_fg(e, source, path, path)
 
     def _run_fg(self, e: Entry, source: str, filename: str, shown: str):
         """Run in the foreground: in a helper thread (so the run goes on in parallel with
@@ -218,7 +219,10 @@ class Shell:
             interrupted = True
             self._interrupt_until_done(e, done)
         thread.join()
-        self.bridge.sync()
+        try:
+            self.bridge.sync()
+        except KeyboardInterrupt:
+            pass                               # the result matters more than its output
         if "exc" in box:
             raise box["exc"]
         result = dataclasses.replace(box["result"], source=shown)
@@ -255,8 +259,9 @@ class Shell:
         self._check_idle(name)
         if _looks_like_file(code_or_file):
             source, filename = read_source(code_or_file)
-            shown, what = source, code_or_file
+            shown, what = filename, code_or_file
         else:
+            e.names |= defined_names(code_or_file)
             filename = f"<bg-{next(self._inputs)}>"
             shown, what = code_or_file, render.first_line(code_or_file, 30)
             source, filename = wrap(code_or_file, filename), INTERNAL
