@@ -20,6 +20,8 @@
 #define IC_SPIN_MIN_NS 1000
 /* pause instructions before the spin starts yielding the core instead */
 #define IC_SPIN_PAUSES 64
+/* longest single park: a longer timeout (1e300, inf) parks again, never overflows time_t */
+#define IC_PARK_MAX_S 86400.0
 
 static pthread_mutex_t chans_mu = PTHREAD_MUTEX_INITIALIZER;
 static ic_chan *chans_head;
@@ -97,10 +99,15 @@ static int park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
         return 0;
     }
     struct timespec rel, *relp = NULL;
+    int clamped = 0;
     if (deadline > 0) {
         double left = deadline - ic_now();
         if (left <= 0) {
             return ETIMEDOUT;
+        }
+        if (!(left <= IC_PARK_MAX_S)) {
+            left = IC_PARK_MAX_S;
+            clamped = 1;
         }
         rel.tv_sec = (time_t)left;
         rel.tv_nsec = (long)((left - (double)rel.tv_sec) * 1e9);
@@ -110,6 +117,9 @@ static int park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
     long r = syscall(SYS_futex, &ch->seq, FUTEX_WAIT_PRIVATE, snap, relp, NULL, 0);
     int err = r == 0 ? 0 : errno;
     atomic_fetch_sub(&ch->sleepers, 1);
+    if (err == ETIMEDOUT && clamped) {
+        return 0;       /* the caller looks again and parks for the rest */
+    }
     if (err == EINTR || err == ETIMEDOUT) {
         return err;
     }
