@@ -114,6 +114,8 @@ class Interpreter:
             timeout = float(timeout)
             if not timeout > 0:
                 raise ValueError("timeout must be a positive number of seconds")
+            if timeout > threading.TIMEOUT_MAX:
+                timeout = None      # longer than any wait can be (1e300, inf): no timeout
         chans = normalize_channels(channels)
         names = tuple(chans)
         ref = InterpreterRef(self._id, self._name)
