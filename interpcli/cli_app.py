@@ -61,8 +61,17 @@ result_option = click.option(
     show_default=True,
     help="How to report the runs on stderr: a table (auto: when stderr is a terminal), "
          "json, or none.")
+def _check_timeout(ctx, param, value):
+    if value is None or value == float("inf"):
+        return None                     # inf: no timeout
+    if value != value:
+        raise click.BadParameter("not a number of seconds", ctx, param)
+    return value
+
+
 timeout_option = click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    callback=_check_timeout,
     help="Interrupt a run that lasts longer (TimeoutError in the script, exit status 1).")
 shared_gil_option = click.option(
     "--shared-gil", is_flag=True,

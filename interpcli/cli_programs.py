@@ -136,14 +136,20 @@ def name_programs(programs: list[Program], first_name: str | None = None) -> Non
 
 
 def base_name(kind: str, what: str) -> str:
+    """The interpreter name for a program (valid UTF-8 text, at most 100 bytes)."""
     if kind == "script":
         if what == "-":
             return "stdin"
         stem = os.path.basename(what.rstrip("/")) or "script"
-        return stem[:-3] if stem.endswith(".py") and len(stem) > 3 else stem
-    if kind == "code":
+        name = stem[:-3] if stem.endswith(".py") and len(stem) > 3 else stem
+    elif kind == "code":
         return "c"
-    return what
+    else:
+        name = what
+    # a file name may hold bytes that are not UTF-8 (surrogate escapes) or NULs
+    name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    name = name.replace("\0", "?")
+    return name.encode()[:100].decode("utf-8", "ignore") or "script"
 
 
 def parse_channel_names(values) -> list[str]:

@@ -151,6 +151,7 @@ def test_system_exit(code, status, err):
     (["run", "-c", "pass", "--result", "xml"], "xml"),
     (["run", "-c", "pass", "--timeout", "-1"], "--timeout"),
     (["run", "-c", "pass", "--timeout", "soon"], "--timeout"),
+    (["run", "-c", "pass", "--timeout", "nan"], "--timeout"),
     (["run", "-m", "not a module"], "not a module name"),
     (["pipe"], "no stages"),
     (["pipe", "nope.py"], "can't open file 'nope.py'"),
@@ -166,6 +167,19 @@ def test_script_arguments_hint(tmp_path):
     script = write(tmp_path / "s.py", "pass\n")
     line = assert_one_line_error(interp("run", script, "arg1"))
     assert "go after --" in line and "arg1" in line
+
+
+def test_undecodable_file_name(tmp_path):
+    name = os.fsdecode(b"h\xff.py")
+    script = write(tmp_path / name, "import sys; print(ascii(sys.argv))\n")
+    p = interp("run", script.name, "--", os.fsdecode(b"\xfe"), cwd=tmp_path, text=False)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"['h\\udcff.py', '\\udcfe']\n"
+
+
+def test_infinite_timeout_is_none():
+    p = interp("run", "-c", "print(1)", "--timeout", "inf")
+    assert (p.returncode, p.stdout) == (0, "1\n")
 
 
 def test_directory_is_a_usage_error(tmp_path):
