@@ -405,3 +405,38 @@ def test_the_readme_demo_works(session):
     assert re.search(r"\[bg\] consumer: result #\d ok in", out)
     assert re.search(r"consumer \(\d+\) bg", out)
 
+
+
+
+def test_errors_inside_the_prompt_do_not_end_the_shell(session, monkeypatch):
+    from interpcli.repl import ui
+    from interpcli.repl.completer import ShellCompleter
+
+    def broken(self, document, event):
+        raise RuntimeError("completer bug")
+        yield
+    monkeypatch.setattr(ShellCompleter, "get_completions", broken)
+    calls = []
+    real = ui.toolbar
+
+    def toolbar_failing_once(shell):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("toolbar bug")
+        return real(shell)
+    monkeypatch.setattr(ui, "toolbar", toolbar_failing_once)
+    shell, out = session("%li\t\r" "'still alive'\r" "\x04")
+    assert "internal error: RuntimeError: toolbar bug" in out
+    assert "completer bug" in out             # prompt_toolkit reports it, and goes on
+    assert "'still alive'" in out
+
+
+def test_a_prompt_that_keeps_failing_leaves(session, monkeypatch):
+    from interpcli.repl import ui
+
+    def toolbar(shell):
+        raise RuntimeError("toolbar bug")
+    monkeypatch.setattr(ui, "toolbar", toolbar)
+    shell, out = session("\x04")
+    assert out.count("internal error: RuntimeError: toolbar bug") == 3
+    assert "the prompt keeps failing; leaving" in out

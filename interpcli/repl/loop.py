@@ -40,19 +40,30 @@ def make_session(shell, history, *, input=None, output=None):
     return session
 
 
-def interactive(shell, session) -> None:
+def interactive(shell, session) -> int:
+    """Prompt and run until exit; the exit status (1 if the prompt itself kept failing)."""
+    failures = 0
     while not shell.exiting:
         try:
             with render.prompting():
                 text = session.prompt()
+            failures = 0
         except KeyboardInterrupt:
             continue
         except EOFError:
             break
+        except Exception as exc:       # a bug of ours in drawing the prompt
+            render.error(f"internal error: {type(exc).__name__}: {exc}")
+            failures += 1
+            if failures >= 3:
+                render.error("the prompt keeps failing; leaving")
+                return 1
+            continue
         try:
             shell.execute(text)
         except KeyboardInterrupt:
             render.error("KeyboardInterrupt")
+    return 0
 
 
 def plain(shell, stream) -> None:
@@ -93,7 +104,6 @@ def main(shared_gil: bool = False, *, input=None, output=None, environ=None) -> 
         if warning:
             render.error(warning)
         session = make_session(shell, history, input=input, output=output)
-        interactive(shell, session)
-        return 0
+        return interactive(shell, session)
     finally:
         shell.shutdown()
