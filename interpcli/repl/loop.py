@@ -14,6 +14,7 @@ from .shell import Shell
 
 def make_session(shell, history, *, input=None, output=None):
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
     from prompt_toolkit.enums import EditingMode
 
     from .completer import ShellCompleter
@@ -29,7 +30,9 @@ def make_session(shell, history, *, input=None, output=None):
         completer=ShellCompleter(shell),
         complete_while_typing=False,
         history=history,
+        auto_suggest=AutoSuggestFromHistory(),
         enable_history_search=False,
+        enable_open_in_editor=True,
         bottom_toolbar=lambda: toolbar(shell),
         style=STYLE,
         editing_mode=EditingMode.EMACS,

@@ -122,7 +122,20 @@ def show_failure(result) -> None:
     if not tb:
         tb = f"{result.exc_type}: {result.exc_message}\n" if result.exc_message \
             else f"{result.exc_type}\n"
-    write(tb if tb.endswith("\n") else tb + "\n", err=True)
+    tb = tb if tb.endswith("\n") else tb + "\n"
+    if _color_on(sys.stderr):
+        tb = _highlight_traceback(tb)
+    write(tb, err=True)
+
+
+def _highlight_traceback(text: str) -> str:
+    try:
+        from pygments import highlight
+        from pygments.formatters import TerminalFormatter
+        from pygments.lexers import PythonTracebackLexer
+        return highlight(text, PythonTracebackLexer(), TerminalFormatter())
+    except Exception:       # colour is a nicety
+        return text
 
 
 def job_line(number: int, job_name: str, result) -> str:
