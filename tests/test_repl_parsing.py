@@ -255,3 +255,31 @@ def test_highlighting_python_and_commands():
     tokens = lexer.lex_document(Document("def f(): return 'x'"))(0)
     styles = {text: style for style, text in tokens}
     assert "keyword" in styles["def"].lower() and "string" in styles["x"].lower()
+
+
+def test_tracebacks_are_coloured_only_on_a_terminal(monkeypatch, capsys):
+    import re
+    from interpcli.repl import render
+    from interpcli.results import InterpreterRef, RunResult
+    tb = 'Traceback (most recent call last):\n  File "<in-1>", line 1, in <module>\nZeroDivisionError: division by zero\n'
+    result = RunResult("1/0", (), False, InterpreterRef(1, "w"), "ZeroDivisionError",
+                       "division by zero", tb, 1)
+    render.show_failure(result)
+    assert capsys.readouterr().err == tb
+    coloured = render._highlight_traceback(tb)
+    assert "\x1b[" in coloured and re.sub(r"\x1b\[[0-9;]*m", "", coloured) == tb
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not render._color_on(sys.stdout)
+
+
+def test_outcome_words():
+    from interpcli.repl import render
+    from interpcli.results import InterpreterRef, RunResult
+    ref = InterpreterRef(1, "w")
+    assert render.outcome(RunResult("x", (), True, ref)) == "ok"
+    assert render.outcome(RunResult("x", (), False, ref, "SystemExit", "3", None, 3)) == "exit 3"
+    assert render.outcome(RunResult("x", (), False, ref, "TimeoutError", "t", None, 1,
+                                    timed_out=True)) == "timed out"
+    assert render.job_line(4, "w", RunResult("x", (), False, ref, "ValueError", "bad")) == \
+        "[bg] w: result #4 ValueError: bad"
+    assert render.first_line("\n  a = 1\nb = 2\n") == "a = 1 …"
