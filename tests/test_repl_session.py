@@ -364,7 +364,8 @@ def test_piped_input_runs_without_a_terminal(tmp_path):
     out = subprocess.run([sys.executable, "-c",
                           "import interpcli.repl, sys; sys.exit(interpcli.repl.main(False))"],
                          input=keys, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "INTERP_HISTORY": str(tmp_path / "h")})
+                         env={**os.environ, "INTERP_HISTORY": str(tmp_path / "h")},
+                         cwd=str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "0\n2\n" in out.stdout and "spawned 'w'" in out.stdout
     assert "ZeroDivisionError" in out.stderr
