@@ -441,3 +441,10 @@ def test_a_prompt_that_keeps_failing_leaves(session, monkeypatch):
     shell, out = session("\x04")
     assert out.count("internal error: RuntimeError: toolbar bug") == 3
     assert "the prompt keeps failing; leaving" in out
+
+
+def test_close_interrupts_a_running_job_first(session):
+    shell, out = session("%spawn w\r%chan c\r%bg w c.recv()\r%use repl\r%close w\r%list\r\x04")
+    assert "closed 'w' (its background job was interrupted)" in out
+    assert "[bg] w: result #1 KeyboardInterrupt" in out
+    assert list(shell.entries) == []
