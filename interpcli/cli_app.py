@@ -62,8 +62,9 @@ result_option = click.option(
     help="How to report the runs on stderr: a table (auto: when stderr is a terminal), "
          "json, or none.")
 def _check_timeout(ctx, param, value):
-    if value is None or value == float("inf"):
-        return None                     # inf: no timeout
+    import threading
+    if value is None or value >= threading.TIMEOUT_MAX:
+        return None                     # inf, or longer than a thread can wait: no timeout
     if value != value:
         raise click.BadParameter("not a number of seconds", ctx, param)
     return value

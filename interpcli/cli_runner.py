@@ -27,6 +27,7 @@ from .interpreter import create
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
 GRACE = float(os.environ.get("INTERP_GRACE", "0.5"))
+_LONGEST_WAIT = threading.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
 # After the script, its interpreter waits for the threads the script started, as python
 # does at exit. Done in the run's own thread (where an interrupt or the grace deadline can
@@ -206,12 +207,16 @@ class Session:
         process then leaves without cleanup, as finalizing would abort it."""
         if deadline is None:
             return self._events.get()
-        try:
-            return self._events.get(timeout=max(0.0, deadline - time.monotonic()))
-        except Empty:
-            stuck = ", ".join(j.program.label for j in self.jobs if j.running) or "a run"
-            self._force_exit(f"{stuck} did not stop when interrupted (blocked in a C call?)",
-                             status)
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                return self._events.get(timeout=min(max(0.0, left), _LONGEST_WAIT))
+            except Empty:
+                if left <= _LONGEST_WAIT:
+                    break
+        stuck = ", ".join(j.program.label for j in self.jobs if j.running) or "a run"
+        self._force_exit(f"{stuck} did not stop when interrupted (blocked in a C call?)",
+                         status)
 
     def _force_exit(self, why: str, status: int):
         render.error(f"{why}: exiting without cleanup")
