@@ -275,3 +275,21 @@ def test_threads_inside_subinterpreter_are_joined_on_close():
           "t.start()\n").check()
     i.close()
     assert not i.is_alive()
+
+
+def test_close_from_another_thread_after_threading_was_imported():
+    i = interpcli.create()
+    i.run("import threading\nthreading.Thread(target=lambda: None).start()").check()
+    errors = []
+
+    def close():
+        try:
+            i.close()
+        except Exception as exc:    # reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=close)
+    t.start()
+    t.join(20)
+    assert not t.is_alive(), "close() from a non-main thread hung"
+    assert not errors and not i.is_alive()

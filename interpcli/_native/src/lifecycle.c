@@ -194,13 +194,18 @@ int ic_create(int isolated, const char *name, int64_t *id_out)
     return IC_OK;
 }
 
+/* Join the threads the interpreter's code started. Its "main thread" object and dummy
+ * threads stand for OS threads that ran our runs (or this close): they are not the
+ * interpreter's to join, and joining them from another OS thread never returns. */
 static const char JOIN_THREADS[] =
     "import sys\n"
     "if 'threading' in sys.modules:\n"
     "    import threading\n"
     "    for t in threading.enumerate():\n"
-    "        if t is not threading.current_thread() and not t.daemon:\n"
-    "            t.join()\n";
+    "        if (t is threading.current_thread() or t is threading.main_thread()\n"
+    "                or t.daemon or isinstance(t, threading._DummyThread)):\n"
+    "            continue\n"
+    "        t.join()\n";
 
 int ic_destroy(int64_t id, int force)
 {
