@@ -244,3 +244,21 @@ def test_ctrl_c_interrupts_a_wait_in_the_main_thread(op):
     timer.join()
     # an interrupted blocking send took its message back
     assert recv.recv_nowait(None) is None
+
+
+def test_closing_lender_whose_queued_buffer_holds_the_last_end_of_another_channel():
+    # releasing the lent object drops a channel end; that must not deadlock the close
+    w = interpcli.create()
+    recv, send = interpcli.create_channel()
+    w.run("import _interpcli\n"
+          "class Carrier(bytearray):\n"
+          "    pass\n"
+          "c = Carrier(b'x')\n"
+          "c.keep = _interpcli.create_channel()\n"
+          "channels.s.send_buffer_nowait(c)\n"
+          "del c\n", channels={"s": send}).check()
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (w.close(), done.set()), daemon=True)
+    t.start()
+    assert done.wait(20), "close() deadlocked"
+    assert bytes(recv.recv()) == b"x"

@@ -394,6 +394,7 @@ void ic_chan_wake_all(void)
 
 void ic_chan_copy_lent_of(ic_interp *rec)
 {
+    ic_lent *release = NULL;
     pthread_mutex_lock(&chans_mu);
     for (ic_chan *ch = chans_head; ch != NULL; ch = ch->next_all) {
         pthread_mutex_lock(&ch->mu);
@@ -410,9 +411,18 @@ void ic_chan_copy_lent_of(ic_interp *rec)
             it->lent = NULL;
             it->data = copy;
             it->heap = 2;       /* data malloc'd separately */
-            ic_lent_decref(l);  /* we hold the owner's GIL: released right here */
+            l->pending_next = release;
+            release = l;
         }
         pthread_mutex_unlock(&ch->mu);
     }
     pthread_mutex_unlock(&chans_mu);
+    /* Release outside the locks: dropping the object may drop channel ends, whose
+     * cleanup takes the channel-list lock. We hold the owner's GIL: released right here. */
+    while (release != NULL) {
+        ic_lent *next = release->pending_next;
+        release->pending_next = NULL;
+        ic_lent_decref(release);
+        release = next;
+    }
 }
