@@ -97,13 +97,17 @@ def main(shared_gil: bool = False, *, input=None, output=None, environ=None) -> 
     from .history import history_path, make_history
     environ = os.environ if environ is None else environ
     tty = input is not None or (sys.stdin.isatty() and sys.stdout.isatty())
-    shell = Shell(shared_gil=shared_gil)
+    try:
+        shell = Shell(shared_gil=shared_gil)
+    except Exception as exc:          # e.g. the first interpreter cannot be made
+        render.error(f"interp shell: cannot start: {exc}")
+        return 1
     try:
         if not tty:
             plain(shell, sys.stdin)
             return 0
         history, path, warning = make_history(history_path(environ))
-        render.say(render.banner(__version__, shell.current, path))
+        render.say(render.banner(__version__, path))
         if warning:
             render.error(warning)
         session = make_session(shell, history, input=input, output=output)

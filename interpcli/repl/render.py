@@ -71,7 +71,8 @@ def error(text: str) -> None:
     write(_paint(text, "error", sys.stderr) + "\n", err=True)
 
 
-def banner(version: str, current: str, history: str | None) -> str:
+def banner(version: str, history: str | None) -> str:
+    """The lines shown at start: what runs where, the command prefix, the keys."""
     py = ".".join(map(str, sys.version_info[:3]))
     lines = [
         f"interp shell {version} (Python {py}). Python runs in the interpreter the prompt names.",
