@@ -22,6 +22,9 @@ class ScriptCommand(click.Command):
     """A command whose positional arguments are all scripts; the scripts' own arguments
     come after `--` (so options may follow the scripts: `interp run a.py --channels x`)."""
 
+    def collect_usage_pieces(self, ctx):
+        return [*super().collect_usage_pieces(ctx), "[-- ARGS]..."]
+
     def parse_args(self, ctx, args):
         takes_value = set()
         for param in self.params:
