@@ -151,7 +151,6 @@ class StatusLine:
     def __init__(self, jobs):
         self._jobs = jobs
         self._done = threading.Event()
-        self._drawn = False
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._main, name="interp-status", daemon=True)
 
@@ -179,7 +178,6 @@ class StatusLine:
             line = f"{PROG}: {len(running)} running: {', '.join(parts)}{more}"
             width = _terminal_width()
             _write_err("\r\x1b[2K" + line[:width - 1])
-            self._drawn = True
             if self._done.wait(self.PERIOD):
                 break
         _write_err("\r\x1b[2K")
