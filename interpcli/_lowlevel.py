@@ -84,6 +84,12 @@ def interrupt(interp_id: int, timeout: bool = False) -> None:
     _check(_lib.ic_interrupt(interp_id, kind))
 
 
+def close_all_channels() -> None:
+    """Close every channel's send side (at exit): no thread stays blocked on a channel."""
+    _load()
+    _lib.ic_close_all_channels()
+
+
 def _text(p, n=None):
     if p == _ffi.NULL:
         return None

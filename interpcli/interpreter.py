@@ -265,6 +265,9 @@ def _shutdown():
                 _lowlevel.interrupt(iid)
             except InterpreterError:
                 pass
+    # wake every wait on a channel (threads inside interpreters too, which ending the
+    # interpreter joins): nobody will feed those channels any more
+    _lowlevel.close_all_channels()
     with _lock:
         pending = list(_active_runs)
     deadline = time.monotonic() + _EXIT_GRACE

@@ -59,4 +59,8 @@ int ic_interrupt(int64_t id, int kind);
 int ic_list(ic_info *out, int max);
 int ic_get_info(int64_t id, ic_info *out);
 int64_t ic_main_id(void);
+/* Close the send side of every channel: blocked senders and receivers, in any interpreter
+ * and thread, wake with ChannelClosedError; queued send_nowait data stays receivable.
+ * For process exit, so no thread stays blocked on a channel nobody will feed. */
+void ic_close_all_channels(void);
 const char *ic_errmsg(void);

@@ -392,6 +392,17 @@ void ic_chan_wake_all(void)
     pthread_mutex_unlock(&chans_mu);
 }
 
+void ic_close_all_channels(void)
+{
+    pthread_mutex_lock(&chans_mu);
+    for (ic_chan *ch = chans_head; ch != NULL; ch = ch->next_all) {
+        /* closing the send side drops only blocking senders' items (not heap ones) */
+        ic_item *dropped = ic_chan_close(ch, IC_CLOSED_SEND);
+        (void)dropped;
+    }
+    pthread_mutex_unlock(&chans_mu);
+}
+
 void ic_chan_copy_lent_of(ic_interp *rec)
 {
     ic_lent *release = NULL;
