@@ -197,6 +197,20 @@ int ic_create(int isolated, const char *name, int64_t *id_out)
 /* Join the threads the interpreter's code started. Its "main thread" object and dummy
  * threads stand for OS threads that ran our runs (or this close): they are not the
  * interpreter's to join, and joining them from another OS thread never returns. */
+/* Compile and run source in globals. Not PyRun_String: that resets CPython's process-wide
+ * "unhandled KeyboardInterrupt" flag, so a Ctrl-C that ended the main script would no
+ * longer make the process exit by SIGINT once interpcli ran code at exit. */
+static PyObject *eval_source(const char *source, const char *filename, PyObject *globals)
+{
+    PyObject *code = Py_CompileString(source, filename, Py_file_input);
+    if (code == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyEval_EvalCode(code, globals, globals);
+    Py_DECREF(code);
+    return r;
+}
+
 static const char JOIN_THREADS[] =
     "import sys\n"
     "if 'threading' in sys.modules:\n"
@@ -239,8 +253,7 @@ int ic_destroy(int64_t id, int force)
 
     PyEval_RestoreThread(rec->home);
     PyObject *globals = PyDict_New();
-    PyObject *r = globals != NULL ? PyRun_String(JOIN_THREADS, Py_file_input, globals, globals)
-                                  : NULL;
+    PyObject *r = globals != NULL ? eval_source(JOIN_THREADS, "<interpcli>", globals) : NULL;
     if (r == NULL) {
         PyErr_Clear();
     }
@@ -480,7 +493,7 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
         goto finish;
     }
     if (prelude != NULL && prelude[0] != '\0') {
-        PyObject *r = PyRun_String(prelude, Py_file_input, globals, globals);
+        PyObject *r = eval_source(prelude, "<interpcli prelude>", globals);
         if (r == NULL) {
             capture_exception(res);
             goto finish;
