@@ -293,3 +293,8 @@ def test_close_from_another_thread_after_threading_was_imported():
     t.join(20)
     assert not t.is_alive(), "close() from a non-main thread hung"
     assert not errors and not i.is_alive()
+
+
+def test_coding_cookie_in_str_source_is_ignored_like_compile(interp):
+    r = interp.run("# -*- coding: latin-1 -*-\nprint(ascii('é'))", capture_output=True)
+    assert r.stdout == ascii("é") + "\n"

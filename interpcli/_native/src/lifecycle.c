@@ -194,15 +194,21 @@ int ic_create(int isolated, const char *name, int64_t *id_out)
     return IC_OK;
 }
 
-/* Join the threads the interpreter's code started. Its "main thread" object and dummy
- * threads stand for OS threads that ran our runs (or this close): they are not the
- * interpreter's to join, and joining them from another OS thread never returns. */
+/* Compile UTF-8 source the way compile(str) does: the text is already decoded, so a
+ * "coding:" cookie in it must not be applied a second time. */
+static PyObject *compile_source(const char *source, const char *filename)
+{
+    PyCompilerFlags flags = _PyCompilerFlags_INIT;
+    flags.cf_flags = PyCF_IGNORE_COOKIE | PyCF_SOURCE_IS_UTF8;
+    return Py_CompileStringExFlags(source, filename, Py_file_input, &flags, -1);
+}
+
 /* Compile and run source in globals. Not PyRun_String: that resets CPython's process-wide
  * "unhandled KeyboardInterrupt" flag, so a Ctrl-C that ended the main script would no
  * longer make the process exit by SIGINT once interpcli ran code at exit. */
 static PyObject *eval_source(const char *source, const char *filename, PyObject *globals)
 {
-    PyObject *code = Py_CompileString(source, filename, Py_file_input);
+    PyObject *code = compile_source(source, filename);
     if (code == NULL) {
         return NULL;
     }
@@ -211,6 +217,9 @@ static PyObject *eval_source(const char *source, const char *filename, PyObject 
     return r;
 }
 
+/* Join the threads the interpreter's code started. Its "main thread" object and dummy
+ * threads stand for OS threads that ran our runs (or this close): they are not the
+ * interpreter's to join, and joining them from another OS thread never returns. */
 static const char JOIN_THREADS[] =
     "import sys\n"
     "if 'threading' in sys.modules:\n"
@@ -500,7 +509,7 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
         }
         Py_DECREF(r);
     }
-    PyObject *code = Py_CompileString(source, filename, Py_file_input);
+    PyObject *code = compile_source(source, filename);
     if (code == NULL) {
         capture_exception(res);
         goto finish;
