@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import signal
 import sys
 import threading
 import time
@@ -202,6 +203,9 @@ def _run_in_thread(interp_id, args, timeout, done):
 def create(name: str | None = None, *, isolated: bool = True) -> Interpreter:
     """Create an interpreter. isolated=True: own GIL, runs in parallel with the others;
     isolated=False: shares the main GIL but can import single-phase extensions."""
+    # before the interpreter exists: a Ctrl-C landing just after the C call returns must
+    # not leave an interpreter that nothing ends at exit (fatal on 3.12)
+    _ensure_atexit()
     if name is not None:
         if not isinstance(name, str) or not name or "\0" in name:
             raise ValueError("an interpreter name must be a non-empty string without NUL")
@@ -217,7 +221,6 @@ def create(name: str | None = None, *, isolated: bool = True) -> Interpreter:
             except InterpreterError as exc:
                 if "exists already" not in str(exc):
                     raise
-    _ensure_atexit()
     return Interpreter(iid)
 
 
@@ -257,7 +260,37 @@ _EXIT_GRACE = float(os.environ.get("INTERPCLI_EXIT_GRACE", "10"))
 def _shutdown():
     """At exit: interrupt runs still going (in daemon threads), wait for them to stop, then
     end every interpreter: the process must never exit with live subinterpreters or a
-    thread still inside one (both are fatal errors in CPython's finalization)."""
+    thread still inside one (both are fatal errors in CPython's finalization).
+
+    A Ctrl-C must not cut this short (finalizing with live subinterpreters is fatal on
+    3.12): SIGINT is ignored from here on, and one already pending is absorbed by a retry."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass                    # not the main thread
+    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    while True:
+        try:
+            _end_all()
+            break
+        except KeyboardInterrupt:
+            continue
+    if isinstance(last, KeyboardInterrupt):
+        _mark_keyboard_interrupt_exit()
+
+
+def _mark_keyboard_interrupt_exit():
+    """After an uncaught KeyboardInterrupt CPython exits by SIGINT, as shells expect, using
+    a process-wide flag that every exec() of a string clears, in any interpreter (formatting
+    an interrupted run's traceback at exit does one). Set the flag again as CPython does:
+    through exec() of code that raises KeyboardInterrupt."""
+    try:
+        exec("raise KeyboardInterrupt", {})
+    except KeyboardInterrupt:
+        pass
+
+
+def _end_all():
     main = _lowlevel.main_id()
     for iid, _name, _iso, running, _runs in _lowlevel.interpreters():
         if running:
