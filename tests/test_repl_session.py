@@ -33,6 +33,7 @@ def session(capsys):
     def run(keys, shell=None, during=None):
         assert keys.endswith(("\x04", "exit\r", "exit()\r")), "a session must end, or it waits for keys"
         shell = shell or Shell()
+        sigint = signal.getsignal(signal.SIGINT)
         helper = None
         try:
             with create_pipe_input() as inp, \
@@ -49,6 +50,9 @@ def session(capsys):
             if helper is not None:
                 helper.join(60)
         out = capsys.readouterr()
+        # Ctrl-C must still interrupt code after the session (prompt_toolkit can leave
+        # its own SIGINT handler behind)
+        assert signal.getsignal(signal.SIGINT) is sigint
         return shell, out.out + out.err
 
     yield run

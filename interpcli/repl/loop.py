@@ -5,7 +5,10 @@ clears the line; KeyboardInterrupt while code runs interrupts that code (the She
 its result); any other error is one line and the loop goes on."""
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 
 from . import render
 from .pysource import needs_more
@@ -48,7 +51,7 @@ def interactive(shell, session) -> int:
     failures = 0
     while not shell.exiting:
         try:
-            with render.prompting():
+            with render.prompting(), _keeping_sigint():
                 text = session.prompt()
             failures = 0
         except KeyboardInterrupt:
@@ -67,6 +70,20 @@ def interactive(shell, session) -> int:
         except KeyboardInterrupt:
             render.error("KeyboardInterrupt")
     return 0
+
+
+@contextlib.contextmanager
+def _keeping_sigint():
+    """Put Python's SIGINT handler back after the prompt. prompt_toolkit (3.0.53) leaves
+    asyncio's no-op handler installed when it has reported an exception of a background
+    task (a failing completer): Ctrl-C would then no longer interrupt running code."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        yield
+    finally:
+        if main and before is not None and signal.getsignal(signal.SIGINT) is not before:
+            signal.signal(signal.SIGINT, before)
 
 
 def plain(shell, stream) -> None:
