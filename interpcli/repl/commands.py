@@ -41,9 +41,12 @@ class Command:
     details: str = ""
     options: dict = field(default_factory=dict)   # "--flag" -> bool or float
     aliases: tuple[str, ...] = ()
+    synopsis: str = ""                              # the usage, when it is not the params'
 
     @property
     def usage(self) -> str:
+        if self.synopsis:
+            return PREFIX + self.synopsis
         parts = [PREFIX + self.name]
         for p in self.params:
             parts.append(f"[{p.name}]" if p.optional else p.name)
@@ -94,11 +97,12 @@ COMMANDS: tuple[Command, ...] = (
             {"--timeout": float}),
     Command("run", (_p("NAME", INTERP), _p("FILE", FILE, True)), "run a Python file in NAME",
             "Runs in NAME's __main__ (its variables stay), in the foreground: Ctrl-C "
-            "interrupts it. With one argument, FILE runs in the current interpreter."),
+            "interrupts it. With one argument, FILE runs in the current interpreter.",
+            synopsis="run [NAME] FILE"),
     Command("bg", (_p("NAME", INTERP), _p("CODE", REST)), "run code or a file in the background",
             "CODE is Python source, or the path of a file. It runs in NAME while the prompt "
             "stays usable; the toolbar shows it and its result prints when it ends. "
-            "See also %wait and %stop."),
+            "See also %wait and %stop.", synopsis="bg NAME CODE-or-FILE"),
     Command("wait", (_p("NAME", INTERP, True),), "wait until background jobs end",
             "Waits for NAME's job, or for every job. Ctrl-C stops waiting (the jobs go on)."),
     Command("stop", (_p("NAME", INTERP),), "interrupt the code running in NAME",

@@ -92,9 +92,11 @@ def help_text(cmd: Command | None = None) -> str:
                 + "\n".join(rows)
                 + f"\n{PREFIX}help COMMAND tells more. Tab completes commands, interpreter "
                   f"and channel names.")
+    import textwrap
     text = f"{cmd.usage}\n  {cmd.summary}."
     if cmd.details:
-        text += "\n  " + cmd.details
+        text += "\n" + textwrap.fill(cmd.details, 88, initial_indent="  ",
+                                     subsequent_indent="  ")
     if cmd.aliases:
         text += "\n  Also: " + ", ".join(PREFIX + a for a in cmd.aliases)
     return text
