@@ -97,13 +97,34 @@ def _text(p, n=None):
     return data.decode("utf-8", "replace")
 
 
+class Canceller:
+    """Stops one run whether or not it has begun: cancel() marks it for a run that has not
+    started yet, and interrupts it in the interpreter if it has."""
+
+    __slots__ = ("_flag", "_interp_id")
+
+    def __init__(self, interp_id: int):
+        _load()
+        self._interp_id = interp_id
+        self._flag = _ffi.new("int *")
+
+    def cancel(self, timeout: bool = False) -> None:
+        self._flag[0] = _lib.IC_INTR_TIMEOUT if timeout else _lib.IC_INTR_KEYBOARD
+        try:
+            interrupt(self._interp_id, timeout=timeout)
+        except _errors().InterpreterNotFoundError:
+            pass
+
+
 def run(interp_id: int, source: bytes, filename: bytes, prelude: bytes | None,
-        capture: bool) -> dict:
+        capture: bool, canceller: Canceller | None = None) -> dict:
     """Run in the calling OS thread (the GIL is released meanwhile); a dict of outcomes."""
     _load()
     res = _ffi.new("ic_result *")
+    flag = canceller._flag if canceller is not None else _ffi.NULL
     rc = _lib.ic_run(interp_id, source, filename,
-                     prelude if prelude is not None else _ffi.NULL, 1 if capture else 0, res)
+                     prelude if prelude is not None else _ffi.NULL, 1 if capture else 0, flag,
+                     res)
     try:
         _check(rc)
         return {

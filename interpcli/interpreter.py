@@ -167,10 +167,11 @@ def _run_in_thread(interp_id, args, timeout, done):
     """Run in a helper thread so the calling thread can take Ctrl-C and time out; the
     waits are lock waits (no polling) that signals interrupt. `done` is set at the end."""
     box: dict = {}
+    canceller = _lowlevel.Canceller(interp_id)
 
     def target():
         try:
-            box["out"] = _lowlevel.run(*args)
+            box["out"] = _lowlevel.run(*args, canceller=canceller)
         except BaseException as exc:    # handed to the caller below
             box["exc"] = exc
         finally:
@@ -179,17 +180,18 @@ def _run_in_thread(interp_id, args, timeout, done):
     t = threading.Thread(target=target, name=f"interpcli-run-{interp_id}")
     timed_out = False
     interrupted = None
-    t.start()
     try:
+        t.start()
         if not done.wait(timeout):
             timed_out = True
-            _lowlevel.interrupt(interp_id, timeout=True)
+            canceller.cancel(timeout=True)
         done.wait()
     except KeyboardInterrupt as exc:
+        # whether the run has begun or not, it stops (a Ctrl-C may land in t.start())
         interrupted = exc
         while True:
             try:
-                _lowlevel.interrupt(interp_id)
+                canceller.cancel()
                 done.wait()
                 break
             except KeyboardInterrupt:

@@ -298,3 +298,37 @@ def test_close_from_another_thread_after_threading_was_imported():
 def test_coding_cookie_in_str_source_is_ignored_like_compile(interp):
     r = interp.run("# -*- coding: latin-1 -*-\nprint(ascii('é'))", capture_output=True)
     assert r.stdout == ascii("é") + "\n"
+
+
+def test_ctrl_c_just_as_a_run_starts_always_stops_it():
+    # SIGINT lands at varying moments around the start of the run: it must always stop the
+    # run and surface as KeyboardInterrupt carrying the result, never leave it running.
+    import os
+    import signal
+    from interpcli.channels import create_duplex
+    ch = create_duplex()
+    i = interpcli.create()
+    try:
+        for k in range(60):
+            def fire():
+                if k % 2:
+                    ch.recv()
+                os.kill(os.getpid(), signal.SIGINT)
+            t = threading.Thread(target=fire)
+            try:
+                t.start()
+                i.run("channels.c.send_nowait(b'')\nwhile True:\n    pass\n",
+                      channels={"c": ch})
+            except KeyboardInterrupt as exc:
+                # (a signal that lands before run() is entered is raised right here)
+                if hasattr(exc, "result"):
+                    assert exc.result.exc_type == "KeyboardInterrupt"
+            t.join(10)
+            ch.recv_nowait(None)
+            assert not i.is_running()
+    finally:
+        i.close()
+
+
+def test_channels_submodule_is_an_attribute():
+    assert interpcli.channels.create_duplex

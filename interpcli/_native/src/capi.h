@@ -48,9 +48,11 @@ int ic_create(int isolated, const char *name, int64_t *id_out);
 /* End an interpreter: joins its threads, converts its queued send_buffer items to copies.
  * Refuses (IC_ERR_LENT) while memoryviews onto its memory are alive, unless force. */
 int ic_destroy(int64_t id, int force);
-/* Run prelude then source in the interpreter's __main__ from the calling OS thread. */
+/* Run prelude then source in the interpreter's __main__ from the calling OS thread.
+ * cancel (may be NULL): the caller stores an IC_INTR_* kind there to stop a run that has
+ * not begun yet; a run that has begun is stopped with ic_interrupt(). */
 int ic_run(int64_t id, const char *source, const char *filename, const char *prelude,
-           int capture, ic_result *res);
+           int capture, const int *cancel, ic_result *res);
 void ic_result_clear(ic_result *res);
 /* Raise KeyboardInterrupt or TimeoutError in the interpreter's running script, waking it
  * from a channel wait. Returns IC_OK also when nothing was running. */

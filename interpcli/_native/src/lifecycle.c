@@ -454,8 +454,19 @@ static void flush_std_streams(void)
     }
 }
 
+/* The kind of interrupt that came before the run could take it: set in *cancel by the
+ * caller before the run began, or through ic_interrupt() before its thread state existed. */
+static int early_interrupt(ic_interp *rec, uint64_t gen, const int *cancel)
+{
+    int kind = cancel != NULL ? __atomic_load_n(cancel, __ATOMIC_ACQUIRE) : 0;
+    if (kind == 0 && atomic_load(&rec->intr_gen) != gen) {
+        kind = atomic_load(&rec->intr_kind);
+    }
+    return kind;
+}
+
 int ic_run(int64_t id, const char *source, const char *filename, const char *prelude,
-           int capture, ic_result *res)
+           int capture, const int *cancel, ic_result *res)
 {
     memset(res, 0, sizeof(*res));
     ic_reg_lock();
@@ -473,6 +484,7 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
     rec->running = 1;
     rec->runs++;
     rec->run_tid = PyThread_get_thread_ident();
+    uint64_t gen = atomic_load(&rec->intr_gen);
     ic_reg_unlock();
 
     int rc = IC_OK;
@@ -498,6 +510,13 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
     PyObject *mainmod = PyImport_AddModule("__main__");
     PyObject *globals = mainmod != NULL ? PyModule_GetDict(mainmod) : NULL;
     if (globals == NULL) {
+        capture_exception(res);
+        goto finish;
+    }
+    int early = early_interrupt(rec, gen, cancel);
+    if (early != 0) {
+        PyErr_SetString(early == IC_INTR_TIMEOUT ? PyExc_TimeoutError : PyExc_KeyboardInterrupt,
+                        "interrupted before the run began");
         capture_exception(res);
         goto finish;
     }
