@@ -106,7 +106,10 @@ class Interpreter:
                          capture_output=capture_output)
 
     def _run(self, source, *, channels=None, timeout=None, capture_output=False,
-             filename="<string>", prelude="") -> RunResult:
+             filename="<string>", prelude="", canceller=None) -> RunResult:
+        """run() with a filename for tracebacks, a prelude run first in __main__, and, for
+        a caller that runs in its own thread, a _lowlevel.Canceller that stops this run
+        from another thread whether or not it has begun yet."""
         if isinstance(source, (bytes, bytearray)):
             source = bytes(source).decode("utf-8", "surrogateescape")
         if not isinstance(source, str):
@@ -139,7 +142,7 @@ class Interpreter:
         try:
             timed_out = False
             if timeout is None and threading.current_thread() is not threading.main_thread():
-                out = _lowlevel.run(*args)
+                out = _lowlevel.run(*args, canceller=canceller)
             else:
                 out, timed_out, interrupted = _run_in_thread(self._id, args, timeout, done)
                 if interrupted is not None:

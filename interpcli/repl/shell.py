@@ -196,13 +196,16 @@ class Shell:
         """Run in the foreground: in a helper thread (so the run goes on in parallel with
         nothing else of ours), while the main thread waits and takes Ctrl-C."""
         self._check_idle(e.interp.name)
+        from interpcli import _lowlevel
         kwargs = self._run_args(e)
         box: dict = {}
         done = threading.Event()
+        canceller = _lowlevel.Canceller(e.interp.id)
 
         def target():
             try:
-                box["result"] = e.interp._run(source, filename=filename, **kwargs)
+                box["result"] = e.interp._run(source, filename=filename, canceller=canceller,
+                                              **kwargs)
             except BaseException as exc:      # handed to the main thread below
                 box["exc"] = exc
             finally:
@@ -217,7 +220,7 @@ class Shell:
             if thread.ident is None:
                 raise                          # Ctrl-C before the run began
             interrupted = True
-            self._interrupt_until_done(e, done)
+            self._interrupt_until_done(canceller, done)
         thread.join()
         try:
             self.bridge.sync()
@@ -232,18 +235,12 @@ class Shell:
             render.error(f"KeyboardInterrupt: result #{number} had completed already")
         return result
 
-    def _interrupt_until_done(self, e: Entry, done: threading.Event) -> None:
-        """Interrupt the foreground run and wait for it to end; more Ctrl-C only repeat
-        the interrupt. If the run has not reached the interpreter yet (or has just left
-        it), the interrupt is refused: try again shortly, as long as the run is on."""
-        from interpcli import _lowlevel
+    def _interrupt_until_done(self, canceller, done: threading.Event) -> None:
+        """Interrupt the foreground run (begun or not) and wait for it to end; more
+        Ctrl-C only repeat the interrupt."""
         while not done.is_set():
             try:
-                try:
-                    _lowlevel.interrupt(e.interp.id)
-                except InterpError:
-                    done.wait(0.05)            # starting or ending: only in that instant
-                    continue
+                canceller.cancel()
                 done.wait()
             except KeyboardInterrupt:
                 continue
