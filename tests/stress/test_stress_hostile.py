@@ -289,8 +289,6 @@ def test_cli_channel_names_that_are_not_identifiers(names):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(reason="open: interp's own --timeout watch (cli_runner._next_event) passes "
-                   "the deadline to queue.get, which overflows time_t", strict=False)
 @pytest.mark.parametrize("timeout", ["1e300", "inf", "1e10"])
 def test_cli_huge_timeout(timeout):
     proc = interp_cli("run", "-c", "print('ok')", "--timeout", timeout, "--result", "none")
