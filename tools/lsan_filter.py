@@ -1,0 +1,25 @@
+"""Read LeakSanitizer reports; print and count the leaks allocated by interpcli's C core
+(a direct leak whose allocating frame, the first after the allocator, is in the core's
+sources). CPython's own leaks at exit are ignored. Exit status 1 if any."""
+import re
+import sys
+
+ALLOCATORS = re.compile(r" in (malloc|calloc|realloc|strdup|strndup|__interceptor_\w+|"
+                        r"PyMem_Raw\w+|_PyMem_Raw\w+)\b")
+OURS = re.compile(r"interpcli/_native/src/\w+\.c")
+
+ours = 0
+total = 0
+for path in sys.argv[1:]:
+    text = open(path, errors="replace").read()
+    for block in re.split(r"\n(?=(?:Direct|Indirect) leak of )", text):
+        if not block.startswith("Direct leak of"):
+            continue
+        total += 1
+        frames = [ln for ln in block.splitlines()[1:] if ln.strip().startswith("#")]
+        caller = next((f for f in frames if not ALLOCATORS.search(f)), "")
+        if OURS.search(caller):
+            ours += 1
+            print(block.strip(), end="\n\n")
+print(f"lsan: {total} direct leak record(s) in all, {ours} allocated by interpcli's C core")
+sys.exit(1 if ours else 0)
