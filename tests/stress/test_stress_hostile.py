@@ -296,6 +296,6 @@ def test_cli_huge_timeout(timeout):
     assert proc.stdout == b"ok\n"
 
 
-@pytest.mark.parametrize("timeout", ["0", "-1", "soon"])
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "soon"])
 def test_cli_bad_timeout(timeout):
     one_line(interp_cli("run", "-c", "pass", "--timeout", timeout), 2)
