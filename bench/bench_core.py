@@ -24,6 +24,26 @@ def report(name, ours, anchor, ratio, target):
           flush=True)
 
 
+
+class Worker:
+    """A subinterpreter running `code` in a thread, with channels named inp (its input)
+    and `out_name` (its output); the main side holds .send (to inp) and .recv."""
+
+    def __init__(self, code: str, out_name: str = "out"):
+        self.interp = interpcli.create()
+        r_in, self.send = interpcli.create_channel()
+        self.recv, s_out = interpcli.create_channel()
+        self.thread = threading.Thread(target=self.interp.run, args=(code,),
+                                       kwargs={"channels": {"inp": r_in, out_name: s_out}})
+        self.thread.start()
+
+    def finish(self) -> None:
+        """Close the input, wait for the code to end, close the interpreter."""
+        self.send.close()
+        self.thread.join()
+        self.interp.close()
+
+
 # ---------------------------------------------------------------- ping-pong
 ECHO = """
 for m in channels.inp:
@@ -32,12 +52,8 @@ for m in channels.inp:
 
 
 def pingpong_ours(n=50_000) -> float:
-    worker = interpcli.create()
-    r_in, s_in = interpcli.create_channel()
-    r_out, s_out = interpcli.create_channel()
-    t = threading.Thread(target=worker.run, args=(ECHO,),
-                         kwargs={"channels": {"inp": r_in, "out": s_out}})
-    t.start()
+    w = Worker(ECHO)
+    s_in, r_out = w.send, w.recv
     msg = b"12345678"
     for _ in range(2000):   # warm-up
         s_in.send(msg)
@@ -47,9 +63,7 @@ def pingpong_ours(n=50_000) -> float:
         s_in.send(msg)
         r_out.recv()
     dt = time.perf_counter() - t0
-    s_in.close()
-    t.join()
-    worker.close()
+    w.finish()
     return dt / n
 
 
@@ -120,20 +134,14 @@ for m in channels.inp:
 
 def wake_latency_ours(n=200, gap=0.002) -> float:
     """One-way latency to a receiver that was already waiting (parked), in seconds."""
-    worker = interpcli.create()
-    r_in, s_in = interpcli.create_channel()
-    r_out, s_out = interpcli.create_channel()
-    t = threading.Thread(target=worker.run, args=(LATENCY,),
-                         kwargs={"channels": {"inp": r_in, "out": s_out}})
-    t.start()
+    w = Worker(LATENCY)
+    s_in, r_out = w.send, w.recv
     lat = []
     for _ in range(n):
         time.sleep(gap)
         s_in.send_nowait(str(time.perf_counter_ns()).encode())
         lat.append(int(r_out.recv()))
-    s_in.close()
-    t.join()
-    worker.close()
+    w.finish()
     return sorted(lat)[n // 2] * 1e-9
 
 
@@ -191,12 +199,8 @@ channels.ack.send_nowait(str(n).encode())
 
 
 def stream_ours(method: str, count=2000, size=MiB) -> float:
-    worker = interpcli.create()
-    r_in, s_in = interpcli.create_channel()
-    r_ack, s_ack = interpcli.create_channel()
-    t = threading.Thread(target=worker.run, args=(SINK,),
-                         kwargs={"channels": {"inp": r_in, "ack": s_ack}})
-    t.start()
+    w = Worker(SINK, out_name="ack")
+    s_in, r_ack = w.send, w.recv
     payload = os.urandom(size)   # real pages: an all-zero bytes would copy from the zero page
     send = getattr(s_in, method)
     for _ in range(50):
@@ -208,8 +212,7 @@ def stream_ours(method: str, count=2000, size=MiB) -> float:
     total = int(r_ack.recv())
     dt = time.perf_counter() - t0
     assert total == (count + 50) * size, total
-    t.join()
-    worker.close()
+    w.finish()
     return count * size / dt
 
 
