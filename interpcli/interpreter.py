@@ -23,7 +23,8 @@ _by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDicti
 _lock = threading.Lock()
 _names = itertools.count(1)
 _atexit_registered = False
-_active_runs: set[threading.Event] = set()   # one per run going on
+_active_runs: "dict[threading.Event, _lowlevel.Canceller]" = {}   # runs going on
+_exiting = False
 
 
 class Interpreter:
@@ -137,21 +138,27 @@ class Interpreter:
                 prelude.encode() if prelude else None, capture_output)
         _ensure_atexit()
         done = threading.Event()
+        if canceller is None:
+            canceller = _lowlevel.Canceller(self._id)
         with _lock:
-            _active_runs.add(done)
+            _active_runs[done] = canceller
+            exiting = _exiting
+        if exiting:
+            canceller.cancel()      # the process is ending: this run stops before it begins
         try:
             timed_out = False
             if timeout is None and threading.current_thread() is not threading.main_thread():
                 out = _lowlevel.run(*args, canceller=canceller)
             else:
-                out, timed_out, interrupted = _run_in_thread(self._id, args, timeout, done)
+                out, timed_out, interrupted = _run_in_thread(self._id, args, timeout, done,
+                                                             canceller)
                 if interrupted is not None:
                     interrupted.result = _make_result(source, names, ref, out, False, timeout)
                     raise interrupted
         finally:
             done.set()
             with _lock:
-                _active_runs.discard(done)
+                _active_runs.pop(done, None)
         return _make_result(source, names, ref, out, timed_out, timeout)
 
 
@@ -166,11 +173,10 @@ def _make_result(source, names, ref, out, timed_out, timeout) -> RunResult:
         stderr=out["stderr"], timed_out=timed_out and out["exc_type"] == "TimeoutError")
 
 
-def _run_in_thread(interp_id, args, timeout, done):
+def _run_in_thread(interp_id, args, timeout, done, canceller):
     """Run in a helper thread so the calling thread can take Ctrl-C and time out; the
     waits are lock waits (no polling) that signals interrupt. `done` is set at the end."""
     box: dict = {}
-    canceller = _lowlevel.Canceller(interp_id)
 
     def target():
         try:
@@ -296,21 +302,31 @@ def _mark_keyboard_interrupt_exit():
 
 
 def _end_all():
+    global _exiting
     main = _lowlevel.main_id()
-    for iid, _name, _iso, running, _runs in _lowlevel.interpreters():
-        if running:
-            try:
-                _lowlevel.interrupt(iid)
-            except InterpreterError:
-                pass
+    # stop every run, begun or about to begin (a daemon thread may be just starting one);
+    # runs asked for from now on stop before they begin
+    with _lock:
+        _exiting = True
+        cancellers = list(_active_runs.values())
+    for canceller in cancellers:
+        try:
+            canceller.cancel()
+        except InterpreterError:
+            pass
     # wake every wait on a channel (threads inside interpreters too, which ending the
     # interpreter joins): nobody will feed those channels any more
     _lowlevel.close_all_channels()
-    with _lock:
-        pending = list(_active_runs)
     deadline = time.monotonic() + _EXIT_GRACE
-    for done in pending:
-        done.wait(max(0.0, deadline - time.monotonic()))
+    waited: set = set()
+    while True:     # runs that registered meanwhile were cancelled on registering
+        with _lock:
+            pending = [done for done in _active_runs if done not in waited]
+        if not pending or time.monotonic() >= deadline:
+            break
+        for done in pending:
+            done.wait(max(0.0, deadline - time.monotonic()))
+            waited.add(done)
     stuck = []
     for iid, name, _iso, running, _runs in _lowlevel.interpreters():
         if iid == main:
