@@ -93,23 +93,38 @@ def pingpong_pipe(n=10_000) -> float:
     return dt / n
 
 
+class StdlibWorker:
+    """Worker's twin on 3.13's test.support.interpreters: `code` reads `inp` until b'stop'
+    and writes `out`. StdlibWorker.start() returns None where that module is missing."""
+
+    @classmethod
+    def start(cls, code: str):
+        try:
+            from test.support import interpreters as si
+            from test.support.interpreters import channels as sc
+        except ImportError:
+            return None
+        self = cls()
+        self.interp = si.create()
+        r_in, self.send = sc.create()
+        self.recv, s_out = sc.create()
+        self.interp.prepare_main(inp=r_in, out=s_out)
+        self.thread = threading.Thread(target=self.interp.exec, args=(code,))
+        self.thread.start()
+        return self
+
+    def finish(self) -> None:
+        self.send.send_nowait(b"stop")
+        self.thread.join()
+        self.interp.close()
+
+
 def pingpong_stdlib(n=20) -> float | None:
-    try:
-        from test.support import interpreters as si
-        from test.support.interpreters import channels as sc
-    except ImportError:
+    w = StdlibWorker.start("while (m := inp.recv()) != b'stop':\n"
+                           "    out.send(m)\n")
+    if w is None:
         return None
-    interp = si.create()
-    r_in, s_in = sc.create()
-    r_out, s_out = sc.create()
-    interp.prepare_main(inp=r_in, out=s_out)
-    t = threading.Thread(target=interp.exec, args=(
-        "while True:\n"
-        "    m = inp.recv()\n"
-        "    if m == b'stop':\n"
-        "        break\n"
-        "    out.send(m)\n",))
-    t.start()
+    s_in, r_out = w.send, w.recv
     msg = b"12345678"
     s_in.send(msg)
     r_out.recv()
@@ -118,9 +133,7 @@ def pingpong_stdlib(n=20) -> float | None:
         s_in.send(msg)
         r_out.recv()
     dt = time.perf_counter() - t0
-    s_in.send(b"stop")
-    t.join()
-    interp.close()
+    w.finish()
     return dt / n
 
 
@@ -146,28 +159,18 @@ def wake_latency_ours(n=200, gap=0.002) -> float:
 
 
 def wake_latency_stdlib(n=100, gap=0.002) -> float | None:
-    try:
-        from test.support import interpreters as si
-        from test.support.interpreters import channels as sc
-    except ImportError:
+    w = StdlibWorker.start("import time\n"
+                           "while (m := inp.recv()) != b'stop':\n"
+                           "    out.send_nowait(str(time.perf_counter_ns() - int(m)).encode())\n")
+    if w is None:
         return None
-    interp = si.create()
-    r_in, s_in = sc.create()
-    r_out, s_out = sc.create()
-    interp.prepare_main(inp=r_in, out=s_out)
-    t = threading.Thread(target=interp.exec, args=(
-        "import time\n"
-        "while (m := inp.recv()) != b'stop':\n"
-        "    out.send_nowait(str(time.perf_counter_ns() - int(m)).encode())\n",))
-    t.start()
+    s_in, r_out = w.send, w.recv
     lat = []
     for _ in range(n):
         time.sleep(gap)
         s_in.send_nowait(str(time.perf_counter_ns()).encode())
         lat.append(int(r_out.recv()))
-    s_in.send_nowait(b"stop")
-    t.join()
-    interp.close()
+    w.finish()
     return sorted(lat)[n // 2] * 1e-9
 
 
