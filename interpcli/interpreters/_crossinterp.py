@@ -94,6 +94,9 @@ UNBOUND_REMOVE = object()
 OP_REMOVE, OP_ERROR, OP_UNBOUND = 1, 2, 3
 _CONSTANT_TO_FLAG = {UNBOUND_REMOVE: OP_REMOVE, UNBOUND_ERROR: OP_ERROR, UNBOUND: OP_UNBOUND}
 _FLAG_TO_CONSTANT = {v: k for k, v in _CONSTANT_TO_FLAG.items()}
+# CPython's names for them (the flags are CPython's too)
+_UNBOUND_CONSTANT_TO_FLAG = _CONSTANT_TO_FLAG
+_UNBOUND_FLAG_TO_CONSTANT = _FLAG_TO_CONSTANT
 
 
 def serialize_unbound(unbound):
