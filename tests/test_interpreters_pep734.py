@@ -288,6 +288,16 @@ def test_process_exit_with_live_interpreters_does_not_crash():
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "b'xxxxxxxxxx' b'lent'"
+    # as 3.14 does: a warning (once) about the interpreters left open, no traceback
+    assert r.stderr.count("RuntimeWarning: remaining subinterpreters; close them with "
+                          "Interpreter.close()") == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    r = run_python("""
+        from interpcli import interpreters
+        interpreters.create().close()
+        interpreters.create()       # collected at once: closed, no warning
+    """)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
 def test_api_surface_matches_cpython_3_13():

@@ -60,15 +60,28 @@ def test_put_get_fifo_and_objects():
         q.get(block=False)
 
 
-def test_memoryview_item_is_shared_readonly():
+def test_memoryview_item_is_shared():
     q = interpreters.create_queue()
     buf = bytearray(b"abc")
-    q.put(memoryview(buf))
+    sent = memoryview(buf)
+    q.put(sent)
     mv = q.get()
-    assert isinstance(mv, memoryview) and mv.readonly and bytes(mv) == b"abc"
+    # in the same interpreter: a writable view of its own onto the same memory
+    assert isinstance(mv, memoryview) and mv is not sent and not mv.readonly
+    assert bytes(mv) == b"abc"
     buf[0:1] = b"z"
     assert bytes(mv) == b"zbc"      # the same memory, not a copy
     mv.release()
+    assert bytes(sent) == b"zbc"    # releasing it left the sender's view alone
+    # in another interpreter: read-only
+    interp = interpreters.create()
+    try:
+        interp.prepare_main(q=q)
+        q.put(sent)
+        assert interp.call(eval, "(lambda v: (v.readonly, bytes(v)))(q.get())") == (
+            True, b"zbc")
+    finally:
+        interp.close()
 
 
 def test_maxsize_full_and_timeouts():

@@ -111,7 +111,36 @@ def create() -> "Interpreter":
     """Return a new (idle) Python interpreter with its own GIL."""
     from ..interpreter import create as _create
     iid = _create(isolated=True).id
+    _warn_at_exit()
     return Interpreter(iid, _ownsref=True)
+
+
+_exit_check_registered = False
+
+
+def _warn_at_exit():
+    """At exit, warn about interpreters create() made that are still open, as CPython
+    3.14 does (interpcli's core then ends them). Registered after the core's own exit
+    handler, so it runs before it."""
+    global _exit_check_registered
+    if _exit_check_registered:
+        return
+    _exit_check_registered = True
+    import atexit
+    atexit.register(_check_remaining)
+
+
+def _check_remaining():
+    try:
+        alive = {iid for iid, *_ in _core.list_interpreters()}
+        with _known_lock:
+            owned = [i for i in _known.values() if i._ownsref and i._id in alive]
+    except Exception:
+        return
+    if owned:
+        import warnings
+        warnings.warn_explicit("remaining subinterpreters; close them with "
+                               "Interpreter.close()", RuntimeWarning, "<sys>", 0)
 
 
 def list_all() -> list:

@@ -441,19 +441,25 @@ class _Carrier(bytearray):
 # may hold the core's channel locks (closing the interpreter would deadlock).
 _inflight: dict = {}
 _graveyard: list = []
+# memoryviews sent lent, by the id of the channel that carries them: a receiver in the
+# same interpreter gets the sender's view itself (writable if it is), as in CPython; one
+# elsewhere gets the core's read-only view
+_local_views: dict = {}
 
 
 def _released(ref):
     entry = _inflight.pop(id(ref), None)
     if entry is not None:
         _graveyard.append(entry)
+        if entry[2] is not None:
+            _graveyard.append(_local_views.pop(entry[2], None))
 
 
-def carrier(data, keep) -> _Carrier:
+def carrier(data, keep, local_view=None) -> _Carrier:
     """A lendable message holding data, keeping the objects in keep alive meanwhile."""
     msg = _Carrier(data)
     ref = weakref.ref(msg, _released)
-    _inflight[id(ref)] = (ref, keep)
+    _inflight[id(ref)] = (ref, keep, local_view)
     return msg
 
 
@@ -471,8 +477,9 @@ def encode(obj, op: int, *, shareable_only: bool = False, lend_buffers: bool = T
         # zero copy: the memory itself travels lent on a private channel
         brecv, bsend = _core.create_channel()
         bsend.send_buffer_nowait(obj)
+        _local_views[brecv.id] = obj
         msg = carrier(_HEAD.pack(_CURRENT_ID, op, K_BUFFER) + _CHAN_ID.pack(brecv.id),
-                      (brecv, bsend))
+                      (brecv, bsend), brecv.id)
         return msg, True
     keep: list = []
     data = pickle_dumps(obj, keep)
@@ -506,7 +513,13 @@ def payload(msg, kind: int):
             return pickle.loads(msg[HEAD_SIZE:])
         if kind == K_BUFFER:
             (bid,) = _CHAN_ID.unpack_from(msg, HEAD_SIZE)
-            return _rebuild_end(bid, 1).recv_nowait()
+            view = _rebuild_end(bid, 1).recv_nowait()
+            if _HEAD.unpack_from(msg)[0] == _CURRENT_ID:
+                mine = _local_views.pop(bid, None)
+                if mine is not None:
+                    view.release()
+                    return memoryview(mine)     # a view of its own, onto the same memory
+            return view
         raise ValueError(f"not an interpcli.interpreters message (kind {kind!r})")
     finally:
         if type(msg) is memoryview:
