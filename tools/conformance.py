@@ -434,7 +434,7 @@ def main(argv=None):
                     help="exit 1 when ours passes fewer than this share of the in-scope "
                          "tests (0..1), or when any test hangs")
     ap.add_argument("-v", "--verbose", action="count", default=0,
-                    help="list every failure (-vv: with its traceback)")
+                    help="show the traceback of each failure")
     ap.add_argument("--json", help="write every result to this file")
     ap.add_argument("--logs", help="keep the test processes' output in this directory")
     args = ap.parse_args(argv)
@@ -520,11 +520,11 @@ def main(argv=None):
     if "ours" in cols:
         fails = [(tid, r) for tid, r in sorted(results["ours"].items())
                  if tid not in stdlib_skips and r["status"] != "passed"]
-        if args.verbose and fails:
+        if fails:
             print("\nnot passing (ours):")
             for tid, r in fails:
                 print(f"  {r['status']:<8} {tid.removeprefix(PACKAGE + '.')}: {r.get('reason', '')}")
-                if args.verbose > 1 and r.get("detail"):
+                if args.verbose and r.get("detail"):
                     print(textwrap.indent(r["detail"].rstrip(), "      | ", lambda line: True))
         rate = totals["ours"] / counted_total if counted_total else 0.0
         line = (f"ours: {totals['ours']}/{counted_total} in-scope tests pass ({rate:.1%}), "
