@@ -83,7 +83,7 @@ class EarlyInterpreter:
         try:
             from . import _lowlevel
             try:
-                _lowlevel._load()
+                _lowlevel.core_module()
             finally:
                 self._loaded.set()
             self._box.append(_lowlevel.create(True, self.name))

@@ -195,7 +195,7 @@ def test_closed_and_unknown_interpreters():
 
 def test_interpreters_cannot_be_driven_from_inside(interp):
     res = interp.run("import interpcli\ninterpcli.create()")
-    assert res.exc_type == "interpcli.errors.InterpreterError", res.exc_type
+    assert res.exc_type == "interpcli.InterpreterError", res.exc_type
     assert "main interpreter" in res.exc_message
 
 
