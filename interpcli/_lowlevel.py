@@ -86,10 +86,13 @@ def run(interp_id: int, source: bytes, filename: bytes, prelude: bytes | None,
     return dict(zip(_RUN_FIELDS, out))
 
 
-def interpreters() -> list[tuple[int, str, bool, bool, int]]:
-    """(id, name, isolated, running, runs) of main and every interpreter interpcli made."""
-    return [(i, n, bool(iso), bool(r), runs)
-            for i, n, iso, r, runs in core_module().list_interpreters()]
+def interpreters(include_foreign: bool = False) -> list[tuple[int, str, bool | None, bool, int]]:
+    """(id, name, isolated, running, runs) of main and every interpreter interpcli made;
+    with include_foreign, also those made elsewhere in which interpcli was imported (their
+    isolated is None: unknown; interpcli never runs code in them or ends them)."""
+    return [(i, n, None if iso < 0 else bool(iso), bool(r), runs)
+            for i, n, iso, r, runs, kind in core_module().list_interpreters()
+            if include_foreign or kind != "foreign"]
 
 
 def current_id() -> int:

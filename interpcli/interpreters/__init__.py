@@ -182,7 +182,7 @@ class Interpreter:
         if threading.current_thread() is not threading.main_thread():
             return      # closing from another thread can hang on 3.13 (see README); exit ends it
         try:
-            for iid, _n, _iso, running, _r in _core.list_interpreters():
+            for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
                 if iid == self._id and not running:
                     _lowlevel.destroy(self._id)
                     break
@@ -199,7 +199,7 @@ class Interpreter:
 
     def is_running(self):
         """Return whether or not the identified interpreter is running."""
-        for iid, _n, _iso, running, _r in _core.list_interpreters():
+        for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
             if iid == self._id:
                 return bool(running)
         raise InterpreterNotFoundError(f"interpreter {self._id} does not exist")

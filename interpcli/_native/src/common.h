@@ -57,6 +57,7 @@ typedef struct ic_interp {
     int kind;                   /* IC_KIND_*: only OWNED ones are ever ended by the core */
     /* guarded by the registry lock */
     int listed;
+    int modules;                /* FOREIGN: core modules alive in it (unlisted at 0) */
     int starting;               /* being created: not visible to lookups by others */
     int running;
     int pins;                   /* interrupters attached right now */
@@ -94,10 +95,14 @@ void ic_reg_add_locked(ic_interp *rec);
 void ic_reg_remove_locked(ic_interp *rec);
 ic_interp *ic_reg_head_locked(void);
 int ic_reg_name_taken_locked(const char *name);
-/* The record of the interpreter whose GIL the caller holds, with a new reference: the
- * listed one (main, or one being created by the core), else a new unlisted FOREIGN one for
- * an interpreter someone else made. NULL with an exception set on failure. */
+/* The record of the interpreter whose GIL the caller holds, for its core module's state,
+ * with a new reference: the listed one (main, one the core is creating, or a FOREIGN one
+ * adopted before), else a new listed FOREIGN one for an interpreter someone else made.
+ * NULL with an exception set on failure. */
 ic_interp *ic_reg_adopt_current(void);
+/* A core module of rec's interpreter is freed (its GIL held): a FOREIGN record whose last
+ * module goes settles what it lent and is unlisted. Drops the module's reference. */
+void ic_reg_release_module(ic_interp *rec);
 
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {

@@ -203,6 +203,11 @@ int ic_destroy(int64_t id, int force, double join_timeout)
         ic_reg_unlock();
         return ic_fail(IC_ERR_MAIN, "the main interpreter cannot be closed");
     }
+    if (rec->kind == IC_KIND_FOREIGN) {
+        ic_reg_unlock();
+        return ic_fail(IC_ERR_MAIN, "interpreter %lld was not made by interpcli; it is "
+                       "closed by whoever made it", (long long)id);
+    }
     if (rec->running || rec->pins > 0) {
         ic_reg_unlock();
         return ic_fail(IC_ERR_BUSY, "interpreter '%s' is running; interrupt it or wait for "
@@ -279,7 +284,7 @@ int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
 {
     ic_reg_lock();
     ic_interp *rec = ic_reg_find_locked(id);
-    if (rec == NULL || rec->closing) {
+    if (rec == NULL || rec->closing || rec->kind == IC_KIND_FOREIGN) {
         ic_reg_unlock();
         return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist", (long long)id);
     }

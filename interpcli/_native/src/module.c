@@ -176,8 +176,10 @@ static PyObject *mod_list_interpreters(PyObject *module, PyObject *Py_UNUSED(ign
         if (r->closing || r->starting) {
             continue;
         }
-        PyObject *t = Py_BuildValue("(LsiiL)", (long long)r->id, r->name, r->isolated,
-                                    r->running, (long long)r->runs);
+        PyObject *t = Py_BuildValue("(LsiiLs)", (long long)r->id, r->name, r->isolated,
+                                    r->running, (long long)r->runs,
+                                    r->kind == IC_KIND_MAIN ? "main"
+                                    : r->kind == IC_KIND_OWNED ? "interpcli" : "foreign");
         if (t == NULL || PyList_Append(list, t) < 0) {
             Py_XDECREF(t);
             ic_reg_unlock();
@@ -331,7 +333,9 @@ static PyMethodDef mod_methods[] = {
     {"current_id", mod_current_id, METH_NOARGS, "The id of the calling interpreter."},
     {"main_id", mod_main_id, METH_NOARGS, "The id of the main interpreter."},
     {"list_interpreters", mod_list_interpreters, METH_NOARGS,
-     "[(id, name, isolated, running, runs)] for main and every interpreter interpcli made."},
+     "[(id, name, isolated, running, runs, kind)] for every interpreter the core knows: "
+     "kind 'main', 'interpcli' (made by it) or 'foreign' (made elsewhere, the core module "
+     "imported there; isolated is -1, unknown)."},
     {"_create", mod_create, METH_VARARGS,
      "_create(isolated, name)\n--\n\nCreate an interpreter; return its id. Main only."},
     {"_destroy", mod_destroy, METH_VARARGS,
@@ -460,12 +464,7 @@ static void mod_free(void *module)
     if (st == NULL || st->rec == NULL) {
         return;
     }
-    if (st->rec->kind == IC_KIND_FOREIGN) {
-        /* an interpreter someone else made is ending (or dropped the module): what it lent
-         * is settled under its GIL, now, as ic_destroy does for ours */
-        ic_lent_end_of(st->rec);
-    }
-    ic_rec_decref(st->rec);
+    ic_reg_release_module(st->rec);
     st->rec = NULL;
 }
 

@@ -106,6 +106,7 @@ ic_interp *ic_reg_adopt_current(void)
     ic_interp *r = find_any_locked(id);
     if (r != NULL) {
         ic_rec_incref(r);
+        r->modules++;
         ic_reg_unlock();
         return r;
     }
@@ -116,16 +117,31 @@ ic_interp *ic_reg_adopt_current(void)
     else {
         snprintf(name, sizeof(name), "interp-%lld", (long long)id);
     }
-    /* isolated is not known for a foreign interpreter; it is only reported for listed ones */
-    r = ic_rec_new(id, interp, name, 0, is_main ? IC_KIND_MAIN : IC_KIND_FOREIGN);
+    /* whether a foreign interpreter has its own GIL is not known: -1 */
+    r = ic_rec_new(id, interp, name, is_main ? 0 : -1, is_main ? IC_KIND_MAIN : IC_KIND_FOREIGN);
     if (r == NULL) {
         ic_reg_unlock();
         PyErr_NoMemory();
         return NULL;
     }
-    if (is_main) {
-        ic_reg_add_locked(r);
-    }
+    r->modules = 1;
+    ic_reg_add_locked(r);
     ic_reg_unlock();
     return r;
+}
+
+void ic_reg_release_module(ic_interp *rec)
+{
+    ic_reg_lock();
+    int last = --rec->modules == 0 && rec->kind == IC_KIND_FOREIGN;
+    if (last) {
+        ic_reg_remove_locked(rec);
+    }
+    ic_reg_unlock();
+    if (last) {
+        /* the interpreter is ending (or dropped the module): what it lent is settled under
+         * its GIL now, as ic_destroy does for the core's own */
+        ic_lent_end_of(rec);
+    }
+    ic_rec_decref(rec);
 }

@@ -236,6 +236,12 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
         return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist (closed already?)",
                        (long long)id);
     }
+    if (rec->kind == IC_KIND_FOREIGN) {
+        /* it may end at any time, by its maker's hand: never entered from here */
+        ic_reg_unlock();
+        return ic_fail(IC_ERR_MAIN, "interpreter %lld was not made by interpcli; run code "
+                       "in it with the tools that made it", (long long)id);
+    }
     if (rec->running) {
         ic_reg_unlock();
         return ic_fail(IC_ERR_BUSY, "interpreter '%s' is already running; a second run must "
