@@ -87,28 +87,33 @@ def test_stdlib_interpreter_left_alive_at_exit_is_not_ours_to_end(python):
 @pytest.mark.skipif(sys.version_info < (3, 14), reason="concurrent.interpreters is 3.14+")
 def test_concurrent_interpreters_carries_ends_and_queues(python):
     p = python("""
+        import pickle
         from concurrent import interpreters as stdlib
         import interpcli
         from interpcli import interpreters
         recv, send = interpcli.create_channel()
         queue = interpreters.create_queue()
         sub = stdlib.create()
-        sub.prepare_main(out=send, q=queue)
-        sub.exec("out.send_nowait(b'through prepare_main'); q.put('queued')")
-        assert recv.recv(timeout=10) == b"through prepare_main"
-        assert queue.get(timeout=10) == "queued"
 
-        def use(end):
+        def use(end, q):
             end.send_nowait(b"through call")
+            q.put("queued")
             return end.id
-        assert sub.call(use, send) == send.id
+        assert sub.call(use, send, queue) == send.id
         assert recv.recv(timeout=10) == b"through call"
+        assert queue.get(timeout=10) == "queued"
 
         squeue = stdlib.create_queue()
         squeue.put(send)
         sub.prepare_main(sq=squeue)
         sub.exec("sq.get().send_nowait(b'through the stdlib queue')")
         assert recv.recv(timeout=10) == b"through the stdlib queue"
+
+        # prepare_main takes only types registered through CPython's internal C API:
+        # an end goes there pickled (README, "Differences")
+        sub.prepare_main(out=pickle.dumps(send))
+        sub.exec("import pickle; pickle.loads(out).send_nowait(b'through prepare_main')")
+        assert recv.recv(timeout=10) == b"through prepare_main"
         sub.close()
         print("ok")
     """)
