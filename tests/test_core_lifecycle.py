@@ -296,3 +296,19 @@ def test_python_h_comes_before_system_headers():
         assert includes[0] == "common.h", f"{path.name} includes {includes[0]} first"
     common = re.findall(r'^#include [<"]([^>"]+)[>"]', (SRC / "common.h").read_text(), re.M)
     assert common[0] == "Python.h"
+
+
+def test_free_threaded_builds_are_refused_at_install(python):
+    setup_py = Path(interpcli.__file__).parent.parent / "setup.py"
+    if not setup_py.exists():
+        pytest.skip("not a source checkout")
+    p = python(f"""
+        import sys, sysconfig
+        real = sysconfig.get_config_var
+        sysconfig.get_config_var = lambda name: 1 if name == "Py_GIL_DISABLED" else real(name)
+        sys.argv = ["setup.py", "--version"]
+        exec(open({str(setup_py)!r}).read())
+    """)
+    assert p.returncode == 1
+    assert "free-threaded Python builds (3.13t, 3.14t) are not supported" in p.stderr
+    assert "Traceback" not in p.stderr
