@@ -17,13 +17,13 @@ import time
 
 from _queue import Empty, SimpleQueue
 
-from . import _lowlevel
-from . import cli_render as render
-from .cli import set_sigint_waker, sigints, start_thread
-from .channels import create_channel
-from .cli_status import ExitStatus, is_broken_pipe, status_of
-from .errors import InterpError
-from .interpreter import create
+from .. import _lowlevel
+from . import report
+from .signals import set_sigint_waker, sigints, start_thread
+from ..channels import create_channel
+from .status import ExitStatus, is_broken_pipe, status_of
+from ..errors import InterpError
+from ..interpreter import create
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
 GRACE = float(os.environ.get("INTERP_GRACE", "0.5"))
@@ -153,8 +153,8 @@ class Session:
                 for job in self.jobs:
                     start_thread(threading.Thread(target=self._drive, args=(job,),
                                                   name=f"interp-run-{job.program.name}"))
-                if render.StatusLine.wanted(self.result_mode):
-                    status_line = render.StatusLine(self.jobs)
+                if report.StatusLine.wanted(self.result_mode):
+                    status_line = report.StatusLine(self.jobs)
                     status_line.start()
                 while not all(job.finished for job in self.jobs):
                     self._handle(self._next_event(self._timeout_deadline()))
@@ -181,7 +181,7 @@ class Session:
                 status_line.stop()
         self._close_interpreters()
         status = self._exit_status()
-        render.render_results(self.jobs, self.result_mode, status)
+        report.render_results(self.jobs, self.result_mode, status)
         return status
 
     def _handle(self, event) -> None:
@@ -219,7 +219,7 @@ class Session:
                          status)
 
     def _force_exit(self, why: str, status: int):
-        render.error(f"{why}: exiting without cleanup")
+        report.error(f"{why}: exiting without cleanup")
         try:
             sys.stdout.flush()
         finally:
@@ -243,7 +243,7 @@ class Session:
     def _start_pumps(self) -> None:
         if self.stdin_channel is None and self.stdout_channel is None:
             return
-        from .cli_stdio import StdinPump, StdoutPump
+        from .stdio import StdinPump, StdoutPump
         if self.stdin_channel is not None:
             self._stdin_pump = StdinPump(self.stdin_channel, on_done=self._pump_done)
             self._stdin_pump.start()
@@ -278,16 +278,16 @@ class Session:
             if self._stdout_pump.broken:
                 self._broken_stdout = True
             elif self._stdout_pump.error is not None:
-                render.error(f"cannot write to stdout: {self._stdout_pump.error.strerror}")
+                report.error(f"cannot write to stdout: {self._stdout_pump.error.strerror}")
         if self._stdin_pump is not None and self._stdin_pump.error is not None:
-            render.error(f"cannot read stdin: {self._stdin_pump.error.strerror}")
+            report.error(f"cannot read stdin: {self._stdin_pump.error.strerror}")
 
     def _job_finished(self, job: Job) -> None:
         """Called in the main thread as each run ends: report it, react for the others."""
         r = job.result
         if job.error is not None:
             if not (self._stopping and job.interp is None):
-                render.error(f"{job.program.label}: {job.error}")
+                report.error(f"{job.program.label}: {job.error}")
             job.status = ExitStatus.INTERRUPTED if self._interrupted else ExitStatus.FAILURE
         elif r is None:
             job.status = ExitStatus.INTERRUPTED     # stopped before it started
@@ -296,7 +296,7 @@ class Session:
             if job.status and is_broken_pipe(r) and self._reader_gone(job):
                 job.quiet = True
             elif job.status and self.result_mode != "json":
-                render.report_failure(job.program.label, r, self.timeout)
+                report.report_failure(job.program.label, r, self.timeout)
         if self.pipeline:
             self._pipeline_stage_ended(job)
         elif job.status and not job.quiet and not self._cascade:
@@ -349,7 +349,7 @@ class Session:
                     try:
                         _lowlevel.destroy(interp.id, force=True)
                     except InterpError as exc:
-                        render.error(f"cannot close interpreter {interp.name!r}: {exc}")
+                        report.error(f"cannot close interpreter {interp.name!r}: {exc}")
                 break
 
     def _exit_status(self) -> int:

@@ -2,7 +2,7 @@
 waits blocked on channels, or lent memory still viewed exits cleanly on 3.12 and 3.13."""
 import pytest
 
-from conftest import run_python
+from helpers import run_python
 
 SCENARIOS = {
     "interpreters left open": """

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from cli_helpers import INTERP, interp, write
+from helpers import INTERP, interp, write
 
 pytestmark = pytest.mark.timeout(180)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
 UPPER = os.path.join(EXAMPLES, "upper.py")
 PASS = os.path.join(EXAMPLES, "passthrough.py")

@@ -253,7 +253,7 @@ def test_items_of_a_live_interpreter_stay_bound(interp):
 
 
 def test_stress_then_exit_without_cleanup_does_not_crash():
-    from conftest import run_python
+    from helpers import run_python
     r = run_python("""
         import threading
         from interpcli import interpreters
@@ -292,7 +292,7 @@ def test_stress_then_exit_without_cleanup_does_not_crash():
 
 
 def test_closing_an_interpreter_with_lent_items_in_flight():
-    from conftest import run_python
+    from helpers import run_python
     r = run_python("""
         from interpcli import interpreters
         from interpcli.interpreters import _queues

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import interpcli
-from conftest import run_python
+from helpers import run_python
 
 
 def test_create_isolated_and_list(interp):
