@@ -274,8 +274,15 @@ def _ensure_atexit():
         atexit.register(_shutdown)
 
 
-# seconds a run interrupted at exit gets to stop
-_EXIT_GRACE = float(os.environ.get("INTERPCLI_EXIT_GRACE", "10"))
+def grace(default: float) -> float:
+    """Seconds an interrupted run gets to stop before the process leaves without cleanup:
+    INTERP_GRACE when it holds a non-negative number of seconds, else default (read at
+    each use, so a malformed value never breaks an import or a create())."""
+    try:
+        value = float(os.environ.get("INTERP_GRACE", ""))
+    except ValueError:
+        return default
+    return value if value >= 0 and value != float("inf") else default
 
 
 def _shutdown():
@@ -327,7 +334,7 @@ def _end_all():
     # wake every wait on a channel (threads inside interpreters too, which ending the
     # interpreter joins): nobody will feed those channels any more
     _lowlevel.close_all_channels()
-    deadline = time.monotonic() + _EXIT_GRACE
+    deadline = time.monotonic() + grace(10.0)
     waited: set = set()
     while True:     # runs that registered meanwhile were cancelled on registering
         with _lock:

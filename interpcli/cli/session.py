@@ -20,13 +20,12 @@ from _queue import Empty, SimpleQueue
 from .. import _lowlevel
 from . import report
 from .signals import set_sigint_waker, sigints, start_thread
-from ..channels import create_channel
 from .status import ExitStatus, is_broken_pipe, status_of
 from ..errors import InterpError
-from ..interpreter import create
+from ..interpreter import create, grace
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
-GRACE = float(os.environ.get("INTERP_GRACE", "0.5"))
+GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 _LONGEST_WAIT = threading.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
 # After the script, its interpreter waits for the threads the script started, as python
@@ -41,12 +40,6 @@ _JOIN_THREADS = ("import sys as _s\n"
                  "            _th.join()\n"
                  "    del _t, _th\n"
                  "del _s\n")
-
-_STOP_CHECK = ("import _interpcli as _c\n"
-               "if _c._end({id}, 1).is_closed:\n"
-               "    raise KeyboardInterrupt\n"
-               "del _c\n")
-
 
 def _stdout_closed() -> bool:
     """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
@@ -71,6 +64,7 @@ class Job:
         self.status = 0
         self.quiet = False                  # a broken pipe: no traceback, no failure
         self.running = False
+        self.canceller = None               # stops its runs (set before the first begins)
         self.launched = False               # its thread began (the main thread waits for it)
         self.finished = False               # its end was handled by the main thread
         self.started_at = 0.0
@@ -103,8 +97,6 @@ class Session:
         self._broken_stdout = False
         self._stdin_pump = None
         self._stdout_pump = None
-        self._stop_recv, self._stop_send = create_channel()
-        self._stop_prelude = _STOP_CHECK.format(id=self._stop_recv.id)
 
     # ---- threads ----
 
@@ -120,15 +112,18 @@ class Session:
             with self._lock:
                 if self._stopping:
                     return
+                # the job's stop: reaches its runs (and only them), begun or about to begin
+                job.canceller = _lowlevel.Canceller(job.interp.id)
                 job.running = True
                 job.started_at = time.monotonic()
             self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
             job.result = job.interp._run(
                 p.source, channels=p.channels or None, timeout=self.timeout,
-                filename=p.filename, prelude=self._stop_prelude + p.prelude)
+                filename=p.filename, prelude=p.prelude, canceller=job.canceller)
             if not self._stopping:
-                job.interp._run(_JOIN_THREADS, filename="<interp: join threads>")
+                job.interp._run(_JOIN_THREADS, filename="<interp: join threads>",
+                                canceller=job.canceller)
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
@@ -161,7 +156,7 @@ class Session:
                 self._finish_pumps()
             except KeyboardInterrupt:
                 self._interrupt()
-                deadline = time.monotonic() + GRACE
+                deadline = time.monotonic() + grace(GRACE)
                 seen = sigints()
                 # wait for the runs whose threads began; the others will not start
                 while any(job.launched and not job.finished for job in self.jobs):
@@ -199,7 +194,7 @@ class Session:
         if self.timeout is None:
             return None
         starts = [j.started_at for j in self.jobs if j.running]
-        return min(starts) + self.timeout + GRACE if starts else None
+        return min(starts) + self.timeout + grace(GRACE) if starts else None
 
     def _next_event(self, deadline, status=ExitStatus.FAILURE):
         """The next event from the threads. A run still going at the deadline ignores
@@ -229,14 +224,12 @@ class Session:
         with self._lock:
             self._stopping = True
             self._interrupted = True
-        # a run about to start sees the stop channel closed in its prelude
-        self._stop_send.close()
-        for job in self.jobs:
-            if job.interp is not None:
-                try:
-                    _lowlevel.interrupt(job.interp.id)
-                except InterpError:
-                    pass
+            cancellers = [job.canceller for job in self.jobs if job.canceller is not None]
+        for canceller in cancellers:
+            try:
+                canceller.cancel()
+            except InterpError:
+                pass
         if self._stdin_pump is not None:
             self._stdin_pump.stop()
 

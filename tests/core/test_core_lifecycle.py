@@ -67,7 +67,7 @@ def test_exit_with_a_raw_thread_left_never_aborts(python):
                    "        time.sleep(0.01)\\n"
                    "_thread.start_new_thread(forever, ())\\n").check()
         print("ok", flush=True)
-    """, env={"INTERPCLI_EXIT_GRACE": "0.5", **__import__("os").environ})
+    """, env={"INTERP_GRACE": "0.5", **__import__("os").environ})
     assert "Fatal Python error" not in p.stderr
     assert p.stdout.strip() == "ok"
     assert p.returncode == 1 and "did not stop at exit" in p.stderr, p.stderr
@@ -312,3 +312,13 @@ def test_free_threaded_builds_are_refused_at_install(python):
     assert p.returncode == 1
     assert "free-threaded Python builds (3.13t, 3.14t) are not supported" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_a_malformed_grace_never_breaks_create(monkeypatch):
+    from interpcli.interpreter import grace
+    for bad in ("abc", "-1", "nan", "inf"):
+        monkeypatch.setenv("INTERP_GRACE", bad)
+        assert grace(10.0) == 10.0
+        interpcli.create().close()
+    monkeypatch.setenv("INTERP_GRACE", "2.5")
+    assert grace(10.0) == 2.5
