@@ -1,3 +1,23 @@
-from setuptools import setup
+"""Builds interpcli's C core: one multi-phase extension module, importable in every
+interpreter of the process. Metadata lives in pyproject.toml."""
+import sys
+import sysconfig
 
-setup(cffi_modules=["interpcli/_native/build.py:ffibuilder"])
+from setuptools import Extension, setup
+
+if sysconfig.get_config_var("Py_GIL_DISABLED"):
+    sys.exit("interpcli: free-threaded Python builds (3.13t, 3.14t) are not supported yet; "
+             "use a regular CPython 3.12-3.15 build")
+if not sys.platform.startswith("linux"):
+    sys.exit("interpcli: Linux only for now (its channels wait on futexes)")
+
+SOURCES = ["errors.c", "registry.c", "lent.c", "channel.c", "ends.c", "module.c",
+           "lifecycle.c", "run.c"]
+
+setup(ext_modules=[Extension(
+    "interpcli._native._interpcli",
+    sources=[f"interpcli/_native/src/{name}" for name in SOURCES],
+    include_dirs=["interpcli/_native/src"],
+    extra_compile_args=["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                        "-Wno-missing-field-initializers", "-Wno-cast-function-type"],
+)])

@@ -27,7 +27,7 @@ def create_channel():
 def create_duplex() -> "Channel":
     """Return one object with both ends of a new channel (`send` and `recv` methods)."""
     recv, _send = _core.create_channel()
-    return _core._end(recv.id, 3)
+    return _core._end(recv.id, _core.MODE_BOTH)
 
 
 def normalize_channels(channels) -> dict:

@@ -1,7 +1,7 @@
 """interpcli's exceptions: one hierarchy rooted at InterpError, which is never raised itself.
 
-The channel errors are defined by the core module in each interpreter (so code inside a
-subinterpreter can catch them too); ChannelClosedError is also an EOFError."""
+All but RunFailedError are defined by the core module in each interpreter (so code inside
+a subinterpreter can catch them too); ChannelClosedError is also an EOFError."""
 from __future__ import annotations
 
 from ._lowlevel import core_module
@@ -13,18 +13,9 @@ ChannelError = _core.ChannelError
 ChannelClosedError = _core.ChannelClosedError
 ChannelEmptyError = _core.ChannelEmptyError
 ChannelTimeoutError = _core.ChannelTimeoutError
-
-
-class InterpreterError(InterpError):
-    """An operation on an interpreter failed (create, run, close)."""
-
-
-class InterpreterNotFoundError(InterpreterError, LookupError):
-    """No interpreter with that id or name (it may have been closed)."""
-
-
-class InterpreterBusyError(InterpreterError):
-    """The interpreter is running, or the name is taken."""
+InterpreterError = _core.InterpreterError
+InterpreterNotFoundError = _core.InterpreterNotFoundError
+InterpreterBusyError = _core.InterpreterBusyError
 
 
 class RunFailedError(InterpError):

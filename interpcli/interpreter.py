@@ -16,7 +16,7 @@ import weakref
 
 from . import _lowlevel
 from .channels import binding_source, normalize_channels
-from .errors import InterpreterError, InterpreterNotFoundError
+from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
 from .results import InterpreterRef, RunResult
 
 _by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
@@ -37,7 +37,7 @@ class Interpreter:
             obj = _by_id.get(id)
             if obj is not None:
                 return obj
-            for iid, name, isolated, _running, _runs in _lowlevel.interpreters():
+            for iid, name, isolated, _running, _runs in _lowlevel.interpreters(True):
                 if iid == id:
                     break
             else:
@@ -56,8 +56,9 @@ class Interpreter:
         return self._name
 
     @property
-    def isolated(self) -> bool:
-        """True for an own-GIL interpreter, False for a shared-GIL (legacy) one."""
+    def isolated(self) -> bool | None:
+        """True for an own-GIL interpreter, False for a shared-GIL (legacy) one; None for
+        one that interpcli did not make (not known)."""
         return self._isolated
 
     def __repr__(self) -> str:
@@ -73,7 +74,7 @@ class Interpreter:
         return (Interpreter, (self._id,))
 
     def _info(self):
-        for iid, name, isolated, running, runs in _lowlevel.interpreters():
+        for iid, name, isolated, running, runs in _lowlevel.interpreters(True):
             if iid == self._id:
                 return running, runs
         return None
@@ -87,12 +88,20 @@ class Interpreter:
         info = self._info()
         return bool(info and info[0])
 
-    def close(self) -> None:
-        """End the interpreter. Refused (InterpreterBusyError) while it runs, and while
+    def close(self, *, timeout: float | None = 10.0) -> None:
+        """End the interpreter. Channel waits of its own threads end (ChannelClosedError),
+        threading's exit callbacks run and its threading threads get `timeout` seconds
+        (None: no limit) to finish. Refused (InterpreterBusyError) while it runs, while
+        any of its threads is left (a raw _thread or daemon thread too), and while
         memoryviews onto memory it lent through send_buffer are alive elsewhere."""
         if self._id == _lowlevel.main_id():
             raise InterpreterError("the main interpreter cannot be closed")
-        _lowlevel.destroy(self._id)
+        _lowlevel.destroy(self._id, join_timeout=timeout)
+
+    def interrupt(self) -> None:
+        """Raise KeyboardInterrupt in the code this interpreter is running, if any: at its
+        next bytecode, or at once when it waits on a channel."""
+        _lowlevel.interrupt(self._id)
 
     def run(self, source, /, *, channels=None, timeout=None, capture_output=False) -> RunResult:
         """Run source (str) in this interpreter's __main__ and return a RunResult.
@@ -245,7 +254,8 @@ def get_main() -> Interpreter:
 
 
 def get_current() -> Interpreter:
-    """The interpreter this code runs in (works inside subinterpreters too)."""
+    """The interpreter this code runs in (works inside subinterpreters too, also in those
+    that interpcli did not make)."""
     return Interpreter(_lowlevel.current_id())
 
 
@@ -264,8 +274,15 @@ def _ensure_atexit():
         atexit.register(_shutdown)
 
 
-# seconds a run interrupted at exit gets to stop
-_EXIT_GRACE = float(os.environ.get("INTERPCLI_EXIT_GRACE", "10"))
+def grace(default: float) -> float:
+    """Seconds an interrupted run gets to stop before the process leaves without cleanup:
+    INTERP_GRACE when it holds a non-negative number of seconds, else default (read at
+    each use, so a malformed value never breaks an import or a create())."""
+    try:
+        value = float(os.environ.get("INTERP_GRACE", ""))
+    except ValueError:
+        return default
+    return value if value >= 0 and value != float("inf") else default
 
 
 def _shutdown():
@@ -317,7 +334,7 @@ def _end_all():
     # wake every wait on a channel (threads inside interpreters too, which ending the
     # interpreter joins): nobody will feed those channels any more
     _lowlevel.close_all_channels()
-    deadline = time.monotonic() + _EXIT_GRACE
+    deadline = time.monotonic() + grace(10.0)
     waited: set = set()
     while True:     # runs that registered meanwhile were cancelled on registering
         with _lock:
@@ -335,12 +352,16 @@ def _end_all():
             stuck.append(name)
             continue
         try:
-            _lowlevel.destroy(iid, force=True)
+            _lowlevel.destroy(iid, force=True,
+                              join_timeout=max(0.0, deadline - time.monotonic()))
+        except InterpreterBusyError:
+            stuck.append(name)      # a thread of its own is left
         except InterpreterError:
             pass
     if stuck:
-        # A run that ignores interrupts (blocked in a C call) cannot be ended; finalizing
-        # would abort the process, so leave without finalization instead.
+        # A run that ignores interrupts (blocked in a C call), or a thread inside an
+        # interpreter that does not end, keeps it from ending; finalizing would abort the
+        # process (or free what the thread uses), so leave without finalization instead.
         sys.stderr.write(f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
                          "exit; exiting without cleanup\n")
         sys.stderr.flush()

@@ -1,4 +1,2 @@
-"""The compiled core: re-exports cffi's `ffi` and `lib` and nothing else."""
-from ._core import ffi, lib
-
-__all__ = ["ffi", "lib"]
+"""interpcli's C core. The extension module `_interpcli` here holds the process-wide
+registry of interpreters and channels; `interpcli._lowlevel` is the one place that loads it."""

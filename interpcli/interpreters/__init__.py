@@ -219,7 +219,7 @@ class Interpreter:
         if threading.current_thread() is not threading.main_thread():
             return      # closing from another thread can hang on 3.13 (see README); exit ends it
         try:
-            for iid, _n, _iso, running, _r in _core.list_interpreters():
+            for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
                 if iid == self._id and not running:
                     _lowlevel.destroy(self._id)
                     break
@@ -238,7 +238,7 @@ class Interpreter:
         """Return whether or not the identified interpreter is running."""
         if self._id == _core.current_id() or self._id == _core.main_id():
             return True     # the calling code runs there; the main one runs the program
-        for iid, _n, _iso, running, _r in _core.list_interpreters():
+        for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
             if iid == self._id:
                 return bool(running)
         raise InterpreterNotFoundError(f"interpreter {self._id} does not exist")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import textwrap
 import threading
+
+from helpers import run_python  # noqa: F401  (the stress tests import it from here)
 
 SCALE = float(os.environ.get("INTERPCLI_STRESS_SCALE", "1"))
 
@@ -31,10 +31,6 @@ def report(test: str, **figures) -> None:
             f.write(line + "\n")
 
 
-def run_python(code: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
-    """Run code in a fresh Python process (the interpreter running the tests)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, **kw)
 
 
 def rss_mb() -> float:

@@ -195,7 +195,7 @@ def test_closed_and_unknown_interpreters():
 
 def test_interpreters_cannot_be_driven_from_inside(interp):
     res = interp.run("import interpcli\ninterpcli.create()")
-    assert res.exc_type == "interpcli.errors.InterpreterError", res.exc_type
+    assert res.exc_type == "interpcli.InterpreterError", res.exc_type
     assert "main interpreter" in res.exc_message
 
 
@@ -277,7 +277,7 @@ def test_cli_1_gb_through_a_channel_into_head(tmp_path):
     statuses = proc.stderr.split()[-2:]
     assert statuses[1] == b"0"
     # interp treats its reader going away as the end of the output, not as a failure
-    # (cli_status.BROKEN_PIPE_ERRORS): status 0, no traceback, no crash
+    # (cli.status.BROKEN_PIPE_ERRORS): status 0, no traceback, no crash
     assert statuses[0] == b"0", proc.stderr
     assert b"Traceback" not in proc.stderr and b"Fatal Python error" not in proc.stderr
     report("cli_1gb_into_head", seconds=round(elapsed, 2), status=int(statuses[0]))

@@ -2,7 +2,7 @@
  * works as the channel's condition variable). Waiters spin briefly on the event count,
  * then park in the kernel with no CPU use until a change, a timeout or a signal.
  * No Python objects here: items point at raw bytes. */
-#define _GNU_SOURCE
+#include "common.h"
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -12,7 +12,6 @@
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
-#include "common.h"
 
 /* Spin budget before parking: an idle core on these machines takes tens of microseconds
  * to wake, so a short spin answers a quick peer without any wake-up at all. */
@@ -52,12 +51,20 @@ void ic_waitctx_init(ic_waitctx *w, ic_interp *rec)
     w->ignore_intr = 0;
 }
 
-static int interrupted(ic_waitctx *w)
+/* Why this wait must stop now: IC_CH_ENDING when its interpreter is being closed,
+ * IC_CH_INTR when its run was interrupted, else 0. */
+static int stop_reason(ic_waitctx *w)
 {
     if (w == NULL || w->rec == NULL || w->ignore_intr) {
         return 0;
     }
-    return atomic_load(&w->rec->intr_gen) != w->gen && atomic_load(&w->rec->intr_tid) == w->tid;
+    if (atomic_load(&w->rec->ending)) {
+        return IC_CH_ENDING;
+    }
+    if (atomic_load(&w->rec->intr_gen) != w->gen && atomic_load(&w->rec->intr_tid) == w->tid) {
+        return IC_CH_INTR;
+    }
+    return 0;
 }
 
 /* Learn from how long a wait took: had the change come within the spin limit, spinning
@@ -95,7 +102,7 @@ static int park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
             break;
         }
     }
-    if (interrupted(w)) {
+    if (stop_reason(w)) {
         return 0;
     }
     struct timespec rel, *relp = NULL;
@@ -161,10 +168,13 @@ ic_chan *ic_chan_lookup(int64_t id)
     return ch;
 }
 
-void ic_chan_incref(ic_chan *ch)
+void ic_chan_attach(ic_chan *ch, int mode)
 {
     pthread_mutex_lock(&chans_mu);
     ch->refs++;
+    if (mode & IC_MODE_SEND) {
+        ch->senders++;
+    }
     pthread_mutex_unlock(&chans_mu);
 }
 
@@ -179,8 +189,25 @@ void ic_item_free(ic_item *it)
     free(it);
 }
 
-void ic_chan_decref(ic_chan *ch)
+void ic_item_free_list(ic_item *it)
 {
+    while (it != NULL) {
+        ic_item *next = it->next;
+        ic_item_free(it);
+        it = next;
+    }
+}
+
+void ic_chan_detach(ic_chan *ch, int mode)
+{
+    pthread_mutex_lock(&chans_mu);
+    int last_sender = (mode & IC_MODE_SEND) && --ch->senders == 0;
+    pthread_mutex_unlock(&chans_mu);
+    if (last_sender) {
+        /* the last end that can send is gone: nothing more can come, as with a pipe.
+         * Closed while this reference still keeps the channel alive. */
+        ic_item_free_list(ic_chan_close(ch, IC_CLOSED_SEND));
+    }
     pthread_mutex_lock(&chans_mu);
     if (--ch->refs > 0) {
         pthread_mutex_unlock(&chans_mu);
@@ -194,12 +221,7 @@ void ic_chan_decref(ic_chan *ch)
     }
     pthread_mutex_unlock(&chans_mu);
     /* No end is left, so no blocked sender: every queued item is a heap item. */
-    ic_item *it = ch->head;
-    while (it != NULL) {
-        ic_item *next = it->next;
-        ic_item_free(it);
-        it = next;
-    }
+    ic_item_free_list(ch->head);
     pthread_mutex_destroy(&ch->mu);
     free(ch);
 }
@@ -272,8 +294,9 @@ int ic_chan_get(ic_chan *ch, ic_item **out, double timeout, ic_waitctx *w)
         if (timeout == 0) {
             return IC_CH_EMPTY;
         }
-        if (interrupted(w)) {
-            return IC_CH_INTR;
+        int stop = stop_reason(w);
+        if (stop) {
+            return stop;
         }
         int r = park(ch, snap, deadline, w);
         if (r == ETIMEDOUT) {
@@ -296,13 +319,14 @@ int ic_chan_wait_taken(ic_chan *ch, ic_item *it, ic_waitctx *w)
         if (st == IC_ITEM_WITHDRAWN) {
             return IC_CH_CLOSED;
         }
-        if (interrupted(w)) {
+        int stop = stop_reason(w);
+        if (stop) {
             pthread_mutex_lock(&ch->mu);
             if (atomic_load(&it->state) == IC_ITEM_QUEUED) {
                 unlink_item_locked(ch, it);
                 atomic_store(&it->state, IC_ITEM_WITHDRAWN);
                 pthread_mutex_unlock(&ch->mu);
-                return IC_CH_INTR;
+                return stop;
             }
             pthread_mutex_unlock(&ch->mu);
             /* a receiver holds it already: wait for it to finish, it will soon */
@@ -398,7 +422,7 @@ void ic_close_all_channels(void)
     for (ic_chan *ch = chans_head; ch != NULL; ch = ch->next_all) {
         /* closing the send side drops only blocking senders' items (not heap ones) */
         ic_item *dropped = ic_chan_close(ch, IC_CLOSED_SEND);
-        (void)dropped;
+        (void)dropped;          /* always NULL: heap items stay receivable */
     }
     pthread_mutex_unlock(&chans_mu);
 }

@@ -1,39 +1,77 @@
-/* Internal declarations shared by the C files of the interpcli core. */
+/* Internal declarations shared by the C files of the interpcli core.
+ * Python.h comes first, before any system header (it sets _POSIX_C_SOURCE and friends). */
 #ifndef IC_COMMON_H
 #define IC_COMMON_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#ifdef Py_GIL_DISABLED
+#error "interpcli does not support free-threaded Python builds (3.13t, 3.14t) yet"
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+#error "interpcli needs Python 3.12 or newer (per-interpreter GIL)"
+#endif
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stddef.h>
 
-#include "capi.h"
+#include "core.h"
+
+/* 3.12 cannot make a second thread state after deleting an interpreter's first one
+ * (native-core-facts.md): keep the first for the end. 3.13+ end with a fresh thread state
+ * made on the ending thread (3.14 caches C stack bounds per thread state). */
+#if PY_VERSION_HEX < 0x030D0000
+#define IC_KEEP_HOME 1
+#else
+#define IC_KEEP_HOME 0
+#endif
 
 /* ---- errors (errors.c) ---- */
 int ic_fail(int code, const char *fmt, ...);
+double ic_now(void);
+/* str(obj) as a malloc'd UTF-8 string ("<unprintable>" when str() fails); clears errors */
+char *ic_dup_str(PyObject *obj);
+char *ic_dup_text(const char *s, size_t n);
+/* The Python error now set, as ic_errmsg() text prefixed by what; clears it. */
+int ic_fail_from_python(int code, const char *what);
 
 /* ---- interpreter records (registry.c) ---- */
 typedef struct ic_lent ic_lent;
 
+enum { IC_KIND_MAIN = 0, IC_KIND_OWNED = 1, IC_KIND_FOREIGN = 2 };
+
+/* One interpreter the core knows. Reference counted: the registry holds one reference
+ * while the record is listed, the core module's state in that interpreter one, and each
+ * live lent buffer one; the record is freed when the last goes, never under a user. */
 typedef struct ic_interp {
-    struct ic_interp *next;
-    int64_t id;
-    PyInterpreterState *interp;
-    PyThreadState *home;        /* first thread state, kept to end the interpreter; NULL for main */
+    struct ic_interp *next;     /* registry list, guarded by the registry lock */
+    _Atomic long refs;
+    int64_t id;                 /* CPython's interpreter id: never reused in a process */
+    PyInterpreterState *interp; /* valid while the interpreter lives */
+    PyThreadState *home;        /* IC_KEEP_HOME: the first thread state; else NULL */
     char *name;                 /* malloc'd */
     int isolated;
+    int kind;                   /* IC_KIND_*: only OWNED ones are ever ended by the core */
     /* guarded by the registry lock */
+    int listed;
+    int modules;                /* FOREIGN: core modules alive in it (unlisted at 0) */
+    int starting;               /* being created: not visible to lookups by others */
     int running;
     int pins;                   /* interrupters attached right now */
     int closing;
     int64_t runs;
-    unsigned long run_tid;
+    /* guarded by the interpreter's own GIL: the run whose code is being evaluated */
+    int eval_active;
+    ic_cancel *eval_token;
+    unsigned long eval_tid;
     /* interrupt delivery to a channel wait */
     _Atomic unsigned long intr_tid;
     _Atomic int intr_kind;
     _Atomic uint64_t intr_gen;
+    _Atomic int ending;         /* being closed: channel waits inside it end */
     /* send_buffer bookkeeping, guarded by ic_lent_mu */
     ic_lent *lent_live;         /* every live lent buffer owned by this interpreter */
     ic_lent *pending;           /* lents released elsewhere, waiting for this GIL */
@@ -41,25 +79,39 @@ typedef struct ic_interp {
     long exported;              /* lents currently seen as memoryviews by a receiver */
 } ic_interp;
 
+/* A new record with one reference (the caller's); NULL when out of memory. */
+ic_interp *ic_rec_new(int64_t id, PyInterpreterState *interp, const char *name,
+                      int isolated, int kind);
+void ic_rec_incref(ic_interp *rec);
+void ic_rec_decref(ic_interp *rec);
+
 void ic_reg_lock(void);
 void ic_reg_unlock(void);
+/* A listed record that is not starting (no new reference). */
 ic_interp *ic_reg_find_locked(int64_t id);
-ic_interp *ic_reg_add_locked(ic_interp *rec);
+/* List rec (the registry takes a reference). */
+void ic_reg_add_locked(ic_interp *rec);
+/* Unlist rec and drop the registry's reference (rec stays valid while the caller has one). */
 void ic_reg_remove_locked(ic_interp *rec);
 ic_interp *ic_reg_head_locked(void);
 int ic_reg_name_taken_locked(const char *name);
-/* Record of the interpreter whose GIL the caller holds (NULL if not ours). */
-ic_interp *ic_reg_current(void);
+/* The record of the interpreter whose GIL the caller holds, for its core module's state,
+ * with a new reference: the listed one (main, one the core is creating, or a FOREIGN one
+ * adopted before), else a new listed FOREIGN one for an interpreter someone else made.
+ * NULL with an exception set on failure. */
+ic_interp *ic_reg_adopt_current(void);
+/* A core module of rec's interpreter is freed (its GIL held): a FOREIGN record whose last
+ * module goes settles what it lent and is unlisted. Drops the module's reference. */
+void ic_reg_release_module(ic_interp *rec);
 
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {
     _Atomic long refs;
     PyObject *obj;              /* owned by `owner`; touched only with its GIL */
     Py_buffer view;
-    ic_interp *owner;           /* NULL once the owner is gone (forced exit) */
+    ic_interp *owner;           /* holds a reference; NULL once the owner is gone */
     ic_lent *live_prev, *live_next;
     ic_lent *pending_next;
-    int exported;
 };
 extern pthread_mutex_t ic_lent_mu;
 /* Take a buffer of obj in the current interpreter (GIL held); NULL + exception on error. */
@@ -70,7 +122,11 @@ void ic_lent_decref(ic_lent *l);
 void ic_lent_export(ic_lent *l, int delta);
 /* Release every queued lent of rec; caller holds rec's GIL. */
 void ic_lent_drain(ic_interp *rec);
-/* Forget the owner of rec's remaining lents (the owner is being ended). */
+/* rec is ending (its GIL held): queued lents become copies, releases queued so far are
+ * done, and lents still seen elsewhere are forgotten (their memory is kept, never freed
+ * under a reader). */
+void ic_lent_end_of(ic_interp *rec);
+/* Forget the owner of rec's remaining lents. */
 void ic_lent_orphan_all(ic_interp *rec);
 
 /* ---- channels (channel.c) ---- */
@@ -88,10 +144,14 @@ typedef struct ic_item {
 
 enum { IC_OPEN = 0, IC_CLOSED_SEND = 1, IC_CLOSED_RECV = 2 };
 
+/* channel end modes: bit 1 receives, bit 2 sends */
+enum { IC_MODE_RECV = 1, IC_MODE_SEND = 2, IC_MODE_BOTH = 3 };
+
 typedef struct ic_chan {
     struct ic_chan *next_all;
     int64_t id;
     long refs;                  /* guarded by the channel-list lock */
+    long senders;               /* ends that can send; guarded by the channel-list lock */
     pthread_mutex_t mu;
     ic_item *head, *tail;
     Py_ssize_t count;
@@ -102,18 +162,22 @@ typedef struct ic_chan {
 } ic_chan;
 
 typedef struct {
-    ic_interp *rec;             /* waiter's interpreter record (may be NULL) */
+    ic_interp *rec;             /* waiter's interpreter record (the module state's ref) */
     uint64_t gen;               /* interrupt generation at the start of the wait */
     unsigned long tid;
     int ignore_intr;
 } ic_waitctx;
 
-enum { IC_CH_OK = 0, IC_CH_CLOSED, IC_CH_EMPTY, IC_CH_INTR, IC_CH_SIGNAL };
+enum { IC_CH_OK = 0, IC_CH_CLOSED, IC_CH_EMPTY, IC_CH_INTR, IC_CH_SIGNAL, IC_CH_ENDING };
 
 ic_chan *ic_chan_new(void);
+/* The channel with that id with a new reference, or NULL. */
 ic_chan *ic_chan_lookup(int64_t id);
-void ic_chan_incref(ic_chan *ch);
-void ic_chan_decref(ic_chan *ch);           /* some GIL held (frees queued items) */
+/* An end of mode `mode` takes a reference (and counts as a sender when it can send). */
+void ic_chan_attach(ic_chan *ch, int mode);
+/* Drop a reference taken by ic_chan_new, ic_chan_lookup or ic_chan_attach(mode); when the
+ * last end that can send goes, the send side closes. Some GIL held (frees queued items). */
+void ic_chan_detach(ic_chan *ch, int mode);
 int ic_chan_put(ic_chan *ch, ic_item *it);
 /* timeout: < 0 forever, 0 no wait, else seconds. Caller released its GIL (unless 0). */
 int ic_chan_get(ic_chan *ch, ic_item **out, double timeout, ic_waitctx *w);
@@ -124,13 +188,28 @@ void ic_chan_finish(ic_chan *ch, ic_item *it);  /* receiver done with a popped i
 /* Close; returns the withdrawn heap items for the caller to free with its GIL held. */
 ic_item *ic_chan_close(ic_chan *ch, int how);
 void ic_item_free(ic_item *it);             /* heap item; some GIL held */
+void ic_item_free_list(ic_item *it);
 void ic_chan_wake_all(void);
 void ic_chan_copy_lent_of(ic_interp *rec);  /* rec's GIL held */
 void ic_waitctx_init(ic_waitctx *w, ic_interp *rec);
 
-/* ---- the per-interpreter module (module.c) ---- */
-int ic_module_install(ic_interp *rec);      /* rec's GIL held; -1 with exception */
-
-double ic_now(void);
+/* ---- the core module (module.c, ends.c) ---- */
+extern PyModuleDef ic_moduledef;
+/* Install the core module into the interpreter whose GIL the caller holds, under its full
+ * name and as `_interpcli`; -1 with an exception set. */
+int ic_module_install(void);
+/* Add the channel-end and lent-buffer types to the module (its exec slot). */
+int ic_ends_init(PyObject *module);
+/* The end types' per-module state */
+typedef struct {
+    PyTypeObject *recv_type, *send_type, *both_type, *lent_type, *cancel_type;
+    PyObject *InterpError, *ChannelError, *ChannelClosedError, *ChannelEmptyError,
+        *ChannelTimeoutError, *InterpreterError, *InterpreterNotFoundError,
+        *InterpreterBusyError;
+    PyObject *end_func;         /* the module's _end function, for pickling ends */
+    ic_interp *rec;             /* this interpreter's record (a reference) */
+} ic_modstate;
+/* A new end of ch in the module whose state is st. */
+PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode);
 
 #endif

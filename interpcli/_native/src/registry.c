@@ -1,15 +1,51 @@
-/* The registry of interpreters created (or adopted) by interpcli. */
-#include <string.h>
+/* The registry of interpreter records: main, the ones the core made, and (unlisted) the
+ * ones someone else made in which the core module was imported. */
 #include "common.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static ic_interp *reg_head;
+
+ic_interp *ic_rec_new(int64_t id, PyInterpreterState *interp, const char *name,
+                      int isolated, int kind)
+{
+    ic_interp *rec = calloc(1, sizeof(*rec));
+    if (rec == NULL) {
+        return NULL;
+    }
+    rec->name = strdup(name);
+    if (rec->name == NULL) {
+        free(rec);
+        return NULL;
+    }
+    atomic_init(&rec->refs, 1);
+    rec->id = id;
+    rec->interp = interp;
+    rec->isolated = isolated;
+    rec->kind = kind;
+    return rec;
+}
+
+void ic_rec_incref(ic_interp *rec)
+{
+    atomic_fetch_add(&rec->refs, 1);
+}
+
+void ic_rec_decref(ic_interp *rec)
+{
+    if (atomic_fetch_sub(&rec->refs, 1) == 1) {
+        free(rec->name);
+        free(rec);
+    }
+}
 
 void ic_reg_lock(void) { pthread_mutex_lock(&reg_mu); }
 void ic_reg_unlock(void) { pthread_mutex_unlock(&reg_mu); }
 ic_interp *ic_reg_head_locked(void) { return reg_head; }
 
-ic_interp *ic_reg_find_locked(int64_t id)
+static ic_interp *find_any_locked(int64_t id)
 {
     for (ic_interp *r = reg_head; r != NULL; r = r->next) {
         if (r->id == id) {
@@ -19,17 +55,23 @@ ic_interp *ic_reg_find_locked(int64_t id)
     return NULL;
 }
 
+ic_interp *ic_reg_find_locked(int64_t id)
+{
+    ic_interp *r = find_any_locked(id);
+    return r != NULL && !r->starting ? r : NULL;
+}
+
 int ic_reg_name_taken_locked(const char *name)
 {
     for (ic_interp *r = reg_head; r != NULL; r = r->next) {
-        if (r->name != NULL && strcmp(r->name, name) == 0) {
+        if (strcmp(r->name, name) == 0) {
             return 1;
         }
     }
     return 0;
 }
 
-ic_interp *ic_reg_add_locked(ic_interp *rec)
+void ic_reg_add_locked(ic_interp *rec)
 {
     /* keep creation order: append */
     ic_interp **p = &reg_head;
@@ -37,8 +79,9 @@ ic_interp *ic_reg_add_locked(ic_interp *rec)
         p = &(*p)->next;
     }
     rec->next = NULL;
+    rec->listed = 1;
+    ic_rec_incref(rec);
     *p = rec;
-    return rec;
 }
 
 void ic_reg_remove_locked(ic_interp *rec)
@@ -46,16 +89,59 @@ void ic_reg_remove_locked(ic_interp *rec)
     for (ic_interp **p = &reg_head; *p != NULL; p = &(*p)->next) {
         if (*p == rec) {
             *p = rec->next;
+            rec->next = NULL;
+            rec->listed = 0;
+            ic_rec_decref(rec);
             return;
         }
     }
 }
 
-ic_interp *ic_reg_current(void)
+ic_interp *ic_reg_adopt_current(void)
 {
-    int64_t id = PyInterpreterState_GetID(PyInterpreterState_Get());
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    int64_t id = PyInterpreterState_GetID(interp);
+    int is_main = interp == PyInterpreterState_Main();
     ic_reg_lock();
-    ic_interp *r = ic_reg_find_locked(id);
+    ic_interp *r = find_any_locked(id);
+    if (r != NULL) {
+        ic_rec_incref(r);
+        r->modules++;
+        ic_reg_unlock();
+        return r;
+    }
+    char name[32];
+    if (is_main) {
+        snprintf(name, sizeof(name), "main");
+    }
+    else {
+        snprintf(name, sizeof(name), "interp-%lld", (long long)id);
+    }
+    /* whether a foreign interpreter has its own GIL is not known: -1 */
+    r = ic_rec_new(id, interp, name, is_main ? 0 : -1, is_main ? IC_KIND_MAIN : IC_KIND_FOREIGN);
+    if (r == NULL) {
+        ic_reg_unlock();
+        PyErr_NoMemory();
+        return NULL;
+    }
+    r->modules = 1;
+    ic_reg_add_locked(r);
     ic_reg_unlock();
     return r;
+}
+
+void ic_reg_release_module(ic_interp *rec)
+{
+    ic_reg_lock();
+    int last = --rec->modules == 0 && rec->kind == IC_KIND_FOREIGN;
+    if (last) {
+        ic_reg_remove_locked(rec);
+    }
+    ic_reg_unlock();
+    if (last) {
+        /* the interpreter is ending (or dropped the module): what it lent is settled under
+         * its GIL now, as ic_destroy does for the core's own */
+        ic_lent_end_of(rec);
+    }
+    ic_rec_decref(rec);
 }

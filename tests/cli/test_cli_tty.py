@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from cli_helpers import INTERP
+from helpers import INTERP
 
 pytestmark = pytest.mark.timeout(120)
 

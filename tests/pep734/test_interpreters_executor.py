@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import run_python
+from helpers import run_python
 from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, InterpreterPoolExecutor
 from interpcli.interpreters.executor import BrokenInterpreterPool

@@ -17,16 +17,15 @@ import time
 
 from _queue import Empty, SimpleQueue
 
-from . import _lowlevel
-from . import cli_render as render
-from .cli import set_sigint_waker, sigints, start_thread
-from .channels import create_channel
-from .cli_status import ExitStatus, is_broken_pipe, status_of
-from .errors import InterpError
-from .interpreter import create
+from .. import _lowlevel
+from . import report
+from .signals import set_sigint_waker, sigints, start_thread
+from .status import ExitStatus, is_broken_pipe, status_of
+from ..errors import InterpError
+from ..interpreter import create, grace
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
-GRACE = float(os.environ.get("INTERP_GRACE", "0.5"))
+GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 _LONGEST_WAIT = threading.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
 # After the script, its interpreter waits for the threads the script started, as python
@@ -41,12 +40,6 @@ _JOIN_THREADS = ("import sys as _s\n"
                  "            _th.join()\n"
                  "    del _t, _th\n"
                  "del _s\n")
-
-_STOP_CHECK = ("import _interpcli as _c\n"
-               "if _c._end({id}, 1).is_closed:\n"
-               "    raise KeyboardInterrupt\n"
-               "del _c\n")
-
 
 def _stdout_closed() -> bool:
     """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
@@ -71,6 +64,7 @@ class Job:
         self.status = 0
         self.quiet = False                  # a broken pipe: no traceback, no failure
         self.running = False
+        self.canceller = None               # stops its runs (set before the first begins)
         self.launched = False               # its thread began (the main thread waits for it)
         self.finished = False               # its end was handled by the main thread
         self.started_at = 0.0
@@ -103,8 +97,6 @@ class Session:
         self._broken_stdout = False
         self._stdin_pump = None
         self._stdout_pump = None
-        self._stop_recv, self._stop_send = create_channel()
-        self._stop_prelude = _STOP_CHECK.format(id=self._stop_recv.id)
 
     # ---- threads ----
 
@@ -120,15 +112,18 @@ class Session:
             with self._lock:
                 if self._stopping:
                     return
+                # the job's stop: reaches its runs (and only them), begun or about to begin
+                job.canceller = _lowlevel.Canceller(job.interp.id)
                 job.running = True
                 job.started_at = time.monotonic()
             self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
             job.result = job.interp._run(
                 p.source, channels=p.channels or None, timeout=self.timeout,
-                filename=p.filename, prelude=self._stop_prelude + p.prelude)
+                filename=p.filename, prelude=p.prelude, canceller=job.canceller)
             if not self._stopping:
-                job.interp._run(_JOIN_THREADS, filename="<interp: join threads>")
+                job.interp._run(_JOIN_THREADS, filename="<interp: join threads>",
+                                canceller=job.canceller)
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
@@ -153,15 +148,15 @@ class Session:
                 for job in self.jobs:
                     start_thread(threading.Thread(target=self._drive, args=(job,),
                                                   name=f"interp-run-{job.program.name}"))
-                if render.StatusLine.wanted(self.result_mode):
-                    status_line = render.StatusLine(self.jobs)
+                if report.StatusLine.wanted(self.result_mode):
+                    status_line = report.StatusLine(self.jobs)
                     status_line.start()
                 while not all(job.finished for job in self.jobs):
                     self._handle(self._next_event(self._timeout_deadline()))
                 self._finish_pumps()
             except KeyboardInterrupt:
                 self._interrupt()
-                deadline = time.monotonic() + GRACE
+                deadline = time.monotonic() + grace(GRACE)
                 seen = sigints()
                 # wait for the runs whose threads began; the others will not start
                 while any(job.launched and not job.finished for job in self.jobs):
@@ -181,7 +176,7 @@ class Session:
                 status_line.stop()
         self._close_interpreters()
         status = self._exit_status()
-        render.render_results(self.jobs, self.result_mode, status)
+        report.render_results(self.jobs, self.result_mode, status)
         return status
 
     def _handle(self, event) -> None:
@@ -199,7 +194,7 @@ class Session:
         if self.timeout is None:
             return None
         starts = [j.started_at for j in self.jobs if j.running]
-        return min(starts) + self.timeout + GRACE if starts else None
+        return min(starts) + self.timeout + grace(GRACE) if starts else None
 
     def _next_event(self, deadline, status=ExitStatus.FAILURE):
         """The next event from the threads. A run still going at the deadline ignores
@@ -219,7 +214,7 @@ class Session:
                          status)
 
     def _force_exit(self, why: str, status: int):
-        render.error(f"{why}: exiting without cleanup")
+        report.error(f"{why}: exiting without cleanup")
         try:
             sys.stdout.flush()
         finally:
@@ -229,21 +224,19 @@ class Session:
         with self._lock:
             self._stopping = True
             self._interrupted = True
-        # a run about to start sees the stop channel closed in its prelude
-        self._stop_send.close()
-        for job in self.jobs:
-            if job.interp is not None:
-                try:
-                    _lowlevel.interrupt(job.interp.id)
-                except InterpError:
-                    pass
+            cancellers = [job.canceller for job in self.jobs if job.canceller is not None]
+        for canceller in cancellers:
+            try:
+                canceller.cancel()
+            except InterpError:
+                pass
         if self._stdin_pump is not None:
             self._stdin_pump.stop()
 
     def _start_pumps(self) -> None:
         if self.stdin_channel is None and self.stdout_channel is None:
             return
-        from .cli_stdio import StdinPump, StdoutPump
+        from .stdio import StdinPump, StdoutPump
         if self.stdin_channel is not None:
             self._stdin_pump = StdinPump(self.stdin_channel, on_done=self._pump_done)
             self._stdin_pump.start()
@@ -278,16 +271,16 @@ class Session:
             if self._stdout_pump.broken:
                 self._broken_stdout = True
             elif self._stdout_pump.error is not None:
-                render.error(f"cannot write to stdout: {self._stdout_pump.error.strerror}")
+                report.error(f"cannot write to stdout: {self._stdout_pump.error.strerror}")
         if self._stdin_pump is not None and self._stdin_pump.error is not None:
-            render.error(f"cannot read stdin: {self._stdin_pump.error.strerror}")
+            report.error(f"cannot read stdin: {self._stdin_pump.error.strerror}")
 
     def _job_finished(self, job: Job) -> None:
         """Called in the main thread as each run ends: report it, react for the others."""
         r = job.result
         if job.error is not None:
             if not (self._stopping and job.interp is None):
-                render.error(f"{job.program.label}: {job.error}")
+                report.error(f"{job.program.label}: {job.error}")
             job.status = ExitStatus.INTERRUPTED if self._interrupted else ExitStatus.FAILURE
         elif r is None:
             job.status = ExitStatus.INTERRUPTED     # stopped before it started
@@ -296,7 +289,7 @@ class Session:
             if job.status and is_broken_pipe(r) and self._reader_gone(job):
                 job.quiet = True
             elif job.status and self.result_mode != "json":
-                render.report_failure(job.program.label, r, self.timeout)
+                report.report_failure(job.program.label, r, self.timeout)
         if self.pipeline:
             self._pipeline_stage_ended(job)
         elif job.status and not job.quiet and not self._cascade:
@@ -349,7 +342,7 @@ class Session:
                     try:
                         _lowlevel.destroy(interp.id, force=True)
                     except InterpError as exc:
-                        render.error(f"cannot close interpreter {interp.name!r}: {exc}")
+                        report.error(f"cannot close interpreter {interp.name!r}: {exc}")
                 break
 
     def _exit_status(self) -> int:

@@ -2,7 +2,7 @@
 waits blocked on channels, or lent memory still viewed exits cleanly on 3.12 and 3.13."""
 import pytest
 
-from conftest import run_python
+from helpers import run_python
 
 SCENARIOS = {
     "interpreters left open": """
@@ -94,7 +94,7 @@ def test_run_that_ignores_interrupts_at_exit_does_not_crash():
         while not i.is_running():
             threading.Event().wait(0.01)
         print("done", flush=True)
-    """, env={**__import__("os").environ, "INTERPCLI_EXIT_GRACE": "0.5"})
+    """, env={**__import__("os").environ, "INTERP_GRACE": "0.5"})
     assert "Fatal Python error" not in proc.stderr
     assert proc.stdout == "done\n"
     assert "did not stop at exit" in proc.stderr

@@ -8,10 +8,10 @@ import subprocess
 import click
 import pytest
 
-from interpcli import cli_man
-from interpcli.cli_app import cli
+from interpcli.cli import man as cli_man
+from interpcli.cli.app import cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGE = os.path.join(ROOT, "man", "interp.1")
 
 
@@ -22,7 +22,7 @@ def committed() -> str:
 
 def test_man_page_is_up_to_date():
     assert committed() == cli_man.render(), \
-        "man/interp.1 is stale: regenerate it with `python -m interpcli.cli_man > man/interp.1`"
+        "man/interp.1 is stale: regenerate it with `python -m interpcli.cli.man > man/interp.1`"
 
 
 def test_man_page_documents_every_command_and_option():

@@ -3,8 +3,11 @@ import json
 import pathlib
 import subprocess
 import sys
+import pytest
 
-BENCH = pathlib.Path(__file__).resolve().parent.parent / "bench" / "bench_pep734.py"
+pytestmark = pytest.mark.bench
+
+BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_pep734.py"
 
 
 def test_bench_pep734_quick_run():

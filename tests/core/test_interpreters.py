@@ -7,7 +7,7 @@ import time
 import pytest
 
 import interpcli
-from conftest import run_python
+from helpers import run_python
 
 
 def test_create_isolated_and_list(interp):
@@ -94,7 +94,7 @@ def test_exception_becomes_data(interp):
     assert "Traceback (most recent call last)" in r.traceback
     assert "line 2, in f" in r.traceback
     assert r.interpreter == (interp.id, interp.name)
-    assert r.duration >= 0
+    assert 0 < r.duration < 10
 
 
 def test_qualified_exception_names(interp):

@@ -3,8 +3,14 @@
 This module stays light on purpose: for `interp run` and `interp pipe` it starts creating
 the first interpreter in a thread *before* click is imported. The C create releases the
 GIL and the new interpreter has its own, so the creation overlaps click's import on the
-second core. The click command tree lives in interpcli.cli_app (`interpcli.cli.cli` is
-the same group, loaded on first use)."""
+second core. The click command tree lives in interpcli.cli.app (`interpcli.cli.cli` is
+the same group, loaded on first use).
+
+The package, one module per concern: app (the click tree), programs (what a program
+argument means: script, -c, -m, stdin), session (running the programs, their channels
+and Ctrl-C), stdio (stdin/stdout pumps), report (results on stderr), status (exit
+statuses), man (the man page, generated from the click tree), signals (Ctrl-C
+bookkeeping, helper threads)."""
 from __future__ import annotations
 
 import sys
@@ -14,54 +20,7 @@ VALUE_OPTIONS = frozenset({"-c", "--code", "-m", "--module", "--channels", "--st
                            "--stdout", "--result", "--timeout"})
 
 
-# Ctrl-C bookkeeping. Python raises KeyboardInterrupt wherever the main thread is, and
-# swallows it ("Exception ignored") when that is a weakref callback or a __del__; so the
-# handler also counts the signals and wakes whoever waits (cli_runner's event queue).
-_sigints = 0
-_sigint_waker = None
-
-
-def _on_sigint(signum, frame):
-    global _sigints
-    _sigints += 1
-    if _sigint_waker is not None:
-        _sigint_waker(_sigints)
-    raise KeyboardInterrupt
-
-
-def sigints() -> int:
-    """How many SIGINTs arrived so far."""
-    return _sigints
-
-
-def set_sigint_waker(waker) -> None:
-    """waker(count) is called (in the main thread, from the signal handler) on SIGINT;
-    it must be reentrant, like SimpleQueue.put."""
-    global _sigint_waker
-    _sigint_waker = waker
-
-
-def _install_sigint_handler() -> None:
-    import _signal
-    # a background job of a non-interactive shell has SIGINT ignored: keep it that way
-    try:
-        if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
-            _signal.signal(_signal.SIGINT, _on_sigint)
-    except ValueError:
-        pass            # not the main thread (main() called from a thread): leave it
-
-
-def start_thread(thread) -> None:
-    """Start a helper thread with SIGINT blocked in it, so Ctrl-C is always delivered to
-    the main thread (the one that waits, and wakes with EINTR). Blocking it while the
-    thread starts also keeps a Ctrl-C from landing between "started" and "recorded"."""
-    import _signal
-    old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
-    try:
-        thread.start()
-    finally:
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
-
+from .signals import install_sigint_handler, start_thread
 
 class EarlyInterpreter:
     """An isolated interpreter being created in a thread while the command line is
@@ -81,9 +40,9 @@ class EarlyInterpreter:
 
     def _create(self) -> None:
         try:
-            from . import _lowlevel
+            from .. import _lowlevel
             try:
-                _lowlevel._load()
+                _lowlevel.core_module()
             finally:
                 self._loaded.set()
             self._box.append(_lowlevel.create(True, self.name))
@@ -108,7 +67,7 @@ class EarlyInterpreter:
         iid = self._id()
         if iid is None or self._taken:
             return None
-        from .interpreter import Interpreter, _ensure_atexit
+        from ..interpreter import Interpreter, _ensure_atexit
         _ensure_atexit()        # first: whatever happens next, it is closed at exit
         interp = Interpreter(iid)
         self._taken = True
@@ -118,7 +77,7 @@ class EarlyInterpreter:
         iid = self._id()
         if iid is not None and not self._taken:
             self._taken = True
-            from . import _lowlevel
+            from .. import _lowlevel
             try:
                 _lowlevel.destroy(iid)
             except Exception:
@@ -158,7 +117,7 @@ def _early_name(args: list[str]) -> str | None:
         elif first_script is None:
             first_script = a
         i += 1
-    from .cli_programs import base_name
+    from .programs import base_name
     if first_script is not None:
         return base_name("script", first_script)
     if first_code is not None:
@@ -173,12 +132,12 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     early = None
     try:
-        _install_sigint_handler()
+        install_sigint_handler()
         name = _early_name(args)
         if name is not None:
             early = EarlyInterpreter(name)
             early.start()
-        from .cli_app import run_cli
+        from .app import run_cli
         status = run_cli(args, prog_name=prog_name, early=early)
     except KeyboardInterrupt:
         # Ctrl-C before the scripts ran (a run handles its own): leave at once. A
@@ -219,6 +178,6 @@ def _fast_exit(status: int) -> None:
 
 def __getattr__(name):
     if name == "cli":
-        from .cli_app import cli
+        from .app import cli
         return cli
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

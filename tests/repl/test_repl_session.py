@@ -378,7 +378,7 @@ def test_piped_input_runs_without_a_terminal(tmp_path):
 def readme_demo():
     """The inputs of the README's shell demo, and the lines it shows them printing."""
     from pathlib import Path
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = text[text.index("\n## Shell\n"):]
     block = section[section.index("```text\n") + 8:]
     block = block[:block.index("```")]

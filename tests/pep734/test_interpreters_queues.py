@@ -266,7 +266,7 @@ def test_items_of_a_live_interpreter_stay_bound(interp):
 
 
 def test_stress_then_exit_without_cleanup_does_not_crash():
-    from conftest import run_python
+    from helpers import run_python
     r = run_python("""
         import threading
         from interpcli import interpreters
@@ -305,7 +305,7 @@ def test_stress_then_exit_without_cleanup_does_not_crash():
 
 
 def test_closing_an_interpreter_with_lent_items_in_flight():
-    from conftest import run_python
+    from helpers import run_python
     r = run_python("""
         from interpcli import interpreters
         from interpcli.interpreters import _queues
@@ -341,10 +341,11 @@ def test_interrupting_queue_users_never_blocks_the_queue():
     busy = "while True:\n    q.put(1)\n    q.qsize()\n    q.get()\n"
     for _ in range(25):
         r = base.run(busy, timeout=0.01)
-        assert r.timed_out or r.completed is False
-        # the state went back each time: these would block forever otherwise
+        assert r.timed_out and r.exc_type == "TimeoutError", (r.exc_type, r.exc_message)
+        # the state went back each time: these would block forever otherwise; at most the
+        # one item put just before the interrupt is left
         n = q.qsize()
-        assert 0 <= n <= 3
+        assert n in (0, 1)
         while n:
             q.get(timeout=10)
             n -= 1

@@ -1,4 +1,6 @@
-"""Helpers for the command-line tests: run `interp` as a real process."""
+"""Helpers shared by the test layers (tests/*/): fresh Python processes and the `interp`
+command run as a real process. Importable from every test module: pytest puts tests/ on
+sys.path for the root conftest."""
 from __future__ import annotations
 
 import os
@@ -7,6 +9,12 @@ import sys
 import textwrap
 
 INTERP = [sys.executable, "-m", "interpcli"]
+
+
+def run_python(code: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+    """Run code (dedented) in a fresh Python process: the interpreter running the tests."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, **kw)
 
 
 def interp(*args, input=None, timeout=60, cwd=None, env=None, text=True, **kw):

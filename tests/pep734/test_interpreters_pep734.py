@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import run_python
+from helpers import run_python
 from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, Interpreter
 

@@ -81,9 +81,11 @@ def test_is_command():
 
 
 def test_prefix_never_starts_python():
-    for word in ("%list", "%spawn a"):
+    """A `%` line can never be Python, and the shell routes every one to its commands."""
+    for word in ("%list", "%spawn a", "  %help", "%"):
         with pytest.raises(SyntaxError):
             compile(word, "<t>", "exec")
+        assert C.is_command(word)
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -160,7 +160,7 @@ class StatusLine:
         return wants_table(mode) and _isatty(sys.stderr) and not _isatty(sys.stdout)
 
     def start(self) -> None:
-        from .cli import start_thread
+        from .signals import start_thread
         start_thread(self._thread)
 
     def stop(self) -> None:

@@ -1,5 +1,5 @@
 """The click command tree of `interp`: run, pipe, shell. Usage errors become one line on
-stderr and exit status 2; the scripts' own failures are reported by cli_runner."""
+stderr and exit status 2; the scripts' own failures are reported by cli.session."""
 from __future__ import annotations
 
 import os
@@ -7,10 +7,10 @@ import sys
 
 import click
 
-from . import __version__
-from . import cli_render as render
-from .cli_programs import UsageProblem
-from .cli_status import ExitStatus
+from .. import __version__
+from . import report
+from .programs import UsageProblem
+from .status import ExitStatus
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 RESULT_MODES = ("auto", "table", "json", "none")
@@ -109,9 +109,9 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
     early = ctx.obj.get("early") if ctx.obj else None
     if early is not None:
         early.wait_loaded()
-    from . import cli_programs as progs
-    from .channels import create_duplex
-    from .cli_runner import Session
+    from . import programs as progs
+    from ..channels import create_duplex
+    from .session import Session
     args = ctx.meta.get("interp.script_args", [])
     try:
         if not (scripts or codes or modules):
@@ -170,9 +170,9 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
     early = ctx.obj.get("early") if ctx.obj else None
     if early is not None:
         early.wait_loaded()
-    from . import cli_programs as progs
-    from .channels import create_channel, create_duplex
-    from .cli_runner import Session
+    from . import programs as progs
+    from ..channels import create_channel, create_duplex
+    from .session import Session
     args = ctx.meta.get("interp.script_args", [])
     try:
         if not stages:
@@ -227,7 +227,7 @@ def _use_early(early, shared_gil):
 
 def run_cli(args, prog_name="interp", early=None) -> int:
     """Parse args and run; the exit status. Never lets a Python traceback of ours out."""
-    render.PROG = prog_name
+    report.PROG = prog_name
     try:
         try:
             rv = cli.main(args, prog_name=prog_name, standalone_mode=False,
@@ -245,7 +245,7 @@ def run_cli(args, prog_name="interp", early=None) -> int:
         return ExitStatus.USAGE
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else prog_name
-        render.usage_error(where, exc.format_message())
+        report.usage_error(where, exc.format_message())
         return ExitStatus.USAGE
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -254,7 +254,7 @@ def run_cli(args, prog_name="interp", early=None) -> int:
     except KeyboardInterrupt:
         raise                           # cli.main leaves at once
     except click.ClickException as exc:
-        render.error(exc.format_message())
+        report.error(exc.format_message())
         return exc.exit_code
     except BrokenPipeError:
         # our own output (help text...) went to a closed pipe
@@ -263,12 +263,12 @@ def run_cli(args, prog_name="interp", early=None) -> int:
     except ImportError as exc:
         if os.environ.get("INTERP_DEBUG"):
             raise
-        render.error(str(exc))          # e.g. the C core is not built
+        report.error(str(exc))          # e.g. the C core is not built
         return ExitStatus.FAILURE
     except Exception as exc:
         if os.environ.get("INTERP_DEBUG"):
             raise
-        render.error(f"internal error: {type(exc).__name__}: {exc} "
+        report.error(f"internal error: {type(exc).__name__}: {exc} "
                      "(set INTERP_DEBUG=1 for the traceback)")
         return ExitStatus.FAILURE
     if isinstance(rv, int):

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import interpcli.cli as entry
-from interpcli.cli_app import cli, run_cli
+from interpcli.cli.app import cli, run_cli
 
 
 @pytest.mark.parametrize("args", [[], ["run"], ["pipe"], ["shell"]])
@@ -93,7 +93,7 @@ def test_early_interpreter_name(args, name):
 
 
 def test_script_args_split():
-    from interpcli.cli_app import ScriptCommand
+    from interpcli.cli.app import ScriptCommand
     ctx = click.Context(cli.commands["run"], info_name="run")
     cmd = cli.commands["run"]
     assert isinstance(cmd, ScriptCommand)

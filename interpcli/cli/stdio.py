@@ -35,7 +35,7 @@ class StdinPump:
         self._thread = threading.Thread(target=self._main, name="interp-stdin", daemon=True)
 
     def start(self) -> None:
-        from .cli import start_thread
+        from .signals import start_thread
         start_thread(self._thread)
 
     def stop(self) -> None:
@@ -56,7 +56,7 @@ class StdinPump:
                 pass
 
     def _main(self) -> None:
-        from .errors import ChannelClosedError
+        from ..errors import ChannelClosedError
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
         poller.register(self._stop_r, select.POLLIN)
@@ -110,7 +110,7 @@ class StdoutPump:
         self._thread = threading.Thread(target=self._main, name="interp-stdout", daemon=True)
 
     def start(self) -> None:
-        from .cli import start_thread
+        from .signals import start_thread
         start_thread(self._thread)
 
     def join(self) -> None:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cli_helpers import INTERP, assert_one_line_error, interp, write
+from helpers import INTERP, assert_one_line_error, interp, write
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,0 +1,519 @@
+/* Channel ends (RecvChannel, SendChannel, Channel = both ends) and the lent-buffer
+ * exporter behind send_buffer's memoryviews: heap types of the core module, one set per
+ * interpreter. */
+#include "common.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    PyObject_HEAD
+    ic_chan *ch;
+    int mode;
+} EndObject;
+
+typedef struct {
+    PyObject_HEAD
+    ic_lent *lent;
+} LentObject;
+
+static ic_modstate *state_of_type(PyTypeObject *tp)
+{
+    return (ic_modstate *)PyType_GetModuleState(tp);
+}
+
+/* ---------------- lent buffer exporter ---------------- */
+
+static int lent_getbuffer(LentObject *self, Py_buffer *view, int flags)
+{
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->lent->view.buf,
+                             self->lent->view.len, 1, flags);
+}
+
+static void lent_dealloc(LentObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    ic_lent_export(self->lent, -1);
+    ic_lent_decref(self->lent);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot lent_slots[] = {
+    {Py_bf_getbuffer, lent_getbuffer},
+    {Py_tp_dealloc, lent_dealloc},
+    {Py_tp_doc, "Memory lent by another interpreter through send_buffer (read-only)."},
+    {0, NULL},
+};
+
+static PyType_Spec lent_spec = {
+    .name = "interpcli.LentBuffer",
+    .basicsize = sizeof(LentObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = lent_slots,
+};
+
+/* ---------------- channel ends ---------------- */
+
+PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode)
+{
+    PyTypeObject *tp = mode == IC_MODE_RECV ? st->recv_type
+                     : mode == IC_MODE_SEND ? st->send_type : st->both_type;
+    EndObject *self = PyObject_New(EndObject, tp);
+    if (self == NULL) {
+        return NULL;
+    }
+    ic_chan_attach(ch, mode);
+    self->ch = ch;
+    self->mode = mode;
+    return (PyObject *)self;
+}
+
+static void end_dealloc(EndObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    ic_chan_detach(self->ch, self->mode);
+    PyObject_Free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *end_repr(EndObject *self)
+{
+    PyObject *name = PyType_GetName(Py_TYPE(self));
+    if (name == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyUnicode_FromFormat("%U(id=%lld)", name, (long long)self->ch->id);
+    Py_DECREF(name);
+    return r;
+}
+
+/* Ends pickle by id: unpickled in any interpreter of the process (the core module there
+ * included), they are new ends of the same channel. */
+static PyObject *end_reduce(EndObject *self, PyObject *Py_UNUSED(ignored))
+{
+    ic_modstate *st = state_of_type(Py_TYPE(self));
+    return Py_BuildValue("O(Li)", st->end_func, (long long)self->ch->id, self->mode);
+}
+
+static Py_hash_t end_hash(EndObject *self)
+{
+    Py_hash_t h = (Py_hash_t)(self->ch->id * 4 + self->mode);
+    return h == -1 ? -2 : h;
+}
+
+static PyObject *end_richcompare(EndObject *self, PyObject *other, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || Py_TYPE(other) != Py_TYPE(self)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    int eq = ((EndObject *)other)->ch == self->ch;
+    return PyBool_FromLong(op == Py_EQ ? eq : !eq);
+}
+
+static PyObject *raise_closed(ic_modstate *st, EndObject *self)
+{
+    PyErr_Format(st->ChannelClosedError, "channel %lld is closed", (long long)self->ch->id);
+    return NULL;
+}
+
+static PyObject *raise_ending(ic_modstate *st, EndObject *self)
+{
+    PyErr_Format(st->ChannelClosedError, "channel %lld: this interpreter is being closed",
+                 (long long)self->ch->id);
+    return NULL;
+}
+
+static PyObject *raise_interrupt(ic_waitctx *w)
+{
+    /* the interrupter also set an asynchronous exception: take it back, raise it here */
+    PyThreadState_SetAsyncExc(w->tid, NULL);
+    if (atomic_load(&w->rec->intr_kind) == IC_INTR_TIMEOUT) {
+        PyErr_SetString(PyExc_TimeoutError, "run timed out");
+    }
+    else {
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+    }
+    return NULL;
+}
+
+static PyObject *do_send(EndObject *self, PyObject *obj, int lend, int block)
+{
+    ic_modstate *st = state_of_type(Py_TYPE(self));
+    ic_lent_drain(st->rec);
+    if (!PyObject_CheckBuffer(obj)) {
+        PyErr_Format(PyExc_TypeError,
+                     "channels carry bytes-like objects, not '%.200s'", Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    Py_buffer view;
+    ic_lent *lent = NULL;
+    const char *data;
+    Py_ssize_t len;
+    if (lend) {
+        lent = ic_lent_new(st->rec, obj);
+        if (lent == NULL) {
+            return NULL;
+        }
+        data = lent->view.buf;
+        len = lent->view.len;
+    }
+    else {
+        if (PyObject_GetBuffer(obj, &view, PyBUF_SIMPLE) < 0) {
+            return NULL;
+        }
+        data = view.buf;
+        len = view.len;
+    }
+
+    if (!block) {
+        ic_item *it;
+        if (lent != NULL) {
+            it = calloc(1, sizeof(*it));
+        }
+        else {
+            it = malloc(sizeof(*it) + (size_t)len);
+            if (it != NULL) {
+                memset(it, 0, sizeof(*it));
+                memcpy((char *)(it + 1), data, (size_t)len);
+                it->data = (char *)(it + 1);
+            }
+            PyBuffer_Release(&view);
+        }
+        if (it == NULL) {
+            if (lent != NULL) {
+                ic_lent_decref(lent);
+            }
+            return PyErr_NoMemory();
+        }
+        if (lent != NULL) {
+            it->data = data;
+        }
+        it->len = len;
+        it->lent = lent;
+        it->heap = 1;
+        if (ic_chan_put(self->ch, it) != IC_CH_OK) {
+            ic_item_free(it);
+            return raise_closed(st, self);
+        }
+        Py_RETURN_NONE;
+    }
+
+    /* blocking: the item lives on this stack until a receiver has taken it */
+    ic_item it;
+    memset(&it, 0, sizeof(it));
+    it.data = data;
+    it.len = len;
+    it.lent = lent;
+    PyObject *result = Py_None;
+    if (ic_chan_put(self->ch, &it) != IC_CH_OK) {
+        result = raise_closed(st, self);
+    }
+    else {
+        ic_waitctx w;
+        ic_waitctx_init(&w, st->rec);
+        PyObject *pending_exc = NULL;
+        for (;;) {
+            int rc;
+            Py_BEGIN_ALLOW_THREADS
+            rc = ic_chan_wait_taken(self->ch, &it, &w);
+            Py_END_ALLOW_THREADS
+            if (rc == IC_CH_SIGNAL) {
+                if (pending_exc == NULL && PyErr_CheckSignals() < 0) {
+                    if (ic_chan_withdraw(self->ch, &it)) {
+                        result = NULL;
+                        break;
+                    }
+                    /* a receiver is reading our memory: let it finish first */
+                    pending_exc = PyErr_GetRaisedException();
+                    w.ignore_intr = 1;
+                }
+                continue;
+            }
+            if (rc == IC_CH_CLOSED) {
+                result = raise_closed(st, self);
+            }
+            else if (rc == IC_CH_INTR) {
+                result = raise_interrupt(&w);
+            }
+            else if (rc == IC_CH_ENDING) {
+                result = raise_ending(st, self);
+            }
+            break;
+        }
+        if (pending_exc != NULL) {
+            PyErr_SetRaisedException(pending_exc);
+            result = NULL;
+        }
+    }
+    /* a receiver took over the lent reference (it.lent = NULL); otherwise it is ours */
+    if (it.lent != NULL) {
+        ic_lent_decref(it.lent);
+    }
+    if (lent == NULL) {
+        PyBuffer_Release(&view);
+    }
+    return Py_XNewRef(result);
+}
+
+static PyObject *item_to_object(ic_modstate *st, EndObject *self, ic_item *it)
+{
+    PyObject *res;
+    if (it->lent != NULL) {
+        ic_lent *l = it->lent;
+        it->lent = NULL;
+        LentObject *lo = PyObject_New(LentObject, st->lent_type);
+        if (lo == NULL) {
+            ic_lent_decref(l);
+            ic_chan_finish(self->ch, it);
+            return NULL;
+        }
+        lo->lent = l;
+        ic_lent_export(l, 1);
+        ic_chan_finish(self->ch, it);
+        res = PyMemoryView_FromObject((PyObject *)lo);
+        Py_DECREF(lo);
+        return res;
+    }
+    res = PyBytes_FromStringAndSize(it->data, it->len);
+    ic_chan_finish(self->ch, it);
+    return res;
+}
+
+/* timeout < 0: forever; 0: no wait. dflt: returned when empty (NULL: raise). */
+static PyObject *do_recv(EndObject *self, double timeout, PyObject *dflt)
+{
+    ic_modstate *st = state_of_type(Py_TYPE(self));
+    ic_lent_drain(st->rec);
+    ic_waitctx w;
+    ic_waitctx_init(&w, st->rec);
+    double deadline = timeout > 0 ? ic_now() + timeout : 0;
+    ic_item *it = NULL;
+    int rc;
+    for (;;) {
+        if (timeout == 0) {
+            rc = ic_chan_get(self->ch, &it, 0, &w);
+        }
+        else {
+            Py_BEGIN_ALLOW_THREADS
+            rc = ic_chan_get(self->ch, &it, timeout, &w);
+            Py_END_ALLOW_THREADS
+        }
+        if (rc != IC_CH_SIGNAL) {
+            break;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            return NULL;
+        }
+        if (deadline > 0) {
+            timeout = deadline - ic_now();
+            if (timeout <= 0) {
+                timeout = 0;
+            }
+        }
+    }
+    switch (rc) {
+    case IC_CH_OK:
+        return item_to_object(st, self, it);
+    case IC_CH_CLOSED:
+        return raise_closed(st, self);
+    case IC_CH_INTR:
+        return raise_interrupt(&w);
+    case IC_CH_ENDING:
+        return raise_ending(st, self);
+    default:
+        if (dflt != NULL) {
+            return Py_NewRef(dflt);
+        }
+        if (deadline > 0) {
+            PyErr_Format(st->ChannelTimeoutError, "nothing received on channel %lld in time",
+                         (long long)self->ch->id);
+        }
+        else {
+            PyErr_Format(st->ChannelEmptyError, "channel %lld is empty", (long long)self->ch->id);
+        }
+        return NULL;
+    }
+}
+
+static PyObject *end_send(EndObject *self, PyObject *obj) { return do_send(self, obj, 0, 1); }
+static PyObject *end_send_nowait(EndObject *self, PyObject *obj) { return do_send(self, obj, 0, 0); }
+static PyObject *end_send_buffer(EndObject *self, PyObject *obj) { return do_send(self, obj, 1, 1); }
+static PyObject *end_send_buffer_nowait(EndObject *self, PyObject *obj) { return do_send(self, obj, 1, 0); }
+
+static PyObject *end_recv(EndObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *timeout_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:recv", kwlist, &timeout_obj)) {
+        return NULL;
+    }
+    double timeout = -1;
+    if (timeout_obj != Py_None) {
+        timeout = PyFloat_AsDouble(timeout_obj);
+        if (timeout == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (timeout < 0 || timeout != timeout) {
+            PyErr_SetString(PyExc_ValueError, "timeout must be a non-negative number or None");
+            return NULL;
+        }
+        if (timeout == 0) {
+            timeout = 1e-9;     /* recv(timeout=0) still reports a timeout, not "empty" */
+        }
+    }
+    return do_recv(self, timeout, NULL);
+}
+
+static PyObject *end_recv_nowait(EndObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"default", NULL};
+    PyObject *dflt = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:recv_nowait", kwlist, &dflt)) {
+        return NULL;
+    }
+    return do_recv(self, 0, dflt);
+}
+
+static PyObject *end_close(EndObject *self, PyObject *Py_UNUSED(ignored))
+{
+    ic_item_free_list(ic_chan_close(self->ch, self->mode == IC_MODE_RECV ? IC_CLOSED_RECV
+                                                                         : IC_CLOSED_SEND));
+    Py_RETURN_NONE;
+}
+
+static PyObject *end_iternext(EndObject *self)
+{
+    PyObject *res = do_recv(self, -1, NULL);
+    if (res == NULL) {
+        ic_modstate *st = state_of_type(Py_TYPE(self));
+        if (PyErr_ExceptionMatches(st->ChannelClosedError)) {
+            PyErr_Clear();
+        }
+    }
+    return res;
+}
+
+static PyObject *end_get_id(EndObject *self, void *Py_UNUSED(c))
+{
+    return PyLong_FromLongLong(self->ch->id);
+}
+
+static PyObject *end_get_closed(EndObject *self, void *Py_UNUSED(c))
+{
+    pthread_mutex_lock(&self->ch->mu);
+    int closed = self->ch->closed;
+    Py_ssize_t count = self->ch->count;
+    pthread_mutex_unlock(&self->ch->mu);
+    /* a receive end is closed once nothing more can come; a send end once nothing can go */
+    if (self->mode == IC_MODE_RECV) {
+        return PyBool_FromLong(closed != IC_OPEN && count == 0);
+    }
+    return PyBool_FromLong(closed != IC_OPEN);
+}
+
+static PyObject *end_get_mode(EndObject *self, void *Py_UNUSED(c))
+{
+    return PyLong_FromLong(self->mode);
+}
+
+#define CLOSE_DOC "close()\n--\n\nClose the channel. Closing the send side lets receivers drain " \
+    "what send_nowait queued, then raise ChannelClosedError; closing the receive side drops " \
+    "queued data. Blocked senders and receivers wake with ChannelClosedError."
+
+static PyMethodDef recv_methods[] = {
+    {"recv", (PyCFunction)(void (*)(void))end_recv, METH_VARARGS | METH_KEYWORDS,
+     "recv(timeout=None)\n--\n\nReturn the next message (bytes, or a read-only memoryview for "
+     "send_buffer), waiting for it without polling. TimeoutError after timeout seconds; "
+     "ChannelClosedError once the channel is closed and drained."},
+    {"recv_nowait", (PyCFunction)(void (*)(void))end_recv_nowait, METH_VARARGS | METH_KEYWORDS,
+     "recv_nowait(default=<raise>)\n--\n\nReturn the next message if there is one, else "
+     "default (ChannelEmptyError when no default is given)."},
+    {"close", (PyCFunction)end_close, METH_NOARGS, CLOSE_DOC},
+    {"__reduce__", (PyCFunction)end_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+#define SEND_METHODS \
+    {"send", (PyCFunction)end_send, METH_O, \
+     "send(obj)\n--\n\nSend a bytes-like object and wait until a receiver has taken it."}, \
+    {"send_nowait", (PyCFunction)end_send_nowait, METH_O, \
+     "send_nowait(obj)\n--\n\nQueue a copy of a bytes-like object and return at once."}, \
+    {"send_buffer", (PyCFunction)end_send_buffer, METH_O, \
+     "send_buffer(obj)\n--\n\nLend obj's memory: the receiver gets a read-only memoryview " \
+     "onto it, no copy; obj stays alive until that view is released. Waits for the receiver."}, \
+    {"send_buffer_nowait", (PyCFunction)end_send_buffer_nowait, METH_O, \
+     "send_buffer_nowait(obj)\n--\n\nLike send_buffer, but queue and return at once."}
+
+static PyMethodDef send_methods[] = {
+    SEND_METHODS,
+    {"close", (PyCFunction)end_close, METH_NOARGS, CLOSE_DOC},
+    {"__reduce__", (PyCFunction)end_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMethodDef both_methods[] = {
+    SEND_METHODS,
+    {"recv", (PyCFunction)(void (*)(void))end_recv, METH_VARARGS | METH_KEYWORDS,
+     "recv(timeout=None)\n--\n\nReturn the next message, waiting for it without polling."},
+    {"recv_nowait", (PyCFunction)(void (*)(void))end_recv_nowait, METH_VARARGS | METH_KEYWORDS,
+     "recv_nowait(default=<raise>)\n--\n\nReturn the next message if any, else default."},
+    {"close", (PyCFunction)end_close, METH_NOARGS, CLOSE_DOC},
+    {"__reduce__", (PyCFunction)end_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef end_getset[] = {
+    {"id", (getter)end_get_id, NULL, "The channel's id (the same for both ends).", NULL},
+    {"is_closed", (getter)end_get_closed, NULL, "True once this end can no longer be used.", NULL},
+    {"_mode", (getter)end_get_mode, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+#define END_COMMON_SLOTS \
+    {Py_tp_dealloc, end_dealloc}, \
+    {Py_tp_repr, end_repr}, \
+    {Py_tp_hash, end_hash}, \
+    {Py_tp_richcompare, end_richcompare}, \
+    {Py_tp_getset, end_getset}
+
+static PyType_Slot recv_slots[] = {
+    END_COMMON_SLOTS,
+    {Py_tp_methods, recv_methods},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, end_iternext},
+    {Py_tp_doc, "The receiving end of a channel. Iterating yields messages until it closes."},
+    {0, NULL},
+};
+static PyType_Slot send_slots[] = {
+    END_COMMON_SLOTS,
+    {Py_tp_methods, send_methods},
+    {Py_tp_doc, "The sending end of a channel."},
+    {0, NULL},
+};
+static PyType_Slot both_slots[] = {
+    END_COMMON_SLOTS,
+    {Py_tp_methods, both_methods},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, end_iternext},
+    {Py_tp_doc, "Both ends of a channel in one object (what `--channels` binds)."},
+    {0, NULL},
+};
+
+#define END_FLAGS (Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION)
+static PyType_Spec recv_spec = {"interpcli.RecvChannel", sizeof(EndObject), 0, END_FLAGS, recv_slots};
+static PyType_Spec send_spec = {"interpcli.SendChannel", sizeof(EndObject), 0, END_FLAGS, send_slots};
+static PyType_Spec both_spec = {"interpcli.Channel", sizeof(EndObject), 0, END_FLAGS, both_slots};
+
+int ic_ends_init(PyObject *module)
+{
+    ic_modstate *st = PyModule_GetState(module);
+#define ADD_TYPE(field, spec) \
+    st->field = (PyTypeObject *)PyType_FromModuleAndSpec(module, &spec, NULL); \
+    if (st->field == NULL || PyModule_AddType(module, st->field) < 0) return -1;
+    ADD_TYPE(recv_type, recv_spec)
+    ADD_TYPE(send_type, send_spec)
+    ADD_TYPE(both_type, both_spec)
+    ADD_TYPE(lent_type, lent_spec)
+#undef ADD_TYPE
+    return 0;
+}

@@ -1,0 +1,51 @@
+"""Ctrl-C bookkeeping and helper threads for the command line (a leaf: imports nothing of
+interpcli, so every module of the CLI can import it)."""
+from __future__ import annotations
+
+# Ctrl-C bookkeeping. Python raises KeyboardInterrupt wherever the main thread is, and
+# swallows it ("Exception ignored") when that is a weakref callback or a __del__; so the
+# handler also counts the signals and wakes whoever waits (the session's event queue).
+_sigints = 0
+_sigint_waker = None
+
+
+def _on_sigint(signum, frame):
+    global _sigints
+    _sigints += 1
+    if _sigint_waker is not None:
+        _sigint_waker(_sigints)
+    raise KeyboardInterrupt
+
+
+def sigints() -> int:
+    """How many SIGINTs arrived so far."""
+    return _sigints
+
+
+def set_sigint_waker(waker) -> None:
+    """waker(count) is called (in the main thread, from the signal handler) on SIGINT;
+    it must be reentrant, like SimpleQueue.put."""
+    global _sigint_waker
+    _sigint_waker = waker
+
+
+def install_sigint_handler() -> None:
+    import _signal
+    # a background job of a non-interactive shell has SIGINT ignored: keep it that way
+    try:
+        if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+            _signal.signal(_signal.SIGINT, _on_sigint)
+    except ValueError:
+        pass            # not the main thread (main() called from a thread): leave it
+
+
+def start_thread(thread) -> None:
+    """Start a helper thread with SIGINT blocked in it, so Ctrl-C is always delivered to
+    the main thread (the one that waits, and wakes with EINTR). Blocking it while the
+    thread starts also keeps a Ctrl-C from landing between "started" and "recorded"."""
+    import _signal
+    old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
+    try:
+        thread.start()
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
