@@ -13,6 +13,7 @@ waits (Queue.get/put, channel recv/send) wake on the core's futex-backed channel
 of polling every 10 ms. The differences that remain are listed in the README."""
 from __future__ import annotations
 
+import sys
 import threading
 import types
 import weakref
@@ -71,6 +72,24 @@ Uncaught in the interpreter:
 
 WHENCE_RUNTIME = "runtime init"
 WHENCE_STDLIB = "_interpreters module"
+# CPython's names for where an interpreter came from, by its _interpreters.WHENCE_* value
+_WHENCE_NAMES = {0: "unknown", 1: WHENCE_RUNTIME, 2: "legacy C-API", 3: "C-API",
+                 4: "cross-interpreter C-API", 5: WHENCE_STDLIB}
+
+try:        # CPython's own registry (3.13+): the interpreters interpcli's core did not make
+    import _interpreters as _cpython
+except ImportError:
+    _cpython = None
+
+
+def _cpython_interpreters() -> dict:
+    """{id: whence} of every interpreter CPython knows (empty before 3.13)."""
+    if _cpython is None:
+        return {}
+    try:
+        return {iid: whence for iid, whence, *_ in _cpython.list_all()}
+    except Exception:
+        return {}
 
 
 class ExecutionFailed(InterpreterError):
@@ -120,10 +139,10 @@ _exit_check_registered = False
 
 def _warn_at_exit():
     """At exit, warn about interpreters create() made that are still open, as CPython
-    3.14 does (interpcli's core then ends them). Registered after the core's own exit
-    handler, so it runs before it."""
+    does from 3.14 on (interpcli's core then ends them). Registered after the core's own
+    exit handler, so it runs before it."""
     global _exit_check_registered
-    if _exit_check_registered:
+    if _exit_check_registered or sys.version_info < (3, 14):
         return
     _exit_check_registered = True
     import atexit
@@ -146,7 +165,9 @@ def _check_remaining():
 def list_all() -> list:
     """Return all existing interpreters (those interpcli's core knows), main first."""
     found = []
-    for iid, *_ in _core.list_interpreters():
+    for iid, _n, _iso, _running, _r, kind in _core.list_interpreters():
+        if kind == "foreign":
+            continue        # not ours to close: listing it would invite close() calls
         try:
             found.append(Interpreter(iid))
         except InterpreterNotFoundError:     # closed meanwhile (by the garbage collector)
@@ -189,14 +210,34 @@ class Interpreter:
             self = _known.get(id)
             if self is not None:
                 return self
-            if not any(iid == id for iid, *_ in _core.list_interpreters()):
-                raise InterpreterNotFoundError(f"no interpreter with id {id}")
+            kind = next((k for iid, *_r, k in _core.list_interpreters() if iid == id), None)
+            if kind is None or kind == "foreign":
+                # not made by interpcli's core (by the C API, or the _interpreters module):
+                # known to CPython, never run or closed here
+                whence = _cpython_interpreters().get(id)
+                if whence is None and kind is None:
+                    raise InterpreterNotFoundError(f"no interpreter with id {id}")
+                if isinstance(_whence, int):
+                    whence = _whence
+                whence = _WHENCE_NAMES.get(whence, "unknown")
+                foreign = True
+            else:
+                whence = WHENCE_RUNTIME if id == _core.main_id() else WHENCE_STDLIB
+                foreign = False
             self = super().__new__(cls)
             self._id = id
-            self._whence = WHENCE_RUNTIME if id == _core.main_id() else WHENCE_STDLIB
-            self._ownsref = bool(_ownsref) and _core.current_id() == _core.main_id()
+            self._whence = whence
+            self._foreign = foreign
+            self._ownsref = (bool(_ownsref) and not foreign
+                             and _core.current_id() == _core.main_id())
             _known[id] = self
             return self
+
+    def _refuse_foreign(self):
+        if self._foreign:
+            raise InterpreterError(
+                f"interpreter {self._id} unrecognized: it was not made by interpcli, which "
+                f"never runs code in it or closes it (whence: {self._whence})")
 
     def __repr__(self):
         return f"{type(self).__name__}({self._id})"
@@ -236,8 +277,13 @@ class Interpreter:
 
     def is_running(self):
         """Return whether or not the identified interpreter is running."""
-        if self._id == _core.current_id() or self._id == _core.main_id():
-            return True     # the calling code runs there; the main one runs the program
+        if self._id == _core.main_id():
+            return True     # the main thread runs the program there
+        if self._foreign and _cpython is not None:
+            try:        # whether its __main__ runs, as CPython keeps it
+                return bool(_cpython.is_running(self._id))
+            except Exception:
+                pass
         for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
             if iid == self._id:
                 return bool(running)
@@ -247,7 +293,9 @@ class Interpreter:
         """Finalize and destroy the interpreter.
 
         Attempting to destroy the current interpreter (or the main one) results in an
-        InterpreterError, as does closing a running interpreter."""
+        InterpreterError, as does closing a running interpreter, or one interpcli did not
+        make."""
+        self._refuse_foreign()
         if self._id == _core.current_id():
             raise InterpreterError("cannot destroy the current interpreter")
         if self._id == _core.main_id():
@@ -263,6 +311,7 @@ class Interpreter:
     def _request(self, op: str, messages, extra: str = ""):
         """Queue the request messages on a private channel, run the worker stub in the
         interpreter, and return its reply (status, value)."""
+        self._refuse_foreign()
         if self._id == _core.current_id():
             raise InterpreterError("cannot run code in the current interpreter this way; "
                                    "call it directly")
