@@ -42,14 +42,14 @@ case "$got" in "$work/src/"*) ;; *) echo "sanitize: loaded $got, not the copy" >
 status=0
 echo "=== ASan + UBSan: core and stress tests ($py, scale $scale)"
 (cd "$work/src" && ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:log_path=$work/reports/asan" \
-    timeout 1200 "$py" -m pytest -q -p no:cacheprovider -x \
+    timeout 1200 "$py" -m pytest -q -p no:cacheprovider \
     tests/test_channels.py tests/test_interpreters.py tests/test_process_exit.py \
     tests/test_core_lifecycle.py tests/test_core_foreign.py tests/stress \
     --deselect tests/test_interpreters.py::test_two_interpreters_run_in_parallel \
     --deselect tests/stress/test_stress_churn.py::test_churn_leaves_nothing_behind "$@") \
-    || status=$?
+    || { status=$?; echo "sanitize: the test run failed (status $status)" >&2; }
 if ls "$work/reports"/* >/dev/null 2>&1; then
-    echo "sanitize: reports:" >&2
+    echo "sanitize: ASan/UBSan reports:" >&2
     cat "$work/reports"/* >&2
     status=1
 fi
@@ -68,4 +68,5 @@ case $lsan_status in
        status=1 ;;
 esac
 ASAN_OPTIONS=detect_leaks=0 "$py" "$here/tools/lsan_filter.py" "$work/lsan" || status=1
+[ $status = 0 ] && echo "sanitize: clean" || echo "sanitize: FAILED" >&2
 exit $status

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # ThreadSanitizer over interpcli's channels and interpreter registry: compile the plain-C
 # stress driver (tools/tsan/driver.c) with -fsanitize=thread together with the core's
-# channel.c, registry.c, lent.c and errors.c, and run it for a bounded time. CPython is
-# not involved (an uninstrumented CPython makes TSan reports noise): libpython is linked
-# only to satisfy symbols of paths the driver never takes.
+# channel.c, registry.c, lent.c and errors.c, and run it for a bounded time. CPython does
+# not run (an uninstrumented CPython makes TSan reports noise) and libpython is not
+# linked: the driver defines the few CPython functions those files call.
 #
-#   tools/tsan.sh [PYTHON]       PYTHON: whose headers and libpython to build against
+#   tools/tsan.sh [PYTHON]       PYTHON: whose headers to build against
 #                                (default: python3). TSAN_SECONDS: how long the driver runs
 #                                (default 30; about a minute in all on 2 cores).
 # Exit status 0 when clean; non-zero on any TSan report (data race, lock-order inversion,
@@ -41,30 +41,18 @@ if ! have_tsan; then
     have_tsan || skip "ThreadSanitizer's runtime (libtsan) is missing and could not be installed"
 fi
 
-# CPython's headers and library, as the Python that builds interpcli sees them
-eval "$("$py" - <<'EOF'
-import shlex
-import sysconfig as s
-v = s.get_config_var
-libdirs = [d for d in (v("LIBDIR"), v("LIBPL")) if d]
-print(f"pyinc={shlex.quote(s.get_paths()['include'])}")
-print(f"pylibdirs={shlex.quote(' '.join('-L' + d for d in libdirs))}")
-print(f"pyrpath={shlex.quote(v('LIBDIR') or '')}")
-print(f"pylib=python{v('LDVERSION') or v('VERSION')}")
-print(f"pysyslibs={shlex.quote(' '.join(filter(None, [v('LIBS'), v('SYSLIBS')])))}")
-EOF
-)"
+# CPython's headers, as the Python that builds interpcli sees them
+pyinc="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
 [ -e "$pyinc/Python.h" ] || skip "no Python.h in $pyinc (install the Python headers, e.g. python3-dev)"
 
 work="$(mktemp -d /tmp/interpcli-tsan.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 echo "=== ThreadSanitizer: channels and registry (plain-C driver, $seconds s)"
-# shellcheck disable=SC2086
 gcc -std=gnu11 -fsanitize=thread -g -O1 -fno-omit-frame-pointer -pthread \
     -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
     -I"$src" -I"$pyinc" \
     "$here/tools/tsan/driver.c" "$src/channel.c" "$src/registry.c" "$src/lent.c" "$src/errors.c" \
-    -o "$work/driver" $pylibdirs -Wl,-rpath,"$pyrpath" -l"$pylib" $pysyslibs -lm
+    -o "$work/driver" -lm
 
 # halt at the first report, with a status no invariant failure uses
 export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4:${TSAN_OPTIONS:-}"

@@ -1,9 +1,9 @@
 /* ThreadSanitizer stress driver for interpcli's channels and interpreter registry.
  *
  * Plain C: compiled with -fsanitize=thread together with channel.c, registry.c, lent.c and
- * errors.c (tools/tsan.sh); libpython is linked only to satisfy symbols of code paths this
- * driver never takes (Python is never initialized or called). Many threads at once, for a
- * bounded time, hammer:
+ * errors.c (tools/tsan.sh). No libpython: the few CPython functions those files call are
+ * defined here (see "CPython stand-ins"), so Python never runs and TSan sees only
+ * instrumented code. Many threads at once, for a bounded time, hammer:
  *   - delivery rounds: channels with several producers (send_nowait-style heap items of
  *     both layouts, blocking sends with stack items and ic_chan_wait_taken, blocking sends
  *     withdrawn with ic_chan_withdraw) and several consumers (blocking, polling and timed
@@ -13,12 +13,18 @@
  *     threads, closes of either side, puts, gets and withdrawn blocking sends;
  *   - ic_close_all_channels, ic_chan_wake_all and ic_chan_copy_lent_of from the side;
  *   - the registry: ic_rec_new/incref/decref, ic_reg_add_locked, ic_reg_remove_locked,
- *     ic_reg_find_locked, ic_reg_name_taken_locked and list walks under ic_reg_lock.
+ *     ic_reg_find_locked, ic_reg_name_taken_locked and list walks under ic_reg_lock;
+ *   - lent buffers (send_buffer) between simulated interpreters, each a GIL (a mutex):
+ *     lent, received as "memoryviews", released in the receiver (queued for the owner,
+ *     drained there), taken back from blocking sends, and their owners ended
+ *     (ic_lent_end_of: queued ones copied, seen ones orphaned) while others still read.
  * Invariants checked: a message whose send was accepted (put OK for a heap item, wait OK for
  * a blocking one) is received exactly once, one that was refused (closed, interrupted,
  * withdrawn) never; each consumer sees each producer's messages in order; payloads arrive
  * intact; receivers of a closed channel end; every channel is freed once all its ends are
- * gone; the registry is empty at the end. Exit status: 0 clean, 1 invariant failure,
+ * gone; the registry is empty at the end; a lent object is only touched (buffer taken and
+ * released, reference dropped, freed) with its owner's GIL, never twice, and its memory
+ * stays intact while any reader holds it. Exit status: 0 clean, 1 invariant failure,
  * 3 hang; ThreadSanitizer's own (TSAN_OPTIONS exitcode) on any report.
  *
  *   driver [SECONDS]     (default 20; TSAN_DRIVER_SECONDS also sets it)
@@ -44,6 +50,7 @@
 #define LOOKUPERS 2
 #define REG_ADDERS 2
 #define REG_FINDERS 2
+#define LENDERS 3
 #define RING 64
 #define MAGIC 0x1C0FFEE5u
 #define MAXPAD 48
@@ -596,6 +603,389 @@ static void *lookuper_main(void *p)
     return NULL;
 }
 
+/* ---------------- CPython stand-ins ----------------
+ * The core's channel, registry, lent and error code calls a handful of CPython functions.
+ * The driver defines them itself, so no libpython is linked and Python never runs: the
+ * ones the driver's paths reach simulate interpreters (a thread "attached" to one holds
+ * its GIL, a mutex) and objects (lent buffers' owners); the rest must never be called. */
+
+#define NLI 3               /* simulated interpreters for lent buffers */
+#define LENT_LEN 40
+#define OBJ_MAGIC 0x0B1EC7u
+
+typedef struct {
+    int64_t id;
+} fake_interp;
+
+typedef struct {
+    PyObject ob;
+    uint32_t magic;
+    int64_t owner_id;
+    char buf[LENT_LEN];
+} fake_obj;
+
+static fake_interp finterp[NLI];
+static pthread_mutex_t gil[NLI];
+static __thread fake_interp *cur_fi;
+static _Atomic long st_objs, st_objs_freed, st_lents_sent, st_lents_seen, st_lents_copied,
+    st_lent_ends;
+
+static void never(const char *what)
+{
+    fail("the core called %s, which the driver's paths never should", what);
+}
+
+static int64_t cur_id(const char *what)
+{
+    if (cur_fi == NULL) {
+        fail("%s with no interpreter attached (no GIL held)", what);
+    }
+    return cur_fi->id;
+}
+
+PyInterpreterState *PyInterpreterState_Get(void)
+{
+    cur_id("PyInterpreterState_Get");
+    return (PyInterpreterState *)cur_fi;
+}
+
+int64_t PyInterpreterState_GetID(PyInterpreterState *interp)
+{
+    return ((fake_interp *)interp)->id;
+}
+
+static fake_obj *as_fake(PyObject *o, const char *what)
+{
+    fake_obj *fo = (fake_obj *)o;
+    if (fo->magic != OBJ_MAGIC) {
+        fail("%s on an object that is not alive (magic %#x)", what, fo->magic);
+    }
+    if (fo->owner_id != cur_id(what)) {
+        fail("%s on interpreter %lld's object with interpreter %lld's GIL", what,
+             (long long)fo->owner_id, (long long)cur_fi->id);
+    }
+    return fo;
+}
+
+int PyObject_GetBuffer(PyObject *obj, Py_buffer *view, int flags)
+{
+    fake_obj *fo = as_fake(obj, "PyObject_GetBuffer");
+    memset(view, 0, sizeof(*view));
+    view->buf = fo->buf;
+    view->len = LENT_LEN;
+    view->readonly = 1;
+    view->itemsize = 1;
+    view->obj = obj;            /* not a reference: the lent holds one */
+    return 0;
+}
+
+void PyBuffer_Release(Py_buffer *view)
+{
+    if (view->obj == NULL) {
+        fail("PyBuffer_Release of a released view");
+    }
+    as_fake(view->obj, "PyBuffer_Release");
+    view->obj = NULL;
+    view->buf = NULL;
+}
+
+void _Py_Dealloc(PyObject *o)
+{
+    fake_obj *fo = as_fake(o, "_Py_Dealloc");
+    fo->magic = 0xDEADu;
+    memset(fo->buf, 0xDD, sizeof(fo->buf));
+    free(fo);
+    atomic_fetch_add(&st_objs_freed, 1);
+}
+
+PyObject *PyErr_NoMemory(void)
+{
+    fail("out of memory");
+    return NULL;
+}
+
+unsigned long PyThread_get_thread_ident(void) { return self_tid(); }
+PyInterpreterState *PyInterpreterState_Main(void) { never("PyInterpreterState_Main"); return NULL; }
+void PyErr_Clear(void) { never("PyErr_Clear"); }
+PyObject *PyErr_GetRaisedException(void) { never("PyErr_GetRaisedException"); return NULL; }
+PyObject *PyObject_Str(PyObject *o) { never("PyObject_Str"); return NULL; }
+PyObject *PyType_GetName(PyTypeObject *t) { never("PyType_GetName"); return NULL; }
+const char *PyUnicode_AsUTF8AndSize(PyObject *o, Py_ssize_t *n) { never("PyUnicode_AsUTF8AndSize"); return NULL; }
+
+/* ---------------- lent buffers (send_buffer) across simulated interpreters ---------------- */
+
+static ic_interp *lrec[NLI];         /* guarded by gil[i] */
+static int lblocked[NLI];            /* blocking send_buffers of interpreter i in progress */
+static _Atomic int64_t next_interp_id = 5000;
+#define LCH 2
+static ic_chan *lch[LCH];           /* guarded by lch_mu; replaced when closed */
+static pthread_mutex_t lch_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static ic_chan *lent_chan(int c)
+{
+    pthread_mutex_lock(&lch_mu);
+    ic_chan *ch = lch[c];
+    ic_chan_attach(ch, 0);
+    pthread_mutex_unlock(&lch_mu);
+    return ch;
+}
+
+/* ch was closed (ic_close_all_channels): a new channel takes its place. Some GIL held. */
+static void renew_lent_chan(int c, ic_chan *ch)
+{
+    ic_chan *fresh = ic_chan_new();
+    if (fresh == NULL) {
+        fail("ic_chan_new failed");
+    }
+    atomic_fetch_add(&st_channels, 1);
+    note_chan_id(fresh->id);
+    pthread_mutex_lock(&lch_mu);
+    ic_chan *old = lch[c] == ch ? ch : NULL;
+    if (old != NULL) {
+        lch[c] = fresh;
+        fresh = NULL;
+    }
+    pthread_mutex_unlock(&lch_mu);
+    ic_chan_detach(old != NULL ? old : fresh, 0);
+}
+#define MAXVIEWS 16
+typedef struct {
+    ic_lent *l;
+    char first;
+} held_view;
+static held_view views[NLI][MAXVIEWS];   /* memoryviews alive in interpreter i: gil[i] */
+static int nviews[NLI];
+
+static void attach_interp(int i)
+{
+    pthread_mutex_lock(&gil[i]);
+    cur_fi = &finterp[i];
+}
+
+static void detach_interp(int i)
+{
+    cur_fi = NULL;
+    pthread_mutex_unlock(&gil[i]);
+}
+
+static ic_lent *new_lent(int i, char fill)
+{
+    fake_obj *fo = malloc(sizeof(*fo));
+    if (fo == NULL) {
+        fail("out of memory");
+    }
+    memset(fo, 0, sizeof(*fo));
+    Py_SET_REFCNT(&fo->ob, 1);
+    fo->magic = OBJ_MAGIC;
+    fo->owner_id = finterp[i].id;
+    memset(fo->buf, fill, sizeof(fo->buf));
+    atomic_fetch_add(&st_objs, 1);
+    ic_lent *l = ic_lent_new(lrec[i], &fo->ob);
+    if (l == NULL) {
+        fail("ic_lent_new failed");
+    }
+    Py_DECREF(&fo->ob);         /* the sender's own reference: the lent keeps it alive */
+    return l;
+}
+
+static void check_fill(const char *data, Py_ssize_t len, const char *what)
+{
+    if (len != LENT_LEN) {
+        fail("%s: %zd bytes", what, len);
+    }
+    for (Py_ssize_t k = 1; k < len; k++) {
+        if (data[k] != data[0]) {
+            fail("%s: byte %zd is %#x, not %#x (memory freed or reused under a reader?)",
+                 what, k, (unsigned char)data[k], (unsigned char)data[0]);
+        }
+    }
+}
+
+/* release a memoryview held in interpreter i (its GIL held), as lent_dealloc does */
+static void release_view(int i, int v)
+{
+    held_view hv = views[i][v];
+    views[i][v] = views[i][--nviews[i]];
+    check_fill(hv.l->view.buf, hv.l->view.len, "a held memoryview");
+    if (((const char *)hv.l->view.buf)[0] != hv.first) {
+        fail("a held memoryview changed under its reader");
+    }
+    ic_lent_export(hv.l, -1);
+    ic_lent_decref(hv.l);
+}
+
+/* interpreter i ends (its GIL held), as a foreign one does: its memoryviews go, what it
+ * lent is settled (queued ones copied, seen ones orphaned), and a new interpreter takes
+ * its place */
+static void end_interp(int i)
+{
+    while (nviews[i] > 0) {
+        release_view(i, nviews[i] - 1);
+    }
+    ic_interp *old = lrec[i];
+    ic_lent_end_of(old);
+    pthread_mutex_lock(&ic_lent_mu);
+    int clean = old->lent_live == NULL && old->pending == NULL && old->exported == 0;
+    pthread_mutex_unlock(&ic_lent_mu);
+    if (!clean) {
+        fail("interpreter %lld ended with lents still listed", (long long)old->id);
+    }
+    int64_t id = atomic_fetch_add(&next_interp_id, 1);
+    lrec[i] = ic_rec_new(id, NULL, "lender", 1, IC_KIND_FOREIGN);
+    if (lrec[i] == NULL) {
+        fail("ic_rec_new failed");
+    }
+    finterp[i].id = id;
+    cur_fi = &finterp[i];
+    ic_rec_decref(old);
+    atomic_fetch_add(&st_lent_ends, 1);
+}
+
+static void *lender_main(void *p)
+{
+    uint64_t rng = rng_seed((uint64_t)(uintptr_t)p + 53);
+    while (!atomic_load(&g_stop)) {
+        int i = (int)(rng_next(&rng) % NLI);
+        int c = (int)(rng_next(&rng) % LCH);
+        ic_chan *ch = lent_chan(c);
+        int closed = 0;
+        attach_interp(i);
+        ic_lent_drain(lrec[i]);          /* as every channel operation does */
+        int op = (int)(rng_next(&rng) % 16);
+        char fill = (char)('a' + rng_next(&rng) % 26);
+        if (op < 3) {                    /* send_buffer_nowait */
+            ic_lent *l = new_lent(i, fill);
+            ic_item *it = calloc(1, sizeof(*it));
+            if (it == NULL) {
+                fail("out of memory");
+            }
+            it->data = l->view.buf;
+            it->len = l->view.len;
+            it->lent = l;
+            it->heap = 1;
+            if (ic_chan_put(ch, it) != IC_CH_OK) {
+                ic_item_free(it);
+                closed = 1;
+            }
+            atomic_fetch_add(&st_lents_sent, 1);
+        }
+        else if (op < 5) {               /* send_buffer: blocking, with the GIL released */
+            ic_lent *l = new_lent(i, fill);
+            ic_item it;
+            memset(&it, 0, sizeof(it));
+            it.data = l->view.buf;
+            it.len = l->view.len;
+            it.lent = l;
+            if (ic_chan_put(ch, &it) == IC_CH_OK) {
+                lblocked[i]++;
+                detach_interp(i);
+                for (int k = (int)(rng_next(&rng) % 200); k > 0 && atomic_load(&it.state) == IC_ITEM_QUEUED; k--) {
+                    sched_yield();
+                }
+                attach_interp(i);
+                if (!ic_chan_withdraw(ch, &it)) {
+                    detach_interp(i);
+                    ic_chan_wait_taken(ch, &it, NULL);
+                    attach_interp(i);
+                }
+                lblocked[i]--;
+            }
+            else {
+                closed = 1;
+            }
+            if (it.lent != NULL) {       /* not taken by a receiver: still ours */
+                ic_lent_decref(it.lent);
+            }
+            atomic_fetch_add(&st_lents_sent, 1);
+        }
+        else if (op < 11) {              /* recv_nowait */
+            ic_item *it = NULL;
+            if (ic_chan_get(ch, &it, 0, NULL) == IC_CH_OK) {
+                if (it->lent != NULL) {
+                    ic_lent *l = it->lent;
+                    it->lent = NULL;
+                    ic_lent_export(l, 1);
+                    ic_chan_finish(ch, it);
+                    check_fill(l->view.buf, l->view.len, "a received memoryview");
+                    if (nviews[i] < MAXVIEWS) {
+                        views[i][nviews[i]++] = (held_view){l, ((const char *)l->view.buf)[0]};
+                    }
+                    else {
+                        ic_lent_export(l, -1);
+                        ic_lent_decref(l);
+                    }
+                    atomic_fetch_add(&st_lents_seen, 1);
+                }
+                else {
+                    check_fill(it->data, it->len, "a lent turned copy");
+                    ic_chan_finish(ch, it);
+                    atomic_fetch_add(&st_lents_copied, 1);
+                }
+            }
+        }
+        else if (op < 15) {
+            if (nviews[i] > 0) {
+                release_view(i, (int)(rng_next(&rng) % (uint64_t)nviews[i]));
+            }
+        }
+        else if (lblocked[i] == 0 && rng_next(&rng) % 4 == 0) {
+            end_interp(i);
+        }
+        if (closed) {
+            renew_lent_chan(c, ch);
+        }
+        ic_chan_detach(ch, 0);          /* may free queued items: with a GIL held */
+        detach_interp(i);
+    }
+    return NULL;
+}
+
+static void lent_setup(void)
+{
+    for (int i = 0; i < NLI; i++) {
+        pthread_mutex_init(&gil[i], NULL);
+        finterp[i].id = atomic_fetch_add(&next_interp_id, 1);
+        lrec[i] = ic_rec_new(finterp[i].id, NULL, "lender", 1, IC_KIND_FOREIGN);
+        if (lrec[i] == NULL) {
+            fail("ic_rec_new failed");
+        }
+    }
+    for (int c = 0; c < LCH; c++) {
+        lch[c] = ic_chan_new();
+        if (lch[c] == NULL) {
+            fail("ic_chan_new failed");
+        }
+        atomic_fetch_add(&st_channels, 1);
+        note_chan_id(lch[c]->id);
+    }
+}
+
+/* after the lenders stopped: the channels go (queued lents released or queued for their
+ * owners), every interpreter ends; every object not orphaned is freed, none twice */
+static void lent_teardown(void)
+{
+    attach_interp(0);
+    for (int c = 0; c < LCH; c++) {
+        ic_chan_detach(lch[c], 0);       /* the last reference: queued items are freed */
+    }
+    detach_interp(0);
+    for (int i = 0; i < NLI; i++) {
+        attach_interp(i);
+        end_interp(i);
+        detach_interp(i);
+    }
+    for (int i = 0; i < NLI; i++) {
+        attach_interp(i);
+        ic_lent_drain(lrec[i]);
+        ic_rec_decref(lrec[i]);
+        lrec[i] = NULL;
+        detach_interp(i);
+    }
+    if (atomic_load(&st_objs_freed) > atomic_load(&st_objs)) {
+        fail("more objects freed than made");
+    }
+}
+
 /* ---------------- side effects: close all, wake all, interrupts, lent copies ---------------- */
 
 static void *closer_main(void *p)
@@ -802,8 +1192,12 @@ int main(int argc, char **argv)
             fail("ic_rec_new failed");
         }
     }
-    pthread_t bg[CHURNERS + LOOKUPERS + REG_ADDERS + REG_FINDERS + 3];
+    lent_setup();
+    pthread_t bg[CHURNERS + LOOKUPERS + REG_ADDERS + REG_FINDERS + LENDERS + 3];
     int nbg = 0;
+    for (intptr_t i = 0; i < LENDERS; i++) {
+        start(&bg[nbg++], lender_main, (void *)i);
+    }
     for (intptr_t i = 0; i < CHURNERS; i++) {
         start(&bg[nbg++], churner_main, (void *)i);
     }
@@ -829,6 +1223,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nbg; i++) {
         pthread_join(bg[i], NULL);
     }
+    lent_teardown();
 
     /* every end is gone: every channel must have been freed */
     int64_t top = atomic_load(&max_chan_id);
@@ -859,14 +1254,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < NWORKERS; i++) {
         ic_rec_decref(worker_rec[i]);
     }
-    printf("tsan driver: %.0f s, %ld rounds (%ld producers stopped early by a close), %ld "
-           "messages accepted, %ld refused (%ld interrupted), %ld received; %ld blocking "
-           "sends withdrawn; %ld signals (%ld waits ended by one); %ld channels, %ld lookups (%ld found), %ld registry records: "
-           "all invariants held\n",
+    printf("tsan driver: %.0f s, %ld rounds (%ld producers stopped early by a close), "
+           "%ld messages accepted, %ld refused (%ld interrupted), %ld received; %ld blocking "
+           "sends withdrawn; %ld signals (%ld waits ended by one); %ld channels, %ld lookups "
+           "(%ld found), %ld registry records; %ld buffers lent, %ld seen as memoryviews, "
+           "%ld as copies, %ld lenders ended: all invariants held\n",
            seconds, atomic_load(&st_rounds), atomic_load(&st_closed_early),
            atomic_load(&st_accepted), atomic_load(&st_refused), atomic_load(&st_intr),
-           atomic_load(&st_received), atomic_load(&st_withdrawn), atomic_load(&st_signals), atomic_load(&st_eintr),
-           atomic_load(&st_channels),
-           atomic_load(&st_lookups), atomic_load(&st_lookup_hits), atomic_load(&st_recs));
+           atomic_load(&st_received), atomic_load(&st_withdrawn), atomic_load(&st_signals),
+           atomic_load(&st_eintr), atomic_load(&st_channels), atomic_load(&st_lookups),
+           atomic_load(&st_lookup_hits), atomic_load(&st_recs), atomic_load(&st_lents_sent),
+           atomic_load(&st_lents_seen), atomic_load(&st_lents_copied),
+           atomic_load(&st_lent_ends));
     return 0;
 }
