@@ -111,12 +111,47 @@ def create() -> "Interpreter":
     """Return a new (idle) Python interpreter with its own GIL."""
     from ..interpreter import create as _create
     iid = _create(isolated=True).id
+    _warn_at_exit()
     return Interpreter(iid, _ownsref=True)
+
+
+_exit_check_registered = False
+
+
+def _warn_at_exit():
+    """At exit, warn about interpreters create() made that are still open, as CPython
+    3.14 does (interpcli's core then ends them). Registered after the core's own exit
+    handler, so it runs before it."""
+    global _exit_check_registered
+    if _exit_check_registered:
+        return
+    _exit_check_registered = True
+    import atexit
+    atexit.register(_check_remaining)
+
+
+def _check_remaining():
+    try:
+        alive = {iid for iid, *_ in _core.list_interpreters()}
+        with _known_lock:
+            owned = [i for i in _known.values() if i._ownsref and i._id in alive]
+    except Exception:
+        return
+    if owned:
+        import warnings
+        warnings.warn_explicit("remaining subinterpreters; close them with "
+                               "Interpreter.close()", RuntimeWarning, "<sys>", 0)
 
 
 def list_all() -> list:
     """Return all existing interpreters (those interpcli's core knows), main first."""
-    return [Interpreter(iid) for iid, *_ in _core.list_interpreters()]
+    found = []
+    for iid, *_ in _core.list_interpreters():
+        try:
+            found.append(Interpreter(iid))
+        except InterpreterNotFoundError:     # closed meanwhile (by the garbage collector)
+            pass
+    return found
 
 
 def get_current() -> "Interpreter":
@@ -148,6 +183,8 @@ class Interpreter:
         if not isinstance(id, int):
             raise TypeError(f"id must be an int, got {id!r}")
         id = int(id)
+        if id < 0:
+            raise ValueError(f"id must be a non-negative int, got {id!r}")
         with _known_lock:
             self = _known.get(id)
             if self is not None:
@@ -199,6 +236,8 @@ class Interpreter:
 
     def is_running(self):
         """Return whether or not the identified interpreter is running."""
+        if self._id == _core.current_id() or self._id == _core.main_id():
+            return True     # the calling code runs there; the main one runs the program
         for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
             if iid == self._id:
                 return bool(running)
@@ -217,7 +256,7 @@ class Interpreter:
         try:
             _lowlevel.destroy(self._id)
         except InterpreterNotFoundError:
-            pass
+            raise InterpreterNotFoundError(f"interpreter {self._id} does not exist") from None
 
     # -- running code there --
 
@@ -247,19 +286,28 @@ class Interpreter:
                     (res.traceback or "").rstrip())
             return _worker.ST_EXC, (info, None)
         _pid, _op, kind = _xi.header(reply)
-        return _xi.payload(reply, kind)
+        status, value = _xi.payload(reply, kind)
+        if status == _worker.ST_NOTSHAREABLE:
+            raise NotShareableError(value)
+        return status, value
 
     def prepare_main(self, ns=None, /, **kwargs):
         """Bind the given values into the interpreter's __main__.
 
-        Shareable values pass as they are (memoryviews without a copy, read-only); other
-        values are pickled, and NotShareableError is raised for those that do not pickle."""
+        The values must be shareable (see is_shareable()); otherwise NotShareableError
+        is raised and none is bound. Memoryviews pass without a copy, read-only."""
+        self._prepare_main(ns, kwargs, restrict=True)
+
+    def _prepare_main(self, ns, kwargs, restrict):
         ns = dict(ns, **kwargs) if ns is not None else kwargs
         if not ns:
             raise ValueError("arg 2 must be a non-empty dict")
-        for name in ns:
+        for name, value in ns.items():
             if not isinstance(name, str):
                 raise TypeError(f"names must be str, not {type(name).__name__!r}")
+            if restrict and not _xi.is_shareable(value):
+                raise NotShareableError(f"{name}: {type(value).__name__!r} object is not "
+                                        f"shareable")
         messages = [_xi.encode(tuple(ns), _xi.OP_UNBOUND)]
         messages += [_xi.encode(v, _xi.OP_UNBOUND) for v in ns.values()]
         status, value = self._request("prepare", messages)
@@ -282,8 +330,6 @@ class Interpreter:
         This blocks the current Python thread until done."""
         if isinstance(code, str):
             req = (_worker.R_SOURCE, code)
-        elif isinstance(code, (bytes, bytearray)):
-            req = (_worker.R_SOURCE, bytes(code).decode("utf-8"))
         else:
             if isinstance(code, types.FunctionType):
                 fn = code
@@ -313,9 +359,13 @@ class Interpreter:
     def call(self, callable, /, *args, **kwargs):
         """Call the object in the interpreter with given args/kwargs and return its result.
 
-        Shareable objects pass as they are; other callables, args, kwargs and return
-        values are pickled (functions by reference when their module imports there, else
-        by value: their code runs with the interpreter's __main__ as globals).
+        Shareable objects pass as they are. A "stateless" function (no closure, no
+        defaults, no globals but builtins) passes as its code and runs with the
+        interpreter's __main__ as globals; other callables, args, kwargs and return
+        values are pickled: functions by reference (one of __main__ from a hidden copy
+        of the main script when the interpreter's __main__ lacks it), and NotShareableError
+        is raised for what does not pickle (closures, local functions) or does not
+        rebuild there. Builtins that act on their caller (eval, exec, dir) act on __main__.
 
         If the callable raises an exception then the error display
         (including full traceback) is sent back between the interpreters

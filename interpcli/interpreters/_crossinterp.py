@@ -12,6 +12,7 @@ A message is a header (who put it, what to do if that interpreter is gone, paylo
 followed by the payload. Used by queues, the channels submodule and Interpreter.call."""
 from __future__ import annotations
 
+import builtins
 import io
 import marshal
 import pickle
@@ -94,6 +95,9 @@ UNBOUND_REMOVE = object()
 OP_REMOVE, OP_ERROR, OP_UNBOUND = 1, 2, 3
 _CONSTANT_TO_FLAG = {UNBOUND_REMOVE: OP_REMOVE, UNBOUND_ERROR: OP_ERROR, UNBOUND: OP_UNBOUND}
 _FLAG_TO_CONSTANT = {v: k for k, v in _CONSTANT_TO_FLAG.items()}
+# CPython's names for them (the flags are CPython's too)
+_UNBOUND_CONSTANT_TO_FLAG = _CONSTANT_TO_FLAG
+_UNBOUND_FLAG_TO_CONSTANT = _FLAG_TO_CONSTANT
 
 
 def serialize_unbound(unbound):
@@ -158,7 +162,7 @@ def is_shareable(obj) -> bool:
     return False
 
 
-# ---- pickling with keep-alive of ends and by-value functions ----
+# ---- pickling with keep-alive of ends, and functions ----
 
 def _rebuild_end(chan_id, mode):
     try:
@@ -175,101 +179,175 @@ def _rebuild_memoryview(data, fmt, shape):
         return mv
 
 
-def _make_cell(value):
-    return types.CellType(value)
+# Functions cross as in Python 3.14's concurrent.interpreters:
+# - a "stateless" function (no closure, no defaults, only builtins among the global names
+#   its code uses) crosses as its code and runs with the receiving interpreter's __main__
+#   as globals;
+# - any other function (and class) is pickled by reference: the receiver imports its
+#   module. One of __main__ is looked up in the receiver's __main__ and, failing that, in
+#   a hidden module made by running the sender's main script there as "<fake __main__>"
+#   (once per interpreter), so that it runs with the globals its script gives it.
+# Closures and local functions do not pickle: NotShareableError.
+# One extension: a module's function also carries its code, so that it still runs where its
+# module does not import (a test module found through the caller's sys.path, say): then
+# it runs in a namespace of its own, given the modules and plain values it names.
+
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL",
+                         "LOAD_NAME", "STORE_NAME", "DELETE_NAME"})
+_global_names_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-_unimportable: set = set()
+def _global_names(code) -> frozenset:
+    """The global (and builtin) names the code itself uses (not its nested functions)."""
+    names = _global_names_cache.get(code)
+    if names is None:
+        import dis
+        names = frozenset(ins.argval for ins in dis.get_instructions(code)
+                          if ins.opname in _GLOBAL_OPS)
+        _global_names_cache[code] = names
+    return names
 
 
-def _rebuild_function(module, qualname, code, name, defaults, kwdefaults, closure, doc,
-                      home=None):
-    """Rebuild a function in this interpreter: by reference when its module imports here,
-    else from its code object. A function of __main__ gets this interpreter's __main__ as
-    globals; one of a module that does not import here gets a namespace of its own."""
-    if module is not None and module not in _unimportable:
-        try:
-            obj = __import__(module, fromlist=["_"])
-            for part in qualname.split("."):
-                obj = getattr(obj, part)
-            if callable(obj):
-                return obj
-        except Exception as exc:
-            if code is None:
-                raise
-            if isinstance(exc, ImportError):
-                _unimportable.add(module)   # do not search sys.path again for each call
-    if code is None:
-        raise NotShareableError(f"function {qualname!r} cannot be rebuilt here")
-    if home is None:
-        glob = sys.modules["__main__"].__dict__
-    else:
-        glob = {"__name__": home, "__builtins__": __builtins__}
-    fn = types.FunctionType(marshal.loads(code), glob, name, defaults, closure)
+def is_stateless(fn) -> bool:
+    """Whether the function crosses as its code (CPython 3.14's "stateless" function)."""
+    if type(fn) is not types.FunctionType:
+        return False
+    if fn.__defaults__ or fn.__kwdefaults__ or fn.__closure__:
+        return False
+    code = fn.__code__
+    if code.co_freevars:
+        return False
+    names = _global_names(code)
+    if names:
+        glob = fn.__globals__
+        b = glob.get("__builtins__", builtins)
+        b = b.__dict__ if isinstance(b, types.ModuleType) else b
+        if not all(name not in glob and name in b for name in names):
+            return False
+    return True
+
+
+def _rebuild_stateless(code, name, qualname, doc):
+    fn = types.FunctionType(marshal.loads(code), sys.modules["__main__"].__dict__, name)
     fn.__qualname__ = qualname
-    fn.__kwdefaults__ = kwdefaults
     fn.__doc__ = doc
     return fn
 
 
+_MISSING = object()
+
+
+def _lookup(obj, qualname):
+    for part in qualname.split("."):
+        obj = getattr(obj, part, _MISSING)
+        if obj is _MISSING:
+            break
+    return obj
+
+
+_fake_mains: dict = {}
+
+
+def _fake_main(filename):
+    """The sender's main script run here as a hidden module (not this __main__)."""
+    mod = _fake_mains.get(filename)
+    if mod is None:
+        with open(filename, "rb") as f:
+            source = f.read()
+        mod = types.ModuleType("<fake __main__>")
+        mod.__file__ = filename
+        mod.__builtins__ = builtins
+        _fake_mains[filename] = mod
+        try:
+            exec(compile(source, filename, "exec"), mod.__dict__)
+        except BaseException:
+            del _fake_mains[filename]
+            raise
+    return mod
+
+
+def _main_attr(filename, qualname):
+    obj = _lookup(sys.modules["__main__"], qualname)
+    if obj is _MISSING and filename:
+        try:
+            obj = _lookup(_fake_main(filename), qualname)
+        except Exception as exc:
+            raise NotShareableError(
+                f"{qualname!r} of __main__ cannot be rebuilt here: running {filename!r} "
+                f"failed: {type(exc).__name__}: {exc}") from None
+    if obj is _MISSING:
+        raise NotShareableError(f"{qualname!r} is not defined in __main__ here "
+                                f"(nor by the main script of the sending interpreter)")
+    return obj
+
+
+_unimportable: set = set()
+_rebuilt: "weakref.WeakSet" = weakref.WeakSet()     # functions rebuilt from their code
+
+
+def _rebuild_function(module, qualname, code, name, defaults, kwdefaults, doc):
+    """A module's function: by reference when its module imports here, else from its
+    code, in a namespace of its own named after the module."""
+    if module not in _unimportable:
+        try:
+            obj = _lookup(__import__(module, fromlist=["_"]), qualname)
+            if obj is not _MISSING:
+                return obj
+        except ImportError:
+            _unimportable.add(module)   # do not search sys.path again for each call
+    glob = {"__name__": module, "__builtins__": builtins}
+    fn = types.FunctionType(marshal.loads(code), glob, name, defaults)
+    fn.__qualname__ = qualname
+    fn.__kwdefaults__ = kwdefaults
+    fn.__doc__ = doc
+    _rebuilt.add(fn)
+    return fn
+
+
 def _set_function_globals(fn, state):
-    """Give a function rebuilt by value the globals it uses: modules are imported (added
-    to __main__ only where the name is free), other values set in its own namespace."""
-    modules, values = state
+    """Give a function rebuilt from its code the globals it names (when it was not found
+    by reference): modules are imported, other values set."""
+    if fn not in _rebuilt:
+        return      # found by reference: it has its own module's globals
     glob = fn.__globals__
-    in_main = glob is sys.modules["__main__"].__dict__
+    modules, values = state
     for name, modname in modules.items():
-        if in_main and name in glob:
-            continue
         try:
             glob[name] = __import__(modname, fromlist=["_"])
         except ImportError:
             pass
-    if values:
-        if in_main:
-            for name, value in values.items():
-                glob.setdefault(name, value)
-        else:
-            glob.update(values)
+    glob.update(values)
 
 
-_names_cache: dict = {}
+_all_names_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _global_names(code) -> frozenset:
-    names = _names_cache.get(code)
+def _all_names(code) -> frozenset:
+    names = _all_names_cache.get(code)
     if names is None:
         found = set(code.co_names)
         for const in code.co_consts:
             if isinstance(const, types.CodeType):
-                found |= _global_names(const)
-        names = _names_cache[code] = frozenset(found)
+                found |= _all_names(const)
+        names = _all_names_cache[code] = frozenset(found)
     return names
 
 
-def _reduce_function(fn):
-    module = getattr(fn, "__module__", None)
-    qualname = fn.__qualname__
-    by_ref = (module is not None and module != "__main__" and "<" not in qualname)
-    closure = None
-    if fn.__closure__:
-        try:
-            closure = tuple(_make_cell(c.cell_contents) for c in fn.__closure__)
-        except ValueError:      # an empty cell
-            closure = None
-            if not by_ref:
-                raise NotShareableError(f"function {qualname!r} has an unset closure cell")
+def _reduce_module_function(fn):
+    module, qualname = fn.__module__, fn.__qualname__
+    mod = sys.modules.get(module)
+    if fn.__closure__ or "<" in qualname or mod is None or _lookup(mod, qualname) is not fn:
+        return NotImplemented       # pickle's own error (local object, not found)
     try:
         code = marshal.dumps(fn.__code__)
     except ValueError:
-        code = None
-    # the globals it names: modules cross by name; plain values and functions by value
+        return NotImplemented
     glob = fn.__globals__
     modules, values = {}, {}
-    for name in _global_names(fn.__code__):
-        if name not in glob:
+    for name in _all_names(fn.__code__):
+        value = glob.get(name, _MISSING)
+        if value is _MISSING:
             continue
-        value = glob[name]
         if isinstance(value, types.ModuleType):
             modules[name] = value.__name__
         elif type(value) is types.FunctionType or _plain(value):
@@ -277,10 +355,19 @@ def _reduce_function(fn):
         elif (isinstance(value, (type, types.BuiltinFunctionType))
               and getattr(value, "__module__", None) not in (None, module, "__main__")):
             values[name] = value        # by reference, from a module that imports there
-    home = None if module == "__main__" else (module or "__interpcli_function__")
-    args = (module if by_ref else None, qualname, code, fn.__name__, fn.__defaults__,
-            fn.__kwdefaults__, closure, fn.__doc__, home)
+    args = (module, qualname, code, fn.__name__, fn.__defaults__, fn.__kwdefaults__,
+            fn.__doc__)
     return (_rebuild_function, args, (modules, values), None, None, _set_function_globals)
+
+
+def _reduce_main(obj):
+    """Pickle a function or class of __main__ by reference (see above)."""
+    main = sys.modules["__main__"]
+    qualname = obj.__qualname__
+    if "<" in qualname or _lookup(main, qualname) is not obj:
+        raise NotShareableError(f"{qualname!r} of __main__ cannot be pickled: it is not "
+                                f"__main__.{qualname}")
+    return (_main_attr, (getattr(main, "__file__", None), qualname))
 
 
 class _Pickler(pickle.Pickler):
@@ -295,13 +382,23 @@ class _Pickler(pickle.Pickler):
             return (_rebuild_end, (obj.id, obj._mode))
         if t in _xi_types:
             return obj._xi_reduce(self._keep)
-        if t is types.FunctionType and not obj.__module__.startswith("interpcli."):
-            return _reduce_function(obj)
-        if t is types.CellType:
-            try:
-                return (_make_cell, (obj.cell_contents,))
-            except ValueError:
-                return (types.CellType, ())
+        if t is types.FunctionType:
+            if is_stateless(obj):
+                try:
+                    code = marshal.dumps(obj.__code__)
+                except ValueError:
+                    pass
+                else:
+                    return (_rebuild_stateless, (code, obj.__name__, obj.__qualname__,
+                                                 obj.__doc__))
+            module = obj.__module__
+            if module == "__main__":
+                return _reduce_main(obj)
+            if module is None or module.startswith("interpcli."):
+                return NotImplemented
+            return _reduce_module_function(obj)
+        if isinstance(obj, type) and obj.__module__ == "__main__":
+            return _reduce_main(obj)
         if t is memoryview:
             shape = obj.shape if obj.ndim else None
             return (_rebuild_memoryview, (obj.tobytes(), obj.format, shape))
@@ -344,19 +441,25 @@ class _Carrier(bytearray):
 # may hold the core's channel locks (closing the interpreter would deadlock).
 _inflight: dict = {}
 _graveyard: list = []
+# memoryviews sent lent, by the id of the channel that carries them: a receiver in the
+# same interpreter gets the sender's view itself (writable if it is), as in CPython; one
+# elsewhere gets the core's read-only view
+_local_views: dict = {}
 
 
 def _released(ref):
     entry = _inflight.pop(id(ref), None)
     if entry is not None:
         _graveyard.append(entry)
+        if entry[2] is not None:
+            _graveyard.append(_local_views.pop(entry[2], None))
 
 
-def carrier(data, keep) -> _Carrier:
+def carrier(data, keep, local_view=None) -> _Carrier:
     """A lendable message holding data, keeping the objects in keep alive meanwhile."""
     msg = _Carrier(data)
     ref = weakref.ref(msg, _released)
-    _inflight[id(ref)] = (ref, keep)
+    _inflight[id(ref)] = (ref, keep, local_view)
     return msg
 
 
@@ -374,8 +477,9 @@ def encode(obj, op: int, *, shareable_only: bool = False, lend_buffers: bool = T
         # zero copy: the memory itself travels lent on a private channel
         brecv, bsend = _core.create_channel()
         bsend.send_buffer_nowait(obj)
+        _local_views[brecv.id] = obj
         msg = carrier(_HEAD.pack(_CURRENT_ID, op, K_BUFFER) + _CHAN_ID.pack(brecv.id),
-                      (brecv, bsend))
+                      (brecv, bsend), brecv.id)
         return msg, True
     keep: list = []
     data = pickle_dumps(obj, keep)
@@ -409,7 +513,13 @@ def payload(msg, kind: int):
             return pickle.loads(msg[HEAD_SIZE:])
         if kind == K_BUFFER:
             (bid,) = _CHAN_ID.unpack_from(msg, HEAD_SIZE)
-            return _rebuild_end(bid, 1).recv_nowait()
+            view = _rebuild_end(bid, 1).recv_nowait()
+            if _HEAD.unpack_from(msg)[0] == _CURRENT_ID:
+                mine = _local_views.pop(bid, None)
+                if mine is not None:
+                    view.release()
+                    return memoryview(mine)     # a view of its own, onto the same memory
+            return view
         raise ValueError(f"not an interpcli.interpreters message (kind {kind!r})")
     finally:
         if type(msg) is memoryview:

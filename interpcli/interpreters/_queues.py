@@ -13,6 +13,7 @@ Queue.id is the id of the state channel."""
 from __future__ import annotations
 
 import marshal
+import operator
 import queue
 import struct
 import threading
@@ -90,7 +91,10 @@ _STATE = struct.Struct("<qq40s")        # counts + the packed prefix
 _MAGIC = b"icqueue1"
 
 
-def create(maxsize=0, *, unbounditems=UNBOUND):
+_SYNCOBJ = 0x100     # in the state's op: 3.13's syncobj default (put only shareable objects)
+
+
+def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
     """Return a new cross-interpreter queue.
 
     The queue may be used to pass data safely between interpreters.
@@ -99,17 +103,23 @@ def create(maxsize=0, *, unbounditems=UNBOUND):
     "unbounditems" sets the default for Queue.put(); see that method for
     supported values.  The default value is UNBOUND, which replaces
     the unbound item.
+
+    "syncobj" (Python 3.13's API) sets the default for Queue.put(): when true, only
+    shareable objects may be put.
     """
-    maxsize = int(maxsize)
+    maxsize = operator.index(maxsize)
     op, = _serialize_unbound(unbounditems)
+    if syncobj:
+        op |= _SYNCOBJ
     ends = []
     for _ in range(3):
         recv, _send = _core.create_channel()
         ends.append(_core._end(recv.id, 3))
     state, items, wake = ends
+    # a maxsize <= 0 means no limit, and is kept as given (Queue.maxsize shows it)
     state.send_nowait(_STATE.pack(0, 0, _PREFIX.pack(_MAGIC, items.id, wake.id,
-                                                     max(maxsize, 0), op)))
-    self = Queue._build(state, items, wake, max(maxsize, 0), op)
+                                                     maxsize, op)))
+    self = Queue._build(state, items, wake, maxsize, op)
     self._unbounditems = unbounditems
     return self
 
@@ -139,7 +149,8 @@ def _rebuild(state_id, items_id, wake_id, maxsize, op):
 class Queue:
     """A cross-interpreter queue."""
 
-    __slots__ = ("_id", "_s", "_i", "_w", "_maxsize", "_op", "_prefix", "_unbounditems",
+    __slots__ = ("_id", "_s", "_i", "_w", "_maxsize", "_op", "_rawop", "_syncobj",
+                 "_prefix", "_unbounditems",
                  "__weakref__")
 
     def __new__(cls, id, /):
@@ -176,7 +187,9 @@ class Queue:
             self._id = state.id
             self._s, self._i, self._w = state, items, wake
             self._maxsize = maxsize
-            self._op = op
+            self._rawop = op
+            self._op = op & 0xff
+            self._syncobj = bool(op & _SYNCOBJ)
             self._prefix = _PREFIX.pack(_MAGIC, items.id, wake.id, maxsize, op)
             _known_queues[self._id] = self
             return self
@@ -194,7 +207,7 @@ class Queue:
 
     # for pickling:
     def __reduce__(self):
-        return (_rebuild, (self._id, self._i.id, self._w.id, self._maxsize, self._op))
+        return (_rebuild, (self._id, self._i.id, self._w.id, self._maxsize, self._rawop))
 
     def _xi_reduce(self, keep):
         keep.append(self)
@@ -269,11 +282,20 @@ class Queue:
             if holder:
                 self._s.send_nowait(holder[-1])
 
-    def _op_for(self, unbounditems):
+    def _op_for(self, unbounditems, unbound=None):
+        if unbound is not None:         # Python 3.13's name for it
+            if unbounditems is not None:
+                raise TypeError("unbound and unbounditems are the same setting; give one")
+            unbounditems = unbound
         if unbounditems is None:
             return self._op
         op, = _serialize_unbound(unbounditems)
         return op
+
+    def _encode(self, obj, op, syncobj):
+        if syncobj is None:
+            syncobj = self._syncobj
+        return _crossinterp.encode(obj, op, shareable_only=bool(syncobj))
 
     def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:
         """Put if there is room (True); else register as a waiting putter if asked."""
@@ -316,7 +338,8 @@ class Queue:
             if holder:
                 self._s.send_nowait(holder[-1])
 
-    def put(self, obj, block=True, timeout=None, *, unbounditems=None):
+    def put(self, obj, block=True, timeout=None, *, unbounditems=None, syncobj=None,
+            unbound=None):
         """Add the object to the queue.
 
         If "block" is true, this blocks while the queue is full (waking when a get makes
@@ -350,10 +373,14 @@ class Queue:
 
         If "unbounditems" is UNBOUND then it is returned by get() in place
         of the unbound item.
+
+        Python 3.13's keywords are accepted too: "unbound" (for "unbounditems") and
+        "syncobj" (true: only shareable objects; None: the queue's default).
         """
-        op = self._op if unbounditems is None else self._op_for(unbounditems)
+        op = self._op if unbounditems is unbound is None else \
+            self._op_for(unbounditems, unbound)
         deadline = None if timeout is None or not block else _deadline(timeout)
-        msg, lent = _crossinterp.encode(obj, op)
+        msg, lent = self._encode(obj, op, syncobj)
         if self._try_put(msg, lent, op, wait=block):
             return
         if not block:
@@ -387,9 +414,10 @@ class Queue:
             if holder:
                 self._s.send_nowait(holder[-1])
 
-    def put_nowait(self, obj, *, unbounditems=None):
-        op = self._op if unbounditems is None else self._op_for(unbounditems)
-        msg, lent = _crossinterp.encode(obj, op)
+    def put_nowait(self, obj, *, unbounditems=None, syncobj=None, unbound=None):
+        op = self._op if unbounditems is unbound is None else \
+            self._op_for(unbounditems, unbound)
+        msg, lent = self._encode(obj, op, syncobj)
         if not self._try_put(msg, lent, op, wait=False):
             raise QueueFull("queue full")
 

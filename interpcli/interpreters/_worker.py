@@ -14,7 +14,7 @@ from . import _crossinterp as _xi
 
 _core = core_module()
 
-ST_OK, ST_EXC = 0, 1
+ST_OK, ST_EXC, ST_NOTSHAREABLE = 0, 1, 2
 R_SOURCE, R_CODE = 0, 1
 
 
@@ -44,8 +44,15 @@ def _reply(ch, obj) -> None:
     try:
         _xi.send(ch, obj, _xi.OP_UNBOUND, block=False)
     except _xi.NotShareableError as exc:
-        info = excinfo(exc, skip=99)
-        _xi.send(ch, (ST_EXC, (info, None)), _xi.OP_UNBOUND, block=False)
+        # the result does not cross: the caller raises NotShareableError (as in 3.14)
+        _xi.send(ch, (ST_NOTSHAREABLE, str(exc)), _xi.OP_UNBOUND, block=False)
+
+
+def _not_shareable(ch, exc) -> None:
+    """What the caller sent cannot be rebuilt here: NotShareableError over there."""
+    msg = str(exc) if isinstance(exc, _xi.NotShareableError) else \
+        f"cannot be rebuilt in interpreter {_core.current_id()}: {type(exc).__name__}: {exc}"
+    _xi.send(ch, (ST_NOTSHAREABLE, msg), _xi.OP_UNBOUND, block=False)
 
 
 def _take(ch):
@@ -67,31 +74,64 @@ def exec_(chan_id: int) -> None:
     _reply(ch, (ST_OK, None))
 
 
-_trampoline = None
+class _CallLocals:
+    """The locals of the frame a call runs from: __main__'s namespace, plus the call
+    itself under a hidden name. So builtins that act on their caller's frame (eval(),
+    exec(), dir(), vars(), locals(), globals()) act on __main__, as in 3.14, and dir()
+    shows __main__'s names only. It does not cross interpreters (locals() and vars()
+    called this way return it)."""
+
+    __slots__ = ("_ns", "_call")
+
+    def __init__(self, ns, call):
+        self._ns, self._call = ns, call
+
+    def __getitem__(self, key):
+        if key == "__interpcli_call__":
+            return self._call
+        return self._ns[key]
+
+    def __setitem__(self, key, value):
+        self._ns[key] = value
+
+    def __delitem__(self, key):
+        del self._ns[key]
+
+    def __contains__(self, key):
+        return key in self._ns
+
+    def __iter__(self):
+        return iter(self._ns)
+
+    def __len__(self):
+        return len(self._ns)
+
+    def keys(self):
+        return self._ns.keys()
+
+    def get(self, key, default=None):
+        return self._ns.get(key, default)
+
+    def __reduce__(self):
+        raise TypeError("the namespace of a call does not cross interpreters")
 
 
-def _in_main(fn, args, kwargs):
-    """Call fn from a frame whose globals are __main__'s, so that eval(), exec(),
-    globals() and the like called directly act on __main__ (not on this module)."""
-    global _trampoline
-    if _trampoline is None:
-        import types
-        _trampoline = types.FunctionType((lambda f, a, k: f(*a, **k)).__code__,
-                                         sys.modules["__main__"].__dict__, "call")
-    return _trampoline(fn, args, kwargs)
+_CALL = compile("__interpcli_call__[0](*__interpcli_call__[1], **__interpcli_call__[2])",
+                "<interpreters call>", "eval")
 
 
 def call(chan_id: int, preserve: bool = False) -> None:
     ch = _core._end(chan_id, 3)
     try:
-        fn, args, kwargs = _take(ch)
+        call = _take(ch)
     except BaseException as exc:
-        _reply(ch, (ST_EXC, (excinfo(exc, skip=99), None)))
+        _not_shareable(ch, exc)
         return
+    main = sys.modules["__main__"].__dict__
     try:
-        res = _in_main(fn, args, kwargs)
+        res = eval(_CALL, main, _CallLocals(main, call))
     except BaseException as exc:
-        info = excinfo(exc, skip=3)     # call, _in_main, the trampoline
+        info = excinfo(exc, skip=2)     # call, and the <interpreters call> frame
         pickled = None
         if preserve:
             try:
@@ -109,7 +149,7 @@ def prepare(chan_id: int) -> None:
         names = _take(ch)
         values = [_take(ch) for _ in names]
     except BaseException as exc:
-        _reply(ch, (ST_EXC, (excinfo(exc, skip=99), None)))
+        _not_shareable(ch, exc)
         return
     sys.modules["__main__"].__dict__.update(zip(names, values))
     _reply(ch, (ST_OK, None))

@@ -228,13 +228,17 @@ class SendChannel(_ChannelEnd):
     def is_closed(self):
         return self._end().is_closed
 
-    def _op(self, unbound):
+    def _op(self, unbound, unbounditems=None):
+        if unbounditems is not None:    # 3.14's name for it
+            if unbound is not None:
+                raise TypeError("unbound and unbounditems are the same setting; give one")
+            unbound = unbounditems
         if unbound is None:
             return self._unbound[0]
         return _serialize_unbound(unbound)[0]
 
-    def _send(self, obj, timeout, unbound, *, block, buffer):
-        op = self._op(unbound)
+    def _send(self, obj, timeout, unbound, *, block, buffer, unbounditems=None):
+        op = self._op(unbound, unbounditems)
         end = self._end()
         if buffer:
             if not isinstance(obj, memoryview):
@@ -248,27 +252,32 @@ class SendChannel(_ChannelEnd):
         else:
             (end.send if block else end.send_nowait)(msg)
 
-    def send(self, obj, timeout=None, *, unbound=None):
+    def send(self, obj, timeout=None, *, unbound=None, unbounditems=None):
         """Send the object (i.e. its data) to the channel's receiving end.
 
         This blocks until the object is received (or raises TimeoutError after timeout
         seconds; the object is then withdrawn, never received). The object must be
         shareable (NotShareableError otherwise).
         """
-        self._send(obj, timeout, unbound, block=True, buffer=False)
+        self._send(obj, timeout, unbound, block=True, buffer=False,
+                   unbounditems=unbounditems)
 
-    def send_nowait(self, obj, *, unbound=None):
+    def send_nowait(self, obj, *, unbound=None, unbounditems=None):
         """Send the object to the channel's receiving end and return at once."""
-        self._send(obj, None, unbound, block=False, buffer=False)
+        self._send(obj, None, unbound, block=False, buffer=False,
+                   unbounditems=unbounditems)
 
-    def send_buffer(self, obj, timeout=None, *, unbound=None):
+    def send_buffer(self, obj, timeout=None, *, unbound=None, unbounditems=None):
         """Send the object's buffer to the channel's receiving end, without a copy: the
-        receiver gets a read-only memoryview onto it. This blocks until it is received."""
-        self._send(obj, timeout, unbound, block=True, buffer=True)
+        receiver gets a memoryview onto it (read-only in another interpreter). This blocks
+        until it is received."""
+        self._send(obj, timeout, unbound, block=True, buffer=True,
+                   unbounditems=unbounditems)
 
-    def send_buffer_nowait(self, obj, *, unbound=None):
+    def send_buffer_nowait(self, obj, *, unbound=None, unbounditems=None):
         """Like send_buffer(), but return at once."""
-        self._send(obj, None, unbound, block=False, buffer=True)
+        self._send(obj, None, unbound, block=False, buffer=True,
+                   unbounditems=unbounditems)
 
 
 def _rebuild_send(cid, unbound):

@@ -57,7 +57,7 @@ class _Pool:
                     self.interps.append(interp)
             self.local.interp = interp
             if self.shared:
-                interp.prepare_main(self.shared)
+                interp._prepare_main(self.shared, {}, restrict=False)   # pickled
             if isinstance(self.initializer, str):
                 interp.exec(self.initializer)
             elif self.initializer is not None:

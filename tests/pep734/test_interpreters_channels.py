@@ -102,16 +102,33 @@ def test_send_buffer_lends_memory():
     buf = bytearray(b"spamspamspam")
     s.send_buffer_nowait(buf)
     obj = r.recv()
-    assert isinstance(obj, memoryview) and obj.readonly and obj == buf
+    # in the same interpreter: the sender's view itself, writable (as in CPython)
+    assert isinstance(obj, memoryview) and not obj.readonly and obj == buf
     buf[4:8] = b"eggs"
     assert obj == buf               # the same memory
+    obj[4:8] = b"ham."
+    assert buf == bytearray(b"spamham.spam")
     obj.release()
+    # in another interpreter: a read-only view onto the same memory
+    interp = interpreters.create()
+    try:
+        interp.prepare_main(r=r)
+        s.send_buffer_nowait(buf)
+        assert interp.call(_recv_view) == (True, b"spamham.spam")
+    finally:
+        interp.close()
     t = threading.Thread(target=s.send_buffer, args=(b"blocking",))
     t.start()
     assert bytes(r.recv(timeout=30)) == b"blocking"
     t.join(30)
     with pytest.raises(TypeError):
         s.send_buffer_nowait("not a buffer")
+
+
+def _recv_view():
+    import __main__
+    view = __main__.r.recv()
+    return view.readonly, bytes(view)
 
 
 def test_is_closed_and_close():

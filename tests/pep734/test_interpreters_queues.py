@@ -60,15 +60,28 @@ def test_put_get_fifo_and_objects():
         q.get(block=False)
 
 
-def test_memoryview_item_is_shared_readonly():
+def test_memoryview_item_is_shared():
     q = interpreters.create_queue()
     buf = bytearray(b"abc")
-    q.put(memoryview(buf))
+    sent = memoryview(buf)
+    q.put(sent)
     mv = q.get()
-    assert isinstance(mv, memoryview) and mv.readonly and bytes(mv) == b"abc"
+    # in the same interpreter: a writable view of its own onto the same memory
+    assert isinstance(mv, memoryview) and mv is not sent and not mv.readonly
+    assert bytes(mv) == b"abc"
     buf[0:1] = b"z"
     assert bytes(mv) == b"zbc"      # the same memory, not a copy
     mv.release()
+    assert bytes(sent) == b"zbc"    # releasing it left the sender's view alone
+    # in another interpreter: read-only
+    interp = interpreters.create()
+    try:
+        interp.prepare_main(q=q)
+        q.put(sent)
+        assert interp.call(eval, "(lambda v: (v.readonly, bytes(v)))(q.get())") == (
+            True, b"zbc")
+    finally:
+        interp.close()
 
 
 def test_maxsize_full_and_timeouts():
@@ -344,3 +357,44 @@ def test_interrupting_queue_users_never_blocks_the_queue():
     q.put("still works", timeout=10)
     assert q.get(timeout=10) == "still works"
     w.close()
+
+
+def test_maxsize_kept_as_given_and_checked():
+    q = interpreters.create_queue(-10)      # <= 0: no limit, shown as given (as in CPython)
+    assert q.maxsize == -10 and not q.full()
+    for i in range(3):
+        q.put_nowait(i)
+    assert q.qsize() == 3
+    with pytest.raises(TypeError):
+        interpreters.create_queue("1")
+
+
+def test_cpython_crossinterp_names():
+    from interpcli.interpreters import _crossinterp
+    flags = _crossinterp._UNBOUND_CONSTANT_TO_FLAG
+    assert flags[_crossinterp.UNBOUND] == 3 and flags[_crossinterp.UNBOUND_REMOVE] == 1
+    assert _crossinterp._UNBOUND_FLAG_TO_CONSTANT[2] is _crossinterp.UNBOUND_ERROR
+
+
+def test_python_313_keywords(interp):
+    """3.13's queue API: syncobj= (only shareable objects) and unbound= for unbounditems."""
+    q = interpreters.create_queue(syncobj=True)
+    with pytest.raises(interpreters.NotShareableError):
+        q.put([1, 2])                       # the queue's default
+    q.put([1, 2], syncobj=False)
+    assert q.get_nowait() == [1, 2]
+    q2 = interpreters.create_queue()
+    q2.put(b"x", syncobj=True)
+    with pytest.raises(interpreters.NotShareableError):
+        q2.put_nowait({}, syncobj=True)
+    assert q2.get() == b"x"
+    # the default travels with the queue to other interpreters
+    interp.prepare_main(q=q)
+    interp.exec("import interpcli.interpreters as i\n"
+                "try:\n    q.put([3])\nexcept i.NotShareableError:\n    q.put(b'refused')")
+    assert q.get(timeout=5) == b"refused"
+    interp.exec("q.put(b'gone', unbound=i._queues.UNBOUND_REMOVE)")
+    interp.close()
+    assert q.empty()
+    with pytest.raises(TypeError):
+        q2.put(1, unbound=UNBOUND, unbounditems=UNBOUND)
