@@ -11,8 +11,8 @@ if sysconfig.get_config_var("Py_GIL_DISABLED"):
 if not sys.platform.startswith("linux"):
     sys.exit("interpcli: Linux only for now (its channels wait on futexes)")
 
-SOURCES = ["errors.c", "registry.c", "lent.c", "channel.c", "ends.c", "module.c",
-           "lifecycle.c", "run.c"]
+SOURCES = ["errors.c", "registry.c", "lent.c", "wait.c", "channel.c", "ends.c", "transfer.c",
+           "module.c", "calls.c", "lifecycle.c", "run.c"]
 
 setup(ext_modules=[Extension(
     "interpcli._native._interpcli",

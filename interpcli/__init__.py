@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "create": "interpreter", "list_all": "interpreter", "get_main": "interpreter",
     "get_current": "interpreter", "get": "interpreter", "Interpreter": "interpreter",
+    "Canceller": "interpreter",
     "create_channel": "channels", "RecvChannel": "channels", "SendChannel": "channels",
     "Channel": "channels",
     "RunResult": "results", "InterpreterRef": "results",

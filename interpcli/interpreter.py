@@ -17,7 +17,6 @@ import weakref
 from . import _lowlevel
 from .channels import binding_source, normalize_channels
 from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
-from .results import InterpreterRef, RunResult
 
 _by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
 _lock = threading.Lock()
@@ -88,38 +87,47 @@ class Interpreter:
         info = self._info()
         return bool(info and info[0])
 
-    def close(self, *, timeout: float | None = 10.0) -> None:
+    @property
+    def runs(self) -> int:
+        """How many runs this interpreter has begun (0 once it is closed)."""
+        info = self._info()
+        return info[1] if info else 0
+
+    def close(self, *, timeout: float | None = 10.0, force: bool = False) -> None:
         """End the interpreter. Channel waits of its own threads end (ChannelClosedError),
         threading's exit callbacks run and its threading threads get `timeout` seconds
         (None: no limit) to finish. Refused (InterpreterBusyError) while it runs, while
         any of its threads is left (a raw _thread or daemon thread too), and while
-        memoryviews onto memory it lent through send_buffer are alive elsewhere."""
+        memoryviews onto memory it lent through send_buffer are alive elsewhere, unless
+        force: then that memory is kept (never freed under a reader) and the end goes on."""
         if self._id == _lowlevel.main_id():
             raise InterpreterError("the main interpreter cannot be closed")
-        _lowlevel.destroy(self._id, join_timeout=timeout)
+        _lowlevel.destroy(self._id, force=force, join_timeout=timeout)
 
     def interrupt(self) -> None:
         """Raise KeyboardInterrupt in the code this interpreter is running, if any: at its
         next bytecode, or at once when it waits on a channel."""
         _lowlevel.interrupt(self._id)
 
-    def run(self, source, /, *, channels=None, timeout=None, capture_output=False) -> RunResult:
+    def run(self, source, /, *, channels=None, timeout=None, capture_output=False,
+            filename: str = "<string>", canceller: "Canceller | None" = None) -> RunResult:
         """Run source (str) in this interpreter's __main__ and return a RunResult.
 
         The source's own exceptions, SyntaxError and SystemExit included, become data on
         the result; run() raises only for misuse (a busy or closed interpreter, bad
         arguments). channels maps names to channel ends, bound as the `channels` namespace
         in __main__. timeout (seconds) interrupts a run that overstays with TimeoutError.
-        capture_output collects sys.stdout/sys.stderr on the result. Ctrl-C in the main
-        thread interrupts the run, then raises KeyboardInterrupt (carrying .result)."""
+        capture_output collects sys.stdout/sys.stderr on the result. filename names the
+        source in tracebacks. canceller (a Canceller made for this interpreter) lets
+        another thread stop this run, begun or not yet begun. Ctrl-C in the main thread
+        interrupts the run, then raises KeyboardInterrupt (carrying .result)."""
         return self._run(source, channels=channels, timeout=timeout,
-                         capture_output=capture_output)
+                         capture_output=capture_output, filename=filename,
+                         canceller=canceller)
 
     def _run(self, source, *, channels=None, timeout=None, capture_output=False,
              filename="<string>", prelude="", canceller=None) -> RunResult:
-        """run() with a filename for tracebacks, a prelude run first in __main__, and, for
-        a caller that runs in its own thread, a _lowlevel.Canceller that stops this run
-        from another thread whether or not it has begun yet."""
+        """run() with a prelude run first in __main__ (the channel binding)."""
         if isinstance(source, (bytes, bytearray)):
             source = bytes(source).decode("utf-8", "surrogateescape")
         if not isinstance(source, str):
@@ -130,6 +138,7 @@ class Interpreter:
                 raise ValueError("timeout must be a positive number of seconds")
             if timeout > threading.TIMEOUT_MAX:
                 timeout = None      # longer than any wait can be (1e300, inf): no timeout
+        from .results import InterpreterRef, RunResult     # only once a run is asked for
         chans = normalize_channels(channels)
         names = tuple(chans)
         ref = InterpreterRef(self._id, self._name)
@@ -171,7 +180,20 @@ class Interpreter:
         return _make_result(source, names, ref, out, timed_out, timeout)
 
 
+class Canceller(_lowlevel.Canceller):
+    """A stop handle for one run (or the runs of one job): pass it as run(canceller=...),
+    then cancel() from any thread stops that run whether or not it has begun, and
+    reaches nothing else; cancel(timeout=True) raises TimeoutError there instead of
+    KeyboardInterrupt. Once cancelled, a run started with it stops before it begins."""
+
+    __slots__ = ()
+
+    def __init__(self, interp: "Interpreter"):
+        super().__init__(interp.id if isinstance(interp, Interpreter) else interp)
+
+
 def _make_result(source, names, ref, out, timed_out, timeout) -> RunResult:
+    from .results import RunResult
     msg = out["exc_message"]
     if timed_out and out["exc_type"] == "TimeoutError":
         msg = f"run timed out after {timeout:g} s"

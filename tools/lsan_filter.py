@@ -1,6 +1,11 @@
 """Read LeakSanitizer reports; print and count the leaks allocated by interpcli's C core
 (a direct leak whose allocating frame, the first after the allocator, is in the core's
-sources). CPython's own leaks at exit are ignored. Exit status 1 if any."""
+sources). CPython's own leaks at exit are ignored. Exit status 1 if any.
+
+    python tools/lsan_filter.py REPORT_OR_DIR...
+
+A directory stands for the files in it; none at all means LSan found no leak."""
+import os
 import re
 import sys
 
@@ -10,7 +15,13 @@ OURS = re.compile(r"interpcli/_native/src/\w+\.c")
 
 ours = 0
 total = 0
-for path in sys.argv[1:]:
+paths = []
+for arg in sys.argv[1:]:
+    if os.path.isdir(arg):
+        paths += sorted(os.path.join(arg, name) for name in os.listdir(arg))
+    else:
+        paths.append(arg)
+for path in paths:
     text = open(path, errors="replace").read()
     for block in re.split(r"\n(?=(?:Direct|Indirect) leak of )", text):
         if not block.startswith("Direct leak of"):

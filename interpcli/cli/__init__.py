@@ -40,12 +40,12 @@ class EarlyInterpreter:
 
     def _create(self) -> None:
         try:
-            from .. import _lowlevel
             try:
-                _lowlevel.core_module()
+                from ..interpreter import create     # loads the C core
             finally:
                 self._loaded.set()
-            self._box.append(_lowlevel.create(True, self.name))
+            # create() registers the exit-time close before the interpreter exists
+            self._box.append(create(self.name))
         except BaseException as exc:    # e.g. the C core is not built: reported later
             self._box.append(exc)
 
@@ -55,31 +55,27 @@ class EarlyInterpreter:
         if self._thread.ident is not None:
             self._loaded.wait()
 
-    def _id(self):
+    def _made(self):
         if self._thread.ident is None:
             return None         # never started
         self._thread.join()
         value = self._box[0] if self._box else None
-        return value if isinstance(value, int) else None
+        return None if value is None or isinstance(value, BaseException) else value
 
     def take(self):
         """The Interpreter, or None."""
-        iid = self._id()
-        if iid is None or self._taken:
+        interp = self._made()
+        if interp is None or self._taken:
             return None
-        from ..interpreter import Interpreter, _ensure_atexit
-        _ensure_atexit()        # first: whatever happens next, it is closed at exit
-        interp = Interpreter(iid)
         self._taken = True
         return interp
 
     def discard(self) -> None:
-        iid = self._id()
-        if iid is not None and not self._taken:
+        interp = self._made()
+        if interp is not None and not self._taken:
             self._taken = True
-            from .. import _lowlevel
             try:
-                _lowlevel.destroy(iid)
+                interp.close()
             except Exception:
                 pass
 

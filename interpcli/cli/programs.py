@@ -9,6 +9,8 @@ import keyword
 import os
 import sys
 
+from .._source import decode_source
+
 
 class UsageProblem(Exception):
     """Bad input from the command line: reported in one line, exit status 2."""
@@ -51,33 +53,6 @@ def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _source_text(data: bytes) -> str:
-    """Decode a script as python does: UTF-8 unless a coding cookie (PEP 263) says else.
-
-    The text is compiled from UTF-8, so a cookie naming another encoding is neutralized
-    in the text handed over (tracebacks still show the file's own lines)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    import io
-    import re
-    import tokenize
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        text = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError):
-        # not decodable: the interpreter reports the SyntaxError, as python would
-        return data.decode("utf-8", "surrogateescape")
-    lines = text.split("\n", 2)
-    cookie = re.compile(r"^([ \t\f]*#.*?)coding([:=])")
-    for i in range(min(2, len(lines))):
-        if cookie.match(lines[i]):
-            lines[i] = cookie.sub(r"\1(was: coding)\2", lines[i], count=1)
-            break
-    return "\n".join(lines)
-
-
 def script(path: str, args: list[str]) -> Program:
     """A script file, run like `python path args...` (`-`: the program is read from
     stdin, as `python -` does)."""
@@ -86,7 +61,7 @@ def script(path: str, args: list[str]) -> Program:
             data = sys.stdin.buffer.read()
         except (OSError, ValueError, AttributeError) as exc:
             raise UsageProblem(f"can't read the program from stdin: {exc}") from None
-        return Program("script", "-", _source_text(data), "<stdin>",
+        return Program("script", "-", decode_source(data), "<stdin>",
                        _path_prelude(["-", *args], "", None))
     try:
         with open(path, "rb") as f:
@@ -98,7 +73,7 @@ def script(path: str, args: list[str]) -> Program:
             from None
     absolute = os.path.abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
-    return Program("script", path, _source_text(data), absolute,
+    return Program("script", path, decode_source(data), absolute,
                    _path_prelude([path, *args], path0, absolute))
 
 

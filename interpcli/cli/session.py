@@ -17,12 +17,11 @@ import time
 
 from _queue import Empty, SimpleQueue
 
-from .. import _lowlevel
 from . import report
 from .signals import set_sigint_waker, sigints, start_thread
 from .status import ExitStatus, is_broken_pipe, status_of
 from ..errors import InterpError
-from ..interpreter import create, grace
+from ..interpreter import Canceller, create, grace
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
 GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
@@ -113,17 +112,24 @@ class Session:
                 if self._stopping:
                     return
                 # the job's stop: reaches its runs (and only them), begun or about to begin
-                job.canceller = _lowlevel.Canceller(job.interp.id)
+                job.canceller = Canceller(job.interp)
                 job.running = True
                 job.started_at = time.monotonic()
             self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
-            job.result = job.interp._run(
-                p.source, channels=p.channels or None, timeout=self.timeout,
-                filename=p.filename, prelude=p.prelude, canceller=job.canceller)
+            setup = None
+            if p.prelude:       # sys.argv, __file__, sys.path[0] as python sets them
+                setup = job.interp.run(p.prelude, filename="<interp: setup>",
+                                       canceller=job.canceller)
+            if setup is not None and not setup.completed:
+                job.result = setup      # stopped (Ctrl-C) before the script began
+            else:
+                job.result = job.interp.run(
+                    p.source, channels=p.channels or None, timeout=self.timeout,
+                    filename=p.filename, canceller=job.canceller)
             if not self._stopping:
-                job.interp._run(_JOIN_THREADS, filename="<interp: join threads>",
-                                canceller=job.canceller)
+                job.interp.run(_JOIN_THREADS, filename="<interp: join threads>",
+                               canceller=job.canceller)
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
@@ -340,7 +346,7 @@ class Session:
             if not progress:
                 for interp in left:
                     try:
-                        _lowlevel.destroy(interp.id, force=True)
+                        interp.close(force=True)
                     except InterpError as exc:
                         report.error(f"cannot close interpreter {interp.name!r}: {exc}")
                 break

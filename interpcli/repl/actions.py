@@ -28,11 +28,9 @@ def do_use(shell, name):
 
 
 def do_list(shell):
-    from interpcli import _lowlevel
-    info = {iid: (running, runs) for iid, _n, _i, running, runs in _lowlevel.interpreters()}
     rows = []
     for name, e in list(shell.entries.items()):
-        running, _runs = info.get(e.interp.id, (False, 0))
+        running = e.interp.is_alive() and e.interp.is_running()
         rows.append((name, e.interp.id, e.interp.isolated, running, e.runs,
                      name == shell.current, name in shell.jobs))
     if not rows:

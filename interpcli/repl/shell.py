@@ -134,12 +134,11 @@ class Shell:
         self.on_change()
 
     def interrupt(self, name: str) -> None:
-        from interpcli import _lowlevel
         e = self.entry(name)
         if not e.interp.is_running():
             raise CommandError(f"nothing runs in {name!r}")
         try:
-            _lowlevel.interrupt(e.interp.id)
+            e.interp.interrupt()
         except InterpError as exc:
             if e.interp.is_running():
                 raise CommandError(f"cannot interrupt {name!r}: {exc}") from None
@@ -163,14 +162,13 @@ class Shell:
         return ch
 
     # -- runs --------------------------------------------------------------------------
-    def _run_args(self, e: Entry) -> dict:
-        """channels= and prelude= binding every shell channel, new ones as globals."""
-        if not self.channels:
-            return {}
-        chans = dict(self.channels)
-        prelude = "".join(f"{n} = channels.{n}\n" for n in chans if n not in e.bound)
-        e.bound.update(chans)
-        return {"channels": chans, "prelude": prelude}
+    def _bind_channels(self, e: Entry) -> None:
+        """Bind the shell's channels that e has not seen yet as globals of its __main__."""
+        new = [n for n in self.channels if n not in e.bound]
+        if new:
+            e.interp.run("".join(f"{n} = channels.{n}\n" for n in new),
+                         channels=dict(self.channels), filename=INTERNAL).check()
+            e.bound.update(new)
 
     def _check_idle(self, name: str) -> None:
         job = self.jobs.get(name)
@@ -196,54 +194,26 @@ class Shell:
         """Run in the foreground: in a helper thread (so the run goes on in parallel with
         nothing else of ours), while the main thread waits and takes Ctrl-C."""
         self._check_idle(e.interp.name)
-        from interpcli import _lowlevel
-        kwargs = self._run_args(e)
-        box: dict = {}
-        done = threading.Event()
-        canceller = _lowlevel.Canceller(e.interp.id)
-
-        def target():
-            try:
-                box["result"] = e.interp._run(source, filename=filename, canceller=canceller,
-                                              **kwargs)
-            except BaseException as exc:      # handed to the main thread below
-                box["exc"] = exc
-            finally:
-                done.set()
-
-        thread = threading.Thread(target=target, name=f"interp-shell-fg-{e.interp.id}")
+        self._bind_channels(e)
         interrupted = False
         try:
-            thread.start()
-            done.wait()
-        except KeyboardInterrupt:
-            if thread.ident is None:
+            # in the main thread, run() waits taking Ctrl-C: it stops the run, then raises
+            result = e.interp.run(source, filename=filename, channels=self.channels or None)
+        except KeyboardInterrupt as exc:
+            result = getattr(exc, "result", None)
+            if result is None:
                 raise                          # Ctrl-C before the run began
             interrupted = True
-            self._interrupt_until_done(canceller, done)
-        thread.join()
         try:
             self.bridge.sync()
         except KeyboardInterrupt:
             pass                               # the result matters more than its output
-        if "exc" in box:
-            raise box["exc"]
-        result = dataclasses.replace(box["result"], source=shown)
+        result = dataclasses.replace(result, source=shown)
         number = self._record("fg", e, result)
         render.show_failure(result)
         if interrupted and result.completed:
             render.error(f"KeyboardInterrupt: result #{number} had completed already")
         return result
-
-    def _interrupt_until_done(self, canceller, done: threading.Event) -> None:
-        """Interrupt the foreground run (begun or not) and wait for it to end; more
-        Ctrl-C only repeat the interrupt."""
-        while not done.is_set():
-            try:
-                canceller.cancel()
-                done.wait()
-            except KeyboardInterrupt:
-                continue
 
     def _record(self, mode: str, e: Entry, result) -> int:
         with self._lock:
@@ -263,9 +233,10 @@ class Shell:
             shown, what = code_or_file, render.first_line(code_or_file, 30)
             source, filename = wrap(code_or_file, filename), INTERNAL
         job = Job(next(self._jobs), name, what)
-        kwargs = self._run_args(e)
+        self._bind_channels(e)
         job.thread = threading.Thread(target=self._job_main,
-                                      args=(job, e, source, filename, shown, kwargs),
+                                      args=(job, e, source, filename, shown,
+                                            dict(self.channels) or None),
                                       name=f"interp-shell-bg-{job.number}")
         with self._lock:
             self.jobs[name] = job
@@ -273,10 +244,10 @@ class Shell:
         self.on_change()
         return job
 
-    def _job_main(self, job: Job, e: Entry, source, filename, shown, kwargs):
+    def _job_main(self, job: Job, e: Entry, source, filename, shown, channels):
         result = None
         try:
-            result = e.interp._run(source, filename=filename, **kwargs)
+            result = e.interp.run(source, filename=filename, channels=channels)
         except BaseException as exc:     # reported below; a job thread must end quietly
             failure = f"{type(exc).__name__}: {exc}"
         try:
@@ -389,4 +360,5 @@ def read_source(path: str) -> tuple[str, str]:
             data = f.read()
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return data.decode("utf-8", "surrogateescape"), os.path.abspath(full)
+    from .._source import decode_source
+    return decode_source(data), os.path.abspath(full)

@@ -237,6 +237,13 @@ def test_run_file_keeps_its_variables(session, tmp_path):
     assert "cannot read /no/such/file.py: No such file or directory" in out
 
 
+def test_run_file_honours_a_coding_cookie(session, tmp_path):
+    script = tmp_path / "latin.py"
+    script.write_bytes("# -*- coding: latin-1 -*-\nword = 'caf\u00e9'\n".encode("latin-1"))
+    shell, out = session(f"%run {script}\rprint(word, len(word))\r\x04")
+    assert "caf\u00e9 4\n" in out, out
+
+
 def test_ctrl_c_at_the_prompt_clears_the_line(session):
     shell, out = session("1/0\x03" "x = 1\r" "\x03" "x\r" "\x04")
     assert "ZeroDivisionError" not in out

@@ -13,27 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Spin budget before parking: an idle core on these machines takes tens of microseconds
- * to wake, so a short spin answers a quick peer without any wake-up at all. */
-#define IC_SPIN_NS 40000
-#define IC_SPIN_MIN_NS 1000
-/* pause instructions before the spin starts yielding the core instead */
-#define IC_SPIN_PAUSES 64
-/* longest single park: a longer timeout (1e300, inf) parks again, never overflows time_t */
-#define IC_PARK_MAX_S 86400.0
 
 static pthread_mutex_t chans_mu = PTHREAD_MUTEX_INITIALIZER;
 static ic_chan *chans_head;
 static int64_t next_chan_id = 1;
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 static void bump(ic_chan *ch)
 {
@@ -41,97 +24,6 @@ static void bump(ic_chan *ch)
     if (atomic_load(&ch->sleepers) > 0) {
         syscall(SYS_futex, &ch->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
-}
-
-void ic_waitctx_init(ic_waitctx *w, ic_interp *rec)
-{
-    w->rec = rec;
-    w->gen = rec != NULL ? atomic_load(&rec->intr_gen) : 0;
-    w->tid = PyThread_get_thread_ident();
-    w->ignore_intr = 0;
-}
-
-/* Why this wait must stop now: IC_CH_ENDING when its interpreter is being closed,
- * IC_CH_INTR when its run was interrupted, else 0. */
-static int stop_reason(ic_waitctx *w)
-{
-    if (w == NULL || w->rec == NULL || w->ignore_intr) {
-        return 0;
-    }
-    if (atomic_load(&w->rec->ending)) {
-        return IC_CH_ENDING;
-    }
-    if (atomic_load(&w->rec->intr_gen) != w->gen && atomic_load(&w->rec->intr_tid) == w->tid) {
-        return IC_CH_INTR;
-    }
-    return 0;
-}
-
-/* Learn from how long a wait took: had the change come within the spin limit, spinning
- * would have caught it without a wake-up, so spin fully next time; a long wait (an idle
- * channel) halves the budget, so an idle waiter soon parks almost at once. */
-static void note_wait(ic_chan *ch, double started)
-{
-    double waited_ns = (ic_now() - started) * 1e9;
-    int budget = atomic_load_explicit(&ch->spin_ns, memory_order_relaxed);
-    int next = waited_ns <= IC_SPIN_NS ? IC_SPIN_NS
-             : budget / 2 > IC_SPIN_MIN_NS ? budget / 2 : IC_SPIN_MIN_NS;
-    if (next != budget) {
-        atomic_store_explicit(&ch->spin_ns, next, memory_order_relaxed);
-    }
-}
-
-/* Wait until ch->seq moves from snap. Returns 0, ETIMEDOUT or EINTR. */
-static int park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
-{
-    double started = ic_now();
-    double spin_until = started + atomic_load_explicit(&ch->spin_ns, memory_order_relaxed) * 1e-9;
-    for (unsigned int i = 1;; i++) {
-        if (atomic_load_explicit(&ch->seq, memory_order_acquire) != snap) {
-            note_wait(ch, started);
-            return 0;
-        }
-        if (i < IC_SPIN_PAUSES) {
-            cpu_relax();
-        }
-        else {
-            /* the peer may be waiting for this very core (a busy machine): let it run */
-            sched_yield();
-        }
-        if ((i & 15) == 0 && ic_now() > spin_until) {
-            break;
-        }
-    }
-    if (stop_reason(w)) {
-        return 0;
-    }
-    struct timespec rel, *relp = NULL;
-    int clamped = 0;
-    if (deadline > 0) {
-        double left = deadline - ic_now();
-        if (left <= 0) {
-            return ETIMEDOUT;
-        }
-        if (!(left <= IC_PARK_MAX_S)) {
-            left = IC_PARK_MAX_S;
-            clamped = 1;
-        }
-        rel.tv_sec = (time_t)left;
-        rel.tv_nsec = (long)((left - (double)rel.tv_sec) * 1e9);
-        relp = &rel;
-    }
-    atomic_fetch_add(&ch->sleepers, 1);
-    long r = syscall(SYS_futex, &ch->seq, FUTEX_WAIT_PRIVATE, snap, relp, NULL, 0);
-    int err = r == 0 ? 0 : errno;
-    atomic_fetch_sub(&ch->sleepers, 1);
-    if (err == ETIMEDOUT && clamped) {
-        return 0;       /* the caller looks again and parks for the rest */
-    }
-    if (err == EINTR || err == ETIMEDOUT) {
-        return err;
-    }
-    note_wait(ch, started);
-    return 0;   /* woken, or EAGAIN: the word had already moved */
 }
 
 ic_chan *ic_chan_new(void)
@@ -294,11 +186,11 @@ int ic_chan_get(ic_chan *ch, ic_item **out, double timeout, ic_waitctx *w)
         if (timeout == 0) {
             return IC_CH_EMPTY;
         }
-        int stop = stop_reason(w);
+        int stop = ic_stop_reason(w);
         if (stop) {
             return stop;
         }
-        int r = park(ch, snap, deadline, w);
+        int r = ic_park(ch, snap, deadline, w);
         if (r == ETIMEDOUT) {
             timeout = 0;        /* one last look, then report empty */
         }
@@ -319,7 +211,7 @@ int ic_chan_wait_taken(ic_chan *ch, ic_item *it, ic_waitctx *w)
         if (st == IC_ITEM_WITHDRAWN) {
             return IC_CH_CLOSED;
         }
-        int stop = stop_reason(w);
+        int stop = ic_stop_reason(w);
         if (stop) {
             pthread_mutex_lock(&ch->mu);
             if (atomic_load(&it->state) == IC_ITEM_QUEUED) {
@@ -333,7 +225,7 @@ int ic_chan_wait_taken(ic_chan *ch, ic_item *it, ic_waitctx *w)
             w->ignore_intr = 1;
             continue;
         }
-        if (park(ch, snap, 0, w) == EINTR) {
+        if (ic_park(ch, snap, 0, w) == EINTR) {
             return IC_CH_SIGNAL;
         }
     }

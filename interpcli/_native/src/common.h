@@ -170,6 +170,16 @@ typedef struct {
 
 enum { IC_CH_OK = 0, IC_CH_CLOSED, IC_CH_EMPTY, IC_CH_INTR, IC_CH_SIGNAL, IC_CH_ENDING };
 
+/* ---- waiting (wait.c) ---- */
+/* the full spin budget before parking, in nanoseconds (adapts per channel) */
+#define IC_SPIN_NS 40000
+/* Why a wait must stop now: IC_CH_ENDING (its interpreter is being closed), IC_CH_INTR
+ * (its run was interrupted) or 0. */
+int ic_stop_reason(ic_waitctx *w);
+/* Wait until ch->seq moves from snap (deadline: absolute ic_now() time, 0 for none).
+ * Returns 0 (moved, or a stop reason appeared), ETIMEDOUT or EINTR. */
+int ic_park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w);
+
 ic_chan *ic_chan_new(void);
 /* The channel with that id with a new reference, or NULL. */
 ic_chan *ic_chan_lookup(int64_t id);
@@ -200,6 +210,8 @@ extern PyModuleDef ic_moduledef;
 int ic_module_install(void);
 /* Add the channel-end and lent-buffer types to the module (its exec slot). */
 int ic_ends_init(PyObject *module);
+/* Add RunToken and the lifecycle functions (calls.c) to the module (its exec slot). */
+int ic_calls_init(PyObject *module);
 /* The end types' per-module state */
 typedef struct {
     PyTypeObject *recv_type, *send_type, *both_type, *lent_type, *cancel_type;
@@ -211,5 +223,28 @@ typedef struct {
 } ic_modstate;
 /* A new end of ch in the module whose state is st. */
 PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode);
+
+/* channel ends and lent-buffer exporters (ends.c) */
+typedef struct {
+    PyObject_HEAD
+    ic_chan *ch;
+    int mode;
+} EndObject;
+
+typedef struct {
+    PyObject_HEAD
+    ic_lent *lent;
+} LentObject;
+
+static inline ic_modstate *state_of_type(PyTypeObject *tp)
+{
+    return (ic_modstate *)PyType_GetModuleState(tp);
+}
+
+/* send/recv on an end (transfer.c): block and lend as the method names say; timeout < 0
+ * waits forever, 0 not at all; dflt is returned when empty (NULL: raise). */
+PyObject *ic_send(EndObject *self, PyObject *obj, int lend, int block);
+PyObject *ic_recv(EndObject *self, double timeout, PyObject *dflt);
+PyObject *ic_raise_closed(ic_modstate *st, EndObject *self);
 
 #endif
