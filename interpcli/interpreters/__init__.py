@@ -13,16 +13,17 @@ waits (Queue.get/put, channel recv/send) wake on the core's futex-backed channel
 of polling every 10 ms. The differences that remain are listed in the README."""
 from __future__ import annotations
 
-import sys
 import threading
 import types
-import weakref
 
 from .. import _lowlevel
 from ..errors import InterpreterError, InterpreterNotFoundError
 from . import _crossinterp as _xi
 from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
+from ._registry import (
+    _WHENCE_NAMES, WHENCE_RUNTIME, WHENCE_STDLIB, _cpython, _cpython_interpreters, _known,
+    _known_lock, _warn_at_exit)
 
 __all__ = [
     "get_current", "get_main", "create", "list_all", "is_shareable",
@@ -70,28 +71,6 @@ Uncaught in the interpreter:
 {formatted}
 """.strip()
 
-WHENCE_RUNTIME = "runtime init"
-WHENCE_STDLIB = "_interpreters module"
-# CPython's names for where an interpreter came from, by its _interpreters.WHENCE_* value
-_WHENCE_NAMES = {0: "unknown", 1: WHENCE_RUNTIME, 2: "legacy C-API", 3: "C-API",
-                 4: "cross-interpreter C-API", 5: WHENCE_STDLIB}
-
-try:        # CPython's own registry (3.13+): the interpreters interpcli's core did not make
-    import _interpreters as _cpython
-except ImportError:
-    _cpython = None
-
-
-def _cpython_interpreters() -> dict:
-    """{id: whence} of every interpreter CPython knows (empty before 3.13)."""
-    if _cpython is None:
-        return {}
-    try:
-        return {iid: whence for iid, whence, *_ in _cpython.list_all()}
-    except Exception:
-        return {}
-
-
 class ExecutionFailed(InterpreterError):
     """An unhandled exception happened during execution.
 
@@ -134,34 +113,6 @@ def create() -> "Interpreter":
     return Interpreter(iid, _ownsref=True)
 
 
-_exit_check_registered = False
-
-
-def _warn_at_exit():
-    """At exit, warn about interpreters create() made that are still open, as CPython
-    does from 3.14 on (interpcli's core then ends them). Registered after the core's own
-    exit handler, so it runs before it."""
-    global _exit_check_registered
-    if _exit_check_registered or sys.version_info < (3, 14):
-        return
-    _exit_check_registered = True
-    import atexit
-    atexit.register(_check_remaining)
-
-
-def _check_remaining():
-    try:
-        alive = {iid for iid, *_ in _core.list_interpreters()}
-        with _known_lock:
-            owned = [i for i in _known.values() if i._ownsref and i._id in alive]
-    except Exception:
-        return
-    if owned:
-        import warnings
-        warnings.warn_explicit("remaining subinterpreters; close them with "
-                               "Interpreter.close()", RuntimeWarning, "<sys>", 0)
-
-
 def list_all() -> list:
     """Return all existing interpreters (those interpcli's core knows), main first."""
     found = []
@@ -183,10 +134,6 @@ def get_current() -> "Interpreter":
 def get_main() -> "Interpreter":
     """Return the main interpreter."""
     return Interpreter(_core.main_id())
-
-
-_known: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
-_known_lock = threading.Lock()
 
 
 class Interpreter:
@@ -304,7 +251,8 @@ class Interpreter:
         try:
             _lowlevel.destroy(self._id)
         except InterpreterNotFoundError:
-            raise InterpreterNotFoundError(f"interpreter {self._id} does not exist") from None
+            raise InterpreterNotFoundError(
+                f"interpreter {self._id} does not exist") from None
 
     # -- running code there --
 
