@@ -275,7 +275,13 @@ class Interpreter:
         stub = (f"__import__('interpcli.interpreters._worker', fromlist=['_'])"
                 f".{op}({ch.id}{extra})")
         res = base._run(stub)
-        reply = ch.recv_nowait(None)
+        try:
+            reply = ch.recv_nowait(None)
+        except _core.ChannelClosedError:    # closed at exit, the run cut short
+            if res.exc_type is None:
+                raise InterpreterError(f"interpreter {self._id}: the process is exiting; "
+                                       f"the {op.rstrip('_')} was cut short") from None
+            reply = None
         if reply is None:
             # the stub itself failed (e.g. the package does not import there)
             info = (res.exc_type or "InterpreterError", res.exc_type or "InterpreterError",

@@ -1,5 +1,6 @@
 """interpcli.interpreters: PEP 734's module functions and Interpreter class."""
 import gc
+import os
 import pickle
 import subprocess
 import sys
@@ -431,3 +432,30 @@ def test_interpreters_made_elsewhere():
         _interpreters.destroy(iid)
     with pytest.raises(interpreters.InterpreterNotFoundError):
         Interpreter(iid + 1000)
+
+
+def test_ctrl_c_at_exit_with_a_call_in_thread_prints_no_channel_error():
+    """Ctrl-C while the main thread waits at exit for a call_in_thread() blocked in C:
+    the call ends with the run, never with our private channel's ChannelClosedError."""
+    import signal
+    code = textwrap.dedent("""
+        from interpcli import interpreters
+
+        def test():
+            import time
+            print('a', flush=True, end='')
+            time.sleep(2)
+
+        interp = interpreters.create()
+        interp.call_in_thread(test)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, INTERP_GRACE="20"))
+    try:
+        assert proc.stdout.read(1) == b"a"
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert b"KeyboardInterrupt" in err
+    assert b"ChannelClosedError" not in err, err.decode()
