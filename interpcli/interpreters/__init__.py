@@ -18,6 +18,7 @@ import types
 
 from .. import _lowlevel
 from ..errors import InterpreterError, InterpreterNotFoundError
+from . import _broker
 from . import _crossinterp as _xi
 from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
@@ -107,9 +108,13 @@ def _make_excinfo(info) -> types.SimpleNamespace:
 
 def create() -> "Interpreter":
     """Return a new (idle) Python interpreter with its own GIL."""
+    if _core.current_id() != _core.main_id():
+        # the main interpreter creates it (see _broker); it lives until closed or exit
+        return Interpreter(_broker.request("create"))
     from ..interpreter import create as _create
     iid = _create(isolated=True).id
     _warn_at_exit()
+    _broker.start()     # now, from this thread: threads may not start later (at exit)
     return Interpreter(iid, _ownsref=True)
 
 
@@ -249,7 +254,10 @@ class Interpreter:
             raise InterpreterError("cannot destroy the main interpreter")
         self._ownsref = False
         try:
-            _lowlevel.destroy(self._id)
+            if _core.current_id() != _core.main_id():
+                _broker.request("close", self._id)      # the main interpreter closes it
+            else:
+                _lowlevel.destroy(self._id)
         except InterpreterNotFoundError:
             raise InterpreterNotFoundError(
                 f"interpreter {self._id} does not exist") from None
@@ -263,18 +271,26 @@ class Interpreter:
         if self._id == _core.current_id():
             raise InterpreterError("cannot run code in the current interpreter this way; "
                                    "call it directly")
-        from ..interpreter import Interpreter as _Base
-        try:
-            base = _Base(self._id)
-        except InterpreterNotFoundError:
-            raise InterpreterNotFoundError(f"interpreter {self._id} does not exist") from None
+        in_main = _core.current_id() == _core.main_id()
+        if in_main:
+            from ..interpreter import Interpreter as _Base
+            try:
+                base = _Base(self._id)
+            except InterpreterNotFoundError:
+                raise InterpreterNotFoundError(
+                    f"interpreter {self._id} does not exist") from None
         recv, _send = _core.create_channel()
         ch = _core._end(recv.id, 3)
         for msg, lent in messages:
             (ch.send_buffer_nowait if lent else ch.send_nowait)(msg)
+        # the stub also tells the interpreter the broker's channel (see _broker)
+        broker = _broker.start() if in_main else _broker.BROKER
         stub = (f"__import__('interpcli.interpreters._worker', fromlist=['_'])"
-                f".{op}({ch.id}{extra})")
-        res = base._run(stub)
+                f".{op}({ch.id}{extra}, broker={broker})")
+        if in_main:
+            res = base._run(stub)
+        else:       # the main interpreter runs it (see _broker)
+            res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
         try:
             reply = ch.recv_nowait(None)
         except _core.ChannelClosedError:    # closed at exit, the run cut short

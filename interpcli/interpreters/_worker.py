@@ -10,6 +10,7 @@ import marshal
 import sys
 
 from .._lowlevel import core_module
+from . import _broker
 from . import _crossinterp as _xi
 
 _core = core_module()
@@ -63,7 +64,13 @@ def _take(ch):
     return _xi.payload(msg, kind)
 
 
-def exec_(chan_id: int) -> None:
+def _know_broker(broker) -> None:
+    if broker is not None and _broker.BROKER is None:
+        _broker.BROKER = broker
+
+
+def exec_(chan_id: int, broker=None) -> None:
+    _know_broker(broker)
     ch = _core._end(chan_id, 3)
     kind, data = _take(ch)
     main = sys.modules["__main__"].__dict__
@@ -122,7 +129,8 @@ _CALL = compile("__interpcli_call__[0](*__interpcli_call__[1], **__interpcli_cal
                 "<interpreters call>", "eval")
 
 
-def call(chan_id: int, preserve: bool = False) -> None:
+def call(chan_id: int, preserve: bool = False, broker=None) -> None:
+    _know_broker(broker)
     ch = _core._end(chan_id, 3)
     try:
         call = _take(ch)
@@ -145,7 +153,8 @@ def call(chan_id: int, preserve: bool = False) -> None:
     _reply(ch, (ST_OK, res))
 
 
-def prepare(chan_id: int) -> None:
+def prepare(chan_id: int, broker=None) -> None:
+    _know_broker(broker)
     ch = _core._end(chan_id, 3)
     try:
         names = _take(ch)

@@ -256,13 +256,34 @@ def test_inside_a_subinterpreter(interp):
         assert cur.whence == '_interpreters module', cur.whence
         assert interpreters.get_main().id == 0
         assert cur in interpreters.list_all()
+        # created, run and closed from here, as in 3.14 (the main interpreter does it)
+        inner = interpreters.create()
+        assert inner.whence == '_interpreters module'
+        inner.prepare_main(x=21)
+        assert inner.call(eval, 'x * 2') == 42
+        inner.exec('import sys; y = 1')
         try:
-            interpreters.create()
-        except interpreters.InterpreterError:
-            pass
+            inner.exec('raise KeyError(7)')
+        except interpreters.ExecutionFailed as exc:
+            assert exc.excinfo.type.__name__ == 'KeyError'
         else:
-            raise AssertionError('create worked inside')
+            raise AssertionError('no ExecutionFailed')
+        assert inner in interpreters.list_all()
+        inner.close()
+        assert inner not in interpreters.list_all()
+        for action in (inner.close, lambda: inner.exec('1')):
+            try:
+                action()
+            except interpreters.InterpreterNotFoundError:
+                pass
+            else:
+                raise AssertionError('closed twice')
+        kept = interpreters.create()
         """)
+    # one made inside lives on (the main one, or exit, closes it)
+    kept = interpreters.Interpreter(interp.call(eval, "kept.id"))
+    assert kept in interpreters.list_all() and kept.call(eval, "1 + 1") == 2
+    kept.close()
 
 
 def test_interpreter_crosses_by_id(interp):
