@@ -27,7 +27,13 @@ import weakref
 from concurrent.futures import _base
 from concurrent.futures import thread as _thread
 
+import marshal
+import pickle
+import sys
+import types
+
 from .. import _lowlevel
+from .._pool_worker import HEAD, K_MARSHAL, K_PICKLE, TID, plain
 from . import ExecutionFailed, _failure
 from . import _crossinterp as _xi
 
@@ -40,6 +46,53 @@ _core = _lowlevel.core_module()
 _SPARE_PER_WORKER = 1
 
 _LOOP = ("__import__('interpcli._pool_worker', fromlist=['_']).serve({tasks}, {replies})")
+
+
+def _light_spec(fn):
+    """How a light message names fn (see interpcli._pool_worker), or None when fn must be
+    pickled: builtins, classes and module functions by name, plain functions by value."""
+    if type(fn) is str:
+        return ("s", fn)
+    if type(fn) is types.FunctionType:
+        if fn.__module__.startswith("interpcli."):
+            return None
+        try:
+            _rebuild, args, (modules, values), *_ = _xi._reduce_function(fn)
+        except Exception:
+            return None
+        module, qualname, code, name, defaults, kwdefaults, closure, doc, home = args
+        if code is None:
+            return None
+        if closure is not None:
+            closure = tuple(c.cell_contents for c in closure)
+        spec = ("v", module, qualname, code, name, defaults, kwdefaults, closure, doc, home,
+                modules, values)
+        return spec if plain(spec[5:]) else None
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if (type(module) is not str or type(qualname) is not str or module == "__main__"
+            or "<" in qualname):
+        return None
+    obj = sys.modules.get(module)
+    try:
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except AttributeError:
+        return None
+    return ("r", module, qualname) if obj is fn else None
+
+
+def _encode(tid, fn, args, kwargs):
+    """A task message and whether it is lent: marshalled when it can be, else pickled."""
+    if plain(args) and plain(kwargs):
+        spec = _light_spec(fn)
+        if spec is not None:
+            return K_MARSHAL + TID.pack(tid) + marshal.dumps((spec, args, kwargs)), False
+    keep = []
+    msg = K_PICKLE + TID.pack(tid) + _xi.pickle_dumps((fn, args, kwargs), keep)
+    if keep:        # channel ends or queues in it: kept alive until the worker has them
+        return _xi.carrier(msg, keep), True
+    return msg, False
 
 
 class BrokenInterpreterPool(_thread.BrokenThreadPool):
@@ -97,7 +150,7 @@ class _Pool:
         future = _base.Future()
         tid = next(self.ids)
         try:
-            msg, lent = _xi.encode((tid, fn, args, kwargs), _xi.OP_UNBOUND)
+            msg, lent = _encode(tid, fn, args, kwargs)
         except BaseException as exc:        # not shareable: the task fails, as in 3.14
             future.set_exception(exc)
             return future
@@ -237,11 +290,18 @@ def _collect(pool):
             msg = recv.recv()
         except _core.ChannelClosedError:
             return
+        (tid,) = TID.unpack_from(msg, 1)
         try:
-            _pid, _op, kind = _xi.header(msg)
-            tid, ok, value = _xi.payload(msg, kind)
+            if msg[:1] == K_MARSHAL:
+                ok, value = marshal.loads(msg[HEAD:])
+            else:
+                ok, value = pickle.loads(msg[HEAD:])
         except BaseException as exc:        # a result that does not rebuild here
-            tid, ok, value = None, False, exc
+            ok, value = False, exc
+        finally:
+            if type(msg) is memoryview:
+                msg.release()
+        del msg
         with pool.lock:
             future = pool.inflight.pop(tid, None)
             pool._dispatch()
