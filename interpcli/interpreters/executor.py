@@ -82,10 +82,40 @@ def _light_spec(fn):
     return ("r", module, qualname) if obj is fn else None
 
 
+_spec_cache: dict = {}
+
+
+def _cached_spec(fn):
+    """_light_spec(fn), remembered for callables whose spec cannot change: those named by
+    reference, and plain functions without closure or global values (checked unchanged)."""
+    try:
+        hit = _spec_cache.get(fn)
+    except TypeError:       # unhashable
+        return _light_spec(fn)
+    if hit is not None:
+        spec, code, defaults, kwdefaults = hit
+        if code is None or (fn.__code__ is code and fn.__defaults__ is defaults
+                            and fn.__kwdefaults__ is kwdefaults):
+            return spec
+    spec = _light_spec(fn)
+    if spec is None or spec[0] == "s":
+        return spec
+    if spec[0] == "r":
+        hit = (spec, None, None, None)
+    elif spec[7] is None and not spec[11]:
+        hit = (spec, fn.__code__, fn.__defaults__, fn.__kwdefaults__)
+    else:
+        return spec
+    if len(_spec_cache) >= 256:
+        _spec_cache.clear()
+    _spec_cache[fn] = hit
+    return spec
+
+
 def _encode(tid, fn, args, kwargs):
     """A task message and whether it is lent: marshalled when it can be, else pickled."""
-    if plain(args) and plain(kwargs):
-        spec = _light_spec(fn)
+    if (not args or plain(args)) and (not kwargs or plain(kwargs)):
+        spec = _cached_spec(fn)
         if spec is not None:
             return K_MARSHAL + TID.pack(tid) + marshal.dumps((spec, args, kwargs)), False
     keep = []
