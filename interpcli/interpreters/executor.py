@@ -7,7 +7,7 @@ turns into the futures' results. So a warm task costs two channel hand-offs (the
 waits spin briefly before parking) and the encoding of the call, not a run per task.
 
 Tasks wait in the caller's process-side queue (pending, cancellable) until a worker is
-free: at most one task per worker (plus one spare each, so a worker that finishes finds its
+free: at most one task per worker (plus two spare each, so a worker that finishes finds its
 next task at once) is in the channel, and those count as running. Workers start on demand,
 as ThreadPoolExecutor's threads do, each creating its interpreter in its own thread (so
 they are created in parallel, and the first worker ready takes the first tasks); each
@@ -43,7 +43,7 @@ _core = _lowlevel.core_module()
 
 # tasks in the channel beyond one per worker: a worker that finishes a task finds the
 # next one waiting instead of waiting for the collector to hand it one
-_SPARE_PER_WORKER = 1
+_SPARE_PER_WORKER = 2
 
 _LOOP = ("__import__('interpcli._pool_worker', fromlist=['_']).serve({tasks}, {replies})")
 
