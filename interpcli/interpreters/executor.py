@@ -56,16 +56,17 @@ def _light_spec(fn):
     if type(fn) is types.FunctionType:
         if fn.__module__.startswith("interpcli."):
             return None
+        if fn.__module__ == "__main__":
+            return None     # functions of __main__ cross as _crossinterp says (pickled)
         try:
-            _rebuild, args, (modules, values), *_ = _xi._reduce_function(fn)
+            reduced = _xi._reduce_module_function(fn)
         except Exception:
             return None
-        module, qualname, code, name, defaults, kwdefaults, closure, doc, home = args
-        if code is None:
-            return None
-        if closure is not None:
-            closure = tuple(c.cell_contents for c in closure)
-        spec = ("v", module, qualname, code, name, defaults, kwdefaults, closure, doc, home,
+        if reduced is NotImplemented:
+            return None     # a closure or a local function: pickle reports why
+        _rebuild, args, (modules, values), *_ = reduced
+        module, qualname, code, name, defaults, kwdefaults, doc = args
+        spec = ("v", module, qualname, code, name, defaults, kwdefaults, None, doc, None,
                 modules, values)
         return spec if plain(spec[5:]) else None
     module = getattr(fn, "__module__", None)
