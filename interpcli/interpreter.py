@@ -329,6 +329,30 @@ def _shutdown():
         _mark_keyboard_interrupt_exit()
 
 
+def _end_at_exit(iid: int, deadline: float) -> bool:
+    """End one interpreter at exit; False when it cannot be ended before the deadline (a
+    run that ignores interrupts, or a thread of its own that does not end)."""
+    while True:
+        try:
+            _lowlevel.destroy(iid, force=True,
+                              join_timeout=max(0.0, deadline - time.monotonic()))
+            return True
+        except InterpreterBusyError:
+            if not any(i == iid and running
+                       for i, _n, _s, running, _r in _lowlevel.interpreters()):
+                return False        # a thread of its own is left
+            # a run that began as we looked: it was cancelled on registering, so it ends
+            # at once unless a blocking C call holds it; wait for it, then try again
+            with _lock:
+                pending = list(_active_runs)
+            for done in pending:
+                done.wait(max(0.0, deadline - time.monotonic()))
+            if time.monotonic() >= deadline:
+                return False
+        except InterpreterError:
+            return True             # gone already
+
+
 def _mark_keyboard_interrupt_exit():
     """After an uncaught KeyboardInterrupt CPython exits by SIGINT, as shells expect, using
     a process-wide flag that every exec() of a string clears, in any interpreter (formatting
@@ -367,19 +391,9 @@ def _end_all():
             done.wait(max(0.0, deadline - time.monotonic()))
             waited.add(done)
     stuck = []
-    for iid, name, _iso, running, _runs in _lowlevel.interpreters():
-        if iid == main:
-            continue
-        if running:
+    for iid, name, _iso, _running, _runs in _lowlevel.interpreters():
+        if iid != main and not _end_at_exit(iid, deadline):
             stuck.append(name)
-            continue
-        try:
-            _lowlevel.destroy(iid, force=True,
-                              join_timeout=max(0.0, deadline - time.monotonic()))
-        except InterpreterBusyError:
-            stuck.append(name)      # a thread of its own is left
-        except InterpreterError:
-            pass
     if stuck:
         # A run that ignores interrupts (blocked in a C call), or a thread inside an
         # interpreter that does not end, keeps it from ending; finalizing would abort the
