@@ -94,6 +94,9 @@ void ic_reg_add_locked(ic_interp *rec);
 /* Unlist rec and drop the registry's reference (rec stays valid while the caller has one). */
 void ic_reg_remove_locked(ic_interp *rec);
 ic_interp *ic_reg_head_locked(void);
+/* A listed record that the core may drive (main or its own, not closing), in *out;
+ * IC_ERR_NOTFOUND or IC_ERR_MAIN (made by someone else) with ic_errmsg() text otherwise. */
+int ic_reg_usable_locked(int64_t id, ic_interp **out);
 int ic_reg_name_taken_locked(const char *name);
 /* The record of the interpreter whose GIL the caller holds, for its core module's state,
  * with a new reference: the listed one (main, one the core is creating, or a FOREIGN one

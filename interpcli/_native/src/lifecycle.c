@@ -193,20 +193,14 @@ static void detach_after_refusal(PyThreadState *ts)
 int ic_destroy(int64_t id, int force, double join_timeout)
 {
     ic_reg_lock();
-    ic_interp *rec = ic_reg_find_locked(id);
-    if (rec == NULL || rec->closing) {
-        ic_reg_unlock();
-        return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist (closed already?)",
-                       (long long)id);
+    ic_interp *rec;
+    int found = ic_reg_usable_locked(id, &rec);
+    if (found == IC_OK && rec->kind == IC_KIND_MAIN) {
+        found = ic_fail(IC_ERR_MAIN, "the main interpreter cannot be closed");
     }
-    if (rec->kind == IC_KIND_MAIN) {
+    if (found != IC_OK) {
         ic_reg_unlock();
-        return ic_fail(IC_ERR_MAIN, "the main interpreter cannot be closed");
-    }
-    if (rec->kind == IC_KIND_FOREIGN) {
-        ic_reg_unlock();
-        return ic_fail(IC_ERR_MAIN, "interpreter %lld was not made by interpcli; it is "
-                       "closed by whoever made it", (long long)id);
+        return found;
     }
     if (rec->running || rec->pins > 0) {
         ic_reg_unlock();
@@ -283,10 +277,11 @@ refused:
 int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
 {
     ic_reg_lock();
-    ic_interp *rec = ic_reg_find_locked(id);
-    if (rec == NULL || rec->closing || rec->kind == IC_KIND_FOREIGN) {
+    ic_interp *rec;
+    int found = ic_reg_usable_locked(id, &rec);
+    if (found != IC_OK) {
         ic_reg_unlock();
-        return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist", (long long)id);
+        return found;
     }
     if (!rec->running) {
         ic_reg_unlock();
