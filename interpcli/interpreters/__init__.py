@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import threading
 import types
-import weakref
 
 from .. import _lowlevel
 from ..errors import InterpreterError, InterpreterNotFoundError
 from . import _crossinterp as _xi
 from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
+from ._registry import (
+    _WHENCE_NAMES, WHENCE_RUNTIME, WHENCE_STDLIB, _cpython, _cpython_interpreters, _known,
+    _known_lock, _warn_at_exit)
 
 __all__ = [
     "get_current", "get_main", "create", "list_all", "is_shareable",
@@ -69,10 +71,6 @@ Uncaught in the interpreter:
 {formatted}
 """.strip()
 
-WHENCE_RUNTIME = "runtime init"
-WHENCE_STDLIB = "_interpreters module"
-
-
 class ExecutionFailed(InterpreterError):
     """An unhandled exception happened during execution.
 
@@ -115,38 +113,12 @@ def create() -> "Interpreter":
     return Interpreter(iid, _ownsref=True)
 
 
-_exit_check_registered = False
-
-
-def _warn_at_exit():
-    """At exit, warn about interpreters create() made that are still open, as CPython
-    3.14 does (interpcli's core then ends them). Registered after the core's own exit
-    handler, so it runs before it."""
-    global _exit_check_registered
-    if _exit_check_registered:
-        return
-    _exit_check_registered = True
-    import atexit
-    atexit.register(_check_remaining)
-
-
-def _check_remaining():
-    try:
-        alive = {iid for iid, *_ in _core.list_interpreters()}
-        with _known_lock:
-            owned = [i for i in _known.values() if i._ownsref and i._id in alive]
-    except Exception:
-        return
-    if owned:
-        import warnings
-        warnings.warn_explicit("remaining subinterpreters; close them with "
-                               "Interpreter.close()", RuntimeWarning, "<sys>", 0)
-
-
 def list_all() -> list:
     """Return all existing interpreters (those interpcli's core knows), main first."""
     found = []
-    for iid, *_ in _core.list_interpreters():
+    for iid, _n, _iso, _running, _r, kind in _core.list_interpreters():
+        if kind == "foreign":
+            continue        # not ours to close: listing it would invite close() calls
         try:
             found.append(Interpreter(iid))
         except InterpreterNotFoundError:     # closed meanwhile (by the garbage collector)
@@ -162,10 +134,6 @@ def get_current() -> "Interpreter":
 def get_main() -> "Interpreter":
     """Return the main interpreter."""
     return Interpreter(_core.main_id())
-
-
-_known: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
-_known_lock = threading.Lock()
 
 
 class Interpreter:
@@ -189,14 +157,34 @@ class Interpreter:
             self = _known.get(id)
             if self is not None:
                 return self
-            if not any(iid == id for iid, *_ in _core.list_interpreters()):
-                raise InterpreterNotFoundError(f"no interpreter with id {id}")
+            kind = next((k for iid, *_r, k in _core.list_interpreters() if iid == id), None)
+            if kind is None or kind == "foreign":
+                # not made by interpcli's core (by the C API, or the _interpreters module):
+                # known to CPython, never run or closed here
+                whence = _cpython_interpreters().get(id)
+                if whence is None and kind is None:
+                    raise InterpreterNotFoundError(f"no interpreter with id {id}")
+                if isinstance(_whence, int):
+                    whence = _whence
+                whence = _WHENCE_NAMES.get(whence, "unknown")
+                foreign = True
+            else:
+                whence = WHENCE_RUNTIME if id == _core.main_id() else WHENCE_STDLIB
+                foreign = False
             self = super().__new__(cls)
             self._id = id
-            self._whence = WHENCE_RUNTIME if id == _core.main_id() else WHENCE_STDLIB
-            self._ownsref = bool(_ownsref) and _core.current_id() == _core.main_id()
+            self._whence = whence
+            self._foreign = foreign
+            self._ownsref = (bool(_ownsref) and not foreign
+                             and _core.current_id() == _core.main_id())
             _known[id] = self
             return self
+
+    def _refuse_foreign(self):
+        if self._foreign:
+            raise InterpreterError(
+                f"interpreter {self._id} unrecognized: it was not made by interpcli, which "
+                f"never runs code in it or closes it (whence: {self._whence})")
 
     def __repr__(self):
         return f"{type(self).__name__}({self._id})"
@@ -236,8 +224,13 @@ class Interpreter:
 
     def is_running(self):
         """Return whether or not the identified interpreter is running."""
-        if self._id == _core.current_id() or self._id == _core.main_id():
-            return True     # the calling code runs there; the main one runs the program
+        if self._id == _core.main_id():
+            return True     # the main thread runs the program there
+        if self._foreign and _cpython is not None:
+            try:        # whether its __main__ runs, as CPython keeps it
+                return bool(_cpython.is_running(self._id))
+            except Exception:
+                pass
         for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
             if iid == self._id:
                 return bool(running)
@@ -247,7 +240,9 @@ class Interpreter:
         """Finalize and destroy the interpreter.
 
         Attempting to destroy the current interpreter (or the main one) results in an
-        InterpreterError, as does closing a running interpreter."""
+        InterpreterError, as does closing a running interpreter, or one interpcli did not
+        make."""
+        self._refuse_foreign()
         if self._id == _core.current_id():
             raise InterpreterError("cannot destroy the current interpreter")
         if self._id == _core.main_id():
@@ -256,13 +251,15 @@ class Interpreter:
         try:
             _lowlevel.destroy(self._id)
         except InterpreterNotFoundError:
-            raise InterpreterNotFoundError(f"interpreter {self._id} does not exist") from None
+            raise InterpreterNotFoundError(
+                f"interpreter {self._id} does not exist") from None
 
     # -- running code there --
 
     def _request(self, op: str, messages, extra: str = ""):
         """Queue the request messages on a private channel, run the worker stub in the
         interpreter, and return its reply (status, value)."""
+        self._refuse_foreign()
         if self._id == _core.current_id():
             raise InterpreterError("cannot run code in the current interpreter this way; "
                                    "call it directly")
@@ -278,7 +275,13 @@ class Interpreter:
         stub = (f"__import__('interpcli.interpreters._worker', fromlist=['_'])"
                 f".{op}({ch.id}{extra})")
         res = base._run(stub)
-        reply = ch.recv_nowait(None)
+        try:
+            reply = ch.recv_nowait(None)
+        except _core.ChannelClosedError:    # closed at exit, the run cut short
+            if res.exc_type is None:
+                raise InterpreterError(f"interpreter {self._id}: the process is exiting; "
+                                       f"the {op.rstrip('_')} was cut short") from None
+            reply = None
         if reply is None:
             # the stub itself failed (e.g. the package does not import there)
             info = (res.exc_type or "InterpreterError", res.exc_type or "InterpreterError",

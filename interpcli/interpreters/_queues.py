@@ -12,10 +12,8 @@ when the other side acts, never on a timer.
 Queue.id is the id of the state channel."""
 from __future__ import annotations
 
-import marshal
 import operator
 import queue
-import struct
 import threading
 import time
 import weakref
@@ -24,6 +22,7 @@ from .._lowlevel import core_module
 from ..errors import InterpError
 from . import _crossinterp
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
+from ._queuestate import _COUNTS, _MAGIC, _NONE, _PREFIX, _SKIP, _STATE, QueueState
 
 __all__ = [
     "UNBOUND", "UNBOUND_ERROR", "UNBOUND_REMOVE",
@@ -34,10 +33,6 @@ __all__ = [
 ]
 
 _core = core_module()
-_MAIN_ID = _core.main_id()
-_CURRENT_ID = _core.current_id()
-_HEAD = _crossinterp._HEAD
-_K_MARSHAL = _crossinterp.K_MARSHAL
 
 
 class QueueError(InterpError, RuntimeError):
@@ -80,15 +75,6 @@ def _resolve_unbound(flag):
     if resolved is _crossinterp.UNBOUND:
         resolved = UNBOUND
     return resolved
-
-
-# the state message: count, waiting putters, then what never changes (magic, items id,
-# wake id, maxsize, default op), then (optional) a marshal of {interpreter id: number of
-# items it put with UNBOUND_REMOVE}
-_COUNTS = struct.Struct("<qq")
-_PREFIX = struct.Struct("<8sqqqq")
-_STATE = struct.Struct("<qq40s")        # counts + the packed prefix
-_MAGIC = b"icqueue1"
 
 
 _SYNCOBJ = 0x100     # in the state's op: 3.13's syncobj default (put only shareable objects)
@@ -146,7 +132,7 @@ def _rebuild(state_id, items_id, wake_id, maxsize, op):
     return Queue._build(*ends, maxsize, op)
 
 
-class Queue:
+class Queue(QueueState):
     """A cross-interpreter queue."""
 
     __slots__ = ("_id", "_s", "_i", "_w", "_maxsize", "_op", "_rawop", "_syncobj",
@@ -176,6 +162,8 @@ class Queue:
             if holder:
                 state.send_nowait(holder[-1])
         return _rebuild(id, items_id, wake_id, maxsize, op)
+
+    _resolve_unbound = staticmethod(_resolve_unbound)
 
     @classmethod
     def _build(cls, state, items, wake, maxsize, op):
@@ -231,42 +219,6 @@ class Queue:
             self._unbounditems = items
             return items
 
-    # -- the shared state, under the queue's lock --
-    #
-    # Every user follows one pattern, so that an exception arriving at any point (Ctrl-C,
-    # an interrupt of the run) never loses the state message, which would block the queue
-    # for good:
-    #     holder = []
-    #     try:
-    #         st = self._lock(holder)     # the message lands in holder inside one C call
-    #         ...                         # change st, then self._stage(holder, st)
-    #     finally:
-    #         if holder:
-    #             self._s.send_nowait(holder[-1])     # the last staged state goes back
-    # Between bytecodes an exception can only strike after a call returns; by then the
-    # taken message is in holder, and the finally block makes no call before sending.
-
-    def _lock(self, holder):
-        holder.extend(map(self._s.recv, _FOREVER))
-        data = holder[0]
-        count, waiting = _COUNTS.unpack_from(data)
-        removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
-        return [count, waiting, removable]
-
-    def _stage(self, holder, st):
-        count, waiting, removable = st
-        data = _STATE.pack(count if count > 0 else 0, waiting, self._prefix)
-        if removable:
-            data += marshal.dumps(removable)
-        holder.append(data)
-
-    @staticmethod
-    def _dead_removable(removable):
-        if not removable:
-            return 0
-        alive = {iid for iid, *_ in _core.list_interpreters()}
-        return sum(n for iid, n in removable.items() if iid not in alive)
-
     def empty(self):
         return self.qsize() == 0
 
@@ -296,47 +248,6 @@ class Queue:
         if syncobj is None:
             syncobj = self._syncobj
         return _crossinterp.encode(obj, op, shareable_only=bool(syncobj))
-
-    def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:
-        """Put if there is room (True); else register as a waiting putter if asked."""
-        holder = []
-        try:
-            holder.extend(map(self._s.recv, _FOREVER))
-            data = holder[0]
-            if len(data) == _STATE.size and not unregister and (
-                    op != _crossinterp.OP_REMOVE or _crossinterp._CURRENT_ID == _MAIN_ID):
-                # the common case, inline: no removable items to account for
-                count, waiting = _COUNTS.unpack_from(data)
-                if self._maxsize <= 0 or count < self._maxsize:
-                    (self._i.send_buffer_nowait if lent else self._i.send_nowait)(msg)
-                    holder.append(_STATE.pack(count + 1, waiting, self._prefix))
-                    return True
-            count, waiting = _COUNTS.unpack_from(data)
-            st = [count, waiting,
-                  marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}]
-            if unregister:
-                if st[1] > 0:
-                    st[1] -= 1
-                else:       # a get already woke us: take that token, it was ours
-                    self._w.recv_nowait(None)
-            room = self._maxsize <= 0 or st[0] < self._maxsize
-            if not room:
-                room = st[0] - self._dead_removable(st[2]) < self._maxsize
-            if room:
-                (self._i.send_buffer_nowait if lent else self._i.send_nowait)(msg)
-                st[0] += 1
-                if op == _crossinterp.OP_REMOVE and _crossinterp._CURRENT_ID != _MAIN_ID:
-                    me = _crossinterp._CURRENT_ID
-                    st[2][me] = st[2].get(me, 0) + 1
-                self._stage(holder, st)
-                return True
-            if wait:
-                st[1] += 1
-            self._stage(holder, st)
-            return False
-        finally:
-            if holder:
-                self._s.send_nowait(holder[-1])
 
     def put(self, obj, block=True, timeout=None, *, unbounditems=None, syncobj=None,
             unbound=None):
@@ -401,100 +312,12 @@ class Queue:
             if self._try_put(msg, lent, op, wait=True):
                 return
 
-    def _try_unregister(self):
-        holder = []
-        try:
-            st = self._lock(holder)
-            if st[1] > 0:
-                st[1] -= 1
-                self._stage(holder, st)
-        except BaseException:
-            pass
-        finally:
-            if holder:
-                self._s.send_nowait(holder[-1])
-
     def put_nowait(self, obj, *, unbounditems=None, syncobj=None, unbound=None):
         op = self._op if unbounditems is unbound is None else \
             self._op_for(unbounditems, unbound)
         msg, lent = self._encode(obj, op, syncobj)
         if not self._try_put(msg, lent, op, wait=False):
             raise QueueFull("queue full")
-
-    def _account(self, putter, op, done):
-        """Update the state for a message taken off the items channel (count, items to
-        remove, a waiting putter to wake). `done` gets an entry in the same C call that
-        sends the updated state back, so the caller knows whether this happened."""
-        holder = []
-        try:
-            holder.extend(map(self._s.recv, _FOREVER))
-            data = holder[0]
-            if len(data) == _STATE.size:
-                # the common case, inline: no removable items to account for
-                count, waiting = _COUNTS.unpack_from(data)
-                if waiting > 0:
-                    waiting -= 1
-                    self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
-                                          self._prefix))
-                return
-            count, waiting = _COUNTS.unpack_from(data)
-            st = [count, waiting, marshal.loads(data[_STATE.size:])]
-            st[0] -= 1
-            if op == _crossinterp.OP_REMOVE and putter in st[2]:
-                n = st[2][putter] - 1
-                if n > 0:
-                    st[2][putter] = n
-                else:
-                    del st[2][putter]
-            if st[1] > 0:
-                st[1] -= 1
-                self._w.send_nowait(b"")
-            self._stage(holder, st)
-        finally:
-            if holder[1:]:
-                done.extend(map(self._s.send_nowait, holder[-1:]))
-            elif holder:
-                self._s.send_nowait(holder[0])
-
-    def _take(self, recv, arg):
-        """One item off the items channel through recv(arg), accounted for even when an
-        exception (an interrupt) strikes meanwhile: a lost item must not stay counted,
-        or a bounded queue would look full for good. Returns the object, _SKIP for a
-        removed unbound item, or _NONE when recv_nowait found nothing."""
-        taken, done, holder = [], [], []
-        try:
-            taken.extend(map(recv, (arg,)))     # the message lands in `taken` in C
-            msg = taken[0]
-            if msg is None:
-                return _NONE
-            putter, op, kind = _HEAD.unpack_from(msg)
-            # _account(), inline for the common case (no removable items)
-            holder.extend(map(self._s.recv, _FOREVER))
-            data = holder[0]
-            if len(data) == _STATE.size:
-                count, waiting = _COUNTS.unpack_from(data)
-                if waiting > 0:
-                    waiting -= 1
-                    self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
-                                          self._prefix))
-        finally:
-            if holder[1:]:
-                done.extend(map(self._s.send_nowait, holder[-1:]))
-            elif holder:
-                self._s.send_nowait(holder[0])
-            if taken and not done and taken[0] is not None:
-                self._account(*_HEAD.unpack_from(taken[0])[:2], done)
-        if putter != _MAIN_ID and putter != _CURRENT_ID and not _crossinterp.alive(putter):
-            if type(msg) is memoryview:
-                msg.release()
-            if op == _crossinterp.OP_REMOVE:
-                return _SKIP
-            return _resolve_unbound(op)
-        if kind == _K_MARSHAL:
-            return marshal.loads(msg[_HEAD.size:])
-        return _crossinterp.payload(msg, kind)
 
     def get(self, block=True, timeout=None):
         """Return the next object from the queue.
@@ -535,11 +358,6 @@ class Queue:
                 raise QueueEmpty("queue empty")
             if obj is not _SKIP:
                 return obj
-
-
-_NONE = object()
-_FOREVER = (None,)
-_SKIP = object()
 
 
 def _deadline(timeout):

@@ -43,6 +43,8 @@ def excinfo(exc: BaseException, skip: int = 1) -> tuple:
 def _reply(ch, obj) -> None:
     try:
         _xi.send(ch, obj, _xi.OP_UNBOUND, block=False)
+    except _core.ChannelClosedError:
+        return      # the process is exiting (every channel closed): nobody to answer
     except _xi.NotShareableError as exc:
         # the result does not cross: the caller raises NotShareableError (as in 3.14)
         _xi.send(ch, (ST_NOTSHAREABLE, str(exc)), _xi.OP_UNBOUND, block=False)

@@ -1,5 +1,6 @@
 """interpcli.interpreters: PEP 734's module functions and Interpreter class."""
 import gc
+import os
 import pickle
 import subprocess
 import sys
@@ -288,9 +289,10 @@ def test_process_exit_with_live_interpreters_does_not_crash():
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "b'xxxxxxxxxx' b'lent'"
-    # as 3.14 does: a warning (once) about the interpreters left open, no traceback
+    # as CPython does from 3.14 on: a warning (once) about the interpreters left open
+    warned = 1 if sys.version_info >= (3, 14) else 0
     assert r.stderr.count("RuntimeWarning: remaining subinterpreters; close them with "
-                          "Interpreter.close()") == 1, r.stderr
+                          "Interpreter.close()") == warned, r.stderr
     assert "Traceback" not in r.stderr
     r = run_python("""
         from interpcli import interpreters
@@ -410,3 +412,50 @@ def test_functions_of_main_run_in_a_hidden_copy_of_the_script(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:3] == [
         "('<fake __main__>', 1) ('<fake __main__>', 4) 0", "False", "refused"]
+
+
+def test_interpreters_made_elsewhere():
+    """One made by CPython's _interpreters module (3.13+): found by id, with CPython's
+    whence; interpcli never runs code in it or closes it; list_all() leaves it out."""
+    _interpreters = pytest.importorskip("_interpreters")
+    iid = _interpreters.create()
+    try:
+        interp = Interpreter(iid)
+        assert interp.id == iid and interp.whence == "_interpreters module"
+        assert not interp.is_running()
+        for action in (lambda: interp.exec("x = 1"), lambda: interp.call(len, ()),
+                       lambda: interp.prepare_main(x=1), interp.close):
+            with pytest.raises(interpreters.InterpreterError, match="unrecognized"):
+                action()
+        assert iid not in [i.id for i in interpreters.list_all()]
+    finally:
+        _interpreters.destroy(iid)
+    with pytest.raises(interpreters.InterpreterNotFoundError):
+        Interpreter(iid + 1000)
+
+
+def test_ctrl_c_at_exit_with_a_call_in_thread_prints_no_channel_error():
+    """Ctrl-C while the main thread waits at exit for a call_in_thread() blocked in C:
+    the call ends with the run, never with our private channel's ChannelClosedError."""
+    import signal
+    code = textwrap.dedent("""
+        from interpcli import interpreters
+
+        def test():
+            import time
+            print('a', flush=True, end='')
+            time.sleep(2)
+
+        interp = interpreters.create()
+        interp.call_in_thread(test)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, INTERP_GRACE="20"))
+    try:
+        assert proc.stdout.read(1) == b"a"
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert b"KeyboardInterrupt" in err
+    assert b"ChannelClosedError" not in err, err.decode()

@@ -1,0 +1,199 @@
+"""The shared state of a queue (see _queues): one message on a core channel, taken to
+lock the queue and sent back to unlock it, and the put and take steps done under it."""
+from __future__ import annotations
+
+import marshal
+import struct
+
+from .._lowlevel import core_module
+from . import _crossinterp
+
+_core = core_module()
+_MAIN_ID = _core.main_id()
+_CURRENT_ID = _core.current_id()
+_HEAD = _crossinterp._HEAD
+_K_MARSHAL = _crossinterp.K_MARSHAL
+
+# the state message: count, waiting putters, then what never changes (magic, items id,
+# wake id, maxsize, default op), then (optional) a marshal of {interpreter id: number of
+# items it put with UNBOUND_REMOVE}
+_COUNTS = struct.Struct("<qq")
+_PREFIX = struct.Struct("<8sqqqq")
+_STATE = struct.Struct("<qq40s")        # counts + the packed prefix
+_MAGIC = b"icqueue1"
+
+_NONE = object()
+_FOREVER = (None,)
+_SKIP = object()
+
+
+class QueueState:
+    """The steps under a queue's lock; Queue builds on them. Subclasses have the ends
+    (_s state, _i items, _w wake), _maxsize, _prefix and _resolve_unbound."""
+
+    __slots__ = ()
+
+    # -- the shared state, under the queue's lock --
+    #
+    # Every user follows one pattern, so that an exception arriving at any point (Ctrl-C,
+    # an interrupt of the run) never loses the state message, which would block the queue
+    # for good:
+    #     holder = []
+    #     try:
+    #         st = self._lock(holder)     # the message lands in holder inside one C call
+    #         ...                         # change st, then self._stage(holder, st)
+    #     finally:
+    #         if holder:
+    #             self._s.send_nowait(holder[-1])     # the last staged state goes back
+    # Between bytecodes an exception can only strike after a call returns; by then the
+    # taken message is in holder, and the finally block makes no call before sending.
+
+    def _lock(self, holder):
+        holder.extend(map(self._s.recv, _FOREVER))
+        data = holder[0]
+        count, waiting = _COUNTS.unpack_from(data)
+        removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
+        return [count, waiting, removable]
+
+    def _stage(self, holder, st):
+        count, waiting, removable = st
+        data = _STATE.pack(count if count > 0 else 0, waiting, self._prefix)
+        if removable:
+            data += marshal.dumps(removable)
+        holder.append(data)
+
+    @staticmethod
+    def _dead_removable(removable):
+        if not removable:
+            return 0
+        alive = {iid for iid, *_ in _core.list_interpreters()}
+        return sum(n for iid, n in removable.items() if iid not in alive)
+
+    def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:
+        """Put if there is room (True); else register as a waiting putter if asked."""
+        holder = []
+        try:
+            holder.extend(map(self._s.recv, _FOREVER))
+            data = holder[0]
+            if len(data) == _STATE.size and not unregister and (
+                    op != _crossinterp.OP_REMOVE or _crossinterp._CURRENT_ID == _MAIN_ID):
+                # the common case, inline: no removable items to account for
+                count, waiting = _COUNTS.unpack_from(data)
+                if self._maxsize <= 0 or count < self._maxsize:
+                    (self._i.send_buffer_nowait if lent else self._i.send_nowait)(msg)
+                    holder.append(_STATE.pack(count + 1, waiting, self._prefix))
+                    return True
+            count, waiting = _COUNTS.unpack_from(data)
+            st = [count, waiting,
+                  marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}]
+            if unregister:
+                if st[1] > 0:
+                    st[1] -= 1
+                else:       # a get already woke us: take that token, it was ours
+                    self._w.recv_nowait(None)
+            room = self._maxsize <= 0 or st[0] < self._maxsize
+            if not room:
+                room = st[0] - self._dead_removable(st[2]) < self._maxsize
+            if room:
+                (self._i.send_buffer_nowait if lent else self._i.send_nowait)(msg)
+                st[0] += 1
+                if op == _crossinterp.OP_REMOVE and _crossinterp._CURRENT_ID != _MAIN_ID:
+                    me = _crossinterp._CURRENT_ID
+                    st[2][me] = st[2].get(me, 0) + 1
+                self._stage(holder, st)
+                return True
+            if wait:
+                st[1] += 1
+            self._stage(holder, st)
+            return False
+        finally:
+            if holder:
+                self._s.send_nowait(holder[-1])
+
+    def _try_unregister(self):
+        holder = []
+        try:
+            st = self._lock(holder)
+            if st[1] > 0:
+                st[1] -= 1
+                self._stage(holder, st)
+        except BaseException:
+            pass
+        finally:
+            if holder:
+                self._s.send_nowait(holder[-1])
+
+    def _account(self, putter, op, done):
+        """Update the state for a message taken off the items channel (count, items to
+        remove, a waiting putter to wake). `done` gets an entry in the same C call that
+        sends the updated state back, so the caller knows whether this happened."""
+        holder = []
+        try:
+            holder.extend(map(self._s.recv, _FOREVER))
+            data = holder[0]
+            if len(data) == _STATE.size:
+                # the common case, inline: no removable items to account for
+                count, waiting = _COUNTS.unpack_from(data)
+                if waiting > 0:
+                    waiting -= 1
+                    self._w.send_nowait(b"")
+                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
+                                          self._prefix))
+                return
+            count, waiting = _COUNTS.unpack_from(data)
+            st = [count, waiting, marshal.loads(data[_STATE.size:])]
+            st[0] -= 1
+            if op == _crossinterp.OP_REMOVE and putter in st[2]:
+                n = st[2][putter] - 1
+                if n > 0:
+                    st[2][putter] = n
+                else:
+                    del st[2][putter]
+            if st[1] > 0:
+                st[1] -= 1
+                self._w.send_nowait(b"")
+            self._stage(holder, st)
+        finally:
+            if holder[1:]:
+                done.extend(map(self._s.send_nowait, holder[-1:]))
+            elif holder:
+                self._s.send_nowait(holder[0])
+
+    def _take(self, recv, arg):
+        """One item off the items channel through recv(arg), accounted for even when an
+        exception (an interrupt) strikes meanwhile: a lost item must not stay counted,
+        or a bounded queue would look full for good. Returns the object, _SKIP for a
+        removed unbound item, or _NONE when recv_nowait found nothing."""
+        taken, done, holder = [], [], []
+        try:
+            taken.extend(map(recv, (arg,)))     # the message lands in `taken` in C
+            msg = taken[0]
+            if msg is None:
+                return _NONE
+            putter, op, kind = _HEAD.unpack_from(msg)
+            # _account(), inline for the common case (no removable items)
+            holder.extend(map(self._s.recv, _FOREVER))
+            data = holder[0]
+            if len(data) == _STATE.size:
+                count, waiting = _COUNTS.unpack_from(data)
+                if waiting > 0:
+                    waiting -= 1
+                    self._w.send_nowait(b"")
+                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
+                                          self._prefix))
+        finally:
+            if holder[1:]:
+                done.extend(map(self._s.send_nowait, holder[-1:]))
+            elif holder:
+                self._s.send_nowait(holder[0])
+            if taken and not done and taken[0] is not None:
+                self._account(*_HEAD.unpack_from(taken[0])[:2], done)
+        if putter != _MAIN_ID and putter != _CURRENT_ID and not _crossinterp.alive(putter):
+            if type(msg) is memoryview:
+                msg.release()
+            if op == _crossinterp.OP_REMOVE:
+                return _SKIP
+            return self._resolve_unbound(op)
+        if kind == _K_MARSHAL:
+            return marshal.loads(msg[_HEAD.size:])
+        return _crossinterp.payload(msg, kind)

@@ -1,0 +1,44 @@
+"""Which objects are shareable (cross as they are), and the error for those that do not
+cross at all. The base of _crossinterp and _pickling."""
+from __future__ import annotations
+
+from .._lowlevel import core_module
+from ..errors import InterpError
+
+_core = core_module()
+_END_TYPES = (_core.RecvChannel, _core.SendChannel, _core.Channel)
+
+
+class NotShareableError(InterpError, ValueError):
+    """The object cannot be passed to another interpreter (not shareable, not picklable)."""
+
+
+# ---- shareable ----
+
+_PLAIN = frozenset({type(None), bool, int, float, str, bytes})
+_xi_types: set = set()      # Python classes that cross by id (queues, channel wrappers)
+
+
+def register_xi_type(cls) -> None:
+    """Make instances of cls shareable; cls must define _xi_reduce(keep) -> reduce tuple."""
+    _xi_types.add(cls)
+
+
+def _plain(obj) -> bool:
+    t = type(obj)
+    if t in _PLAIN:
+        return True
+    if t is tuple:
+        return all(_plain(o) for o in obj)
+    return False
+
+
+def is_shareable(obj) -> bool:
+    """True if the object's data passes to another interpreter as it is: None, bool, int,
+    float, str, bytes, memoryview, tuples of shareable objects, queues and channel ends."""
+    t = type(obj)
+    if t in _PLAIN or t is memoryview or t in _END_TYPES or t in _xi_types:
+        return True
+    if t is tuple:
+        return all(is_shareable(o) for o in obj)
+    return False
