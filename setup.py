@@ -12,7 +12,7 @@ if not sys.platform.startswith("linux"):
     sys.exit("interpcli: Linux only for now (its channels wait on futexes)")
 
 SOURCES = ["errors.c", "registry.c", "lent.c", "channel.c", "ends.c", "module.c",
-           "lifecycle.c", "run.c"]
+           "lifecycle.c", "run.c", "notify.c"]
 
 setup(ext_modules=[Extension(
     "interpcli._native._interpcli",
