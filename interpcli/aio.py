@@ -248,6 +248,7 @@ class _Drivers:
             if job is None:
                 return
             job()
+            del job                 # it refers to the loop's notifier: not kept while idle
             with self._lock:
                 if self._stopping or len(self._idle) >= self.MAX_IDLE:
                     return
