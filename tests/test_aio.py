@@ -23,7 +23,7 @@ _core = core_module()
 
 try:
     import uvloop
-except ImportError:         # tested where installed (it is not in the test extra)
+except ImportError:         # in the test extra; skipped where it did not install
     uvloop = None
 
 LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
