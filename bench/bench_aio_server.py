@@ -11,8 +11,10 @@ Starts examples/aio_server.py once per backend, side by side in one run:
 Each gets the same number of workers and the same load: `--concurrency` connections from
 this process, each sending one request (about 1 ms of pure-Python work, calibrated here)
 and waiting for its answer before the next, for `--duration` seconds after a warm-up.
-Prints requests per second and latency percentiles; `--json` for machines. The machine is
-shared and noisy: run it several times and compare within one run."""
+The servers stay up side by side and `--rounds` turns of load take turns between them
+(rotating order): medians per backend are printed, with every round's figures. Prints
+requests per second and latency percentiles; `--json` for machines. The machine is shared
+and noisy: run it several times and compare within one run."""
 from __future__ import annotations
 
 import argparse
@@ -114,10 +116,17 @@ async def load(port: int, payload: bytes, concurrency: int, warmup: float,
             "errors": errors}
 
 
+def _median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--duration", type=float, default=5.0, help="seconds per round")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="turns per backend, interleaved (medians are reported)")
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--n", type=int, default=0, help="work size (default: calibrated to 1 ms)")
@@ -137,19 +146,35 @@ def main():
            "duration": args.duration, "results": {}}
     if not args.json:
         print(f"Python {out['python']}: work n={n} ({work_ms:.2f} ms here), "
-              f"{args.workers} workers, concurrency {args.concurrency}, {args.duration:g} s "
-              "each", flush=True)
-    for backend in backends:
-        proc, port = start_server(backend, args.workers, args.uvloop)
-        try:
-            res = asyncio.run(load(port, payload, args.concurrency, args.warmup,
-                                   args.duration))
-        finally:
+              f"{args.workers} workers, concurrency {args.concurrency}, {args.rounds} rounds "
+              f"of {args.duration:g} s each", flush=True)
+    # every server stays up; the rounds take turns (the order rotates), so a burst of
+    # load from elsewhere on the machine hits each backend alike; medians are reported
+    servers = {}
+    try:
+        for backend in backends:
+            servers[backend] = start_server(backend, args.workers, args.uvloop)
+        rounds: dict = {b: [] for b in backends}
+        for r in range(args.rounds):
+            order = backends[r % len(backends):] + backends[:r % len(backends)]
+            for backend in order:
+                rounds[backend].append(asyncio.run(load(
+                    servers[backend][1], payload, args.concurrency, args.warmup,
+                    args.duration)))
+    finally:
+        for proc, _port in servers.values():
             stop_server(proc)
+    for backend in backends:
+        runs = rounds[backend]
+        res = {k: _median([x[k] for x in runs]) for k in runs[0]}
+        res["errors"] = sum(x["errors"] for x in runs)
+        res["rps_rounds"] = [round(x["rps"]) for x in runs]
+        res["p99_ms_rounds"] = [round(x["p99_ms"], 1) for x in runs]
         out["results"][backend] = res
         if not args.json:
             print(f"  {backend:<14} {res['rps']:8.0f} req/s   p50 {res['p50_ms']:7.2f} ms   "
-                  f"p99 {res['p99_ms']:7.2f} ms   errors {res['errors']}", flush=True)
+                  f"p99 {res['p99_ms']:7.2f} ms   (rounds: req/s {res['rps_rounds']}, "
+                  f"p99 {res['p99_ms_rounds']})  errors {res['errors']}", flush=True)
     anchors = [r for b, r in out["results"].items() if b != "interp"]
     if "interp" in out["results"] and anchors:
         best = max(anchors, key=lambda r: r["rps"])
