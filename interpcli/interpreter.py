@@ -125,6 +125,22 @@ class Interpreter:
                          capture_output=capture_output, filename=filename,
                          canceller=canceller)
 
+    async def run_async(self, source, /, *, channels=None, capture_output=False) -> RunResult:
+        """Awaitable run(): the RunResult, with the event loop free meanwhile (a driver
+        thread runs the code; its end wakes the loop). Cancelling (asyncio.timeout, Ctrl-C
+        in asyncio.run) interrupts the run with KeyboardInterrupt and waits until it has
+        stopped, so the interpreter is free again when CancelledError arrives."""
+        from . import aio
+        chans = normalize_channels(channels)    # misuse raises here, not in the thread
+        return await aio._drive(self._id, lambda canceller: self._run(
+            source, channels=chans, capture_output=capture_output, canceller=canceller))
+
+    async def call_async(self, callable, /, *args, **kwargs):
+        """Awaitable call: call the object in this interpreter and return its result
+        (see interpcli.interpreters.Interpreter.call); cancelling interrupts it."""
+        from .interpreters import Interpreter as _PEP734
+        return await _PEP734(self._id).call_async(callable, *args, **kwargs)
+
     def _run(self, source, *, channels=None, timeout=None, capture_output=False,
              filename="<string>", prelude="", canceller=None) -> RunResult:
         """run() with a prelude run first in __main__ (the channel binding)."""

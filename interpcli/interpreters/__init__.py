@@ -256,7 +256,7 @@ class Interpreter:
 
     # -- running code there --
 
-    def _request(self, op: str, messages, extra: str = ""):
+    def _request(self, op: str, messages, extra: str = "", canceller=None):
         """Queue the request messages on a private channel, run the worker stub in the
         interpreter, and return its reply (status, value)."""
         self._refuse_foreign()
@@ -274,7 +274,7 @@ class Interpreter:
             (ch.send_buffer_nowait if lent else ch.send_nowait)(msg)
         stub = (f"__import__('interpcli.interpreters._worker', fromlist=['_'])"
                 f".{op}({ch.id}{extra})")
-        res = base._run(stub)
+        res = base._run(stub, canceller=canceller)
         try:
             reply = ch.recv_nowait(None)
         except _core.ChannelClosedError:    # closed at exit, the run cut short
@@ -331,6 +331,9 @@ class Interpreter:
         exception is raised, which summarizes the unhandled exception.
 
         This blocks the current Python thread until done."""
+        return self._exec(code)
+
+    def _exec(self, code, canceller=None):
         if isinstance(code, str):
             req = (_worker.R_SOURCE, code)
         else:
@@ -345,15 +348,17 @@ class Interpreter:
                                 f"got {type(code).__name__!r}")
             import marshal
             req = (_worker.R_CODE, marshal.dumps(code))
-        status, value = self._request("exec_", [_xi.encode(req, _xi.OP_UNBOUND)])
+        status, value = self._request("exec_", [_xi.encode(req, _xi.OP_UNBOUND)],
+                                      canceller=canceller)
         if status != _worker.ST_OK:
             raise ExecutionFailed(_make_excinfo(value[0]))
 
-    def _call(self, callable, args, kwargs, preserve=False):
+    def _call(self, callable, args, kwargs, preserve=False, canceller=None):
         if not callable_(callable):
             raise TypeError(f"{type(callable).__name__!r} object is not callable")
         msg = _xi.encode((callable, args, kwargs), _xi.OP_UNBOUND)
-        status, value = self._request("call", [msg], ", True" if preserve else "")
+        status, value = self._request("call", [msg], ", True" if preserve else "",
+                                      canceller=canceller)
         if status != _worker.ST_OK:
             info, pickled = value
             raise _failure(info, pickled)
@@ -374,6 +379,21 @@ class Interpreter:
         (including full traceback) is sent back between the interpreters
         and an ExecutionFailed exception is raised."""
         return self._call(callable, args, kwargs)
+
+    async def call_async(self, callable, /, *args, **kwargs):
+        """Awaitable call(): the event loop stays free while the call runs (on a driver
+        thread; its end wakes the loop). Cancelling (asyncio.timeout, Ctrl-C in
+        asyncio.run) interrupts the call and waits until it has stopped."""
+        if not callable_(callable):
+            raise TypeError(f"{type(callable).__name__!r} object is not callable")
+        from .. import aio
+        return await aio._drive(self._id, lambda canceller: self._call(
+            callable, args, kwargs, canceller=canceller))
+
+    async def exec_async(self, code, /):
+        """Awaitable exec(); cancelling interrupts the code."""
+        from .. import aio
+        return await aio._drive(self._id, lambda canceller: self._exec(code, canceller))
 
     def call_in_thread(self, callable, /, *args, **kwargs):
         """Return a new, started thread that calls the object in the interpreter.
