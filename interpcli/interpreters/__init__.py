@@ -21,6 +21,7 @@ from ..errors import InterpreterError, InterpreterNotFoundError
 from . import _crossinterp as _xi
 from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
+from ._excinfo import ExecutionFailed, _failure, _make_excinfo  # noqa: F401
 from ._registry import (
     _WHENCE_NAMES, WHENCE_RUNTIME, WHENCE_STDLIB, _cpython, _cpython_interpreters, _known,
     _known_lock, _warn_at_exit)
@@ -61,48 +62,6 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY) | {"channels"})
-
-
-_EXEC_FAILURE_STR = """
-{superstr}
-
-Uncaught in the interpreter:
-
-{formatted}
-""".strip()
-
-class ExecutionFailed(InterpreterError):
-    """An unhandled exception happened during execution.
-
-    This is raised from Interpreter.exec() and Interpreter.call(); `excinfo` describes the
-    exception (type, msg, formatted, errdisplay) since the object itself stays behind."""
-
-    def __init__(self, excinfo):
-        msg = excinfo.formatted
-        if not msg:
-            if excinfo.type and excinfo.msg:
-                msg = f"{excinfo.type.__name__}: {excinfo.msg}"
-            else:
-                msg = excinfo.type.__name__ or excinfo.msg
-        super().__init__(msg)
-        self.excinfo = excinfo
-
-    def __str__(self):
-        try:
-            formatted = self.excinfo.errdisplay
-        except Exception:
-            return super().__str__()
-        return _EXEC_FAILURE_STR.format(superstr=super().__str__(), formatted=formatted)
-
-    def __reduce__(self):
-        return (type(self), (self.excinfo,))
-
-
-def _make_excinfo(info) -> types.SimpleNamespace:
-    name, qualname, module, msg, formatted, errdisplay = info
-    return types.SimpleNamespace(
-        type=types.SimpleNamespace(__name__=name, __qualname__=qualname, __module__=module),
-        msg=msg, formatted=formatted, errdisplay=errdisplay)
 
 
 def create() -> "Interpreter":
@@ -405,20 +364,3 @@ class Interpreter:
 
 
 callable_ = callable
-
-
-def _failure(info, pickled):
-    """The exception for a failed call: ExecutionFailed, or with a pickled exception (the
-    executor's case) that exception, its __cause__ the ExecutionFailed."""
-    failed = ExecutionFailed(_make_excinfo(info))
-    if pickled is not None:
-        try:
-            import pickle
-            exc = pickle.loads(pickled)
-        except Exception:
-            return failed
-        if isinstance(exc, BaseException):
-            exc.__cause__ = failed
-            return exc
-    return failed
-

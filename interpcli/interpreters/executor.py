@@ -36,6 +36,7 @@ from .. import _lowlevel
 from .._pool_worker import HEAD, K_MARSHAL, K_PICKLE, TID, plain
 from . import ExecutionFailed, _failure
 from . import _crossinterp as _xi
+from . import _pickling
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
 
@@ -59,7 +60,7 @@ def _light_spec(fn):
         if fn.__module__ == "__main__":
             return None     # functions of __main__ cross as _crossinterp says (pickled)
         try:
-            reduced = _xi._reduce_module_function(fn)
+            reduced = _pickling._reduce_module_function(fn)
         except Exception:
             return None
         if reduced is NotImplemented:

@@ -38,6 +38,29 @@ static PyType_Spec lent_spec = {
 
 /* ---------------- channel ends ---------------- */
 
+/* recv_async()/send_async(): the awaitables of interpcli.aio, woken by the core */
+static PyObject *call_aio(const char *name, PyObject *self, PyObject *arg)
+{
+    PyObject *aio = PyImport_ImportModule("interpcli.aio");
+    if (aio == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyObject_CallMethod(aio, name, arg != NULL ? "OO" : "O", self, arg);
+    Py_DECREF(aio);
+    return r;
+}
+
+PyObject *ic_end_recv_async(PyObject *self, PyObject *Py_UNUSED(noargs))
+{
+    return call_aio("recv", self, NULL);
+}
+
+PyObject *ic_end_send_async(PyObject *self, PyObject *obj)
+{
+    return call_aio("send", self, obj);
+}
+
+
 PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode)
 {
     PyTypeObject *tp = mode == IC_MODE_RECV ? st->recv_type

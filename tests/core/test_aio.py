@@ -17,7 +17,7 @@ import interpcli
 from interpcli import aio, interpreters
 from interpcli._lowlevel import core_module
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 _core = core_module()
 
 try:
