@@ -182,7 +182,14 @@ class Interpreter:
         try:
             timed_out = False
             if timeout is None and threading.current_thread() is not threading.main_thread():
-                out = _lowlevel.run(*args, canceller=canceller)
+                try:
+                    out = _lowlevel.run(*args, canceller=canceller)
+                except InterpreterNotFoundError:
+                    if not _shutdown.exiting:
+                        raise
+                    # ended by the exit shutdown before this (daemon) thread's run began:
+                    # an exception printed now, while the process finalizes, can be fatal
+                    out = _EXITING_RESULT
             else:
                 out, timed_out, interrupted = _run_in_thread(self._id, args, timeout, done,
                                                              canceller)
@@ -194,6 +201,12 @@ class Interpreter:
             with _shutdown.lock:
                 _shutdown.active_runs.pop(done, None)
         return _make_result(source, names, ref, out, timed_out, timeout)
+
+
+# the outcome of a run asked for of an interpreter that the exit shutdown already ended
+_EXITING_RESULT = {"status": 1, "exit_code": 1, "exc_type": "KeyboardInterrupt",
+                   "exc_message": "the process is exiting: the run did not begin",
+                   "traceback": None, "stdout": None, "stderr": None, "duration": 0.0}
 
 
 class Canceller(_lowlevel.Canceller):
