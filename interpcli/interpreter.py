@@ -5,25 +5,25 @@ multi-phase extensions only) by default, or sharing the main GIL (legacy mode, f
 single-phase extensions such as numpy or cffi modules) with isolated=False."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import atexit
 import itertools
-import os
-import signal
-import sys
 import threading
-import time
 import weakref
 
-from . import _lowlevel
+from . import _lowlevel, _shutdown
+from ._shutdown import grace  # noqa: F401  (the CLI and tests take it from here)
 from .channels import binding_source, normalize_channels
-from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
+from .errors import InterpreterError, InterpreterNotFoundError
+
+if TYPE_CHECKING:
+    from .results import RunResult
 
 _by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
 _lock = threading.Lock()
 _names = itertools.count(1)
 _atexit_registered = False
-_active_runs: "dict[threading.Event, _lowlevel.Canceller]" = {}   # runs going on
-_exiting = False
 
 
 class Interpreter:
@@ -125,6 +125,22 @@ class Interpreter:
                          capture_output=capture_output, filename=filename,
                          canceller=canceller)
 
+    async def run_async(self, source, /, *, channels=None, capture_output=False) -> RunResult:
+        """Awaitable run(): the RunResult, with the event loop free meanwhile (a driver
+        thread runs the code; its end wakes the loop). Cancelling (asyncio.timeout, Ctrl-C
+        in asyncio.run) interrupts the run with KeyboardInterrupt and waits until it has
+        stopped, so the interpreter is free again when CancelledError arrives."""
+        from . import aio
+        chans = normalize_channels(channels)    # misuse raises here, not in the thread
+        return await aio._drive(self._id, lambda canceller: self._run(
+            source, channels=chans, capture_output=capture_output, canceller=canceller))
+
+    async def call_async(self, callable, /, *args, **kwargs):
+        """Awaitable call: call the object in this interpreter and return its result
+        (see interpcli.interpreters.Interpreter.call); cancelling interrupts it."""
+        from .interpreters import Interpreter as _PEP734
+        return await _PEP734(self._id).call_async(callable, *args, **kwargs)
+
     def _run(self, source, *, channels=None, timeout=None, capture_output=False,
              filename="<string>", prelude="", canceller=None) -> RunResult:
         """run() with a prelude run first in __main__ (the channel binding)."""
@@ -158,15 +174,22 @@ class Interpreter:
         done = threading.Event()
         if canceller is None:
             canceller = _lowlevel.Canceller(self._id)
-        with _lock:
-            _active_runs[done] = canceller
-            exiting = _exiting
+        with _shutdown.lock:
+            _shutdown.active_runs[done] = canceller
+            exiting = _shutdown.exiting
         if exiting:
             canceller.cancel()      # the process is ending: this run stops before it begins
         try:
             timed_out = False
             if timeout is None and threading.current_thread() is not threading.main_thread():
-                out = _lowlevel.run(*args, canceller=canceller)
+                try:
+                    out = _lowlevel.run(*args, canceller=canceller)
+                except InterpreterNotFoundError:
+                    if not _shutdown.exiting:
+                        raise
+                    # ended by the exit shutdown before this (daemon) thread's run began:
+                    # an exception printed now, while the process finalizes, can be fatal
+                    out = _EXITING_RESULT
             else:
                 out, timed_out, interrupted = _run_in_thread(self._id, args, timeout, done,
                                                              canceller)
@@ -175,9 +198,15 @@ class Interpreter:
                     raise interrupted
         finally:
             done.set()
-            with _lock:
-                _active_runs.pop(done, None)
+            with _shutdown.lock:
+                _shutdown.active_runs.pop(done, None)
         return _make_result(source, names, ref, out, timed_out, timeout)
+
+
+# the outcome of a run asked for of an interpreter that the exit shutdown already ended
+_EXITING_RESULT = {"status": 1, "exit_code": 1, "exc_type": "KeyboardInterrupt",
+                   "exc_message": "the process is exiting: the run did not begin",
+                   "traceback": None, "stdout": None, "stderr": None, "duration": 0.0}
 
 
 class Canceller(_lowlevel.Canceller):
@@ -293,99 +322,4 @@ def _ensure_atexit():
     global _atexit_registered
     if not _atexit_registered:
         _atexit_registered = True
-        atexit.register(_shutdown)
-
-
-def grace(default: float) -> float:
-    """Seconds an interrupted run gets to stop before the process leaves without cleanup:
-    INTERP_GRACE when it holds a non-negative number of seconds, else default (read at
-    each use, so a malformed value never breaks an import or a create())."""
-    try:
-        value = float(os.environ.get("INTERP_GRACE", ""))
-    except ValueError:
-        return default
-    return value if value >= 0 and value != float("inf") else default
-
-
-def _shutdown():
-    """At exit: interrupt runs still going (in daemon threads), wait for them to stop, then
-    end every interpreter: the process must never exit with live subinterpreters or a
-    thread still inside one (both are fatal errors in CPython's finalization).
-
-    A Ctrl-C must not cut this short (finalizing with live subinterpreters is fatal on
-    3.12): SIGINT is ignored from here on, and one already pending is absorbed by a retry."""
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except (ValueError, OSError):
-        pass                    # not the main thread
-    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-    while True:
-        try:
-            _end_all()
-            break
-        except KeyboardInterrupt:
-            continue
-    if isinstance(last, KeyboardInterrupt):
-        _mark_keyboard_interrupt_exit()
-
-
-def _mark_keyboard_interrupt_exit():
-    """After an uncaught KeyboardInterrupt CPython exits by SIGINT, as shells expect, using
-    a process-wide flag that every exec() of a string clears, in any interpreter (formatting
-    an interrupted run's traceback at exit does one). Set the flag again as CPython does:
-    through exec() of code that raises KeyboardInterrupt."""
-    try:
-        exec("raise KeyboardInterrupt", {})
-    except KeyboardInterrupt:
-        pass
-
-
-def _end_all():
-    global _exiting
-    main = _lowlevel.main_id()
-    # stop every run, begun or about to begin (a daemon thread may be just starting one);
-    # runs asked for from now on stop before they begin
-    with _lock:
-        _exiting = True
-        cancellers = list(_active_runs.values())
-    for canceller in cancellers:
-        try:
-            canceller.cancel()
-        except InterpreterError:
-            pass
-    # wake every wait on a channel (threads inside interpreters too, which ending the
-    # interpreter joins): nobody will feed those channels any more
-    _lowlevel.close_all_channels()
-    deadline = time.monotonic() + grace(10.0)
-    waited: set = set()
-    while True:     # runs that registered meanwhile were cancelled on registering
-        with _lock:
-            pending = [done for done in _active_runs if done not in waited]
-        if not pending or time.monotonic() >= deadline:
-            break
-        for done in pending:
-            done.wait(max(0.0, deadline - time.monotonic()))
-            waited.add(done)
-    stuck = []
-    for iid, name, _iso, running, _runs in _lowlevel.interpreters():
-        if iid == main:
-            continue
-        if running:
-            stuck.append(name)
-            continue
-        try:
-            _lowlevel.destroy(iid, force=True,
-                              join_timeout=max(0.0, deadline - time.monotonic()))
-        except InterpreterBusyError:
-            stuck.append(name)      # a thread of its own is left
-        except InterpreterError:
-            pass
-    if stuck:
-        # A run that ignores interrupts (blocked in a C call), or a thread inside an
-        # interpreter that does not end, keeps it from ending; finalizing would abort the
-        # process (or free what the thread uses), so leave without finalization instead.
-        sys.stderr.write(f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
-                         "exit; exiting without cleanup\n")
-        sys.stderr.flush()
-        sys.stdout.flush()
-        os._exit(1)
+        atexit.register(_shutdown.shutdown)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ThreadSanitizer over interpcli's channels and interpreter registry: compile the plain-C
 # stress driver (tools/tsan/driver.c) with -fsanitize=thread together with the core's
-# channel.c, wait.c, registry.c, lent.c and errors.c, and run it for a bounded time. CPython does
+# channel.c, wait.c, notify.c, registry.c, lent.c and errors.c, and run it for a bounded time. CPython does
 # not run (an uninstrumented CPython makes TSan reports noise) and libpython is not
 # linked: the driver defines the few CPython functions those files call.
 #
@@ -51,7 +51,7 @@ echo "=== ThreadSanitizer: channels and registry (plain-C driver, $seconds s)"
 gcc -std=gnu11 -fsanitize=thread -g -O1 -fno-omit-frame-pointer -pthread \
     -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
     -I"$src" -I"$pyinc" \
-    "$here/tools/tsan/driver.c" "$src/channel.c" "$src/wait.c" "$src/registry.c" "$src/lent.c" "$src/errors.c" \
+    "$here/tools/tsan/driver.c" "$src/channel.c" "$src/wait.c" "$src/notify.c" "$src/registry.c" "$src/lent.c" "$src/errors.c" \
     -o "$work/driver" -lm
 
 # halt at the first report, with a status no invariant failure uses

@@ -20,7 +20,7 @@ VALUE_OPTIONS = frozenset({"-c", "--code", "-m", "--module", "--channels", "--st
                            "--stdout", "--result", "--timeout"})
 
 
-from .signals import install_sigint_handler, start_thread
+from .signals import install_sigint_handler, sigints, start_thread
 
 class EarlyInterpreter:
     """An isolated interpreter being created in a thread while the command line is
@@ -53,11 +53,13 @@ class EarlyInterpreter:
         """Wait until the C core is loaded (by the creating thread): after that the
         interpcli modules can be imported while the interpreter is still being made."""
         if self._thread.ident is not None:
+            _raise_if_interrupted()
             self._loaded.wait()
 
     def _made(self):
         if self._thread.ident is None:
             return None         # never started
+        _raise_if_interrupted()
         self._thread.join()
         value = self._box[0] if self._box else None
         return None if value is None or isinstance(value, BaseException) else value
@@ -78,6 +80,16 @@ class EarlyInterpreter:
                 interp.close()
             except Exception:
                 pass
+
+
+def _raise_if_interrupted() -> None:
+    """Raise the KeyboardInterrupt of a Ctrl-C that Python swallowed ("Exception ignored":
+    it landed in a weakref callback or a __del__, such as the import system's module-lock
+    callbacks). Checked before waiting on the early interpreter's thread: that swallowed
+    interrupt can leave the import lock held, and the thread waiting for it forever. A
+    Ctrl-C during the wait itself interrupts the wait."""
+    if sigints():
+        raise KeyboardInterrupt
 
 
 def _early_name(args: list[str]) -> str | None:

@@ -58,7 +58,8 @@ def cli():
 channels_option = click.option(
     "--channels", "channels", metavar="A,B", multiple=True,
     help="Create these named channels; each script sees them as channels.A, channels.B "
-         "(both ends). Repeatable.")
+         "(both ends; under asyncio, await channels.A.recv_async() and send_async()). "
+         "Repeatable.")
 result_option = click.option(
     "--result", "result_mode", type=click.Choice(RESULT_MODES), default="auto",
     show_default=True,

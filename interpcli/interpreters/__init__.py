@@ -22,6 +22,7 @@ from . import _broker
 from . import _crossinterp as _xi
 from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
+from ._excinfo import ExecutionFailed, _failure, _make_excinfo  # noqa: F401
 from ._registry import (
     _WHENCE_NAMES, WHENCE_RUNTIME, WHENCE_STDLIB, _cpython, _cpython_interpreters, _known,
     _known_lock, _warn_at_exit)
@@ -62,48 +63,6 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY) | {"channels"})
-
-
-_EXEC_FAILURE_STR = """
-{superstr}
-
-Uncaught in the interpreter:
-
-{formatted}
-""".strip()
-
-class ExecutionFailed(InterpreterError):
-    """An unhandled exception happened during execution.
-
-    This is raised from Interpreter.exec() and Interpreter.call(); `excinfo` describes the
-    exception (type, msg, formatted, errdisplay) since the object itself stays behind."""
-
-    def __init__(self, excinfo):
-        msg = excinfo.formatted
-        if not msg:
-            if excinfo.type and excinfo.msg:
-                msg = f"{excinfo.type.__name__}: {excinfo.msg}"
-            else:
-                msg = excinfo.type.__name__ or excinfo.msg
-        super().__init__(msg)
-        self.excinfo = excinfo
-
-    def __str__(self):
-        try:
-            formatted = self.excinfo.errdisplay
-        except Exception:
-            return super().__str__()
-        return _EXEC_FAILURE_STR.format(superstr=super().__str__(), formatted=formatted)
-
-    def __reduce__(self):
-        return (type(self), (self.excinfo,))
-
-
-def _make_excinfo(info) -> types.SimpleNamespace:
-    name, qualname, module, msg, formatted, errdisplay = info
-    return types.SimpleNamespace(
-        type=types.SimpleNamespace(__name__=name, __qualname__=qualname, __module__=module),
-        msg=msg, formatted=formatted, errdisplay=errdisplay)
 
 
 def create() -> "Interpreter":
@@ -264,7 +223,7 @@ class Interpreter:
 
     # -- running code there --
 
-    def _request(self, op: str, messages, extra: str = ""):
+    def _request(self, op: str, messages, extra: str = "", canceller=None):
         """Queue the request messages on a private channel, run the worker stub in the
         interpreter, and return its reply (status, value)."""
         self._refuse_foreign()
@@ -288,7 +247,7 @@ class Interpreter:
         stub = (f"__import__('interpcli.interpreters._worker', fromlist=['_'])"
                 f".{op}({ch.id}{extra}, broker={broker})")
         if in_main:
-            res = base._run(stub)
+            res = base._run(stub, canceller=canceller)
         else:       # the main interpreter runs it (see _broker)
             res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
         try:
@@ -347,6 +306,9 @@ class Interpreter:
         exception is raised, which summarizes the unhandled exception.
 
         This blocks the current Python thread until done."""
+        return self._exec(code)
+
+    def _exec(self, code, canceller=None):
         if isinstance(code, str):
             req = (_worker.R_SOURCE, code)
         else:
@@ -361,15 +323,17 @@ class Interpreter:
                                 f"got {type(code).__name__!r}")
             import marshal
             req = (_worker.R_CODE, marshal.dumps(code))
-        status, value = self._request("exec_", [_xi.encode(req, _xi.OP_UNBOUND)])
+        status, value = self._request("exec_", [_xi.encode(req, _xi.OP_UNBOUND)],
+                                      canceller=canceller)
         if status != _worker.ST_OK:
             raise ExecutionFailed(_make_excinfo(value[0]))
 
-    def _call(self, callable, args, kwargs, preserve=False):
+    def _call(self, callable, args, kwargs, preserve=False, canceller=None):
         if not callable_(callable):
             raise TypeError(f"{type(callable).__name__!r} object is not callable")
         msg = _xi.encode((callable, args, kwargs), _xi.OP_UNBOUND)
-        status, value = self._request("call", [msg], ", True" if preserve else "")
+        status, value = self._request("call", [msg], ", True" if preserve else "",
+                                      canceller=canceller)
         if status != _worker.ST_OK:
             info, pickled = value
             raise _failure(info, pickled)
@@ -391,6 +355,21 @@ class Interpreter:
         and an ExecutionFailed exception is raised."""
         return self._call(callable, args, kwargs)
 
+    async def call_async(self, callable, /, *args, **kwargs):
+        """Awaitable call(): the event loop stays free while the call runs (on a driver
+        thread; its end wakes the loop). Cancelling (asyncio.timeout, Ctrl-C in
+        asyncio.run) interrupts the call and waits until it has stopped."""
+        if not callable_(callable):
+            raise TypeError(f"{type(callable).__name__!r} object is not callable")
+        from .. import aio
+        return await aio._drive(self._id, lambda canceller: self._call(
+            callable, args, kwargs, canceller=canceller))
+
+    async def exec_async(self, code, /):
+        """Awaitable exec(); cancelling interrupts the code."""
+        from .. import aio
+        return await aio._drive(self._id, lambda canceller: self._exec(code, canceller))
+
     def call_in_thread(self, callable, /, *args, **kwargs):
         """Return a new, started thread that calls the object in the interpreter.
 
@@ -401,20 +380,3 @@ class Interpreter:
 
 
 callable_ = callable
-
-
-def _failure(info, pickled):
-    """The exception for a failed call: ExecutionFailed, or with a pickled exception (the
-    executor's case) that exception, its __cause__ the ExecutionFailed."""
-    failed = ExecutionFailed(_make_excinfo(info))
-    if pickled is not None:
-        try:
-            import pickle
-            exc = pickle.loads(pickled)
-        except Exception:
-            return failed
-        if isinstance(exc, BaseException):
-            exc.__cause__ = failed
-            return exc
-    return failed
-

@@ -346,6 +346,38 @@ class Queue(QueueState):
             if obj is not _SKIP:
                 return obj
 
+    async def get_async(self):
+        """Awaitable get(): the next object, waiting (no thread, no polling) while the
+        queue is empty; the event loop wakes when an item arrives. Cancelling takes no
+        item. Use asyncio.timeout() for a time limit."""
+        from .. import aio
+
+        def attempt():
+            while True:
+                obj = self._take(self._i.recv_nowait, None)
+                if obj is _NONE:
+                    return aio._EMPTY
+                if obj is not _SKIP:
+                    return obj
+        return await aio._until(self._i, attempt)
+
+    async def put_async(self, obj, *, unbounditems=None):
+        """Awaitable put(): waits while a bounded queue is full (woken when a get makes
+        room). Cancelling puts nothing."""
+        from .. import aio
+        op = self._op if unbounditems is None else self._op_for(unbounditems)
+        msg, lent = _crossinterp.encode(obj, op)
+        if self._try_put(msg, lent, op, wait=True):
+            return
+        try:
+            while True:
+                await aio.recv(self._w)     # a get made room and woke one putter
+                if self._try_put(msg, lent, op, wait=True):
+                    return
+        except BaseException:
+            self._try_unregister()
+            raise
+
     def get_nowait(self):
         """Return the next object from the queue.
 

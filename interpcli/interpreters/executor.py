@@ -1,92 +1,354 @@
 """InterpreterPoolExecutor: 3.14's concurrent.futures.InterpreterPoolExecutor on 3.12+.
 
-A ThreadPoolExecutor whose every worker thread owns one interpreter (own GIL), made when
-the thread starts and kept for all the tasks that thread runs: once the pool is warm a
-task starts without creating anything. Each task's callable, arguments and result are
-pickled across (functions of __main__ and of modules the interpreter cannot import cross
-by value). An exception raised by a task is re-raised in the caller as it was, with
-__cause__ set to an ExecutionFailed that carries the remote traceback; one that does not
-pickle is raised as that ExecutionFailed."""
+Each worker is an interpreter (own GIL) running one long loop, started by a worker thread
+of the main interpreter that made it: the loop takes tasks from a channel shared by all
+the workers and sends each result back on a second channel, which a collector thread
+turns into the futures' results. So a warm task costs two channel hand-offs (the core's
+waits spin briefly before parking) and the encoding of the call, not a run per task.
+
+Tasks wait in the caller's process-side queue (pending, cancellable) until a worker is
+free: at most one task per worker (plus two spare each, so a worker that finishes finds its
+next task at once) is in the channel, and those count as running. Workers start on demand,
+as ThreadPoolExecutor's threads do, each creating its interpreter in its own thread (so
+they are created in parallel, and the first worker ready takes the first tasks); each
+closes its interpreter when the pool shuts down.
+
+Each task's callable, arguments and result are pickled across (functions of __main__ and of
+modules the interpreter cannot import cross by value), plain data is marshalled. An
+exception raised by a task is re-raised in the caller as it was, with __cause__ set to an
+ExecutionFailed that carries the remote traceback; one that does not pickle is raised as
+that ExecutionFailed."""
 from __future__ import annotations
 
+import collections
+import itertools
 import threading
+import weakref
+from concurrent.futures import _base
 from concurrent.futures import thread as _thread
 
-from . import ExecutionFailed, create
+import marshal
+import pickle
+import sys
+import types
+
+from .. import _lowlevel
+from .._pool_worker import HEAD, K_MARSHAL, K_PICKLE, TID, plain
+from . import ExecutionFailed, _failure
+from . import _crossinterp as _xi
+from . import _pickling
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
+
+_core = _lowlevel.core_module()
+
+# tasks in the channel beyond one per worker: a worker that finishes a task finds the
+# next one waiting instead of waiting for the collector to hand it one
+_SPARE_PER_WORKER = 2
+
+_LOOP = ("__import__('interpcli._pool_worker', fromlist=['_']).serve({tasks}, {replies})")
+
+
+def _light_spec(fn):
+    """How a light message names fn (see interpcli._pool_worker), or None when fn must be
+    pickled: builtins, classes and module functions by name, plain functions by value."""
+    if type(fn) is str:
+        return ("s", fn)
+    if type(fn) is types.FunctionType:
+        if fn.__module__.startswith("interpcli."):
+            return None
+        if fn.__module__ == "__main__":
+            return None     # functions of __main__ cross as _crossinterp says (pickled)
+        try:
+            reduced = _pickling._reduce_module_function(fn)
+        except Exception:
+            return None
+        if reduced is NotImplemented:
+            return None     # a closure or a local function: pickle reports why
+        _rebuild, args, (modules, values), *_ = reduced
+        module, qualname, code, name, defaults, kwdefaults, doc = args
+        spec = ("v", module, qualname, code, name, defaults, kwdefaults, None, doc, None,
+                modules, values)
+        return spec if plain(spec[5:]) else None
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if (type(module) is not str or type(qualname) is not str or module == "__main__"
+            or "<" in qualname):
+        return None
+    obj = sys.modules.get(module)
+    try:
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except AttributeError:
+        return None
+    return ("r", module, qualname) if obj is fn else None
+
+
+_spec_cache: dict = {}
+
+
+def _cached_spec(fn):
+    """_light_spec(fn), remembered for callables whose spec cannot change: those named by
+    reference, and plain functions without closure or global values (checked unchanged)."""
+    try:
+        hit = _spec_cache.get(fn)
+    except TypeError:       # unhashable
+        return _light_spec(fn)
+    if hit is not None:
+        spec, code, defaults, kwdefaults = hit
+        if code is None or (fn.__code__ is code and fn.__defaults__ is defaults
+                            and fn.__kwdefaults__ is kwdefaults):
+            return spec
+    spec = _light_spec(fn)
+    if spec is None or spec[0] == "s":
+        return spec
+    if spec[0] == "r":
+        hit = (spec, None, None, None)
+    elif spec[7] is None and not spec[11]:
+        hit = (spec, fn.__code__, fn.__defaults__, fn.__kwdefaults__)
+    else:
+        return spec
+    if len(_spec_cache) >= 256:
+        _spec_cache.clear()
+    _spec_cache[fn] = hit
+    return spec
+
+
+def _encode(tid, fn, args, kwargs):
+    """A task message and whether it is lent: marshalled when it can be, else pickled."""
+    if (not args or plain(args)) and (not kwargs or plain(kwargs)):
+        spec = _cached_spec(fn)
+        if spec is not None:
+            return K_MARSHAL + TID.pack(tid) + marshal.dumps((spec, args, kwargs)), False
+    keep = []
+    msg = K_PICKLE + TID.pack(tid) + _xi.pickle_dumps((fn, args, kwargs), keep)
+    if keep:        # channel ends or queues in it: kept alive until the worker has them
+        return _xi.carrier(msg, keep), True
+    return msg, False
 
 
 class BrokenInterpreterPool(_thread.BrokenThreadPool):
     """Raised when a worker interpreter's initializer failed: the pool is unusable."""
 
 
-_create_lock = threading.Lock()
+_live_pools: "weakref.WeakSet[_Pool]" = weakref.WeakSet()
+_exiting = False
+
+
+def _python_exit():
+    # before threading joins the worker threads at exit: let each pool's queued tasks
+    # run, then its workers leave their loops (as ThreadPoolExecutor's do)
+    global _exiting
+    _exiting = True
+    for pool in list(_live_pools):
+        pool.finish(cancel=False)
+
+
+threading._register_atexit(_python_exit)
 
 
 class _Pool:
-    """The interpreters of one executor (held apart from it, so its threads do not keep
-    the executor alive)."""
+    """The workers, channels and bookkeeping of one executor (held apart from it, so its
+    threads do not keep the executor alive)."""
 
-    def __init__(self, initializer, initargs, shared):
+    def __init__(self, max_workers, name_prefix, initializer, initargs, shared):
         if isinstance(initializer, str):
             if initargs:
                 raise ValueError(f"an initializer script does not take args, got {initargs!r}")
             compile(initializer, "<string>", "exec")
         elif initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable or a script (str)")
+        self.max_workers = max_workers
+        self.name_prefix = name_prefix
         self.initializer = initializer
         self.initargs = tuple(initargs)
         self.shared = dict(shared) if shared else None
-        self.local = threading.local()
         self.lock = threading.Lock()
-        self.interps = []
-        self.closed = False
+        self.ids = itertools.count()
+        self.pending = collections.deque()      # (tid, future, message, lent), not sent yet
+        self.inflight = {}                      # tid -> future, sent to the workers
+        self.threads = []                       # the worker threads
+        self.live = 0                           # worker threads not yet ended
+        self.collector = None
+        self.closing = False                    # no more tasks: close the task channel
+        self.broken = None
+        self.task_recv, self.task_send = _core.create_channel()
+        self.reply_recv, self.reply_send = _core.create_channel()
+        _live_pools.add(self)
 
-    def interp_for_thread(self):
-        interp = getattr(self.local, "interp", None)
-        if interp is None:
-            # one creation at a time: two interpreters created at once took longer here
-            # than two in a row, so the first worker starts sooner this way
-            with _create_lock:
-                with self.lock:
-                    if self.closed:
-                        raise RuntimeError("the interpreter pool is shut down")
-                interp = create()
-                with self.lock:
-                    self.interps.append(interp)
-            self.local.interp = interp
-            if self.shared:
-                interp._prepare_main(self.shared, {}, restrict=False)   # pickled
-            if isinstance(self.initializer, str):
-                interp.exec(self.initializer)
-            elif self.initializer is not None:
-                interp._call(self.initializer, self.initargs, {}, preserve=True)
-        return interp
+    # -- the caller's side --
 
-    def close(self):
+    def submit(self, fn, args, kwargs):
+        future = _base.Future()
+        tid = next(self.ids)
+        try:
+            msg, lent = _encode(tid, fn, args, kwargs)
+        except BaseException as exc:        # not shareable: the task fails, as in 3.14
+            future.set_exception(exc)
+            return future
         with self.lock:
-            self.closed = True
-            if threading.current_thread() is not threading.main_thread():
-                return      # closing from another thread can hang on 3.13: leave it to exit
-            interps, self.interps = self.interps, []
-        for interp in interps:
+            self.pending.append((tid, future, msg, lent))
+            if (len(self.threads) < self.max_workers
+                    and len(self.inflight) + len(self.pending) > len(self.threads)):
+                self._start_worker()
+            self._dispatch()
+        return future
+
+    def _dispatch(self):
+        """Send pending tasks while workers have room (lock held)."""
+        limit = len(self.threads) * (1 + _SPARE_PER_WORKER)
+        while self.pending and len(self.inflight) < limit:
+            tid, future, msg, lent = self.pending.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            self.inflight[tid] = future
+            try:
+                (self.task_send.send_buffer_nowait if lent else self.task_send.send_nowait)(msg)
+            except _core.ChannelClosedError:
+                del self.inflight[tid]
+                future.set_exception(BrokenInterpreterPool(self.broken or "the pool is shut down"))
+        if self.closing and not self.pending:
+            self.task_send.close()      # the workers drain the channel, then leave
+
+    def _start_worker(self):
+        n = len(self.threads)
+        if self.collector is None:
+            self.collector = threading.Thread(target=_collect, args=(self,),
+                                              name=f"{self.name_prefix}_results")
+            self.collector.start()
+        t = threading.Thread(target=_work, args=(self,), name=f"{self.name_prefix}_{n}")
+        self.threads.append(t)
+        self.live += 1
+        t.start()
+
+    def cancel_pending(self):
+        with self.lock:
+            pending, self.pending = self.pending, collections.deque()
+        for _tid, future, _msg, _lent in pending:
+            future.cancel()
+
+    def finish(self, cancel):
+        """No more tasks: when those queued are sent, the workers leave their loops."""
+        if cancel:
+            self.cancel_pending()
+        with self.lock:
+            self.closing = True
+            self._dispatch()
+            if self.live == 0:
+                self.reply_send.close()     # no worker left to reply
+        _live_pools.discard(self)
+
+    def join(self):
+        for t in list(self.threads):
+            t.join()
+        if self.collector is not None:
+            self.collector.join()
+
+    def break_pool(self, reason):
+        """A worker could not start: fail every task not done, refuse new ones."""
+        with self.lock:
+            if self.broken is None:
+                self.broken = reason
+            self.closing = True
+            failed = [f for _t, f, _m, _l in self.pending]
+            failed += self.inflight.values()
+            self.pending.clear()
+            self.inflight.clear()
+            self.task_send.close()
+        try:
+            while self.task_recv.recv_nowait(None) is not None:
+                pass
+        except _core.ChannelClosedError:    # drained
+            pass
+        for future in failed:
+            if not future.done():
+                try:
+                    future.set_exception(BrokenInterpreterPool(self.broken))
+                except _base.InvalidStateError:
+                    pass
+        _live_pools.discard(self)
+
+    # -- the worker threads' side --
+
+    def init_interpreter(self, interp):
+        from . import Interpreter
+        if self.shared is None and self.initializer is None:
+            return
+        handle = Interpreter(interp.id)
+        if self.shared:
+            handle._prepare_main(self.shared, {}, restrict=False)   # pickled, as before
+        if isinstance(self.initializer, str):
+            handle.exec(self.initializer)
+        elif self.initializer is not None:
+            handle._call(self.initializer, self.initargs, {}, preserve=True)
+
+    def worker_ended(self):
+        with self.lock:
+            self.live -= 1
+            last = self.live == 0 and self.closing
+        if last:
+            self.reply_send.close()     # the collector drains the replies, then ends
+
+
+def _work(pool):
+    """A worker thread: create the interpreter, initialize it, run its loop, close it."""
+    from ..interpreter import create
+    interp = None
+    try:
+        try:
+            interp = create()
+            pool.init_interpreter(interp)
+        except BaseException:
+            pool.break_pool("A thread initializer failed, the thread pool "
+                            "is not usable anymore")
+            return
+        res = interp._run(_LOOP.format(tasks=pool.task_recv.id, replies=pool.reply_send.id))
+        if not res.completed and not _exiting:
+            pool.break_pool(f"a worker interpreter stopped: {res.exc_type}: {res.exc_message}")
+    finally:
+        if interp is not None:
             try:
                 interp.close()
-            except Exception:       # still running (shutdown without wait): exit ends it
+            except Exception:       # busy (left threads): exit ends it
                 pass
+        pool.worker_ended()
 
 
-def _init_worker(pool):
-    pool.interp_for_thread()
-
-
-def _run_task(pool, fn, args, kwargs):
-    interp = pool.interp_for_thread()
-    if isinstance(fn, str):
-        interp.exec(fn)
-        return None
-    return interp._call(fn, args, kwargs, preserve=True)
+def _collect(pool):
+    """The collector thread: each reply completes its future."""
+    recv = pool.reply_recv
+    while True:
+        try:
+            msg = recv.recv()
+        except _core.ChannelClosedError:
+            return
+        (tid,) = TID.unpack_from(msg, 1)
+        try:
+            if msg[:1] == K_MARSHAL:
+                ok, value = marshal.loads(msg[HEAD:])
+            else:
+                ok, value = pickle.loads(msg[HEAD:])
+        except BaseException as exc:        # a result that does not rebuild here
+            ok, value = False, exc
+        finally:
+            if type(msg) is memoryview:
+                msg.release()
+        del msg
+        with pool.lock:
+            future = pool.inflight.pop(tid, None)
+            pool._dispatch()
+        if future is None:
+            continue
+        try:
+            if ok:
+                future.set_result(value)
+            elif isinstance(value, BaseException):
+                future.set_exception(value)
+            else:
+                info, pickled = value
+                future.set_exception(_failure(info, pickled))
+        except _base.InvalidStateError:     # failed meanwhile by a broken pool
+            pass
 
 
 class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
@@ -106,37 +368,37 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
             shared: A mapping of shareable objects to be inserted into
                 each worker interpreter.
         """
-        self._pool = _Pool(initializer, initargs, shared)
-        super().__init__(max_workers, thread_name_prefix or "InterpreterPoolExecutor",
-                         _init_worker, (self._pool,))
+        super().__init__(max_workers, thread_name_prefix or "InterpreterPoolExecutor")
+        self._pool = _Pool(self._max_workers, self._thread_name_prefix, initializer,
+                           initargs, shared)
+        self._initializer, self._initargs = initializer, tuple(initargs)
+        # the workers leave their loops once the executor is collected
+        pool = self._pool
+        self._finalizer = weakref.finalize(self, pool.finish, False)
+        self._finalizer.atexit = False
+        self._threads = pool.threads
 
     def submit(self, fn, /, *args, **kwargs):
-        if self._broken:
-            raise BrokenInterpreterPool(self._broken)
         if isinstance(fn, str) and (args or kwargs):
             raise ValueError(f"a script does not take args or kwargs, got {args!r} and "
                              f"{kwargs!r}")
         if not isinstance(fn, str) and not callable(fn):
             raise TypeError(f"{type(fn).__name__!r} object is not callable")
-        return super().submit(_run_task, self._pool, fn, args, kwargs)
+        with self._shutdown_lock:
+            if self._pool.broken:
+                self._broken = self._pool.broken
+                raise BrokenInterpreterPool(self._pool.broken)
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if _exiting:
+                raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+            return self._pool.submit(fn, args, kwargs)
     submit.__doc__ = _thread.ThreadPoolExecutor.submit.__doc__
 
-    def _initializer_failed(self):
-        with self._shutdown_lock:
-            self._broken = ("A thread initializer failed, the thread pool "
-                            "is not usable anymore")
-            while True:
-                try:
-                    work_item = self._work_queue.get_nowait()
-                except Exception:
-                    break
-                if work_item is not None:
-                    work_item.future.set_exception(BrokenInterpreterPool(self._broken))
-
     def shutdown(self, wait=True, *, cancel_futures=False):
-        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        with self._shutdown_lock:
+            self._shutdown = True
+            self._pool.finish(cancel_futures)
         if wait:
-            self._pool.close()
-        # without wait, tasks may still run: the pool's interpreters are closed when the
-        # pool is collected in the main thread, or at exit
+            self._pool.join()
     shutdown.__doc__ = _thread.ThreadPoolExecutor.shutdown.__doc__

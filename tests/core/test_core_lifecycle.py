@@ -91,6 +91,17 @@ ready.send_nowait(b"started")
     close_when_threads_are_gone(interp)    # woken, the thread ends; no hang, no crash
 
 
+def test_close_waits_for_a_shared_gil_interpreters_short_daemon_thread():
+    # threads started by a run there inherit daemon=True from the run's thread
+    interp = interpcli.create(isolated=False)
+    interp.run("import threading, time\n"
+               "t = threading.Thread(target=time.sleep, args=(0.2,))\n"
+               "assert t.daemon\n"
+               "t.start()\n").check()
+    interp.close()
+    assert not interp.is_alive()
+
+
 # ---- 5: close while a thread inside waits on a channel -----------------------------------
 
 def test_close_wakes_a_threading_thread_waiting_on_a_channel():

@@ -99,3 +99,32 @@ def test_run_that_ignores_interrupts_at_exit_does_not_crash():
     assert proc.stdout == "done\n"
     assert "did not stop at exit" in proc.stderr
     assert proc.returncode == 1
+
+
+def test_a_daemon_threads_run_after_the_exit_shutdown_ended_its_interpreter():
+    """At exit, a daemon thread asking for a run on an interpreter the shutdown already
+    ended gets an interrupted result, not an exception printed while Python finalizes
+    (which can be a "Fatal Python error" there)."""
+    proc = run_python("""
+        import threading, interpcli
+        from interpcli import _shutdown
+        i = interpcli.create()
+        i.run("x = 1")
+        go, box = threading.Event(), {}
+        def later():
+            go.wait()
+            box["result"] = i.run("x = 2")
+            box["done"] = True
+        threading.Thread(target=later, daemon=True).start()
+        _shutdown._end_all()            # what the exit does: every interpreter ended
+        go.set()
+        import time
+        deadline = time.monotonic() + 10
+        while "done" not in box and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r = box["result"]
+        print(r.completed, r.exc_type, r.exc_message)
+    """, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[:2] == ["False", "KeyboardInterrupt"], proc.stdout
+    assert "Traceback" not in proc.stderr

@@ -128,3 +128,104 @@ def test_executor_in_a_script_exits_cleanly():
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(8 * sum(i * i for i in range(1000)))
+
+
+# ---- the worker loop (issue 12): one run per worker, tasks through channels ----
+
+def _runs_of(iid):
+    from interpcli import _lowlevel
+    for i, _name, _iso, _running, runs in _lowlevel.interpreters():
+        if i == iid:
+            return runs
+    raise LookupError(iid)
+
+
+def test_warm_tasks_do_not_start_a_run_each():
+    with InterpreterPoolExecutor(1) as ex:
+        iid = ex.submit(where).result(timeout=60)
+        before = _runs_of(iid)
+        for i in range(20):
+            assert ex.submit(square, i).result(timeout=60) == i * i
+        assert _runs_of(iid) == before
+
+
+def _plain(x, *, y=2):          # a stateless function: it crosses by value (marshal)
+    return [x, {y}]
+
+
+def test_plain_tasks_need_neither_pickle_nor_the_package_in_the_worker():
+    probe = ("[m for m in ('pickle', 'interpcli.interpreters') "
+             "if m in __import__('sys').modules]")
+    with InterpreterPoolExecutor(1) as ex:
+        assert ex.submit(eval, probe).result(timeout=60) == []
+        assert ex.submit(pow, 3, 4).result(timeout=60) == 81
+        assert ex.submit(_plain, 1).result(timeout=60) == [1, {2}]
+        assert ex.submit("z = 1").result(timeout=60) is None
+        assert ex.submit(eval, probe).result(timeout=60) == []
+        # what does not marshal is pickled, and still arrives as itself
+        assert ex.submit(len, bytearray(b"abc")).result(timeout=60) == 3
+        assert ex.submit(type, frozenset()).result(timeout=60) is frozenset
+        assert "pickle" in ex.submit(eval, probe).result(timeout=60)
+
+
+def test_lent_arguments_and_results():
+    q = interpreters.create_queue()
+    with InterpreterPoolExecutor(1) as ex:
+        ex.submit(_put, q, 5).result(timeout=60)
+        assert q.get(timeout=60) == 5
+        assert ex.submit(bytes, memoryview(b"xy")).result(timeout=60) == b"xy"
+
+
+def _put(q, v):
+    q.put(v)
+    return q
+
+
+def test_a_task_that_does_not_rebuild_there_fails_its_future():
+    class Local:
+        def m(self):
+            return 1
+    with InterpreterPoolExecutor(1) as ex:
+        with pytest.raises(Exception):
+            ex.submit(Local().m).result(timeout=60)
+        assert ex.submit(square, 2).result(timeout=60) == 4
+
+
+def test_pending_tasks_are_cancellable():
+    gate = interpreters.create_queue()
+    ex = InterpreterPoolExecutor(1)
+    first = ex.submit(gate.get)
+    rest = [ex.submit(square, i) for i in range(20)]
+    # a worker has at most a few tasks: the others wait in the caller's queue
+    assert sum(f.cancel() for f in rest) >= 15
+    gate.put(1)
+    ex.shutdown(cancel_futures=True)
+    assert first.result(timeout=60) == 1
+    assert all(f.done() for f in rest)
+
+
+def test_thread_names_and_default_max_workers():
+    with InterpreterPoolExecutor(thread_name_prefix="pfx") as ex:
+        ex.submit(square, 1).result(timeout=60)
+        assert ex._max_workers == ThreadPoolExecutor()._max_workers
+        assert all(t.name.startswith("pfx_") for t in ex._threads)
+
+
+def test_executor_dropped_without_shutdown_and_exit_with_queued_tasks():
+    r = run_python("""
+        import gc
+        from interpcli.interpreters import InterpreterPoolExecutor
+        def work(n):
+            return sum(range(n))
+        if __name__ == "__main__":
+            ex = InterpreterPoolExecutor(2)
+            assert ex.submit(work, 10).result() == 45
+            del ex
+            gc.collect()
+            ex = InterpreterPoolExecutor(1)
+            fs = [ex.submit(work, 100_000) for _ in range(10)]
+            print("queued")
+    """)
+    assert "Fatal Python error" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "queued"

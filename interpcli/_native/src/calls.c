@@ -76,6 +76,21 @@ static PyType_Spec token_spec = {
     .slots = token_slots,
 };
 
+/* A RunToken argument (or None) as the ic_cancel it holds; -1 with TypeError otherwise. */
+static int token_arg(ic_modstate *st, PyObject *token, ic_cancel **out)
+{
+    *out = NULL;
+    if (token == Py_None) {
+        return 0;
+    }
+    if (!PyObject_TypeCheck(token, st->cancel_type)) {
+        PyErr_SetString(PyExc_TypeError, "token must be a RunToken or None");
+        return -1;
+    }
+    *out = ((TokenObject *)token)->c;
+    return 0;
+}
+
 /* ---------------- errors ---------------- */
 
 static PyObject *raise_core(ic_modstate *st, int rc)
@@ -177,13 +192,9 @@ static PyObject *mod_run(PyObject *module, PyObject *args)
     if (refuse_outside_main(st, "running code in interpreters") < 0) {
         return NULL;
     }
-    ic_cancel *cancel = NULL;
-    if (token != Py_None) {
-        if (!PyObject_TypeCheck(token, st->cancel_type)) {
-            PyErr_SetString(PyExc_TypeError, "token must be a RunToken or None");
-            return NULL;
-        }
-        cancel = ((TokenObject *)token)->c;
+    ic_cancel *cancel;
+    if (token_arg(st, token, &cancel) < 0) {
+        return NULL;
     }
     ic_result res;
     int rc;
@@ -217,13 +228,9 @@ static PyObject *mod_interrupt(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "kind must be INTR_KEYBOARD or INTR_TIMEOUT");
         return NULL;
     }
-    ic_cancel *cancel = NULL;
-    if (token != Py_None) {
-        if (!PyObject_TypeCheck(token, st->cancel_type)) {
-            PyErr_SetString(PyExc_TypeError, "token must be a RunToken or None");
-            return NULL;
-        }
-        cancel = ((TokenObject *)token)->c;
+    ic_cancel *cancel;
+    if (token_arg(st, token, &cancel) < 0) {
+        return NULL;
     }
     int rc;
     Py_BEGIN_ALLOW_THREADS

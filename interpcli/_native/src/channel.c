@@ -24,6 +24,9 @@ static void bump(ic_chan *ch)
     if (atomic_load(&ch->sleepers) > 0) {
         syscall(SYS_futex, &ch->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
+    if (atomic_load_explicit(&ch->watches, memory_order_acquire) != NULL) {
+        ic_notify_fire(ch);     /* asyncio waiters (notify.c) */
+    }
 }
 
 ic_chan *ic_chan_new(void)
@@ -114,6 +117,7 @@ void ic_chan_detach(ic_chan *ch, int mode)
     pthread_mutex_unlock(&chans_mu);
     /* No end is left, so no blocked sender: every queued item is a heap item. */
     ic_item_free_list(ch->head);
+    ic_notify_drop_watches(ch);
     pthread_mutex_destroy(&ch->mu);
     free(ch);
 }
@@ -246,6 +250,10 @@ int ic_chan_withdraw(ic_chan *ch, ic_item *it)
 
 void ic_chan_finish(ic_chan *ch, ic_item *it)
 {
+    if (it->heap == IC_HEAP_ASYNC) {
+        ic_async_item_settle(it, IC_ITEM_DONE);     /* an awaiting sender (notify.c) */
+        return;
+    }
     if (it->heap) {
         ic_item_free(it);
         return;
@@ -267,7 +275,7 @@ ic_item *ic_chan_close(ic_chan *ch, int how)
         ic_item *next = it->next;
         /* blocking senders are told the channel closed; queued send_nowait data stays
          * receivable after a close of the send side, and is dropped with the receive side */
-        int drop = !it->heap || ch->closed == IC_CLOSED_RECV;
+        int drop = !it->heap || it->heap == IC_HEAP_ASYNC || ch->closed == IC_CLOSED_RECV;
         if (drop) {
             if (prev != NULL) {
                 prev->next = next;
@@ -279,7 +287,10 @@ ic_item *ic_chan_close(ic_chan *ch, int how)
                 ch->tail = prev;
             }
             ch->count--;
-            if (it->heap) {
+            if (it->heap == IC_HEAP_ASYNC) {
+                ic_async_item_settle(it, IC_ITEM_WITHDRAWN);   /* its sender is told */
+            }
+            else if (it->heap) {
                 it->next = NULL;
                 *dtail = it;
                 dtail = &it->next;
@@ -304,6 +315,9 @@ void ic_chan_wake_all(void)
     for (ic_chan *ch = chans_head; ch != NULL; ch = ch->next_all) {
         atomic_fetch_add(&ch->seq, 1);
         syscall(SYS_futex, &ch->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+        if (atomic_load(&ch->watches) != NULL) {
+            ic_notify_fire(ch);     /* asyncio waiters look again (an interrupt may be due) */
+        }
     }
     pthread_mutex_unlock(&chans_mu);
 }

@@ -94,6 +94,9 @@ void ic_reg_add_locked(ic_interp *rec);
 /* Unlist rec and drop the registry's reference (rec stays valid while the caller has one). */
 void ic_reg_remove_locked(ic_interp *rec);
 ic_interp *ic_reg_head_locked(void);
+/* A listed record that the core may drive (main or its own, not closing), in *out;
+ * IC_ERR_NOTFOUND or IC_ERR_MAIN (made by someone else) with ic_errmsg() text otherwise. */
+int ic_reg_usable_locked(int64_t id, ic_interp **out);
 int ic_reg_name_taken_locked(const char *name);
 /* The record of the interpreter whose GIL the caller holds, for its core module's state,
  * with a new reference: the listed one (main, one the core is creating, or a FOREIGN one
@@ -132,15 +135,24 @@ void ic_lent_orphan_all(ic_interp *rec);
 /* ---- channels (channel.c) ---- */
 enum { IC_ITEM_QUEUED = 0, IC_ITEM_INFLIGHT = 1, IC_ITEM_DONE = 2, IC_ITEM_WITHDRAWN = 3 };
 
+struct ic_notifier;
+
 typedef struct ic_item {
     struct ic_item *next;
     const char *data;
     Py_ssize_t len;
     ic_lent *lent;              /* send_buffer: the lent memory, NULL for a copy */
     int heap;                   /* 0: on a blocking sender's stack; 1: malloc'd with its data
-                                   after it (send_nowait); 2: data malloc'd apart */
+                                   after it (send_nowait); 2: data malloc'd apart;
+                                   IC_HEAP_ASYNC: an awaiting sender's (notify.c) */
     _Atomic int state;          /* blocking senders wait for DONE or WITHDRAWN */
+    /* IC_HEAP_ASYNC only: told when taken or withdrawn; two owners (sender, channel) */
+    struct ic_notifier *notify;
+    uint64_t token;
+    _Atomic int owners;
 } ic_item;
+
+#define IC_HEAP_ASYNC 3
 
 enum { IC_OPEN = 0, IC_CLOSED_SEND = 1, IC_CLOSED_RECV = 2 };
 
@@ -159,6 +171,9 @@ typedef struct ic_chan {
     _Atomic unsigned int seq;   /* futex word: bumped on every change (an event count) */
     _Atomic int sleepers;
     _Atomic int spin_ns;        /* adaptive spin budget before parking */
+    /* asyncio waiters (notify.c): one-shot watches fired on the next change; guarded by
+     * mu, read without it only to see whether there are any */
+    struct ic_watch *_Atomic watches;
 } ic_chan;
 
 typedef struct {
@@ -203,6 +218,28 @@ void ic_chan_wake_all(void);
 void ic_chan_copy_lent_of(ic_interp *rec);  /* rec's GIL held */
 void ic_waitctx_init(ic_waitctx *w, ic_interp *rec);
 
+/* ---- asyncio notifiers (notify.c) ---- */
+/* ch changed: fire its watches (each posts its token to its notifier). No lock held. */
+void ic_notify_fire(ic_chan *ch);
+/* ch is being freed: drop the watches left on it. */
+void ic_notify_drop_watches(ic_chan *ch);
+/* An IC_HEAP_ASYNC item was taken (DONE) or dropped by a close (WITHDRAWN): tell its
+ * sender and drop the channel's ownership. May be called with ch->mu held. */
+void ic_async_item_settle(ic_item *it, int state);
+/* Add the Notifier and AsyncSend types to the module (its exec slot). */
+int ic_notify_init(PyObject *module);
+/* recv_async / send_async methods of the end types (they call interpcli.aio). */
+PyObject *ic_end_recv_async(PyObject *self, PyObject *noargs);
+PyObject *ic_end_send_async(PyObject *self, PyObject *obj);
+#define IC_RECV_ASYNC_METHOD \
+    {"recv_async", (PyCFunction)ic_end_recv_async, METH_NOARGS, \
+     "recv_async()\n--\n\nAwaitable recv(): the next message, waking the event loop when it " \
+     "comes (no thread, no polling). Cancelling it takes no message."}
+#define IC_SEND_ASYNC_METHOD \
+    {"send_async", (PyCFunction)ic_end_send_async, METH_O, \
+     "send_async(obj)\n--\n\nAwaitable send(): completes when a receiver took the message. " \
+     "Cancelling it withdraws a message not yet taken."}
+
 /* ---- the core module (module.c, ends.c) ---- */
 extern PyModuleDef ic_moduledef;
 /* Install the core module into the interpreter whose GIL the caller holds, under its full
@@ -215,6 +252,7 @@ int ic_calls_init(PyObject *module);
 /* The end types' per-module state */
 typedef struct {
     PyTypeObject *recv_type, *send_type, *both_type, *lent_type, *cancel_type;
+    PyTypeObject *notifier_type, *asend_type;   /* notify.c */
     PyObject *InterpError, *ChannelError, *ChannelClosedError, *ChannelEmptyError,
         *ChannelTimeoutError, *InterpreterError, *InterpreterNotFoundError,
         *InterpreterBusyError;
@@ -223,6 +261,8 @@ typedef struct {
 } ic_modstate;
 /* A new end of ch in the module whose state is st. */
 PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode);
+/* The channel of an end object of this module's types, or NULL with TypeError set. */
+ic_chan *ic_end_chan(ic_modstate *st, PyObject *obj, int *mode);
 
 /* channel ends and lent-buffer exporters (ends.c) */
 typedef struct {

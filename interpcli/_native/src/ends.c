@@ -38,6 +38,29 @@ static PyType_Spec lent_spec = {
 
 /* ---------------- channel ends ---------------- */
 
+/* recv_async()/send_async(): the awaitables of interpcli.aio, woken by the core */
+static PyObject *call_aio(const char *name, PyObject *self, PyObject *arg)
+{
+    PyObject *aio = PyImport_ImportModule("interpcli.aio");
+    if (aio == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyObject_CallMethod(aio, name, arg != NULL ? "OO" : "O", self, arg);
+    Py_DECREF(aio);
+    return r;
+}
+
+PyObject *ic_end_recv_async(PyObject *self, PyObject *Py_UNUSED(noargs))
+{
+    return call_aio("recv", self, NULL);
+}
+
+PyObject *ic_end_send_async(PyObject *self, PyObject *obj)
+{
+    return call_aio("send", self, obj);
+}
+
+
 PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode)
 {
     PyTypeObject *tp = mode == IC_MODE_RECV ? st->recv_type
@@ -50,6 +73,18 @@ PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode)
     self->ch = ch;
     self->mode = mode;
     return (PyObject *)self;
+}
+
+ic_chan *ic_end_chan(ic_modstate *st, PyObject *obj, int *mode)
+{
+    if (!PyObject_TypeCheck(obj, st->recv_type) && !PyObject_TypeCheck(obj, st->send_type)
+        && !PyObject_TypeCheck(obj, st->both_type)) {
+        PyErr_Format(PyExc_TypeError, "expected a channel end, not '%.200s'",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    *mode = ((EndObject *)obj)->mode;
+    return ((EndObject *)obj)->ch;
 }
 
 static void end_dealloc(EndObject *self)
@@ -187,6 +222,7 @@ static PyMethodDef recv_methods[] = {
     {"recv_nowait", (PyCFunction)(void (*)(void))end_recv_nowait, METH_VARARGS | METH_KEYWORDS,
      "recv_nowait(default=<raise>)\n--\n\nReturn the next message if there is one, else "
      "default (ChannelEmptyError when no default is given)."},
+    IC_RECV_ASYNC_METHOD,
     {"close", (PyCFunction)end_close, METH_NOARGS, CLOSE_DOC},
     {"__reduce__", (PyCFunction)end_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -201,7 +237,8 @@ static PyMethodDef recv_methods[] = {
      "send_buffer(obj)\n--\n\nLend obj's memory: the receiver gets a read-only memoryview " \
      "onto it, no copy; obj stays alive until that view is released. Waits for the receiver."}, \
     {"send_buffer_nowait", (PyCFunction)end_send_buffer_nowait, METH_O, \
-     "send_buffer_nowait(obj)\n--\n\nLike send_buffer, but queue and return at once."}
+     "send_buffer_nowait(obj)\n--\n\nLike send_buffer, but queue and return at once."}, \
+    IC_SEND_ASYNC_METHOD
 
 static PyMethodDef send_methods[] = {
     SEND_METHODS,
@@ -216,6 +253,7 @@ static PyMethodDef both_methods[] = {
      "recv(timeout=None)\n--\n\nReturn the next message, waiting for it without polling."},
     {"recv_nowait", (PyCFunction)(void (*)(void))end_recv_nowait, METH_VARARGS | METH_KEYWORDS,
      "recv_nowait(default=<raise>)\n--\n\nReturn the next message if any, else default."},
+    IC_RECV_ASYNC_METHOD,
     {"close", (PyCFunction)end_close, METH_NOARGS, CLOSE_DOC},
     {"__reduce__", (PyCFunction)end_reduce, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},

@@ -97,7 +97,8 @@ int ic_create(int isolated, const char *name, int64_t *id_out)
 }
 
 /* Run threading's exit callbacks and join the threads the interpreter's code started, as
- * ending an interpreter does, but for at most `timeout` seconds (< 0: no limit). Its "main
+ * ending an interpreter does (non-daemon first, then daemon ones), but for at most
+ * `timeout` seconds (< 0: no limit). Its "main
  * thread" object and dummy threads stand for OS threads that ran runs (or this close):
  * they are not the interpreter's to join, and joining them never returns. */
 static const char JOIN_THREADS[] =
@@ -114,10 +115,12 @@ static const char JOIN_THREADS[] =
     "            pass\n"
     "    import time\n"
     "    deadline = None if timeout < 0 else time.monotonic() + timeout\n"
-    "    for t in threading.enumerate():\n"
-    "        if (t is threading.current_thread() or t is threading.main_thread()\n"
-    "                or t.daemon or isinstance(t, threading._DummyThread)):\n"
-    "            continue\n"
+    "    others = [t for t in threading.enumerate()\n"
+    "              if not (t is threading.current_thread() or t is threading.main_thread()\n"
+    "                      or isinstance(t, threading._DummyThread))]\n"
+    "    # daemon threads too (a shared-GIL interpreter's threads inherit daemon=True from\n"
+    "    # the run's thread): ending with one alive is not possible, so give them the time\n"
+    "    for t in sorted(others, key=lambda t: t.daemon):\n"
     "        t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))\n";
 
 static PyObject *run_text(const char *text, PyObject *globals)
@@ -193,20 +196,14 @@ static void detach_after_refusal(PyThreadState *ts)
 int ic_destroy(int64_t id, int force, double join_timeout)
 {
     ic_reg_lock();
-    ic_interp *rec = ic_reg_find_locked(id);
-    if (rec == NULL || rec->closing) {
-        ic_reg_unlock();
-        return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist (closed already?)",
-                       (long long)id);
+    ic_interp *rec;
+    int found = ic_reg_usable_locked(id, &rec);
+    if (found == IC_OK && rec->kind == IC_KIND_MAIN) {
+        found = ic_fail(IC_ERR_MAIN, "the main interpreter cannot be closed");
     }
-    if (rec->kind == IC_KIND_MAIN) {
+    if (found != IC_OK) {
         ic_reg_unlock();
-        return ic_fail(IC_ERR_MAIN, "the main interpreter cannot be closed");
-    }
-    if (rec->kind == IC_KIND_FOREIGN) {
-        ic_reg_unlock();
-        return ic_fail(IC_ERR_MAIN, "interpreter %lld was not made by interpcli; it is "
-                       "closed by whoever made it", (long long)id);
+        return found;
     }
     if (rec->running || rec->pins > 0) {
         ic_reg_unlock();
@@ -283,10 +280,11 @@ refused:
 int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
 {
     ic_reg_lock();
-    ic_interp *rec = ic_reg_find_locked(id);
-    if (rec == NULL || rec->closing || rec->kind == IC_KIND_FOREIGN) {
+    ic_interp *rec;
+    int found = ic_reg_usable_locked(id, &rec);
+    if (found != IC_OK) {
         ic_reg_unlock();
-        return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist", (long long)id);
+        return found;
     }
     if (!rec->running) {
         ic_reg_unlock();

@@ -158,6 +158,9 @@ static int mod_exec(PyObject *module)
         "The interpreter is running or has threads running, or the name is taken.",
         st->InterpreterError, NULL)
 #undef EXC
+    if (ic_notify_init(module) < 0) {       /* asyncio notifiers (notify.c) */
+        return -1;
+    }
     st->end_func = PyObject_GetAttrString(module, "_end");
     if (st->end_func == NULL) {
         return -1;
@@ -178,7 +181,8 @@ static int mod_exec(PyObject *module)
 #define STATE_OBJECTS(X) \
     X(recv_type) X(send_type) X(both_type) X(lent_type) X(cancel_type) X(InterpError) \
     X(ChannelError) X(ChannelClosedError) X(ChannelEmptyError) X(ChannelTimeoutError) \
-    X(InterpreterError) X(InterpreterNotFoundError) X(InterpreterBusyError) X(end_func)
+    X(InterpreterError) X(InterpreterNotFoundError) X(InterpreterBusyError) X(end_func) \
+    X(notifier_type) X(asend_type)
 
 static int mod_traverse(PyObject *module, visitproc visit, void *arg)
 {

@@ -61,6 +61,22 @@ ic_interp *ic_reg_find_locked(int64_t id)
     return r != NULL && !r->starting ? r : NULL;
 }
 
+int ic_reg_usable_locked(int64_t id, ic_interp **out)
+{
+    ic_interp *r = ic_reg_find_locked(id);
+    *out = r;
+    if (r == NULL || r->closing) {
+        return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist (closed already?)",
+                       (long long)id);
+    }
+    if (r->kind == IC_KIND_FOREIGN) {
+        /* it may end at any time, by its maker's hand: never entered from here */
+        return ic_fail(IC_ERR_MAIN, "interpreter %lld was not made by interpcli; use the "
+                       "tools that made it", (long long)id);
+    }
+    return IC_OK;
+}
+
 int ic_reg_name_taken_locked(const char *name)
 {
     for (ic_interp *r = reg_head; r != NULL; r = r->next) {

@@ -230,17 +230,11 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
 {
     memset(res, 0, sizeof(*res));
     ic_reg_lock();
-    ic_interp *rec = ic_reg_find_locked(id);
-    if (rec == NULL || rec->closing) {
+    ic_interp *rec;
+    int found = ic_reg_usable_locked(id, &rec);
+    if (found != IC_OK) {
         ic_reg_unlock();
-        return ic_fail(IC_ERR_NOTFOUND, "interpreter %lld does not exist (closed already?)",
-                       (long long)id);
-    }
-    if (rec->kind == IC_KIND_FOREIGN) {
-        /* it may end at any time, by its maker's hand: never entered from here */
-        ic_reg_unlock();
-        return ic_fail(IC_ERR_MAIN, "interpreter %lld was not made by interpcli; run code "
-                       "in it with the tools that made it", (long long)id);
+        return found;
     }
     if (rec->running) {
         ic_reg_unlock();

@@ -1,0 +1,126 @@
+"""The exit-time shutdown of every interpreter interpcli made, and the registry of runs
+going on that it stops: the process must never finalize with a live subinterpreter or a
+thread still inside one (fatal errors in CPython), nor hang on a run that will not end."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+from . import _lowlevel
+from .errors import InterpreterBusyError, InterpreterError
+
+lock = threading.Lock()
+active_runs: "dict[threading.Event, _lowlevel.Canceller]" = {}     # runs going on -> stop
+exiting = False             # the shutdown began: runs asked for now stop before they begin
+
+
+def grace(default: float) -> float:
+    """Seconds an interrupted run gets to stop before the process leaves without cleanup:
+    INTERP_GRACE when it holds a non-negative number of seconds, else default (read at
+    each use, so a malformed value never breaks an import or a create())."""
+    try:
+        value = float(os.environ.get("INTERP_GRACE", ""))
+    except ValueError:
+        return default
+    return value if value >= 0 and value != float("inf") else default
+
+
+def shutdown():
+    """At exit: interrupt runs still going (in daemon threads), wait for them to stop, then
+    end every interpreter: the process must never exit with live subinterpreters or a
+    thread still inside one (both are fatal errors in CPython's finalization).
+
+    A Ctrl-C must not cut this short (finalizing with live subinterpreters is fatal on
+    3.12): SIGINT is ignored from here on, and one already pending is absorbed by a retry."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass                    # not the main thread
+    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    while True:
+        try:
+            _end_all()
+            break
+        except KeyboardInterrupt:
+            continue
+    if isinstance(last, KeyboardInterrupt):
+        _mark_keyboard_interrupt_exit()
+
+
+def _end_at_exit(iid: int, deadline: float) -> bool:
+    """End one interpreter at exit; False when it cannot be ended before the deadline (a
+    run that ignores interrupts, or a thread of its own that does not end)."""
+    while True:
+        try:
+            _lowlevel.destroy(iid, force=True,
+                              join_timeout=max(0.0, deadline - time.monotonic()))
+            return True
+        except InterpreterBusyError:
+            if not any(i == iid and running
+                       for i, _n, _s, running, _r in _lowlevel.interpreters()):
+                return False        # a thread of its own is left
+            # a run that began as we looked: it was cancelled on registering, so it ends
+            # at once unless a blocking C call holds it; wait for it, then try again
+            with lock:
+                pending = list(active_runs)
+            for done in pending:
+                done.wait(max(0.0, deadline - time.monotonic()))
+            if time.monotonic() >= deadline:
+                return False
+        except InterpreterError:
+            return True             # gone already
+
+
+def _mark_keyboard_interrupt_exit():
+    """After an uncaught KeyboardInterrupt CPython exits by SIGINT, as shells expect, using
+    a process-wide flag that every exec() of a string clears, in any interpreter (formatting
+    an interrupted run's traceback at exit does one). Set the flag again as CPython does:
+    through exec() of code that raises KeyboardInterrupt."""
+    try:
+        exec("raise KeyboardInterrupt", {})
+    except KeyboardInterrupt:
+        pass
+
+
+def _end_all():
+    global exiting
+    main = _lowlevel.main_id()
+    # stop every run, begun or about to begin (a daemon thread may be just starting one);
+    # runs asked for from now on stop before they begin
+    with lock:
+        exiting = True
+        cancellers = list(active_runs.values())
+    for canceller in cancellers:
+        try:
+            canceller.cancel()
+        except InterpreterError:
+            pass
+    # wake every wait on a channel (threads inside interpreters too, which ending the
+    # interpreter joins): nobody will feed those channels any more
+    _lowlevel.close_all_channels()
+    deadline = time.monotonic() + grace(10.0)
+    waited: set = set()
+    while True:     # runs that registered meanwhile were cancelled on registering
+        with lock:
+            pending = [done for done in active_runs if done not in waited]
+        if not pending or time.monotonic() >= deadline:
+            break
+        for done in pending:
+            done.wait(max(0.0, deadline - time.monotonic()))
+            waited.add(done)
+    stuck = []
+    for iid, name, _iso, _running, _runs in _lowlevel.interpreters():
+        if iid != main and not _end_at_exit(iid, deadline):
+            stuck.append(name)
+    if stuck:
+        # A run that ignores interrupts (blocked in a C call), or a thread inside an
+        # interpreter that does not end, keeps it from ending; finalizing would abort the
+        # process (or free what the thread uses), so leave without finalization instead.
+        sys.stderr.write(f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
+                         "exit; exiting without cleanup\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(1)
