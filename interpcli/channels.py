@@ -30,6 +30,12 @@ def create_duplex() -> "Channel":
     return _core._end(recv.id, _core.MODE_BOTH)
 
 
+def is_channel_name(name) -> bool:
+    """A name a channel can have: a Python identifier that is not a keyword (it becomes
+    the attribute `channels.NAME` inside an interpreter, or a shell variable)."""
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
 def normalize_channels(channels) -> dict:
     """Turn a mapping or namespace of name -> channel end into a checked dict."""
     if channels is None:
@@ -42,7 +48,7 @@ def normalize_channels(channels) -> dict:
                             f"not {type(channels).__name__!r}") from None
     out = {}
     for name, end in channels.items():
-        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        if not is_channel_name(name):
             raise ValueError(f"channel name {name!r} is not a Python identifier")
         if not isinstance(end, END_TYPES):
             raise TypeError(f"channel {name!r} must be a channel end (RecvChannel, SendChannel "

@@ -5,11 +5,11 @@ the way `python` sets them. Also the names of the interpreters and the channel n
 Problems with the user's input raise UsageProblem (a one-line message, exit status 2)."""
 from __future__ import annotations
 
-import keyword
 import os
 import sys
 
 from .._source import decode_source
+from ..channels import is_channel_name
 
 
 class UsageProblem(Exception):
@@ -135,7 +135,7 @@ def parse_channel_names(values) -> list[str]:
             name = name.strip()
             if not name:
                 raise UsageProblem(f"--channels {value!r}: empty channel name")
-            if not name.isidentifier() or keyword.iskeyword(name):
+            if not is_channel_name(name):
                 raise UsageProblem(f"--channels: {name!r} is not a valid channel name "
                                    "(use a Python identifier, e.g. jobs or out_1)")
             if name in names:

@@ -9,6 +9,8 @@ import sys
 import threading
 import time
 
+from .._term import isatty, no_color
+
 PROG = "interp"
 
 SUBINTERPRETER_HINT = "does not support loading in subinterpreters"
@@ -33,11 +35,6 @@ def _write_err(text: str) -> None:
         pass
 
 
-def no_color() -> bool:
-    """NO_COLOR (https://no-color.org): set and not empty disables colour."""
-    return bool(os.environ.get("NO_COLOR"))
-
-
 def report_failure(label: str, result, timeout: float | None) -> None:
     """Tell the user why a run failed, as python would: the traceback (or SystemExit's
     silence), then our hints."""
@@ -58,14 +55,7 @@ def report_failure(label: str, result, timeout: float | None) -> None:
 def wants_table(mode: str) -> bool:
     if mode == "table":
         return True
-    return mode == "auto" and _isatty(sys.stderr)
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return mode == "auto" and isatty(sys.stderr)
 
 
 def results_json(jobs, status: int) -> str:
@@ -157,7 +147,7 @@ class StatusLine:
     @staticmethod
     def wanted(mode: str) -> bool:
         # only when the scripts' own output does not go to the same terminal line
-        return wants_table(mode) and _isatty(sys.stderr) and not _isatty(sys.stdout)
+        return wants_table(mode) and isatty(sys.stderr) and not isatty(sys.stdout)
 
     def start(self) -> None:
         from .signals import start_thread

@@ -8,7 +8,6 @@ table is drawn. Colour follows the terminal and NO_COLOR."""
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import threading
 
@@ -47,12 +46,8 @@ _ANSI = {"error": "31", "ok": "32", "note": "2", "warn": "33", "bold": "1"}
 
 
 def _color_on(stream) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return stream.isatty()
-    except Exception:
-        return False
+    from .._term import colour_on
+    return colour_on(stream)
 
 
 def _paint(text: str, style: str | None, stream) -> str:

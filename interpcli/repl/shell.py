@@ -327,12 +327,13 @@ def check_interp_name(name: str) -> None:
 
 
 def check_name(name: str, what: str) -> None:
-    if not name.isidentifier():
-        raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
-                           f"(letters, digits, _)")
-    import keyword
-    if keyword.iskeyword(name):
+    from interpcli.channels import is_channel_name
+    if is_channel_name(name):
+        return
+    if name.isidentifier():
         raise CommandError(f"{name!r} is a Python keyword; pick another name")
+    raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
+                       f"(letters, digits, _)")
 
 
 def _free_name(base: str) -> str:
