@@ -152,11 +152,8 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
         # KeyboardInterrupt in the middle of an import can leave an import lock held, so
         # waiting for the early interpreter's thread could hang; nothing of the user's
         # ran yet, there is nothing to clean up that the process's end does not.
-        try:
-            sys.stderr.flush()
-        finally:
-            import os
-            os._exit(130)
+        from .status import ExitStatus, leave_now
+        leave_now(ExitStatus.INTERRUPTED)
     if argv is None:
         _fast_exit(status)
     sys.exit(status)
@@ -175,13 +172,8 @@ def _fast_exit(status: int) -> None:
         atexit._run_exitfuncs()     # the safety nets (interpreters left open, if any)
     except BaseException:
         return                      # let the normal exit report it
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
-            pass                    # a closed pipe (`interp --help | head -1`): nothing to do
-    os._exit(status)
+    from .status import leave_now
+    leave_now(status)               # a closed pipe (`interp --help | head -1`) is fine there
 
 
 def __getattr__(name):

@@ -10,8 +10,6 @@ script blocked on a channel); a second Ctrl-C, or a run that ignores the interru
 in a C call), ends the process at once."""
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
@@ -19,7 +17,7 @@ from _queue import Empty, SimpleQueue
 
 from . import report
 from .signals import set_sigint_waker, sigints, start_thread
-from .status import ExitStatus, is_broken_pipe, status_of
+from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
 from ..interpreter import Canceller, create, grace
 
@@ -221,10 +219,7 @@ class Session:
 
     def _force_exit(self, why: str, status: int):
         report.error(f"{why}: exiting without cleanup")
-        try:
-            sys.stdout.flush()
-        finally:
-            os._exit(status)
+        leave_now(status)
 
     def _interrupt(self) -> None:
         with self._lock:
@@ -270,7 +265,7 @@ class Session:
                 try:
                     pump.join()
                 except KeyboardInterrupt:
-                    os._exit(ExitStatus.INTERRUPTED)
+                    leave_now(ExitStatus.INTERRUPTED)
             else:
                 pump.join()
         if self._stdout_pump is not None:
