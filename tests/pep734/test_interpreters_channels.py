@@ -10,16 +10,6 @@ from interpcli import interpreters
 from interpcli.interpreters import channels
 
 
-@pytest.fixture
-def interp():
-    i = interpreters.create()
-    yield i
-    try:
-        i.close()
-    except interpreters.InterpreterError:
-        pass
-
-
 def test_create_list_and_attributes():
     before = set(channels.list_all())
     made = {channels.create() for _ in range(3)}

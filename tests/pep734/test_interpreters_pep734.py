@@ -14,16 +14,6 @@ from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, Interpreter
 
 
-@pytest.fixture
-def interp():
-    i = interpreters.create()
-    yield i
-    try:
-        i.close()
-    except interpreters.InterpreterError:
-        pass
-
-
 def spam(a, b=2, *, c=3):
     return a + b + c
 

@@ -12,16 +12,6 @@ from interpcli.interpreters._queues import (
     UNBOUND, UNBOUND_ERROR, UNBOUND_REMOVE, ItemInterpreterDestroyed, QueueEmpty, QueueFull)
 
 
-@pytest.fixture
-def interp():
-    i = interpreters.create()
-    yield i
-    try:
-        i.close()
-    except interpreters.InterpreterError:
-        pass
-
-
 def test_create_and_attributes():
     q = interpreters.create_queue()
     assert q.maxsize == 0 and q.unbounditems is UNBOUND
