@@ -28,7 +28,6 @@ class StdinPump:
         self.fd = fd
         self.chunk = chunk
         self.error: OSError | None = None
-        self.bytes = 0
         self._on_done = on_done
         self._stop_r, self._stop_w = os.pipe()
         self._stopped = False
@@ -76,7 +75,6 @@ class StdinPump:
                     continue
                 if not data:
                     return
-                self.bytes += len(data)
                 try:
                     send(data)
                 except ChannelClosedError:
@@ -105,7 +103,6 @@ class StdoutPump:
         self.fd = fd
         self.broken = False
         self.error: OSError | None = None
-        self.bytes = 0
         self._on_done = on_done
         self._thread = threading.Thread(target=self._main, name="interp-stdout", daemon=True)
 
@@ -125,7 +122,6 @@ class StdoutPump:
                 if view.format != "B" or view.ndim != 1:
                     view = view.cast("B")
                 n = len(view)
-                self.bytes += n
                 done = 0
                 while done < n:
                     try:

@@ -10,7 +10,9 @@
 
 Code written against Python 3.14's `concurrent.interpreters` runs unchanged; blocking
 waits (Queue.get/put, channel recv/send) wake on the core's futex-backed channels instead
-of polling every 10 ms. The differences that remain are listed in the README."""
+of polling every 10 ms. The differences that remain are listed in the README.
+
+Docstrings of the public API follow CPython's Lib/concurrent/interpreters (PSF License)."""
 from __future__ import annotations
 
 import threading

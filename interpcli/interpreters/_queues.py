@@ -9,7 +9,10 @@ A queue is three core channels, so every interpreter reaches it by id:
 Blocking get waits on the items channel, blocking put on the wake channel: both wake
 when the other side acts, never on a timer.
 
-Queue.id is the id of the state channel."""
+Queue.id is the id of the state channel.
+
+Docstrings of the public API follow CPython's Lib/concurrent/interpreters/_queues.py
+(PSF License)."""
 from __future__ import annotations
 
 import operator

@@ -3,7 +3,10 @@
 Each channel is one of the core's C channels (the same kind `interpcli.create_channel()`
 makes), carrying shareable objects encoded by _crossinterp. Blocking recv and send wait
 on the channel's futex: they wake when the other side acts, never on a timer. send_buffer
-lends the object's memory (no copy); the receiver gets a read-only memoryview onto it."""
+lends the object's memory (no copy); the receiver gets a read-only memoryview onto it.
+
+Docstrings of the public API follow CPython's Lib/test/support/interpreters/channels.py
+(3.13) and Lib/test/support/channels.py (3.14) (PSF License)."""
 from __future__ import annotations
 
 import struct
