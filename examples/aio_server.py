@@ -144,6 +144,10 @@ async def serve(host: str, port: int, backend: str = "interp", workers: int = 2,
                     await writer.drain()
             except ConnectionError:
                 pass
+            except asyncio.CancelledError:
+                # the server is stopping: end this connection quietly (3.12.1's streams
+                # log a handler task that ends cancelled as "Exception in callback")
+                pass
             finally:
                 writers.discard(writer)
                 writer.close()

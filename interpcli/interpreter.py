@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import _thread
 import atexit
 import itertools
 import threading
@@ -234,9 +235,14 @@ def _make_result(source, names, ref, out, timed_out, timeout) -> RunResult:
 
 
 def _run_in_thread(interp_id, args, timeout, done, canceller):
-    """Run in a helper thread so the calling thread can take Ctrl-C and time out; the
-    waits are lock waits (no polling) that signals interrupt. `done` is set at the end."""
+    """Run in a helper thread so the calling thread can take Ctrl-C and time out. The
+    wait is a bare lock acquire (no polling) that signals interrupt, never a Condition:
+    a KeyboardInterrupt landing inside Event.wait() can leave its Condition's lock held
+    (the interrupted re-acquire, or a `with` cut short), and the next wait then hangs
+    forever with the run going on. `done` is set at the end, for the exit shutdown."""
     box: dict = {}
+    finished = _thread.allocate_lock()
+    finished.acquire()
 
     def target():
         try:
@@ -244,24 +250,33 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
         except BaseException as exc:    # handed to the caller below
             box["exc"] = exc
         finally:
+            box["done"] = True          # before the release: a waiter that is cut short
+            finished.release()          # between acquiring and looking still sees it
             done.set()
+
+    def wait(seconds=None) -> bool:
+        """True once the run ended; False when seconds passed first."""
+        if "done" in box:
+            return True
+        got = finished.acquire(True, -1 if seconds is None else seconds)
+        return got or "done" in box
 
     t = threading.Thread(target=target, name=f"interpcli-run-{interp_id}")
     timed_out = False
     interrupted = None
     try:
         t.start()
-        if not done.wait(timeout):
+        if not wait(timeout):
             timed_out = True
             canceller.cancel(timeout=True)
-        done.wait()
+            wait()
     except KeyboardInterrupt as exc:
         # whether the run has begun or not, it stops (a Ctrl-C may land in t.start())
         interrupted = exc
         while True:
             try:
                 canceller.cancel()
-                done.wait()
+                wait()
                 break
             except KeyboardInterrupt:
                 continue
