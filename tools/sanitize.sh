@@ -24,7 +24,8 @@ libasan="$(gcc -print-file-name=libasan.so)"
 [ -e "$libasan" ] || { echo "sanitize: libasan not found (gcc with ASan needed)" >&2; exit 2; }
 
 mkdir -p "$work/src" "$work/reports"
-cp -r "$here/interpcli" "$here/tests" "$here/setup.py" "$here/pyproject.toml" "$here/README.md" \
+cp -r "$here/interpcli" "$here/tests" "$here/examples" "$here/bench" "$here/setup.py" \
+    "$here/pyproject.toml" "$here/README.md" \
     "$work/src/"
 find "$work/src" \( -name '__pycache__' -o -name '*.so' -o -name '*.egg-info' \) -prune \
     -exec rm -rf {} +
