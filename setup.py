@@ -15,10 +15,14 @@ SOURCES = ["errors.c", "registry.c", "lent.c", "wait.c", "channel.c", "ends.c", 
            "module.c", "calls.c", "lifecycle.c", "run.c", "notify.c",
            "notifier.c"]
 
-setup(ext_modules=[Extension(
-    "interpcli._native._interpcli",
-    sources=[f"interpcli/_native/src/{name}" for name in SOURCES],
-    include_dirs=["interpcli/_native/src"],
-    extra_compile_args=["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                        "-Wno-missing-field-initializers", "-Wno-cast-function-type"],
-)])
+setup(
+    # the `interp` command (pip points its `#!python` line at the installing interpreter)
+    scripts=["scripts/interp"],
+    ext_modules=[Extension(
+        "interpcli._native._interpcli",
+        sources=[f"interpcli/_native/src/{name}" for name in SOURCES],
+        include_dirs=["interpcli/_native/src"],
+        extra_compile_args=["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                            "-Wno-missing-field-initializers", "-Wno-cast-function-type"],
+    )],
+)

@@ -31,8 +31,39 @@ def core_module():
 
 
 def create(isolated: bool, name: str) -> int:
-    """Create an interpreter (own GIL when isolated); its id."""
+    """Create an interpreter (own GIL when isolated); its id. The exit-time shutdown is
+    registered before the interpreter exists: a Ctrl-C landing just after the C call
+    returns must not leave an interpreter that nothing ends at exit (fatal on 3.12)."""
+    ensure_exit_shutdown()
     return core_module()._create(bool(isolated), name)
+
+
+_exit_shutdown_registered = False
+
+
+def ensure_exit_shutdown() -> None:
+    """Register interpcli._shutdown.shutdown to run at exit, once. It is imported then,
+    not now: `interp run` creates its first interpreter before importing anything else."""
+    global _exit_shutdown_registered
+    if not _exit_shutdown_registered:
+        _exit_shutdown_registered = True
+        import atexit
+        atexit.register(_exit_shutdown)
+
+
+def _exit_shutdown() -> None:
+    import _signal
+    try:        # as _shutdown.shutdown does first: a Ctrl-C must not cut the import short
+        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    except (ValueError, OSError):
+        pass    # not the main thread
+    while True:
+        try:
+            from . import _shutdown
+            break
+        except KeyboardInterrupt:   # one that was pending already
+            continue
+    _shutdown.shutdown()
 
 
 def destroy(interp_id: int, force: bool = False, join_timeout: float | None = None) -> None:

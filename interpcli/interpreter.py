@@ -5,10 +5,7 @@ multi-phase extensions only) by default, or sharing the main GIL (legacy mode, f
 single-phase extensions such as numpy or cffi modules) with isolated=False."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import _thread
-import atexit
 import itertools
 import threading
 import weakref
@@ -18,13 +15,13 @@ from ._shutdown import grace  # noqa: F401  (the CLI and tests take it from here
 from .channels import binding_source, normalize_channels
 from .errors import InterpreterError, InterpreterNotFoundError
 
+TYPE_CHECKING = False     # typing costs a few ms at start: `interp run` avoids it
 if TYPE_CHECKING:
     from .results import RunResult
 
 _by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
 _lock = threading.Lock()
 _names = itertools.count(1)
-_atexit_registered = False
 
 
 class Interpreter:
@@ -289,9 +286,6 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
 def create(name: str | None = None, *, isolated: bool = True) -> Interpreter:
     """Create an interpreter. isolated=True: own GIL, runs in parallel with the others;
     isolated=False: shares the main GIL but can import single-phase extensions."""
-    # before the interpreter exists: a Ctrl-C landing just after the C call returns must
-    # not leave an interpreter that nothing ends at exit (fatal on 3.12)
-    _ensure_atexit()
     if name is not None:
         if not isinstance(name, str) or not name or "\0" in name:
             raise ValueError("an interpreter name must be a non-empty string without NUL")
@@ -334,7 +328,4 @@ def get(name: str) -> Interpreter:
 
 
 def _ensure_atexit():
-    global _atexit_registered
-    if not _atexit_registered:
-        _atexit_registered = True
-        atexit.register(_shutdown.shutdown)
+    _lowlevel.ensure_exit_shutdown()

@@ -1,31 +1,29 @@
-"""The `interp` command: entry point (`interp = "interpcli.cli:main"`, `python -m interpcli`).
+"""The `interp` command: main() is its entry point (scripts/interp, `python -m interpcli`).
 
 This module stays light on purpose: for `interp run` and `interp pipe` it starts creating
-the first interpreter in a thread *before* click is imported. The C create releases the
-GIL and the new interpreter has its own, so the creation overlaps click's import on the
-second core. The click command tree lives in interpcli.cli.app (`interpcli.cli.cli` is
-the same group, loaded on first use).
+the first interpreter in a thread before anything else is imported. The C create releases
+the GIL and the new interpreter has its own, so the creation overlaps the imports on the
+second core. The usual run and pipe command lines are read by cli.quickargs and run
+without importing click at all (its import costs more than running hello.py); the rest
+goes through the click command tree in cli.app (`interpcli.cli.cli`, loaded on first use).
 
 The package, one module per concern: app (the click tree), programs (what a program
 argument means: script, -c, -m, stdin), session (running the programs, their channels
 and Ctrl-C), stdio (stdin/stdout pumps), report (results on stderr), status (exit
 statuses), man (the man page, generated from the click tree), signals (Ctrl-C
-bookkeeping, helper threads)."""
+bookkeeping, helper threads), quickargs (the click-free parser), commands (run and pipe
+once parsed)."""
 from __future__ import annotations
 
 import sys
 
-# options of `run`/`pipe` that take a value: their value is never a script or `--`
-VALUE_OPTIONS = frozenset({"-c", "--code", "-m", "--module", "--channels", "--stdin",
-                           "--stdout", "--result", "--timeout"})
-
-
 from .signals import install_sigint_handler, sigints, start_thread
 
+
 class EarlyInterpreter:
-    """An isolated interpreter being created in a thread while the command line is
-    parsed. take() hands it over (or None if creating it failed: the normal path will then
-    report the error); discard() closes it when it was not needed."""
+    """An isolated interpreter being created in a thread while the rest of `interp` loads.
+    take() hands it over (or None if creating it failed: the normal path will then report
+    the error); discard() closes it when it was not needed."""
 
     def __init__(self, name: str):
         import threading
@@ -39,13 +37,15 @@ class EarlyInterpreter:
         start_thread(self._thread)
 
     def _create(self) -> None:
+        # only the core first (the rest of interpcli is imported while the C create runs,
+        # without the GIL): the thread's imports are on the path to the first output
         try:
             try:
-                from ..interpreter import create     # loads the C core
+                from .. import _lowlevel
+                _lowlevel.core_module()
             finally:
                 self._loaded.set()
-            # create() registers the exit-time close before the interpreter exists
-            self._box.append(create(self.name))
+            self._box.append(_lowlevel.create(True, self.name))      # its id
         except BaseException as exc:    # e.g. the C core is not built: reported later
             self._box.append(exc)
 
@@ -57,11 +57,15 @@ class EarlyInterpreter:
             self._loaded.wait()
 
     def _made(self):
+        """The Interpreter made, or None."""
         if self._thread.ident is None:
             return None         # never started
         _raise_if_interrupted()
         self._thread.join()
         value = self._box[0] if self._box else None
+        if isinstance(value, int):
+            from ..interpreter import Interpreter
+            self._box[0] = value = Interpreter(value)
         return None if value is None or isinstance(value, BaseException) else value
 
     def take(self):
@@ -92,61 +96,22 @@ def _raise_if_interrupted() -> None:
         raise KeyboardInterrupt
 
 
-def _early_name(args: list[str]) -> str | None:
-    """The interpreter name the first program of `run`/`pipe` will get, or None when no
-    interpreter should be made early (help, version, --shared-gil, nothing to run)."""
-    if not args or args[0] not in ("run", "pipe"):
-        return None
-    first_script = first_code = first_module = None
-    i = 1
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            break
-        if a in ("-h", "--help", "--version", "--shared-gil"):
-            return None
-        if a in VALUE_OPTIONS:
-            if i + 1 < len(args):
-                if a in ("-c", "--code") and first_code is None:
-                    first_code = args[i + 1]
-                elif a in ("-m", "--module") and first_module is None:
-                    first_module = args[i + 1]
-            i += 2
-            continue
-        if a.startswith("-") and a != "-":
-            if a.startswith("-c") and first_code is None:
-                first_code = a[2:]
-            elif a.startswith("--code=") and first_code is None:
-                first_code = a[7:]
-            elif a.startswith("-m") and first_module is None:
-                first_module = a[2:]
-            elif a.startswith("--module=") and first_module is None:
-                first_module = a[9:]
-        elif first_script is None:
-            first_script = a
-        i += 1
-    from .programs import base_name
-    if first_script is not None:
-        return base_name("script", first_script)
-    if first_code is not None:
-        return base_name("code", first_code)
-    if first_module:
-        return base_name("module", first_module)
-    return None
-
-
 def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     """Run the `interp` command line and exit with its status."""
     args = sys.argv[1:] if argv is None else list(argv)
     early = None
     try:
         install_sigint_handler()
-        name = _early_name(args)
+        from . import quickargs
+        quick = quickargs.parse(args)
+        name = quickargs.first_program_name(*quick) if quick is not None else None
         if name is not None:
             early = EarlyInterpreter(name)
             early.start()
-        from .app import run_cli
-        status = run_cli(args, prog_name=prog_name, early=early)
+        status = _run_quick(quick, early, prog_name) if quick is not None else None
+        if status is None:
+            from .app import run_cli
+            status = run_cli(args, prog_name=prog_name, early=early)
     except KeyboardInterrupt:
         # Ctrl-C before the scripts ran (a run handles its own): leave at once. A
         # KeyboardInterrupt in the middle of an import can leave an import lock held, so
@@ -157,6 +122,41 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     if argv is None:
         _fast_exit(status)
     sys.exit(status)
+
+
+def _run_quick(quick, early, prog_name) -> int | None:
+    """Run a command line that cli.quickargs read, without click: its exit status, or None
+    when the line has a usage error (nothing ran: click's path parses it again and says
+    it, with the usage line)."""
+    if early is not None:
+        # the GIL is the early thread's until the core is loaded (two threads importing at
+        # once take turns every switch interval, 5 ms): then ours while it creates
+        early.wait_loaded()
+    from . import report
+    from .status import failure_status
+    report.PROG = prog_name
+    command, params = quick
+    try:
+        try:
+            from . import commands
+            from .programs import UsageProblem
+            try:
+                status = getattr(commands, command)(**params, early=early)
+            except UsageProblem:
+                return None
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            if early is not None:
+                early.discard()
+            raise
+        if early is not None:
+            early.discard()             # not used (--shared-gil...)
+        return status
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        return failure_status(exc)
 
 
 def _fast_exit(status: int) -> None:

@@ -2,7 +2,6 @@
 stderr and exit status 2; the scripts' own failures are reported by cli.session."""
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -10,10 +9,10 @@ import click
 from .. import __version__
 from . import report
 from .programs import UsageProblem
-from .status import ExitStatus
+from .quickargs import RESULT_MODES
+from .status import ExitStatus, failure_status
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-RESULT_MODES = ("auto", "table", "json", "none")
 # click >= 8.2 raises this for a group called without a command; older click exits 0
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
@@ -107,50 +106,12 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
     arguments follow `--`: `interp run hello.py -- a b` gives sys.argv == ['hello.py',
     'a', 'b']. -c CODE and -m MODULE run after the scripts, each in an interpreter of its
     own."""
-    early = ctx.obj.get("early") if ctx.obj else None
-    if early is not None:
-        early.wait_loaded()
-    from . import programs as progs
-    from ..channels import create_duplex
-    from .session import Session
-    args = ctx.meta.get("interp.script_args", [])
+    from . import commands
     try:
-        if not (scripts or codes or modules):
-            raise click.UsageError("nothing to run: give a SCRIPT, -c CODE or -m MODULE")
-        names = progs.parse_channel_names(channels)
-        for opt, ch in (("--stdin", stdin_ch), ("--stdout", stdout_ch)):
-            if ch is not None and ch not in names:
-                raise UsageProblem(f"{opt} {ch}: unknown channel (declare it: --channels {ch})")
-        if stdin_ch is not None and stdin_ch == stdout_ch:
-            raise UsageProblem(f"--stdin and --stdout name the same channel {stdin_ch!r}")
-        if scripts.count("-") > 1 or ("-" in scripts and stdin_ch is not None):
-            raise UsageProblem("`-` (the program from stdin) can be given once, and not "
-                               "with --stdin")
-        programs = []
-        for i, path in enumerate(scripts):
-            try:
-                programs.append(progs.script(path, args))
-            except UsageProblem as exc:
-                if i > 0 and not path.endswith(".py") and not os.path.exists(path):
-                    raise UsageProblem(f"{exc} (every positional argument is a script; "
-                                       f"the scripts' own arguments go after --: "
-                                       f"interp run {scripts[0]} -- {path})") from None
-                raise
-        programs += [progs.code(c, args) for c in codes]
-        programs += [progs.module(m, args) for m in modules]
+        return commands.run(scripts, codes, modules, channels, stdin_ch, stdout_ch,
+                            result_mode, timeout, shared_gil, _script_args(ctx), _early(ctx))
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
-    early = _use_early(early, shared_gil)
-    progs.name_programs(programs, early.name if early is not None else None)
-
-    chans = {name: create_duplex() for name in names}
-    for p in programs:
-        p.channels = dict(chans)
-    session = Session(programs, isolated=not shared_gil, timeout=timeout,
-                      result_mode=result_mode, early=early,
-                      shared_channels=list(chans.values()),
-                      stdin_channel=chans.get(stdin_ch), stdout_channel=chans.get(stdout_ch))
-    return session.run()
 
 
 @cli.command(cls=ScriptCommand, context_settings=CONTEXT)
@@ -168,40 +129,12 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
     the first stage reads this process's stdin, the last one's output goes to stdout.
     Forward a message you received with channels.stdout.send_buffer(msg) to pass it on
     without copying. Arguments after `--` go to every stage."""
-    early = ctx.obj.get("early") if ctx.obj else None
-    if early is not None:
-        early.wait_loaded()
-    from . import programs as progs
-    from ..channels import create_channel, create_duplex
-    from .session import Session
-    args = ctx.meta.get("interp.script_args", [])
+    from . import commands
     try:
-        if not stages:
-            raise click.UsageError("no stages: give at least one STAGE script")
-        names = progs.parse_channel_names(channels)
-        for reserved in ("stdin", "stdout"):
-            if reserved in names:
-                raise UsageProblem(f"--channels: {reserved!r} is reserved in a pipe "
-                                   "(every stage has channels.stdin and channels.stdout)")
-        if "-" in stages:
-            raise UsageProblem("`-` cannot be a stage: stdin is the pipeline's input")
-        programs = [progs.script(path, args) for path in stages]
+        return commands.pipe(stages, channels, result_mode, timeout, shared_gil,
+                             _script_args(ctx), _early(ctx))
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
-    early = _use_early(early, shared_gil)
-    progs.name_programs(programs, early.name if early is not None else None)
-
-    shared = {name: create_duplex() for name in names}
-    links = [create_channel() for _ in range(len(programs) + 1)]    # (recv, send) each
-    session = Session(programs, isolated=not shared_gil, timeout=timeout,
-                      result_mode=result_mode, early=early,
-                      shared_channels=list(shared.values()),
-                      stdin_channel=links[0][1], stdout_channel=links[-1][0],
-                      stdout_writer=links[-1][1], pipeline=True)
-    for i, (p, job) in enumerate(zip(programs, session.jobs)):
-        job.stdin, job.stdout = links[i][0], links[i + 1][1]
-        p.channels = {"stdin": job.stdin, "stdout": job.stdout, **shared}
-    return session.run()
 
 
 @cli.command(context_settings=CONTEXT)
@@ -218,12 +151,17 @@ def shell(shared_gil):
     return repl.main(shared_gil)
 
 
-def _use_early(early, shared_gil):
-    """The early interpreter when it fits this run, else None (and it is discarded)."""
-    if early is not None and shared_gil:
-        early.discard()
-        return None
+def _early(ctx):
+    """The interpreter being made early for this command (cli.EarlyInterpreter), once the C
+    core is loaded, or None."""
+    early = ctx.obj.get("early") if ctx.obj else None
+    if early is not None:
+        early.wait_loaded()
     return early
+
+
+def _script_args(ctx) -> list[str]:
+    return ctx.meta.get("interp.script_args", [])
 
 
 def run_cli(args, prog_name="interp", early=None) -> int:
@@ -257,29 +195,8 @@ def run_cli(args, prog_name="interp", early=None) -> int:
     except click.ClickException as exc:
         report.error(exc.format_message())
         return exc.exit_code
-    except BrokenPipeError:
-        # our own output (help text...) went to a closed pipe
-        _silence_stdout()
-        return ExitStatus.OK
-    except ImportError as exc:
-        if os.environ.get("INTERP_DEBUG"):
-            raise
-        report.error(str(exc))          # e.g. the C core is not built
-        return ExitStatus.FAILURE
     except Exception as exc:
-        if os.environ.get("INTERP_DEBUG"):
-            raise
-        report.error(f"internal error: {type(exc).__name__}: {exc} "
-                     "(set INTERP_DEBUG=1 for the traceback)")
-        return ExitStatus.FAILURE
+        return failure_status(exc)
     if isinstance(rv, int):
         return rv
     return ExitStatus.OK
-
-
-def _silence_stdout():
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass

@@ -9,7 +9,6 @@ import os
 import sys
 
 from .._source import decode_source
-from ..channels import is_channel_name
 
 
 class UsageProblem(Exception):
@@ -129,6 +128,7 @@ def base_name(kind: str, what: str) -> str:
 
 def parse_channel_names(values) -> list[str]:
     """`--channels a,b --channels c` -> ['a', 'b', 'c'], each a Python identifier."""
+    from ..channels import is_channel_name      # loads the C core: not before it is needed
     names: list[str] = []
     for value in values:
         for name in value.split(","):

@@ -20,6 +20,7 @@ from .signals import set_sigint_waker, sigints, start_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
 from ..interpreter import Canceller, create, grace
+from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
 GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
@@ -104,6 +105,8 @@ class Session:
                 if self._stopping:
                     return          # Ctrl-C came first: the main thread does not wait for us
                 job.launched = True
+            if job.index == 0 and self.early is not None:
+                job.interp = self.early.take()      # None if making it failed: again here
             if job.interp is None:
                 job.interp = create(job.program.name, isolated=self.isolated)
             with self._lock:
@@ -147,8 +150,6 @@ class Session:
                 if sigints():
                     raise KeyboardInterrupt     # an earlier one was swallowed
                 self._start_pumps()
-                if self.early is not None and self.jobs:
-                    self.jobs[0].interp = self.early.take()
                 for job in self.jobs:
                     start_thread(threading.Thread(target=self._drive, args=(job,),
                                                   name=f"interp-run-{job.program.name}"))

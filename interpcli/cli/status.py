@@ -48,3 +48,31 @@ def status_of(result) -> int:
 def is_broken_pipe(result) -> bool:
     """True for a run that ended because a channel it wrote to was closed by its reader."""
     return result is not None and not result.completed and result.exc_type in BROKEN_PIPE_ERRORS
+
+
+def failure_status(exc: Exception) -> int:
+    """The exit status for a failure of ours that reached the top of `interp`, after
+    reporting it in one line (never a traceback of ours; INTERP_DEBUG=1 re-raises)."""
+    import os
+    from . import report
+    if isinstance(exc, BrokenPipeError):
+        _silence_stdout()       # our own output (help text...) went to a closed pipe
+        return ExitStatus.OK
+    if os.environ.get("INTERP_DEBUG"):
+        raise exc
+    if isinstance(exc, ImportError):
+        report.error(str(exc))          # e.g. the C core is not built
+    else:
+        report.error(f"internal error: {type(exc).__name__}: {exc} "
+                     "(set INTERP_DEBUG=1 for the traceback)")
+    return ExitStatus.FAILURE
+
+
+def _silence_stdout() -> None:
+    import os
+    import sys
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

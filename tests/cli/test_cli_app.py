@@ -82,14 +82,54 @@ def test_shell_reports_a_broken_repl_in_one_line(monkeypatch, capsys):
     (["run", "-cpass"], "c"),
     (["run", "-m", "json.tool"], "json.tool"),
     (["pipe", "a.py", "b.py"], "a"),
-    (["run", "--help", "x.py"], None),
     (["run", "x.py", "--shared-gil"], None),
     (["run", "--", "x.py"], None),
-    (["shell"], None),
-    ([], None),
 ])
 def test_early_interpreter_name(args, name):
-    assert entry._early_name(args) == name
+    from interpcli.cli import quickargs
+    assert quickargs.first_program_name(*quickargs.parse(args)) == name
+
+
+QUICK_LINES = [
+    ["run", "a/b/hello.py"],
+    ["run", "a.py", "b.py", "--", "x", "--", "-y"],
+    ["run", "--channels", "x", "hello.py", "--", "z.py"],
+    ["run", "--channels=x,y", "--channels", "z", "a.py", "--stdin", "x", "--stdout=y"],
+    ["run", "-c", "pass", "-cprint(1)", "--code=x=1", "-m", "json.tool", "-mjson"],
+    ["run", "--result", "json", "--timeout", "2.5", "a.py", "--shared-gil"],
+    ["run", "--timeout=inf", "--result=none", "a.py"],
+    ["run", "--stdin", "a", "--stdin", "b", "a.py"],
+    ["run"],
+    ["run", "--", "a.py"],
+    ["pipe", "a.py", "b.py", "--channels", "c", "--timeout", "1e3"],
+    ["pipe", "--result=table", "a.py", "--", "--help"],
+]
+
+NOT_QUICK = [
+    [], ["shell"], ["--help"], ["run", "--help"], ["run", "-h", "a.py"], ["pipe", "-V"],
+    ["run", "-"], ["run", "a.py", "--bogus"], ["run", "--result", "fancy", "a.py"],
+    ["run", "--timeout", "0", "a.py"], ["run", "--timeout", "nan", "a.py"],
+    ["run", "--timeout", "soon", "a.py"], ["run", "-c"], ["run", "-c", "-1"],
+    ["pipe", "-c", "pass"], ["pipe", "--stdin", "x", "a.py"], ["run", "--shared-gil=1"],
+    ["run", "--code", "--", "a.py"],
+]
+
+
+@pytest.mark.parametrize("args", QUICK_LINES)
+def test_quick_parse_reads_a_line_as_click_does(args):
+    """`interp run`/`pipe` start without click when cli.quickargs can read the line: it
+    must read it exactly as the click tree does."""
+    from interpcli.cli import quickargs
+    command, params = quickargs.parse(args)
+    ctx = cli.commands[command].make_context(command, list(args[1:]))
+    assert params.pop("args") == ctx.meta["interp.script_args"]
+    assert params == ctx.params
+
+
+@pytest.mark.parametrize("args", NOT_QUICK)
+def test_quick_parse_leaves_the_rest_to_click(args):
+    from interpcli.cli import quickargs
+    assert quickargs.parse(args) is None
 
 
 def test_script_args_split():

@@ -354,17 +354,27 @@ def test_help_everywhere(args):
         assert p.stdout.startswith("Usage: interp"), p.stdout
 
 
+def _imported(*args) -> set[str]:
+    p = subprocess.run([sys.executable, "-X", "importtime", *args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in p.stderr.splitlines()
+            if line.startswith("import time:")}
+
+
 def test_help_and_run_import_neither_rich_nor_prompt_toolkit(tmp_path):
     script = write(tmp_path / "hello.py", "print('hello')\n")
+    python_itself = _imported("-c", "pass")     # site, .pth files (an editable install's)
     for args in (["--help"], ["run", str(script)], ["run", "--help"]):
-        p = subprocess.run([sys.executable, "-X", "importtime", "-m", "interpcli", *args],
-                           capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-        imported = {line.rsplit("|", 1)[-1].strip() for line in p.stderr.splitlines()
-                    if line.startswith("import time:")}
-        assert "click" in imported
+        imported = _imported("-m", "interpcli", *args) - python_itself
+        # `interp run script.py` starts without click (cli.quickargs reads the line)
+        assert ("click" in imported) == (args != ["run", str(script)])
         heavy = {m for m in imported if m.split(".")[0] in ("rich", "prompt_toolkit")}
         assert not heavy, heavy
+        # nor the modules that cost a python start-up of their own
+        if args == ["run", str(script)]:
+            slow = imported & {"dataclasses", "typing", "inspect", "re", "json"}
+            assert not slow, slow
 
 
 def test_no_command_line_runs_before_python_m(tmp_path):

@@ -136,6 +136,15 @@ static PyObject *run_text(const char *text, PyObject *globals)
 
 static void join_threads(double timeout)
 {
+    /* without the threading module there is nothing to join, and nothing to compile */
+    PyObject *name = PyUnicode_FromString("threading");
+    PyObject *threading = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (threading == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    Py_DECREF(threading);
     PyObject *globals = PyDict_New();
     PyObject *r = NULL;
     if (globals != NULL && PyDict_SetItemString(globals, "__builtins__",

@@ -244,12 +244,14 @@ PyMODINIT_FUNC PyInit__interpcli(void)
 
 int ic_module_install(void)
 {
-    PyObject *machinery = PyImport_ImportModule("importlib.machinery");
-    if (machinery == NULL) {
+    /* importlib's bootstrap is in every interpreter from its start (importing
+     * importlib.machinery instead would cost every new interpreter a millisecond) */
+    PyObject *bootstrap = PyImport_ImportModule("_frozen_importlib");
+    if (bootstrap == NULL) {
         return -1;
     }
-    PyObject *spec = PyObject_CallMethod(machinery, "ModuleSpec", "sO", IC_MODULE_NAME, Py_None);
-    Py_DECREF(machinery);
+    PyObject *spec = PyObject_CallMethod(bootstrap, "ModuleSpec", "sO", IC_MODULE_NAME, Py_None);
+    Py_DECREF(bootstrap);
     if (spec == NULL) {
         return -1;
     }
