@@ -17,83 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from .signals import install_sigint_handler, sigints, start_thread
-
-
-class EarlyInterpreter:
-    """An isolated interpreter being created in a thread while the rest of `interp` loads.
-    take() hands it over (or None if creating it failed: the normal path will then report
-    the error); discard() closes it when it was not needed."""
-
-    def __init__(self, name: str):
-        import threading
-        self.name = name
-        self._box: list = []
-        self._taken = False
-        self._loaded = threading.Event()
-        self._thread = threading.Thread(target=self._create, name="interp-early")
-
-    def start(self) -> None:
-        start_thread(self._thread)
-
-    def _create(self) -> None:
-        # only the core first (the rest of interpcli is imported while the C create runs,
-        # without the GIL): the thread's imports are on the path to the first output
-        try:
-            try:
-                from .. import _lowlevel
-                _lowlevel.core_module()
-            finally:
-                self._loaded.set()
-            self._box.append(_lowlevel.create(True, self.name))      # its id
-        except BaseException as exc:    # e.g. the C core is not built: reported later
-            self._box.append(exc)
-
-    def wait_loaded(self) -> None:
-        """Wait until the C core is loaded (by the creating thread): after that the
-        interpcli modules can be imported while the interpreter is still being made."""
-        if self._thread.ident is not None:
-            _raise_if_interrupted()
-            self._loaded.wait()
-
-    def _made(self):
-        """The Interpreter made, or None."""
-        if self._thread.ident is None:
-            return None         # never started
-        _raise_if_interrupted()
-        self._thread.join()
-        value = self._box[0] if self._box else None
-        if isinstance(value, int):
-            from ..interpreter import Interpreter
-            self._box[0] = value = Interpreter(value)
-        return None if value is None or isinstance(value, BaseException) else value
-
-    def take(self):
-        """The Interpreter, or None."""
-        interp = self._made()
-        if interp is None or self._taken:
-            return None
-        self._taken = True
-        return interp
-
-    def discard(self) -> None:
-        interp = self._made()
-        if interp is not None and not self._taken:
-            self._taken = True
-            try:
-                interp.close()
-            except Exception:
-                pass
-
-
-def _raise_if_interrupted() -> None:
-    """Raise the KeyboardInterrupt of a Ctrl-C that Python swallowed ("Exception ignored":
-    it landed in a weakref callback or a __del__, such as the import system's module-lock
-    callbacks). Checked before waiting on the early interpreter's thread: that swallowed
-    interrupt can leave the import lock held, and the thread waiting for it forever. A
-    Ctrl-C during the wait itself interrupts the wait."""
-    if sigints():
-        raise KeyboardInterrupt
+from .signals import install_sigint_handler
 
 
 def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
@@ -104,10 +28,10 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
         install_sigint_handler()
         from . import quickargs
         quick = quickargs.parse(args)
-        name = quickargs.first_program_name(*quick) if quick is not None else None
-        if name is not None:
-            early = EarlyInterpreter(name)
-            early.start()
+        names = quickargs.program_names(*quick) if quick is not None else []
+        if names:
+            from .early import EarlyInterpreters
+            early = EarlyInterpreters(names)
         status = _run_quick(quick, early, prog_name) if quick is not None else None
         if status is None:
             from .app import run_cli

@@ -152,8 +152,8 @@ def shell(shared_gil):
 
 
 def _early(ctx):
-    """The interpreter being made early for this command (cli.EarlyInterpreter), once the C
-    core is loaded, or None."""
+    """The interpreters being made early for this command (cli.early), once the C core
+    is loaded, or None."""
     early = ctx.obj.get("early") if ctx.obj else None
     if early is not None:
         early.wait_loaded()

@@ -41,7 +41,7 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
     programs += [progs.code(c, args) for c in codes]
     programs += [progs.module(m, args) for m in modules]
     early = use_early(early, shared_gil)
-    progs.name_programs(programs, early.name if early is not None else None)
+    progs.name_programs(programs)
 
     chans = {name: create_duplex() for name in names}
     for p in programs:
@@ -68,7 +68,7 @@ def pipe(stages, channels, result_mode, timeout, shared_gil, args, early) -> int
         raise UsageProblem("`-` cannot be a stage: stdin is the pipeline's input")
     programs = [progs.script(path, args) for path in stages]
     early = use_early(early, shared_gil)
-    progs.name_programs(programs, early.name if early is not None else None)
+    progs.name_programs(programs)
 
     shared = {name: create_duplex() for name in names}
     links = [create_channel() for _ in range(len(programs) + 1)]    # (recv, send) each
@@ -84,7 +84,8 @@ def pipe(stages, channels, result_mode, timeout, shared_gil, args, early) -> int
 
 
 def use_early(early, shared_gil):
-    """The early interpreter when it fits this run, else None (and it is discarded)."""
+    """The interpreters made early (cli.early) when they fit this run, else None (and they
+    are closed)."""
     if early is not None and shared_gil:
         early.discard()
         return None

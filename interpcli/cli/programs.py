@@ -92,21 +92,26 @@ def module(name: str, args: list[str]) -> Program:
                    _path_prelude(["-m", *args], os.getcwd(), None))
 
 
-def name_programs(programs: list[Program], first_name: str | None = None) -> None:
+def name_programs(programs: list[Program]) -> None:
     """Give each program a unique interpreter name: the script's stem, 'c', the module."""
+    bases = [base_name(p.kind, p.label if p.kind == "script" else p.label[3:])
+             for p in programs]
+    for p, name in zip(programs, unique_names(bases)):
+        p.name = name
+
+
+def unique_names(bases: list[str]) -> list[str]:
+    """The names in order, a repeated one numbered: ['a', 'a'] -> ['a', 'a-2']."""
     used: set[str] = set()
-    for i, p in enumerate(programs):
-        if i == 0 and first_name:
-            p.name = first_name
-            used.add(first_name)
-            continue
-        base = base_name(p.kind, p.label if p.kind == "script" else p.label[3:])
+    names = []
+    for base in bases:
         name, n = base, 1
         while name in used:
             n += 1
             name = f"{base}-{n}"
         used.add(name)
-        p.name = name
+        names.append(name)
+    return names
 
 
 def base_name(kind: str, what: str) -> str:

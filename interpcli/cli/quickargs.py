@@ -96,17 +96,13 @@ def _seconds(value: str):
     return None if seconds >= TIMEOUT_MAX else seconds
 
 
-def first_program_name(command: str, params: dict) -> str | None:
-    """The name the first program will get (cli.programs.base_name), for the interpreter
-    made early; None when none should be (--shared-gil, nothing to run)."""
+def program_names(command: str, params: dict) -> list[str]:
+    """The interpreter names the programs will get (cli.programs.name_programs), for the
+    interpreters made early; [] when none should be (--shared-gil)."""
     if params["shared_gil"]:
-        return None
-    from .programs import base_name
-    first = params["scripts" if command == "run" else "stages"]
-    if first:
-        return base_name("script", first[0])
-    if params.get("codes"):
-        return base_name("code", params["codes"][0])
-    if params.get("modules"):
-        return base_name("module", params["modules"][0])
-    return None
+        return []
+    from .programs import base_name, unique_names
+    scripts = params["scripts" if command == "run" else "stages"]
+    return unique_names([base_name("script", s) for s in scripts]
+                        + [base_name("code", c) for c in params.get("codes", ())]
+                        + [base_name("module", m) for m in params.get("modules", ())])

@@ -69,6 +69,7 @@ class Job:
         self.stdin = None                   # pipe: the end this stage reads
         self.stdout = None                  # pipe: the end this stage writes
         self.downstream_gone = False        # pipe: the next stage stopped reading
+        self.closed = False                 # its interpreter was closed by its own thread
 
 
 class Session:
@@ -105,8 +106,8 @@ class Session:
                 if self._stopping:
                     return          # Ctrl-C came first: the main thread does not wait for us
                 job.launched = True
-            if job.index == 0 and self.early is not None:
-                job.interp = self.early.take()      # None if making it failed: again here
+            if self.early is not None:       # None if making it failed: again here
+                job.interp = self.early.take(job.program.name)
             if job.interp is None:
                 job.interp = create(job.program.name, isolated=self.isolated)
             with self._lock:
@@ -131,11 +132,23 @@ class Session:
             if not self._stopping:
                 job.interp.run(_JOIN_THREADS, filename="<interp: join threads>",
                                canceller=job.canceller)
+            if not self._stopping:
+                self._close_own(job)
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
             job.running = False
             self._events.put(("job", job))
+
+    def _close_own(self, job: Job) -> None:
+        """Close the job's interpreter in its own thread once its run is over, so that a
+        pipeline's stages close side by side. One that refuses (memory it lent is still
+        viewed downstream) is left to the main thread, which closes the rest in order."""
+        try:
+            job.interp.close()
+            job.closed = True
+        except InterpError:
+            pass
 
     def _pump_done(self, pump) -> None:
         self._events.put(("pump", pump))
@@ -327,7 +340,7 @@ class Session:
     def _close_interpreters(self) -> None:
         """Close every interpreter. One whose lent memory is still viewed by another is
         retried after the others are closed; what is left then is forced."""
-        left = [j.interp for j in self.jobs if j.interp is not None]
+        left = [j.interp for j in self.jobs if j.interp is not None and not j.closed]
         if self.early is not None:
             self.early.discard()
         while left:

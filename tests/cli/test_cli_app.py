@@ -74,20 +74,38 @@ def test_shell_reports_a_broken_repl_in_one_line(monkeypatch, capsys):
     assert err.count("\n") == 1 and "prompt_toolkit" in err
 
 
-@pytest.mark.parametrize("args,name", [
-    (["run", "a/b/hello.py"], "hello"),
-    (["run", "--channels", "x", "hello.py", "--", "z.py"], "hello"),
-    (["run", "--stdin", "x.py", "s.py"], "s"),
-    (["run", "-c", "pass"], "c"),
-    (["run", "-cpass"], "c"),
-    (["run", "-m", "json.tool"], "json.tool"),
-    (["pipe", "a.py", "b.py"], "a"),
-    (["run", "x.py", "--shared-gil"], None),
-    (["run", "--", "x.py"], None),
+@pytest.mark.parametrize("args,names", [
+    (["run", "a/b/hello.py"], ["hello"]),
+    (["run", "--channels", "x", "hello.py", "--", "z.py"], ["hello"]),
+    (["run", "--stdin", "x.py", "s.py"], ["s"]),
+    (["run", "-c", "pass", "-cpass", "b.py"], ["b", "c", "c-2"]),
+    (["run", "-m", "json.tool", "b/json.tool"], ["json.tool", "json.tool-2"]),
+    (["pipe", "a.py", "b.py", "x/a.py"], ["a", "b", "a-2"]),
+    (["run", "x.py", "--shared-gil"], []),
+    (["run", "--", "x.py"], []),
 ])
-def test_early_interpreter_name(args, name):
+def test_early_interpreter_names(args, names):
     from interpcli.cli import quickargs
-    assert quickargs.first_program_name(*quickargs.parse(args)) == name
+    assert quickargs.program_names(*quickargs.parse(args)) == names
+
+
+def test_early_names_are_the_programs_names(tmp_path, monkeypatch):
+    """The interpreters made early are found by name: the names must be those the
+    programs get."""
+    from interpcli.cli import programs, quickargs
+    monkeypatch.chdir(tmp_path)
+    for f in ("a.py", "b.py"):
+        (tmp_path / f).write_text("pass\n")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.py").write_text("pass\n")
+    args = ["run", "a.py", "x/a.py", "-c", "1", "-m", "a", "-c", "2", "b.py"]
+    command, params = quickargs.parse(args)
+    progs = [programs.script(p, []) for p in params["scripts"]]
+    progs += [programs.code(c, []) for c in params["codes"]]
+    progs += [programs.module(m, []) for m in params["modules"]]
+    programs.name_programs(progs)
+    assert [p.name for p in progs] == quickargs.program_names(command, params) == \
+        ["a", "a-2", "b", "c", "c-2", "a-3"]
 
 
 QUICK_LINES = [
