@@ -133,6 +133,8 @@ class Session:
                 job.interp.run(_JOIN_THREADS, filename="<interp: join threads>",
                                canceller=job.canceller)
             if not self._stopping:
+                if job.stdout is not None:
+                    job.stdout.close()      # downstream sees its end of input now
                 self._close_own(job)
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
