@@ -159,6 +159,44 @@ def test_pipe_three_stages(random_file):
     assert digest == want
 
 
+def test_pipe_from_a_file_exact_from_its_offset(tmp_path):
+    """stdin a regular file: it is read in parallel with pread, from where the file
+    offset stood, and the offset is left at the end, as reads would leave it."""
+    data = os.urandom(3 * (1 << 20) + 12345)
+    path = tmp_path / "in.bin"
+    path.write_bytes(data)
+    tell = "import os, sys; sys.stdout.write(str(os.lseek(0, 0, os.SEEK_CUR)))"
+    script = (f"head -c 1000 > /dev/null; {' '.join(map(str, INTERP))} pipe {PASS} {PASS} "
+              f"> {tmp_path / 'out.bin'}; {sys.executable} -c '{tell}'")
+    with open(path, "rb") as f:
+        p = subprocess.run(["sh", "-c", script], stdin=f, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "out.bin").read_bytes() == data[1000:]
+    assert p.stdout == str(len(data)).encode()
+
+
+def test_pipe_from_a_file_leaves_the_offset_after_what_was_taken(tmp_path):
+    """A stage that stops after two chunks: the next command reads on from there."""
+    data = os.urandom(5 * (1 << 20))
+    path = tmp_path / "in.bin"
+    path.write_bytes(data)
+    write(tmp_path / "two.py", """
+        for i, chunk in enumerate(channels.stdin):
+            channels.stdout.send(bytes(chunk))
+            if i == 1:
+                break
+    """)
+    rest = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())"
+    script = (f"{' '.join(map(str, INTERP))} pipe {tmp_path / 'two.py'} > "
+              f"{tmp_path / 'out.bin'}; {sys.executable} -c '{rest}'")
+    with open(path, "rb") as f:
+        p = subprocess.run(["sh", "-c", script], stdin=f, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    taken = (tmp_path / "out.bin").read_bytes()
+    assert taken == data[:len(taken)] and len(taken) == 2 << 20
+    assert p.stdout == data[len(taken):]
+
+
 def test_pipe_text_example():
     p = interp("pipe", UPPER_STAGE, os.path.join(EXAMPLES, "words.py"),
                input="a b c\nhello\nno newline at end")
