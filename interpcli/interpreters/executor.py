@@ -52,10 +52,18 @@ _LOOP = ("__import__('interpcli._pool_worker', fromlist=['_']).serve({tasks}, {r
 
 def _light_spec(fn):
     """How a light message names fn (see interpcli._pool_worker), or None when fn must be
-    pickled: builtins, classes and module functions by name, plain functions by value."""
+    pickled: builtins, classes and module functions by name, plain functions by value
+    (stateless ones, those pickle would carry as code, with no module: __main__'s globals)."""
     if type(fn) is str:
         return ("s", fn)
     if type(fn) is types.FunctionType:
+        if _pickling.is_stateless(fn):      # code run with __main__'s globals, as pickled
+            try:
+                code = marshal.dumps(fn.__code__)
+            except ValueError:
+                return None
+            return ("v", None, fn.__qualname__, code, fn.__name__, None, None, None,
+                    fn.__doc__, None, {}, {})
         if fn.__module__.startswith("interpcli."):
             return None
         if fn.__module__ == "__main__":

@@ -187,3 +187,22 @@ def test_ctrl_c_in_result_loses_no_reply():
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["interrupted", "True", "None", "0", "True", "True"]
+
+
+def test_a_stateless_function_of_main_needs_no_pickle_in_the_worker():
+    r = run_python("""
+        from interpcli.interpreters import InterpreterPoolExecutor
+
+        def work(n):                    # stateless: crosses as its code, marshalled
+            total = 0
+            for i in range(n):
+                total += i * i % 7
+            return total
+
+        probe = "[m for m in ('pickle', 'interpcli.interpreters') if m in __import__('sys').modules]"
+        with InterpreterPoolExecutor(1) as ex:
+            print(list(ex.map(work, [10, 20])) == [work(10), work(20)])
+            print(ex.submit(eval, probe).result())
+    """, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:2] == ["True", "[]"]
