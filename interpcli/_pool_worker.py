@@ -116,6 +116,24 @@ def _function(spec):
     return fn
 
 
+_stateless: dict = {}
+
+
+def _cached_function(spec):
+    """_function(spec), reusing the function rebuilt for a stateless spec (code only, run
+    with __main__'s globals: nothing of it can differ), so it stays specialized."""
+    if spec[0] != "v" or spec[1] is not None or spec[5:8] != (None, None, None) or \
+            spec[9] is not None or spec[10] or spec[11]:
+        return _function(spec)
+    key = (spec[3], spec[2], spec[4], spec[8])
+    fn = _stateless.get(key)
+    if fn is None:
+        if len(_stateless) >= 64:
+            _stateless.clear()
+        fn = _stateless[key] = _function(spec)
+    return fn
+
+
 def serve(task_chan: int, reply_chan: int) -> None:
     tasks = _core._end(task_chan, 1)
     replies = _core._end(reply_chan, 2)
@@ -132,7 +150,7 @@ def serve(task_chan: int, reply_chan: int) -> None:
         try:
             if msg[:1] == K_MARSHAL:
                 spec, args, kwargs = loads(msg[HEAD:])
-                fn = spec[1] if spec[0] == "s" else _function(spec)
+                fn = spec[1] if spec[0] == "s" else _cached_function(spec)
             else:
                 import pickle
                 try:

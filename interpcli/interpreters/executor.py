@@ -2,9 +2,10 @@
 
 Each worker is an interpreter (own GIL) running one long loop, started by a worker thread
 of the main interpreter that made it: the loop takes tasks from a channel shared by all
-the workers and sends each result back on a second channel, which a collector thread
-turns into the futures' results. So a warm task costs two channel hand-offs (the core's
-waits spin briefly before parking) and the encoding of the call, not a run per task.
+the workers and sends each result back on a second channel, from which the thread waiting
+for a future receives (see _replies: a collector thread does it only for callbacks,
+wait()/as_completed() and queued tasks). So a warm task costs two channel hand-offs (the
+core's waits spin briefly before parking) and the encoding of the call, not a run per task.
 
 Tasks wait in the caller's process-side queue (pending, cancellable) until a worker is
 free: at most one task per worker (plus two spare each, so a worker that finishes finds its
@@ -28,15 +29,15 @@ from concurrent.futures import _base
 from concurrent.futures import thread as _thread
 
 import marshal
-import pickle
 import sys
 import types
 
 from .. import _lowlevel
-from .._pool_worker import HEAD, K_MARSHAL, K_PICKLE, TID, plain
-from . import ExecutionFailed, _failure
+from .._pool_worker import K_MARSHAL, K_PICKLE, TID, plain
+from . import ExecutionFailed
 from . import _crossinterp as _xi
 from . import _pickling
+from ._replies import PoolFuture, Receiver
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
 
@@ -51,10 +52,18 @@ _LOOP = ("__import__('interpcli._pool_worker', fromlist=['_']).serve({tasks}, {r
 
 def _light_spec(fn):
     """How a light message names fn (see interpcli._pool_worker), or None when fn must be
-    pickled: builtins, classes and module functions by name, plain functions by value."""
+    pickled: builtins, classes and module functions by name, plain functions by value
+    (stateless ones, those pickle would carry as code, with no module: __main__'s globals)."""
     if type(fn) is str:
         return ("s", fn)
     if type(fn) is types.FunctionType:
+        if _pickling.is_stateless(fn):      # code run with __main__'s globals, as pickled
+            try:
+                code = marshal.dumps(fn.__code__)
+            except ValueError:
+                return None
+            return ("v", None, fn.__qualname__, code, fn.__name__, None, None, None,
+                    fn.__doc__, None, {}, {})
         if fn.__module__.startswith("interpcli."):
             return None
         if fn.__module__ == "__main__":
@@ -169,17 +178,18 @@ class _Pool:
         self.inflight = {}                      # tid -> future, sent to the workers
         self.threads = []                       # the worker threads
         self.live = 0                           # worker threads not yet ended
-        self.collector = None
+        self.collector = None                   # the thread of receiver.collect
         self.closing = False                    # no more tasks: close the task channel
         self.broken = None
         self.task_recv, self.task_send = _core.create_channel()
         self.reply_recv, self.reply_send = _core.create_channel()
+        self.receiver = Receiver(self, self.reply_recv, self.reply_send, BrokenInterpreterPool)
         _live_pools.add(self)
 
     # -- the caller's side --
 
     def submit(self, fn, args, kwargs):
-        future = _base.Future()
+        future = PoolFuture(self.receiver)
         tid = next(self.ids)
         try:
             msg, lent = _encode(tid, fn, args, kwargs)
@@ -192,6 +202,8 @@ class _Pool:
                     and len(self.inflight) + len(self.pending) > len(self.threads)):
                 self._start_worker()
             self._dispatch()
+        if self.pending:
+            self.receiver.nudge()       # replies are needed to send the rest
         return future
 
     def _dispatch(self):
@@ -213,7 +225,7 @@ class _Pool:
     def _start_worker(self):
         n = len(self.threads)
         if self.collector is None:
-            self.collector = threading.Thread(target=_collect, args=(self,),
+            self.collector = threading.Thread(target=self.receiver.collect,
                                               name=f"{self.name_prefix}_results")
             self.collector.start()
         t = threading.Thread(target=_work, args=(self,), name=f"{self.name_prefix}_{n}")
@@ -236,6 +248,7 @@ class _Pool:
             self._dispatch()
             if self.live == 0:
                 self.reply_send.close()     # no worker left to reply
+        self.receiver.nudge()
         _live_pools.discard(self)
 
     def join(self):
@@ -266,6 +279,8 @@ class _Pool:
                     future.set_exception(BrokenInterpreterPool(self.broken))
                 except _base.InvalidStateError:
                     pass
+        self.receiver.poke()
+        self.receiver.nudge()
         _live_pools.discard(self)
 
     # -- the worker threads' side --
@@ -287,7 +302,8 @@ class _Pool:
             self.live -= 1
             last = self.live == 0 and self.closing
         if last:
-            self.reply_send.close()     # the collector drains the replies, then ends
+            self.reply_send.close()     # the receivers drain the replies, then it closes
+        self.receiver.nudge()
 
 
 def _work(pool):
@@ -312,43 +328,6 @@ def _work(pool):
             except Exception:       # busy (left threads): exit ends it
                 pass
         pool.worker_ended()
-
-
-def _collect(pool):
-    """The collector thread: each reply completes its future."""
-    recv = pool.reply_recv
-    while True:
-        try:
-            msg = recv.recv()
-        except _core.ChannelClosedError:
-            return
-        (tid,) = TID.unpack_from(msg, 1)
-        try:
-            if msg[:1] == K_MARSHAL:
-                ok, value = marshal.loads(msg[HEAD:])
-            else:
-                ok, value = pickle.loads(msg[HEAD:])
-        except BaseException as exc:        # a result that does not rebuild here
-            ok, value = False, exc
-        finally:
-            if type(msg) is memoryview:
-                msg.release()
-        del msg
-        with pool.lock:
-            future = pool.inflight.pop(tid, None)
-            pool._dispatch()
-        if future is None:
-            continue
-        try:
-            if ok:
-                future.set_result(value)
-            elif isinstance(value, BaseException):
-                future.set_exception(value)
-            else:
-                info, pickled = value
-                future.set_exception(_failure(info, pickled))
-        except _base.InvalidStateError:     # failed meanwhile by a broken pool
-            pass
 
 
 class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
