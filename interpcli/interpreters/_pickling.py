@@ -221,7 +221,19 @@ def _reduce_main(obj):
     return (_main_attr, (getattr(main, "__file__", None), qualname))
 
 
-class _Pickler(pickle.Pickler):
+def _base_pickler():
+    """pickle.Pickler, except in a subinterpreter of 3.12: there 3.12.1's C pickler
+    corrupts memory when it pickles a tuple (the process aborts at exit with "free():
+    invalid pointer"; the stdlib's _xxsubinterpreters too), so the pure-Python one is used
+    (tests/pep734/test_pickling_312.py)."""
+    if sys.version_info[:2] == (3, 12):
+        from .._lowlevel import current_id, main_id
+        if current_id() != main_id():
+            return pickle._Pickler
+    return pickle.Pickler
+
+
+class _Pickler(_base_pickler()):
     def __init__(self, file, keep):
         super().__init__(file, protocol=5)
         self._keep = keep

@@ -193,6 +193,8 @@ class _Pool:
         tid = next(self.ids)
         try:
             msg, lent = _encode(tid, fn, args, kwargs)
+        except KeyboardInterrupt:
+            raise                           # the caller's Ctrl-C, not the task's failure
         except BaseException as exc:        # not shareable: the task fails, as in 3.14
             future.set_exception(exc)
             return future

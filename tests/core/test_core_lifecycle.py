@@ -11,6 +11,8 @@ import pytest
 import interpcli
 from interpcli import _lowlevel
 
+from helpers import run_python
+
 SRC = Path(interpcli.__file__).parent / "_native" / "src"
 
 
@@ -332,3 +334,21 @@ def test_a_malformed_grace_never_breaks_create(monkeypatch):
         interpcli.create().close()
     monkeypatch.setenv("INTERP_GRACE", "2.5")
     assert grace(10.0) == 2.5
+
+
+def test_closing_from_the_thread_that_imported_threading_there_is_quiet():
+    """3.12: threading's main thread in an interpreter is the OS thread that first imported
+    it, during a run whose thread state is gone; ending the interpreter from that thread
+    made threading._shutdown fail an assertion ("Exception ignored ... AssertionError")."""
+    r = run_python("""
+        import threading, interpcli
+        def work():
+            interp = interpcli.create()
+            interp.run("import threading")
+            interp.close()
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        print("end")
+    """)
+    assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "end", "")

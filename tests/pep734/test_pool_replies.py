@@ -172,8 +172,9 @@ def test_ctrl_c_in_result_loses_no_reply():
                 print("0 True True")
                 raise SystemExit
             # interrupts at random points of a tight submit/result loop: no reply lost
-            stop = threading.Event()
+            stop, go = threading.Event(), threading.Event()
             def pester():
+                go.wait()       # from inside the loop's try (not while start() waits)
                 while not stop.wait(0.003):
                     signal.pthread_kill(main, signal.SIGINT)
             threading.Thread(target=pester).start()
@@ -181,6 +182,7 @@ def test_ctrl_c_in_result_loses_no_reply():
             t_end = time.monotonic() + 1.5
             while time.monotonic() < t_end:
                 try:
+                    go.set()
                     fs.append(ex.submit(abs, -len(fs)))
                     fs[-1].result()
                 except KeyboardInterrupt:

@@ -121,7 +121,18 @@ static const char JOIN_THREADS[] =
     "    # daemon threads too (a shared-GIL interpreter's threads inherit daemon=True from\n"
     "    # the run's thread): ending with one alive is not possible, so give them the time\n"
     "    for t in sorted(others, key=lambda t: t.daemon):\n"
-    "        t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))\n";
+    "        t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))\n"
+    "    # 3.12: threading's main thread here is the OS thread that first imported it, in a\n"
+    "    # run whose thread state is gone (its lock released). Ending the interpreter from\n"
+    "    # that OS thread, threading._shutdown asserts the lock is held, then memory is\n"
+    "    # freed twice (free(): invalid pointer). Give it a held lock, as for a live thread.\n"
+    "    main = threading._main_thread\n"
+    "    lock = getattr(main, '_tstate_lock', None)\n"
+    "    if lock is not None and not lock.locked():\n"
+    "        import _thread\n"
+    "        lock = _thread.allocate_lock()\n"
+    "        lock.acquire()\n"
+    "        main._tstate_lock = lock\n";
 
 static PyObject *run_text(const char *text, PyObject *globals)
 {
