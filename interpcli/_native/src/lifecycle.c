@@ -136,6 +136,16 @@ static PyObject *run_text(const char *text, PyObject *globals)
 
 static void join_threads(double timeout)
 {
+    /* threading never imported: no exit callbacks and no threading threads to join
+     * (other threads are counted apart); this skips compiling the joiner (~0.2 ms) */
+    PyObject *name = PyUnicode_FromString("threading");
+    PyObject *threading = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (threading == NULL && !PyErr_Occurred()) {
+        return;
+    }
+    PyErr_Clear();
+    Py_XDECREF(threading);
     PyObject *globals = PyDict_New();
     PyObject *r = NULL;
     if (globals != NULL && PyDict_SetItemString(globals, "__builtins__",
