@@ -41,7 +41,7 @@ class EarlyInterpreter:
     def _create(self) -> None:
         try:
             try:
-                from ..interpreter import create     # loads the C core
+                from ..interpreter import create_fresh as create     # loads the C core
             finally:
                 self._loaded.set()
             # create() registers the exit-time close before the interpreter exists
