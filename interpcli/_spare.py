@@ -86,7 +86,14 @@ def create(name: str | None, next_name, fresh) -> int:
     iid = _claim(job, name, next_name) if job is not None else None
     if iid is None:
         iid = fresh(name)
-    _start()
+    try:
+        _start()
+    except BaseException:       # a Ctrl-C while the helper starts: nobody got iid
+        try:
+            _lowlevel.destroy(iid)
+        except InterpreterError:
+            pass
+        raise
     return iid
 
 
@@ -153,16 +160,21 @@ def _start() -> None:
         # non-daemon: the exit joins it before the atexit shutdown, never mid-creation
         t = threading.Thread(target=_helper, args=(job, stale), name="interpcli-spare",
                              daemon=False)
-        try:
-            t.start()           # under the lock: nobody joins a job before its start
-        except RuntimeError:    # the interpreter is shutting down: no new threads
-            return
-        _stale.clear()
+        # recorded first: a Ctrl-C that cuts start() short leaves a started thread known;
+        # under the lock, nobody joins it before it started
         _threads[:] = [x for x in _threads if x.is_alive()]
         _threads.append(t)
         if job is not None:
             job.thread = t
             _ready = job
+        _stale.clear()
+        try:
+            t.start()
+        except RuntimeError:    # the interpreter is shutting down: no new threads
+            _threads.remove(t)
+            _stale.extend(stale)
+            if _ready is job:
+                _ready = None
 
 
 def _finish() -> None:
