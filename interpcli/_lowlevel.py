@@ -74,6 +74,35 @@ def destroy(interp_id: int, force: bool = False, join_timeout: float | None = No
                            else max(0.0, float(join_timeout)))
 
 
+def create_spare() -> int:
+    """Create an isolated interpreter as a spare: unlisted, its name reserving nothing,
+    until take_spare() names it; its id."""
+    ensure_exit_shutdown()
+    return core_module()._create_spare()
+
+
+def take_spare(interp_id: int, name: str) -> None:
+    """Make a spare an ordinary interpreter named name (InterpreterBusyError when the name
+    is taken: it stays a spare)."""
+    core_module()._take_spare(interp_id, name)
+
+
+def destroy_spare(interp_id: int) -> None:
+    """End a spare that was never taken."""
+    core_module()._destroy_spare(interp_id)
+
+
+def spares() -> list[int]:
+    """The ids of the spares made and not taken."""
+    return core_module()._spares()
+
+
+def env_snapshot() -> bytes:
+    """What a new interpreter reads from the process: the environment, the current
+    directory (equal snapshots: a new interpreter would read the same)."""
+    return core_module()._env_snapshot()
+
+
 def interrupt(interp_id: int, timeout: bool = False) -> None:
     """KeyboardInterrupt (TimeoutError when timeout) in whatever run is evaluating."""
     core = core_module()

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from . import _lowlevel
+from . import _lowlevel, _spare
 from .errors import InterpreterBusyError, InterpreterError
 
 lock = threading.Lock()
@@ -88,6 +88,7 @@ def _mark_keyboard_interrupt_exit():
 def _end_all():
     global exiting
     main = _lowlevel.main_id()
+    _spare.shutdown()       # a creation in flight completes, then the spares end
     # stop every run, begun or about to begin (a daemon thread may be just starting one);
     # runs asked for from now on stop before they begin
     with lock:

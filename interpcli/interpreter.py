@@ -10,7 +10,7 @@ import itertools
 import threading
 import weakref
 
-from . import _lowlevel, _shutdown
+from . import _lowlevel, _shutdown, _spare
 from ._shutdown import grace  # noqa: F401  (the CLI and tests take it from here)
 from .channels import binding_source, normalize_channels
 from .errors import InterpreterError, InterpreterNotFoundError
@@ -285,23 +285,56 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
 
 def create(name: str | None = None, *, isolated: bool = True) -> Interpreter:
     """Create an interpreter. isolated=True: own GIL, runs in parallel with the others;
-    isolated=False: shares the main GIL but can import single-phase extensions."""
+    isolated=False: shares the main GIL but can import single-phase extensions. From the
+    second isolated one on, the next is made ahead in the background and handed over
+    here (interpcli._spare; INTERP_SPARE=0 turns that off): a fresh interpreter all
+    the same."""
+    return _create(name, isolated, spare=True)
+
+
+def create_fresh(name: str | None = None, *, isolated: bool = True) -> Interpreter:
+    """create() without the warm spare (none taken, none made): for callers that make a
+    known number of interpreters at once, such as the pool's workers and the CLI's."""
+    return _create(name, isolated, spare=False)
+
+
+def _create(name, isolated, spare):
+    # before the interpreter exists: a Ctrl-C landing just after the C call returns must
+    # not leave an interpreter that nothing ends at exit (fatal on 3.12)
+    _ensure_atexit()
     if name is not None:
         if not isinstance(name, str) or not name or "\0" in name:
             raise ValueError("an interpreter name must be a non-empty string without NUL")
         if len(name.encode()) > 200:
             raise ValueError("an interpreter name must be at most 200 bytes")
-        iid = _lowlevel.create(bool(isolated), name)
+    if spare and isolated and _spare.enabled():
+        iid = _spare.create(name, _next_name, _fresh)
     else:
-        while True:
-            candidate = f"interp-{next(_names)}"
-            try:
-                iid = _lowlevel.create(bool(isolated), candidate)
-                break
-            except InterpreterError as exc:
-                if "exists already" not in str(exc):
-                    raise
-    return Interpreter(iid)
+        iid = _fresh(name, isolated)
+    try:
+        return Interpreter(iid)
+    except BaseException:           # a Ctrl-C: the interpreter nobody got is ended now
+        try:
+            _lowlevel.destroy(iid)
+        except InterpreterError:
+            pass
+        raise
+
+
+def _next_name() -> str:
+    return f"interp-{next(_names)}"
+
+
+def _fresh(name: str | None, isolated: bool = True) -> int:
+    """Create with the C core; an automatic name (interp-N) when name is None."""
+    if name is not None:
+        return _lowlevel.create(bool(isolated), name)
+    while True:
+        try:
+            return _lowlevel.create(bool(isolated), _next_name())
+        except InterpreterError as exc:
+            if "exists already" not in str(exc):
+                raise
 
 
 def list_all() -> list[Interpreter]:

@@ -29,6 +29,9 @@ ENVIRONMENT = [
                      "leaves without cleanup (a run blocked in a C call such as time.sleep "
                      "ignores interrupts). Default 0.5."),
     ("INTERP_DEBUG", "When set, an internal error of interp shows its Python traceback."),
+    ("INTERP_SPARE", "0 turns off the warm spare: from the second isolated interpreter "
+                     "on, interpcli.create() (and interp shell's spawn) hands over one made "
+                     "ahead in the background. interp run and interp pipe never use it."),
 ]
 
 EXAMPLES = [

@@ -19,7 +19,8 @@ from . import report
 from .signals import set_sigint_waker, sigints, start_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
-from ..interpreter import Canceller, create, grace
+from ..interpreter import Canceller, grace
+from ..interpreter import create_fresh as create
 from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves

@@ -310,7 +310,7 @@ class _Pool:
 
 def _work(pool):
     """A worker thread: create the interpreter, initialize it, run its loop, close it."""
-    from ..interpreter import create
+    from ..interpreter import create_fresh as create
     interp = None
     try:
         try:

@@ -93,7 +93,7 @@ static int token_arg(ic_modstate *st, PyObject *token, ic_cancel **out)
 
 /* ---------------- errors ---------------- */
 
-static PyObject *raise_core(ic_modstate *st, int rc)
+PyObject *ic_raise_core(ic_modstate *st, int rc)
 {
     const char *msg = ic_errmsg();
     PyObject *tp;
@@ -115,7 +115,7 @@ static PyObject *raise_core(ic_modstate *st, int rc)
     return NULL;
 }
 
-static int refuse_outside_main(ic_modstate *st, const char *what)
+int ic_refuse_outside_main(ic_modstate *st, const char *what)
 {
     if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
         PyErr_Format(st->InterpreterError, "%s is only possible from the main interpreter; "
@@ -134,13 +134,13 @@ static PyObject *mod_create(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "ps:_create", &isolated, &name)) {
         return NULL;
     }
-    if (refuse_outside_main(st, "creating interpreters") < 0) {
+    if (ic_refuse_outside_main(st, "creating interpreters") < 0) {
         return NULL;
     }
     int64_t id = -1;
-    int rc = ic_create(isolated, name, &id);
+    int rc = ic_create(isolated, name, 0, &id);
     if (rc != IC_OK) {
-        return raise_core(st, rc);
+        return ic_raise_core(st, rc);
     }
     return PyLong_FromLongLong(id);
 }
@@ -154,7 +154,7 @@ static PyObject *mod_destroy(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "L|pd:_destroy", &id, &force, &join_timeout)) {
         return NULL;
     }
-    if (refuse_outside_main(st, "closing interpreters") < 0) {
+    if (ic_refuse_outside_main(st, "closing interpreters") < 0) {
         return NULL;
     }
     int rc;
@@ -162,7 +162,7 @@ static PyObject *mod_destroy(PyObject *module, PyObject *args)
     rc = ic_destroy(id, force, join_timeout);
     Py_END_ALLOW_THREADS
     if (rc != IC_OK) {
-        return raise_core(st, rc);
+        return ic_raise_core(st, rc);
     }
     Py_RETURN_NONE;
 }
@@ -189,7 +189,7 @@ static PyObject *mod_run(PyObject *module, PyObject *args)
     if (prelude_obj != Py_None && (prelude = PyBytes_AsString(prelude_obj)) == NULL) {
         return NULL;
     }
-    if (refuse_outside_main(st, "running code in interpreters") < 0) {
+    if (ic_refuse_outside_main(st, "running code in interpreters") < 0) {
         return NULL;
     }
     ic_cancel *cancel;
@@ -203,7 +203,7 @@ static PyObject *mod_run(PyObject *module, PyObject *args)
     Py_END_ALLOW_THREADS
     if (rc != IC_OK) {
         ic_result_clear(&res);
-        return raise_core(st, rc);
+        return ic_raise_core(st, rc);
     }
     PyObject *out = Py_BuildValue(
         "(iiNNNNNd)", res.status, res.exit_code, text_or_none(res.exc_type, -1),
@@ -237,7 +237,7 @@ static PyObject *mod_interrupt(PyObject *module, PyObject *args)
     rc = ic_interrupt(id, kind, cancel);
     Py_END_ALLOW_THREADS
     if (rc != IC_OK) {
-        return raise_core(st, rc);
+        return ic_raise_core(st, rc);
     }
     Py_RETURN_NONE;
 }

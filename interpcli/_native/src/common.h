@@ -59,6 +59,8 @@ typedef struct ic_interp {
     int listed;
     int modules;                /* FOREIGN: core modules alive in it (unlisted at 0) */
     int starting;               /* being created: not visible to lookups by others */
+    int spare;                  /* a warm spare (spare.c): unlisted, its name reserves
+                                   nothing, until ic_take_spare names it */
     int running;
     int pins;                   /* interrupters attached right now */
     int closing;
@@ -87,7 +89,7 @@ void ic_rec_decref(ic_interp *rec);
 
 void ic_reg_lock(void);
 void ic_reg_unlock(void);
-/* A listed record that is not starting (no new reference). */
+/* A listed record that is neither starting nor a spare (no new reference). */
 ic_interp *ic_reg_find_locked(int64_t id);
 /* List rec (the registry takes a reference). */
 void ic_reg_add_locked(ic_interp *rec);
@@ -98,6 +100,8 @@ ic_interp *ic_reg_head_locked(void);
  * IC_ERR_NOTFOUND or IC_ERR_MAIN (made by someone else) with ic_errmsg() text otherwise. */
 int ic_reg_usable_locked(int64_t id, ic_interp **out);
 int ic_reg_name_taken_locked(const char *name);
+/* A spare record (made, not taken, not closing) with that id, or NULL. */
+ic_interp *ic_reg_spare_locked(int64_t id);
 /* The record of the interpreter whose GIL the caller holds, for its core module's state,
  * with a new reference: the listed one (main, one the core is creating, or a FOREIGN one
  * adopted before), else a new listed FOREIGN one for an interpreter someone else made.
@@ -249,6 +253,8 @@ int ic_module_install(void);
 int ic_ends_init(PyObject *module);
 /* Add RunToken and the lifecycle functions (calls.c) to the module (its exec slot). */
 int ic_calls_init(PyObject *module);
+/* Add the warm-spare functions (spare.c) to the module (its exec slot). */
+int ic_spare_init(PyObject *module);
 /* The end types' per-module state */
 typedef struct {
     PyTypeObject *recv_type, *send_type, *both_type, *lent_type, *cancel_type;
@@ -259,6 +265,10 @@ typedef struct {
     PyObject *end_func;         /* the module's _end function, for pickling ends */
     ic_interp *rec;             /* this interpreter's record (a reference) */
 } ic_modstate;
+/* Raise the module's exception for an IC_ERR_* code with ic_errmsg() text; NULL. */
+PyObject *ic_raise_core(ic_modstate *st, int rc);
+/* -1 with InterpreterError set unless called in the main interpreter (what: the act). */
+int ic_refuse_outside_main(ic_modstate *st, const char *what);
 /* A new end of ch in the module whose state is st. */
 PyObject *ic_end_new(ic_modstate *st, ic_chan *ch, int mode);
 /* The channel of an end object of this module's types, or NULL with TypeError set. */

@@ -47,14 +47,20 @@ typedef struct {
 } ic_cancel;
 
 /* Create an interpreter: own GIL when isolated, else the legacy shared-GIL preset.
- * Called with the main interpreter's thread state attached; returns with it attached. */
-int ic_create(int isolated, const char *name, int64_t *id_out);
+ * Called with the main interpreter's thread state attached; returns with it attached.
+ * A spare is unlisted and its name reserves nothing until ic_take_spare names it. */
+int ic_create(int isolated, const char *name, int spare, int64_t *id_out);
+/* Make spare `id` an ordinary listed interpreter named `name`: IC_ERR_BUSY when the name
+ * is taken (it stays a spare), IC_ERR_NOTFOUND when it is no spare (any more). */
+int ic_take_spare(int64_t id, const char *name);
 /* End an interpreter made by ic_create. Channel waits inside it wake with
  * ChannelClosedError; its threading threads are joined for up to join_timeout seconds
  * (< 0: no limit); queued send_buffer items become copies. Refused (IC_ERR_LENT) while
  * memoryviews onto its memory are alive, unless force, and (IC_ERR_THREADS) while any of
  * its threads is still alive afterwards. Called with no thread state attached. */
 int ic_destroy(int64_t id, int force, double join_timeout);
+/* ic_destroy for a spare (never taken): IC_ERR_NOTFOUND when id is no spare. */
+int ic_destroy_spare(int64_t id);
 /* Run prelude then source in the interpreter's __main__ from the calling OS thread.
  * Called with no thread state attached. cancel may be NULL. */
 int ic_run(int64_t id, const char *source, const char *filename, const char *prelude,

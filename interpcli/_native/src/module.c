@@ -68,7 +68,7 @@ static PyObject *mod_list_interpreters(PyObject *module, PyObject *Py_UNUSED(ign
     }
     ic_reg_lock();
     for (ic_interp *r = ic_reg_head_locked(); r != NULL; r = r->next) {
-        if (r->closing || r->starting) {
+        if (r->closing || r->starting || r->spare) {
             continue;
         }
         PyObject *t = Py_BuildValue("(LsiiLs)", (long long)r->id, r->name, r->isolated,
@@ -134,7 +134,7 @@ static int mod_exec(PyObject *module)
     if (ic_ends_init(module) < 0) {
         return -1;
     }
-    if (ic_calls_init(module) < 0) {
+    if (ic_calls_init(module) < 0 || ic_spare_init(module) < 0) {
         return -1;
     }
 #define EXC(field, name, doc, b1, b2) \
@@ -244,11 +244,15 @@ PyMODINIT_FUNC PyInit__interpcli(void)
 
 int ic_module_install(void)
 {
-    /* importlib's bootstrap is in every interpreter from its start (importing
-     * importlib.machinery instead would cost every new interpreter a millisecond) */
+    /* importlib's bootstrap (frozen, loaded in every interpreter) has ModuleSpec:
+     * importing importlib.machinery for it cost ~0.5 ms per new interpreter */
     PyObject *bootstrap = PyImport_ImportModule("_frozen_importlib");
     if (bootstrap == NULL) {
-        return -1;
+        PyErr_Clear();
+        bootstrap = PyImport_ImportModule("importlib.machinery");
+        if (bootstrap == NULL) {
+            return -1;
+        }
     }
     PyObject *spec = PyObject_CallMethod(bootstrap, "ModuleSpec", "sO", IC_MODULE_NAME, Py_None);
     Py_DECREF(bootstrap);

@@ -58,7 +58,13 @@ static ic_interp *find_any_locked(int64_t id)
 ic_interp *ic_reg_find_locked(int64_t id)
 {
     ic_interp *r = find_any_locked(id);
-    return r != NULL && !r->starting ? r : NULL;
+    return r != NULL && !r->starting && !r->spare ? r : NULL;
+}
+
+ic_interp *ic_reg_spare_locked(int64_t id)
+{
+    ic_interp *r = find_any_locked(id);
+    return r != NULL && r->spare && !r->starting && !r->closing ? r : NULL;
 }
 
 int ic_reg_usable_locked(int64_t id, ic_interp **out)
@@ -80,7 +86,7 @@ int ic_reg_usable_locked(int64_t id, ic_interp **out)
 int ic_reg_name_taken_locked(const char *name)
 {
     for (ic_interp *r = reg_head; r != NULL; r = r->next) {
-        if (strcmp(r->name, name) == 0) {
+        if (!r->spare && strcmp(r->name, name) == 0) {
             return 1;
         }
     }

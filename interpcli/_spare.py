@@ -1,0 +1,237 @@
+"""The warm spare: from the second isolated create() on, a background thread makes the
+next isolated interpreter while the caller works, and create() hands it over, named as
+asked. The caller then sees a fresh interpreter:
+
+- a spare is invisible until taken: not in list_all(), and its name reserves nothing;
+- it is handed over only if the process environment (os.environ writes through to it)
+  and the current directory are what they were when it was made, else it is ended in the
+  background and create() makes a fresh one (three such discards in a row turn spares off
+  for the process);
+- create() waits for a spare still being made rather than make a second one at once;
+- before os.fork() the spare (and a creation in flight) is finished and ended, so a
+  process that closed its interpreters can still fork; the exit shutdown ends it too.
+
+Only create() of an isolated interpreter uses it; INTERP_SPARE=0 turns it off (read at
+each create()). Every wait is a thread join: a blocking lock, no polling."""
+from __future__ import annotations
+
+import os
+import threading
+
+from . import _lowlevel
+from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
+
+MAX_MISSES = 3      # spares discarded in a row (the environment keeps changing): stop
+
+_lock = threading.Lock()
+_ready: "_Job | None" = None    # the spare being made or made, not claimed yet
+_stale: list = []               # claimed jobs whose spare the next helper thread ends
+_threads: list = []             # helper threads not joined yet
+_asked = 0                      # isolated creations asked for
+_misses = 0
+_closed = False                 # the exit shutdown began: no more spares
+_paused = False                 # a fork is under way
+_hooked = False                 # the fork hooks are registered
+
+
+def enabled() -> bool:
+    """False when INTERP_SPARE is 0."""
+    return os.environ.get("INTERP_SPARE", "").strip() != "0"
+
+
+class _Job:
+    """One spare, made by `thread`: id is None until made, and when making it failed; env
+    is what the process looked like to it."""
+
+    __slots__ = ("thread", "id", "env")
+
+    def __init__(self):
+        self.thread = None
+        self.id = None
+        self.env = None
+
+    def make(self):
+        self.env = _lowlevel.env_snapshot()
+        try:
+            self.id = _lowlevel.create_spare()
+        except Exception:           # the caller will create afresh (and see the error)
+            self.id = None
+
+
+def _end(job: _Job) -> None:
+    """Wait until the job's spare is made, then end it."""
+    job.thread.join()
+    if job.id is not None:
+        try:
+            _lowlevel.destroy_spare(job.id)
+        except InterpreterError:
+            pass                    # ended already (a fork or the exit shutdown)
+
+
+def _helper(job: "_Job | None", stale: list) -> None:
+    for old in stale:
+        _end(old)
+    if job is not None:
+        job.make()
+
+
+def create(name: str | None, next_name, fresh) -> int:
+    """The id of a new isolated interpreter named name (None: next_name() until one is
+    free): the spare when there is a usable one, else fresh(name). Then, from the second
+    creation on, a helper thread starts making the next spare."""
+    global _ready, _asked
+    with _lock:
+        _asked += 1
+        job, _ready = _ready, None
+    iid = _claim(job, name, next_name) if job is not None else None
+    if iid is None:
+        iid = fresh(name)
+    try:
+        _start()
+    except BaseException:       # a Ctrl-C while the helper starts: nobody got iid
+        try:
+            _lowlevel.destroy(iid)
+        except InterpreterError:
+            pass
+        raise
+    return iid
+
+
+def _claim(job: _Job, name, next_name) -> int | None:
+    """Wait for the job, check it and name its spare; None when it cannot be used."""
+    global _misses
+    taken = False
+    try:
+        job.thread.join()           # a Ctrl-C here gives the job back
+        if job.id is None:
+            return None
+        if job.env != _lowlevel.env_snapshot():
+            with _lock:
+                _stale.append(job)
+                _misses += 1
+            return None
+        while True:
+            candidate = name if name is not None else next_name()
+            try:
+                _lowlevel.take_spare(job.id, candidate)
+                taken = True
+                break
+            except InterpreterBusyError:
+                if name is not None:
+                    raise           # the name is taken: as a fresh create() would
+        with _lock:
+            _misses = 0
+        return job.id
+    except InterpreterNotFoundError:
+        return None                 # ended under us (a fork in another thread)
+    except BaseException:
+        if taken:
+            try:
+                _lowlevel.destroy(job.id)
+            except InterpreterError:
+                pass
+        else:
+            _give_back(job)
+        raise
+
+
+def _give_back(job: _Job) -> None:
+    global _ready
+    with _lock:
+        if _ready is None and not (_closed or _paused):
+            _ready = job
+        else:
+            _stale.append(job)
+
+
+def _start() -> None:
+    """Start a helper thread to end the stale spares and make the next spare, if one is
+    wanted (the second creation on, none ready, spares not discarded too often)."""
+    global _ready
+    with _lock:
+        if _closed or _paused:
+            return
+        want = (_ready is None and _asked >= 2 and _misses < MAX_MISSES and enabled())
+        if not want and not _stale:
+            return
+        _hook_fork()
+        job = _Job() if want else None
+        stale = _stale[:]
+        # non-daemon: the exit joins it before the atexit shutdown, never mid-creation
+        t = threading.Thread(target=_helper, args=(job, stale), name="interpcli-spare",
+                             daemon=False)
+        # recorded first: a Ctrl-C that cuts start() short leaves a started thread known;
+        # under the lock, nobody joins it before it started
+        _threads[:] = [x for x in _threads if x.is_alive()]
+        _threads.append(t)
+        if job is not None:
+            job.thread = t
+            _ready = job
+        _stale.clear()
+        try:
+            t.start()
+        except RuntimeError:    # the interpreter is shutting down: no new threads
+            _threads.remove(t)
+            _stale.extend(stale)
+            if _ready is job:
+                _ready = None
+
+
+def _finish() -> None:
+    """Join every helper thread (a creation in flight completes), then end every spare
+    the core knows, claimed or not."""
+    global _ready
+    with _lock:
+        _ready = None
+        _stale.clear()
+    while True:
+        with _lock:
+            if not _threads:
+                break
+            t = _threads[0]
+        t.join()
+        with _lock:
+            if t in _threads:
+                _threads.remove(t)
+    for iid in _lowlevel.spares():
+        try:
+            _lowlevel.destroy_spare(iid)
+        except InterpreterError:
+            pass
+
+
+def shutdown() -> None:
+    """At exit, before the interpreters are ended: no more spares, none left."""
+    global _closed
+    with _lock:
+        _closed = True
+    _finish()
+
+
+def _before_fork() -> None:
+    global _paused
+    with _lock:
+        _paused = True
+    _finish()
+
+
+def _after_fork_in_parent() -> None:
+    global _paused
+    _paused = False
+
+
+def _after_fork_in_child() -> None:
+    global _lock, _paused, _ready
+    _lock = threading.Lock()        # another thread may have held it at the fork
+    _paused = False
+    _ready = None
+    _stale.clear()
+    _threads.clear()
+
+
+def _hook_fork() -> None:
+    global _hooked
+    if not _hooked:
+        _hooked = True
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)

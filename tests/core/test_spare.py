@@ -1,0 +1,225 @@
+"""The warm spare (interpcli._spare): from the second isolated create() on, the next
+interpreter is made in the background and handed over by create(), as fresh as a new one:
+invisible until taken, never used once the environment or the current directory changed,
+ended before fork() and at exit, off with INTERP_SPARE=0. Each test runs in a fresh
+process: the test process's own spare (it creates interpreters too) must not interfere."""
+import os
+import sys
+import textwrap
+
+import pytest
+
+from helpers import run_python
+
+PRELUDE = """
+import os, sys, time, interpcli
+from interpcli import _lowlevel, _spare
+
+def ready_spare():
+    # the second create() starts the spare; wait (a join) until it is made
+    interpcli.create().close()
+    interpcli.create().close()
+    job = _spare._ready
+    assert job is not None, "no spare started"
+    job.thread.join()
+    assert _lowlevel.spares() == [job.id], (_lowlevel.spares(), job.id)
+    return job.id
+"""
+
+
+def check(python, code, env=None, timeout=120):
+    e = dict(os.environ)
+    e.pop("INTERP_SPARE", None)
+    e.update(env or {})
+    p = python(PRELUDE + textwrap.dedent(code), env=e, timeout=timeout)
+    assert "Fatal Python error" not in p.stderr
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "", p.stderr
+    return p.stdout
+
+
+def test_the_spare_is_taken_and_fast(python):
+    out = check(python, """
+        sid = ready_spare()
+        t0 = time.perf_counter(); i = interpcli.create(); took = time.perf_counter() - t0
+        assert i.id == sid and i.name.startswith("interp-"), (i, sid)
+        assert i.run("import sys; x = 1").completed
+        i.close()
+        _spare._ready.thread.join()         # the next spare, made meanwhile
+        t0 = time.perf_counter(); _lowlevel.destroy(_lowlevel.create(True, "plain"))
+        fresh = time.perf_counter() - t0
+        assert took < fresh, (took, fresh)
+        print("ok", round(took * 1e3, 2), round(fresh * 1e3, 2))
+    """)
+    assert out.startswith("ok")
+
+
+def test_a_spare_is_invisible_until_taken(python):
+    check(python, """
+        sid = ready_spare()
+        assert [i.id for i in interpcli.list_all()] == [_lowlevel.main_id()]
+        assert sid not in [iid for iid, *_ in _lowlevel.interpreters(True)]
+        try:
+            interpcli.Interpreter(sid)
+        except interpcli.InterpreterNotFoundError:
+            pass
+        else:
+            raise AssertionError("a spare can be looked up")
+        try:
+            _lowlevel.run(sid, b"x = 1", b"<t>", None, False)
+        except interpcli.InterpreterNotFoundError:
+            pass
+        else:
+            raise AssertionError("a spare can be run")
+        # its name reserves nothing, and a given name is what the spare gets
+        i = interpcli.create("chosen")
+        assert (i.id, i.name) == (sid, "chosen")
+        assert [x.name for x in interpcli.list_all()] == ["main", "chosen"]
+        i.close()
+    """)
+
+
+def test_a_taken_name_keeps_the_spare(python):
+    check(python, """
+        sid = ready_spare()
+        a = interpcli.create("a")
+        _spare._ready.thread.join()
+        sid = _spare._ready.id
+        try:
+            interpcli.create("a")
+        except interpcli.InterpreterBusyError as exc:
+            assert "exists already" in str(exc)
+        else:
+            raise AssertionError("a name taken twice")
+        assert _spare._ready is not None and _spare._ready.id == sid
+        assert interpcli.create("b").id == sid
+    """)
+
+
+@pytest.mark.parametrize("change", ["setenv", "unsetenv", "putenv", "chdir"])
+def test_a_changed_environment_gives_a_fresh_interpreter(python, tmp_path, change):
+    os.environ["IC_SPARE_GONE"] = "1"
+    try:
+        check(python, f"""
+            sid = ready_spare()
+            change = {change!r}
+            if change == "setenv":
+                os.environ["IC_SPARE_X"] = "1"
+            elif change == "unsetenv":
+                del os.environ["IC_SPARE_GONE"]
+            elif change == "putenv":
+                os.putenv("IC_SPARE_X", "1")    # the C environment only
+            else:
+                os.chdir({str(tmp_path)!r})
+            i = interpcli.create()
+            assert i.id != sid
+            r = i.run("import os, sys\\n"
+                      "print(os.environ.get('IC_SPARE_X'), os.environ.get('IC_SPARE_GONE'),"
+                      " os.getcwd())", capture_output=True)
+            x, gone, cwd = r.stdout.split()
+            if change in ("setenv", "putenv"):
+                assert x == "1", r.stdout
+            if change == "unsetenv":
+                assert gone == "None", r.stdout
+            if change == "chdir":
+                assert cwd == {str(tmp_path)!r}, r.stdout
+            i.close()
+            # the discarded spare is ended (by the helper making the next one)
+            _spare._ready.thread.join()
+            assert sid not in _lowlevel.spares()
+            assert [x.id for x in interpcli.list_all()] == [_lowlevel.main_id()]
+    """)
+    finally:
+        del os.environ["IC_SPARE_GONE"]
+
+
+def test_isolated_false_does_not_take_the_spare(python):
+    check(python, """
+        sid = ready_spare()
+        i = interpcli.create(isolated=False)
+        assert i.id != sid and i.isolated is False
+        assert _spare._ready.id == sid
+        i.close()
+    """)
+
+
+def test_ctrl_c_while_taking_gives_the_spare_back(python):
+    check(python, """
+        sid = ready_spare()
+        real = _lowlevel.take_spare
+        def interrupted(*a):
+            raise KeyboardInterrupt
+        _lowlevel.take_spare = interrupted
+        try:
+            interpcli.create()
+        except KeyboardInterrupt:
+            pass
+        _lowlevel.take_spare = real
+        assert [x.id for x in interpcli.list_all()] == [_lowlevel.main_id()]
+        assert _lowlevel.spares() == [sid]
+        assert interpcli.create().id == sid
+    """)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork")
+@pytest.mark.parametrize("state", ["ready", "in flight"])
+def test_fork_after_closing_every_interpreter(python, state):
+    """Forking with a live subinterpreter crashes the child (3.13-3.15): the spare, made
+    or being made, is ended before the fork; the threads too (no fork warning)."""
+    check(python, f"""
+        import multiprocessing as mp, warnings
+        warnings.simplefilter("error")
+        if {state!r} == "ready":
+            ready_spare()
+        else:
+            for _ in range(3):
+                interpcli.create().close()
+            assert _spare._ready is not None
+        def child():
+            i = interpcli.create()
+            assert i.run("x = 1").completed
+            i.close()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                child()
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        assert _lowlevel.spares() == []
+        p = mp.get_context("fork").Process(target=child)
+        p.start(); p.join()
+        assert p.exitcode == 0, p.exitcode
+        # spares come back after the fork
+        interpcli.create().close()
+        assert _spare._ready is not None
+    """)
+
+
+@pytest.mark.parametrize("state", ["ready", "in flight", "taken and left open"])
+def test_exit_with_a_spare_is_clean(python, state):
+    check(python, f"""
+        state = {state!r}
+        if state == "ready":
+            ready_spare()
+        elif state == "in flight":
+            interpcli.create(); interpcli.create()
+            assert _spare._ready is not None and _spare._ready.thread.is_alive()
+        else:
+            ready_spare()
+            keep = interpcli.create()
+        print("done")
+    """)
+
+
+def test_interp_spare_0_turns_it_off(python):
+    out = check(python, """
+        for _ in range(4):
+            interpcli.create().close()
+        import threading
+        assert _spare._ready is None and _lowlevel.spares() == []
+        assert not [t for t in threading.enumerate() if t.name == "interpcli-spare"]
+        print("off")
+    """, env={"INTERP_SPARE": "0"})
+    assert out == "off\n"
