@@ -15,6 +15,7 @@ Only create() of an isolated interpreter uses it; INTERP_SPARE=0 turns it off (r
 each create()). Every wait is a thread join: a blocking lock, no polling."""
 from __future__ import annotations
 
+import _thread
 import os
 import threading
 
@@ -58,9 +59,36 @@ class _Job:
             self.id = None
 
 
+class _Helper(threading.Thread):
+    """A helper thread whose end is awaited on a plain lock, not with join(): on 3.12 a
+    Ctrl-C inside Thread.join() can mark the thread stopped while it still runs
+    (threading's bpo-45274 path), and the exit would then end the spares while one is
+    still being made ("Fatal Python error: remaining subinterpreters")."""
+
+    def __init__(self, job: "_Job | None", stale: list):
+        super().__init__(name="interpcli-spare", daemon=False)
+        self._args_ = (job, stale)
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+
+    def run(self) -> None:
+        try:
+            _helper(*self._args_)
+        finally:
+            self._done.release()
+
+    def wait(self) -> None:
+        """Until run() returned (an interrupted wait leaves nothing changed)."""
+        self._done.acquire()
+        self._done.release()
+
+    def finished(self) -> bool:
+        return not self._done.locked()
+
+
 def _end(job: _Job) -> None:
     """Wait until the job's spare is made, then end it."""
-    job.thread.join()
+    job.thread.wait()
     if job.id is not None:
         try:
             _lowlevel.destroy_spare(job.id)
@@ -102,7 +130,7 @@ def _claim(job: _Job, name, next_name) -> int | None:
     global _misses
     taken = False
     try:
-        job.thread.join()           # a Ctrl-C here gives the job back
+        job.thread.wait()           # a Ctrl-C here gives the job back
         if job.id is None:
             return None
         if job.env != _lowlevel.env_snapshot():
@@ -158,11 +186,10 @@ def _start() -> None:
         job = _Job() if want else None
         stale = _stale[:]
         # non-daemon: the exit joins it before the atexit shutdown, never mid-creation
-        t = threading.Thread(target=_helper, args=(job, stale), name="interpcli-spare",
-                             daemon=False)
+        t = _Helper(job, stale)
         # recorded first: a Ctrl-C that cuts start() short leaves a started thread known;
         # under the lock, nobody joins it before it started
-        _threads[:] = [x for x in _threads if x.is_alive()]
+        _threads[:] = [x for x in _threads if not x.finished()]
         _threads.append(t)
         if job is not None:
             job.thread = t
@@ -189,7 +216,7 @@ def _finish() -> None:
             if not _threads:
                 break
             t = _threads[0]
-        t.join()
+        t.wait()
         with _lock:
             if t in _threads:
                 _threads.remove(t)
