@@ -177,7 +177,8 @@ def test_ctrl_c_in_result_loses_no_reply():
                 go.wait()       # from inside the loop's try (not while start() waits)
                 while not stop.wait(0.003):
                     signal.pthread_kill(main, signal.SIGINT)
-            threading.Thread(target=pester).start()
+            pester_thread = threading.Thread(target=pester)
+            pester_thread.start()
             fs, hits = [], 0
             t_end = time.monotonic() + 1.5
             while time.monotonic() < t_end:
@@ -188,7 +189,13 @@ def test_ctrl_c_in_result_loses_no_reply():
                 except KeyboardInterrupt:
                     hits += 1
             stop.set()
-            time.sleep(0.05)
+            while True:     # the pester's last signal may still be on its way
+                try:
+                    pester_thread.join()
+                    time.sleep(0.05)
+                    break
+                except KeyboardInterrupt:
+                    hits += 1
             done, not_done = wait(fs, timeout=30)
             print(len(not_done), hits > 0,
                   all(f.result() == i for i, f in enumerate(fs) if not f.cancelled()))
