@@ -65,6 +65,8 @@ typedef struct ic_interp {
     int pins;                   /* interrupters attached right now */
     int closing;
     int64_t runs;
+    /* held around every thread state the core makes or deletes in it (tstate.c) */
+    pthread_mutex_t ts_mu;
     /* guarded by the interpreter's own GIL: the run whose code is being evaluated */
     int eval_active;
     ic_cancel *eval_token;
@@ -110,6 +112,14 @@ ic_interp *ic_reg_adopt_current(void);
 /* A core module of rec's interpreter is freed (its GIL held): a FOREIGN record whose last
  * module goes settles what it lent and is unlisted. Drops the module's reference. */
 void ic_reg_release_module(ic_interp *rec);
+
+/* ---- the core's thread states (tstate.c) ---- */
+/* A new thread state of rec's interpreter, not attached (no GIL needed); NULL when out of
+ * memory. */
+PyThreadState *ic_tstate_new(ic_interp *rec);
+/* Clear ts, the current thread state (rec's interpreter's GIL held), delete it and
+ * release that GIL. */
+void ic_tstate_delete_current(ic_interp *rec, PyThreadState *ts);
 
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {

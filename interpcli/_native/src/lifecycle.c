@@ -85,8 +85,7 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
     rec->home = ts;
     PyEval_SaveThread();
 #else
-    PyThreadState_Clear(ts);
-    PyThreadState_DeleteCurrent();
+    ic_tstate_delete_current(rec, ts);
 #endif
     PyEval_RestoreThread(save);
     ic_reg_lock();
@@ -195,7 +194,7 @@ static PyThreadState *attach_for_end(ic_interp *rec)
 #if IC_KEEP_HOME
     PyThreadState *ts = rec->home;
 #else
-    PyThreadState *ts = PyThreadState_New(rec->interp);
+    PyThreadState *ts = ic_tstate_new(rec);
     if (ts == NULL) {
         return NULL;
     }
@@ -204,14 +203,14 @@ static PyThreadState *attach_for_end(ic_interp *rec)
     return ts;
 }
 
-static void detach_after_refusal(PyThreadState *ts)
+static void detach_after_refusal(ic_interp *rec, PyThreadState *ts)
 {
 #if IC_KEEP_HOME
+    (void)rec;
     (void)ts;
     PyEval_SaveThread();
 #else
-    PyThreadState_Clear(ts);
-    PyThreadState_DeleteCurrent();
+    ic_tstate_delete_current(rec, ts);
 #endif
 }
 
@@ -266,7 +265,7 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
     int others = other_threads(ts);
     if (others > 0) {
         /* ending now would abort the process (3.12, 3.13) or free what they use (3.14) */
-        detach_after_refusal(ts);
+        detach_after_refusal(rec, ts);
         rc = ic_fail(IC_ERR_THREADS, "interpreter '%s' still has %d thread(s) running (a "
                      "threading thread that did not finish in time, a daemon thread or a "
                      "_thread thread); stop them before closing it", rec->name, others);
@@ -281,7 +280,7 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
     int still_lent = rec->lent_live != NULL;
     pthread_mutex_unlock(&ic_lent_mu);
     if (still_lent && !force) {
-        detach_after_refusal(ts);
+        detach_after_refusal(rec, ts);
         rc = ic_fail(IC_ERR_LENT, "interpreter '%s' lent memory through send_buffer that "
                      "memoryview(s) elsewhere still use; release them first", rec->name);
         goto refused;
@@ -333,7 +332,7 @@ int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
     rec->pins++;
     ic_reg_unlock();
 
-    PyThreadState *ts = PyThreadState_New(rec->interp);
+    PyThreadState *ts = ic_tstate_new(rec);
     int rc = IC_OK, delivered = 0;
     if (ts == NULL) {
         rc = ic_fail(IC_ERR_NOMEM, "cannot make a thread state");
@@ -352,8 +351,7 @@ int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
             atomic_fetch_add(&rec->intr_gen, 1);
             delivered = 1;
         }
-        PyThreadState_Clear(ts);
-        PyThreadState_DeleteCurrent();
+        ic_tstate_delete_current(rec, ts);
     }
     if (delivered) {
         ic_chan_wake_all();

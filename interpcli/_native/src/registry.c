@@ -20,6 +20,11 @@ ic_interp *ic_rec_new(int64_t id, PyInterpreterState *interp, const char *name,
         free(rec);
         return NULL;
     }
+    if (pthread_mutex_init(&rec->ts_mu, NULL) != 0) {
+        free(rec->name);
+        free(rec);
+        return NULL;
+    }
     atomic_init(&rec->refs, 1);
     rec->id = id;
     rec->interp = interp;
@@ -36,6 +41,7 @@ void ic_rec_incref(ic_interp *rec)
 void ic_rec_decref(ic_interp *rec)
 {
     if (atomic_fetch_sub(&rec->refs, 1) == 1) {
+        pthread_mutex_destroy(&rec->ts_mu);
         free(rec->name);
         free(rec);
     }

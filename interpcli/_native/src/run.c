@@ -246,7 +246,7 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
     ic_reg_unlock();
 
     int rc = IC_OK;
-    PyThreadState *ts = PyThreadState_New(rec->interp);
+    PyThreadState *ts = ic_tstate_new(rec);
     if (ts == NULL) {
         rc = ic_fail(IC_ERR_NOMEM, "cannot make a thread state");
         goto done;
@@ -295,8 +295,7 @@ finish:
     ic_lent_drain(rec);
     res->duration = ic_now() - t0;
 detach:
-    PyThreadState_Clear(ts);
-    PyThreadState_DeleteCurrent();
+    ic_tstate_delete_current(rec, ts);
 done:
     ic_reg_lock();
     rec->running = 0;
