@@ -15,31 +15,79 @@ from .commands import COMMANDS, PREFIX, Command
 from .pysource import clean_traceback
 
 _lock = threading.RLock()
+_prompt_session = None          # prompt_toolkit's app session while the prompt is shown
+_real_streams = None            # (stdout, stderr) as they were before the prompt
+_undelivered: list = []         # [text, err] from other threads, not shown yet
 
 
 def write(text: str, err: bool = False) -> None:
-    """Write text to the shell's stdout (or stderr), from any thread."""
+    """Write text to the shell's stdout (or stderr), from any thread. While the prompt is
+    shown, text from other threads goes above it (_above_prompt), never lost."""
     with _lock:
-        stream = sys.stderr if err else sys.stdout
-        try:
-            stream.write(text)
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+        if _prompt_session is not None and threading.current_thread() is not \
+                threading.main_thread():
+            _above_prompt([text, err])
+        else:
+            _write_now(text, err)
+
+
+def _write_now(text: str, err: bool, streams=None) -> None:
+    out, errs = streams if streams is not None else (sys.stdout, sys.stderr)
+    stream = errs if err else out
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _above_prompt(entry: list) -> None:
+    """Show entry above the prompt from the prompt's own event loop. patch_stdout's proxy
+    schedules its writes on the loop too, but a prompt that ends at once (typed-ahead
+    input) closes its loop first and the text is lost: a job's "[bg] ... result" line
+    was. So the entry stays in _undelivered until shown, and prompting() shows what is
+    left when the prompt ends. Called with _lock held."""
+    _undelivered.append(entry)
+    app = _prompt_session.app
+    loop = getattr(app, "loop", None) if app is not None and app.is_running else None
+    if loop is None:
+        return                      # shown when the prompt ends
+
+    def show():
+        with _lock:
+            if any(e is entry for e in _undelivered):
+                _undelivered.remove(entry)
+                _write_now(entry[0], entry[1], _real_streams)
+
+    def deliver():
+        from prompt_toolkit.application import run_in_terminal
+        run_in_terminal(show, in_executor=False)
+    try:
+        loop.call_soon_threadsafe(deliver)
+    except RuntimeError:
+        pass                        # the loop is closed: shown when the prompt ends
 
 
 @contextlib.contextmanager
 def prompting():
     """While the prompt is shown: text from other threads goes above it."""
+    global _prompt_session, _real_streams
+    from prompt_toolkit.application import get_app_session
     from prompt_toolkit.patch_stdout import patch_stdout
     cm = patch_stdout(raw=True)
     with _lock:
+        _real_streams = (sys.stdout, sys.stderr)
         cm.__enter__()
+        _prompt_session = get_app_session()
     try:
         yield
     finally:
         with _lock:
+            _prompt_session = None
             cm.__exit__(None, None, None)     # flushes what came meanwhile
+            left, _undelivered[:] = _undelivered[:], []
+            for text, err in left:
+                _write_now(text, err)
 
 
 _ANSI = {"error": "31", "ok": "32", "note": "2", "warn": "33", "bold": "1"}
