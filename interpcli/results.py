@@ -114,6 +114,12 @@ class RunResult:
         setattr_(self, "stderr", stderr)
         setattr_(self, "timed_out", timed_out)
 
+    def __replace__(self, **changes) -> "RunResult":
+        """copy.replace() (3.13+), as a dataclass has it."""
+        values = {f: getattr(self, f) for f in _FIELDS}
+        values.update(changes)
+        return type(self)(**values)
+
     def _values(self) -> tuple:
         return tuple(getattr(self, f) for f in _FIELDS)
 

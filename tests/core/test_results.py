@@ -64,6 +64,8 @@ def test_defaults_equality_hash_and_replace():
     changed = dataclasses.replace(r, source="y", exit_code=3)
     assert (changed.source, changed.exit_code, changed.interpreter) == ("y", 3, r.interpreter)
     assert type(changed) is RunResult
+    if sys.version_info >= (3, 13):
+        assert copy.replace(r, exit_code=5) == dataclasses.replace(r, exit_code=5)
 
 
 def test_frozen():
