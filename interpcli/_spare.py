@@ -75,6 +75,9 @@ class _Helper(threading.Thread):
         try:
             _helper(*self._args_)
         finally:
+            # as Thread.run() drops its arguments: a job's stale list holds the jobs
+            # before it, whose helpers hold theirs (each with an environment snapshot)
+            self._args_ = None
             self._done.release()
 
     def wait(self) -> None:
