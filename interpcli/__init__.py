@@ -6,8 +6,6 @@
     result = interp.run("channels.out.send(b'hi')", channels={"out": send})
 
 Importing this package loads nothing heavy; the C core loads on first use."""
-from __future__ import annotations
-
 __version__ = "0.1.0"
 
 _EXPORTS = {

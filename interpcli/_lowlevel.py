@@ -6,8 +6,6 @@ process-wide registry of interpreters and channels. The core installs it into ea
 interpreter it creates, also as `_interpcli`; elsewhere the first `core_module()` imports
 it. Creating, running and closing interpreters is refused outside the main interpreter
 (InterpreterError); channels work everywhere."""
-from __future__ import annotations
-
 import sys
 
 _core = None

@@ -1,19 +1,17 @@
 """The exit-time shutdown of every interpreter interpcli made, and the registry of runs
 going on that it stops: the process must never finalize with a live subinterpreter or a
 thread still inside one (fatal errors in CPython), nor hang on a run that will not end."""
-from __future__ import annotations
-
+import _signal
+import _thread
 import os
-import signal
 import sys
-import threading
 import time
 
-from . import _lowlevel, _spare
+from . import _lowlevel, _sync
 from .errors import InterpreterBusyError, InterpreterError
 
-lock = threading.Lock()
-active_runs: "dict[threading.Event, _lowlevel.Canceller]" = {}     # runs going on -> stop
+lock = _thread.allocate_lock()
+active_runs: "dict[_sync.Flag, _lowlevel.Canceller]" = {}     # runs going on -> stop
 exiting = False             # the shutdown began: runs asked for now stop before they begin
 
 
@@ -36,7 +34,7 @@ def shutdown():
     A Ctrl-C must not cut this short (finalizing with live subinterpreters is fatal on
     3.12): SIGINT is ignored from here on, and one already pending is absorbed by a retry."""
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     except (ValueError, OSError):
         pass                    # not the main thread
     last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
@@ -88,7 +86,9 @@ def _mark_keyboard_interrupt_exit():
 def _end_all():
     global exiting
     main = _lowlevel.main_id()
-    _spare.shutdown()       # a creation in flight completes, then the spares end
+    spare = sys.modules.get("interpcli._spare")     # none was made if never imported
+    if spare is not None:
+        spare.shutdown()    # a creation in flight completes, then the spares end
     # stop every run, begun or about to begin (a daemon thread may be just starting one);
     # runs asked for from now on stop before they begin
     with lock:

@@ -1,7 +1,5 @@
 """Python source files decoded as python decodes them (PEP 263), for `interp run` and the
 shell's `%run` alike."""
-from __future__ import annotations
-
 
 def decode_source(data: bytes) -> str:
     """Decode a script as python does: UTF-8 unless a coding cookie (PEP 263) says else.

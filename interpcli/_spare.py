@@ -13,8 +13,6 @@ asked. The caller then sees a fresh interpreter:
 
 Only create() of an isolated interpreter uses it; INTERP_SPARE=0 turns it off (read at
 each create()). Every wait is a thread join: a blocking lock, no polling."""
-from __future__ import annotations
-
 import _thread
 import os
 import threading

@@ -1,7 +1,5 @@
 """What the terminal wants, for the CLI's report and the shell alike: whether a stream is a
 terminal, and whether colour is wanted on it (NO_COLOR, https://no-color.org)."""
-from __future__ import annotations
-
 import os
 
 

@@ -4,10 +4,7 @@ Ends are the core module's own types, so the same objects work in every interpre
 Only bytes-like objects cross; `send` waits until a receiver has taken the message,
 `send_nowait` queues a copy, `send_buffer` lends memory (the receiver gets a read-only
 memoryview, no copy). Closed channels raise ChannelClosedError (an EOFError)."""
-from __future__ import annotations
-
 import keyword
-from collections.abc import Mapping
 
 from ._lowlevel import core_module
 
@@ -36,11 +33,16 @@ def is_channel_name(name) -> bool:
     return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
 
 
+def _is_mapping(obj) -> bool:
+    from collections.abc import Mapping     # not at import: `interp run` never needs it
+    return isinstance(obj, Mapping)
+
+
 def normalize_channels(channels) -> dict:
     """Turn a mapping or namespace of name -> channel end into a checked dict."""
     if channels is None:
         return {}
-    if not isinstance(channels, Mapping):
+    if not isinstance(channels, dict) and not _is_mapping(channels):
         try:
             channels = vars(channels)
         except TypeError:

@@ -2,8 +2,6 @@
 
 All but RunFailedError are defined by the core module in each interpreter (so code inside
 a subinterpreter can catch them too); ChannelClosedError is also an EOFError."""
-from __future__ import annotations
-
 from ._lowlevel import core_module
 
 _core = core_module()

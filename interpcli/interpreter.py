@@ -3,14 +3,11 @@
 Each interpreter is a CPython subinterpreter made by the C core: isolated (own GIL,
 multi-phase extensions only) by default, or sharing the main GIL (legacy mode, for
 single-phase extensions such as numpy or cffi modules) with isolated=False."""
-from __future__ import annotations
-
 import _thread
+import _weakref
 import itertools
-import threading
-import weakref
 
-from . import _lowlevel, _shutdown, _spare
+from . import _lowlevel, _shutdown, _sync
 from ._shutdown import grace  # noqa: F401  (the CLI and tests take it from here)
 from .channels import binding_source, normalize_channels
 from .errors import InterpreterError, InterpreterNotFoundError
@@ -19,9 +16,19 @@ TYPE_CHECKING = False     # typing costs a few ms at start: `interp run` avoids 
 if TYPE_CHECKING:
     from .results import RunResult
 
-_by_id: "weakref.WeakValueDictionary[int, Interpreter]" = weakref.WeakValueDictionary()
-_lock = threading.Lock()
+_by_id: dict = {}              # id -> a weak reference to its Interpreter
+_lock = _thread.allocate_lock()
 _names = itertools.count(1)
+
+
+def _forgetter(iid):
+    """The callback dropping iid's entry in _by_id once its Interpreter is gone (unless a
+    new one took the entry meanwhile). Plain weak references: weakref's import costs
+    `interp run` half a millisecond."""
+    def forget(ref):
+        if _by_id.get(iid) is ref:
+            _by_id.pop(iid, None)
+    return forget
 
 
 class Interpreter:
@@ -31,7 +38,8 @@ class Interpreter:
 
     def __new__(cls, id: int):
         with _lock:
-            obj = _by_id.get(id)
+            ref = _by_id.get(id)
+            obj = ref() if ref is not None else None
             if obj is not None:
                 return obj
             for iid, name, isolated, _running, _runs in _lowlevel.interpreters(True):
@@ -41,7 +49,7 @@ class Interpreter:
                 raise InterpreterNotFoundError(f"no interpreter with id {id}")
             obj = super().__new__(cls)
             obj._id, obj._name, obj._isolated = iid, name, isolated
-            _by_id[id] = obj
+            _by_id[id] = _weakref.ref(obj, _forgetter(id))
             return obj
 
     @property
@@ -108,7 +116,7 @@ class Interpreter:
         _lowlevel.interrupt(self._id)
 
     def run(self, source, /, *, channels=None, timeout=None, capture_output=False,
-            filename: str = "<string>", canceller: "Canceller | None" = None) -> RunResult:
+            filename: str = "<string>", canceller: "Canceller | None" = None) -> "RunResult":
         """Run source (str) in this interpreter's __main__ and return a RunResult.
 
         The source's own exceptions, SyntaxError and SystemExit included, become data on
@@ -123,7 +131,7 @@ class Interpreter:
                          capture_output=capture_output, filename=filename,
                          canceller=canceller)
 
-    async def run_async(self, source, /, *, channels=None, capture_output=False) -> RunResult:
+    async def run_async(self, source, /, *, channels=None, capture_output=False) -> "RunResult":
         """Awaitable run(): the RunResult, with the event loop free meanwhile (a driver
         thread runs the code; its end wakes the loop). Cancelling (asyncio.timeout, Ctrl-C
         in asyncio.run) interrupts the run with KeyboardInterrupt and waits until it has
@@ -140,7 +148,7 @@ class Interpreter:
         return await _PEP734(self._id).call_async(callable, *args, **kwargs)
 
     def _run(self, source, *, channels=None, timeout=None, capture_output=False,
-             filename="<string>", prelude="", canceller=None) -> RunResult:
+             filename="<string>", prelude="", canceller=None) -> "RunResult":
         """run() with a prelude run first in __main__ (the channel binding)."""
         if isinstance(source, (bytes, bytearray)):
             source = bytes(source).decode("utf-8", "surrogateescape")
@@ -150,7 +158,7 @@ class Interpreter:
             timeout = float(timeout)
             if not timeout > 0:
                 raise ValueError("timeout must be a positive number of seconds")
-            if timeout > threading.TIMEOUT_MAX:
+            if timeout > _sync.TIMEOUT_MAX:
                 timeout = None      # longer than any wait can be (1e300, inf): no timeout
         from .results import InterpreterRef, RunResult     # only once a run is asked for
         chans = normalize_channels(channels)
@@ -169,7 +177,7 @@ class Interpreter:
         args = (self._id, src_bytes, filename.encode("utf-8", "surrogateescape"),
                 prelude.encode() if prelude else None, capture_output)
         _ensure_atexit()
-        done = threading.Event()
+        done = _sync.Flag()
         if canceller is None:
             canceller = _lowlevel.Canceller(self._id)
         with _shutdown.lock:
@@ -179,7 +187,7 @@ class Interpreter:
             canceller.cancel()      # the process is ending: this run stops before it begins
         try:
             timed_out = False
-            if timeout is None and threading.current_thread() is not threading.main_thread():
+            if timeout is None and not _sync.is_main_thread():
                 try:
                     out = _lowlevel.run(*args, canceller=canceller)
                 except InterpreterNotFoundError:
@@ -219,7 +227,7 @@ class Canceller(_lowlevel.Canceller):
         super().__init__(interp.id if isinstance(interp, Interpreter) else interp)
 
 
-def _make_result(source, names, ref, out, timed_out, timeout) -> RunResult:
+def _make_result(source, names, ref, out, timed_out, timeout) -> "RunResult":
     from .results import RunResult
     msg = out["exc_message"]
     if timed_out and out["exc_type"] == "TimeoutError":
@@ -258,11 +266,11 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
         got = finished.acquire(True, -1 if seconds is None else seconds)
         return got or "done" in box
 
-    t = threading.Thread(target=target, name=f"interpcli-run-{interp_id}")
     timed_out = False
     interrupted = None
+    thread = None
     try:
-        t.start()
+        thread = _sync.start(target)
         if not wait(timeout):
             timed_out = True
             canceller.cancel(timeout=True)
@@ -277,7 +285,8 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
                 break
             except KeyboardInterrupt:
                 continue
-    t.join()
+    if thread is not None:
+        thread.wait()
     if "exc" in box:
         raise box["exc"]
     return box["out"], timed_out, interrupted
@@ -307,8 +316,8 @@ def _create(name, isolated, spare):
             raise ValueError("an interpreter name must be a non-empty string without NUL")
         if len(name.encode()) > 200:
             raise ValueError("an interpreter name must be at most 200 bytes")
-    if spare and isolated and _spare.enabled():
-        iid = _spare.create(name, _next_name, _fresh)
+    if spare and isolated and _spare().enabled():
+        iid = _spare().create(name, _next_name, _fresh)
     else:
         iid = _fresh(name, isolated)
     try:
@@ -319,6 +328,13 @@ def _create(name, isolated, spare):
         except InterpreterError:
             pass
         raise
+
+
+def _spare():
+    """interpcli._spare, imported on first use (it loads threading: create_fresh, which
+    `interp` uses, does without)."""
+    from . import _spare
+    return _spare
 
 
 def _next_name() -> str:

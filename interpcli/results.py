@@ -6,8 +6,6 @@ hello.py` does in all (it imports inspect, ast, re...), so this module does not 
 the class is written out as @dataclass(frozen=True) would make it, and its dataclass
 metadata (__dataclass_fields__, __dataclass_params__) is made by dataclasses on first use.
 tests/core/test_results.py checks it against the dataclass that the decorator makes."""
-from __future__ import annotations
-
 _FIELDS = ("source", "channels", "completed", "interpreter", "exc_type", "exc_message",
            "traceback", "exit_code", "duration", "stdout", "stderr", "timed_out")
 _DEFAULTS = {"exc_type": None, "exc_message": None, "traceback": None, "exit_code": 0,

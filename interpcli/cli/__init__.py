@@ -13,8 +13,6 @@ and Ctrl-C), stdio (stdin/stdout pumps), report (results on stderr), status (exi
 statuses), man (the man page, generated from the click tree), signals (Ctrl-C
 bookkeeping, helper threads), quickargs (the click-free parser), commands (run and pipe
 once parsed)."""
-from __future__ import annotations
-
 import sys
 
 from .signals import install_sigint_handler

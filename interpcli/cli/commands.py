@@ -4,8 +4,6 @@ check the arguments, build the programs and their channels, and run them. The cl
 
 Problems with the user's input raise programs.UsageProblem (exit status 2) before anything
 runs; nothing is read from stdin before every check has passed."""
-from __future__ import annotations
-
 import os
 
 from . import programs as progs

@@ -7,33 +7,33 @@ rather than one after the other.
 The first thread loads the C core (the main thread waits for that: two threads importing
 at once take turns at every switch interval, 5 ms), then starts one thread per other
 interpreter and creates its own."""
-from __future__ import annotations
+import _thread
 
-import threading
-
-from .signals import sigints, start_thread
+from .signals import sigints, start_raw_thread
 
 
 class EarlyInterpreters:
     """Isolated interpreters being created in threads, by name. take(name) hands one over
     (None if making it failed: the normal path then tries again and reports the error);
-    discard() closes those that were not taken."""
+    discard() closes those that were not taken.
+
+    Bare _thread threads and locks, not threading: this runs before threading is loaded,
+    and each wait is a lock held until its thread is done (interruptible by Ctrl-C)."""
 
     def __init__(self, names: list[str]):
         self.names = list(names)
         self._made: dict[str, object] = {}      # name -> id, then Interpreter, or exception
         self._taken: set[str] = set()
-        self._loaded = threading.Event()
-        self._threads: dict[str, threading.Thread] = {}
+        self._loaded = _held_lock()             # released once the core is loaded
+        self._done: dict[str, object] = {}      # name -> lock released when made (or not)
         if self.names:
             self._start(self.names[0], first=True)
 
     def _start(self, name: str, first: bool = False) -> None:
-        t = threading.Thread(target=self._create, args=(name, first), name="interp-early")
-        self._threads[name] = t
-        start_thread(t)
+        done = self._done[name] = _held_lock()
+        start_raw_thread(self._create, (name, first, done))
 
-    def _create(self, name: str, first: bool) -> None:
+    def _create(self, name: str, first: bool, done) -> None:
         try:
             if first:
                 try:
@@ -42,27 +42,29 @@ class EarlyInterpreters:
                     for other in self.names[1:]:
                         self._start(other)
                 finally:
-                    self._loaded.set()      # after the others started: _join sees them
+                    self._loaded.release()  # after the others started: _join sees them
             from .. import _lowlevel
             self._made[name] = _lowlevel.create(True, name)      # its id
         except BaseException as exc:    # e.g. the C core is not built: reported later
             self._made[name] = exc
+        finally:
+            done.release()
 
     def wait_loaded(self) -> None:
         """Wait until the C core is loaded (by the first thread): after that the interpcli
         modules can be imported while the interpreters are being made."""
         if self.names:
             _raise_if_interrupted()
-            self._loaded.wait()
+            _wait(self._loaded)
 
     def _join(self, name: str):
         """The Interpreter made for name, or None."""
         _raise_if_interrupted()
-        self._loaded.wait()                 # the first thread starts the others
-        t = self._threads.get(name)
-        if t is None:
+        _wait(self._loaded)                 # the first thread starts the others
+        done = self._done.get(name)
+        if done is None:
             return None
-        t.join()
+        _wait(done)
         value = self._made.get(name)
         if isinstance(value, int):
             from ..interpreter import Interpreter
@@ -99,3 +101,15 @@ def _raise_if_interrupted() -> None:
     Ctrl-C during the wait itself interrupts the wait."""
     if sigints():
         raise KeyboardInterrupt
+
+
+def _held_lock():
+    lock = _thread.allocate_lock()
+    lock.acquire()
+    return lock
+
+
+def _wait(lock) -> None:
+    """Wait until lock is released (then leave it free for other waiters)."""
+    lock.acquire()
+    lock.release()

@@ -3,8 +3,6 @@ filename for tracebacks and a prelude that sets `sys.argv`, `__file__` and `sys.
 the way `python` sets them. Also the names of the interpreters and the channel names.
 
 Problems with the user's input raise UsageProblem (a one-line message, exit status 2)."""
-from __future__ import annotations
-
 import os
 import sys
 

@@ -6,8 +6,6 @@ scripts, its options as `--opt VALUE`, `--opt=VALUE` or `-c VALUE`, and the scri
 arguments after `--`. For anything else (help, version, an unknown option, a malformed
 value, a value that starts with `-`, `-` as a script) it returns None and click parses the
 line, so help and every usage error look the same on both paths."""
-from __future__ import annotations
-
 RESULT_MODES = ("auto", "table", "json", "none")
 
 # option -> parameter of cli.commands.run / cli.commands.pipe

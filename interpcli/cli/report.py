@@ -2,11 +2,8 @@
 table, JSON, or nothing) and a live status line while long runs go on.
 
 stdout carries only the scripts' data. rich is imported only when a table is drawn."""
-from __future__ import annotations
-
 import os
 import sys
-import threading
 import time
 
 from .._term import isatty, no_color
@@ -139,6 +136,7 @@ class StatusLine:
     PERIOD = 0.25
 
     def __init__(self, jobs):
+        import threading        # only here: `interp run` does without it otherwise
         self._jobs = jobs
         self._done = threading.Event()
         self._t0 = time.monotonic()

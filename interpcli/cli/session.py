@@ -8,15 +8,13 @@ deadlines: a run's --timeout, and the grace a run gets after an interrupt. Ctrl-
 interrupts every running interpreter (a KeyboardInterrupt inside, which also wakes a
 script blocked on a channel); a second Ctrl-C, or a run that ignores the interrupt (stuck
 in a C call), ends the process at once."""
-from __future__ import annotations
-
-import threading
+import _thread
 import time
 
 from _queue import Empty, SimpleQueue
 
 from . import report
-from .signals import set_sigint_waker, sigints, start_thread
+from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
 from ..interpreter import Canceller, grace
@@ -25,7 +23,7 @@ from ..results import RunResult  # noqa: F401  (imported while the first interpr
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
 GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
-_LONGEST_WAIT = threading.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
+_LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
 # After the script, its interpreter waits for the threads the script started, as python
 # does at exit. Done in the run's own thread (where an interrupt or the grace deadline can
@@ -90,7 +88,7 @@ class Session:
         self.stdout_writer = stdout_writer if stdout_writer is not None else stdout_channel
         self.pipeline = pipeline
         self._events = SimpleQueue()
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._stopping = False
         self._interrupted = False
         self._cascade = False           # a run failed: the channels were closed on the rest
@@ -167,8 +165,7 @@ class Session:
                     raise KeyboardInterrupt     # an earlier one was swallowed
                 self._start_pumps()
                 for job in self.jobs:
-                    start_thread(threading.Thread(target=self._drive, args=(job,),
-                                                  name=f"interp-run-{job.program.name}"))
+                    start_raw_thread(self._drive, (job,))
                 if report.StatusLine.wanted(self.result_mode):
                     status_line = report.StatusLine(self.jobs)
                     status_line.start()

@@ -1,7 +1,5 @@
 """Ctrl-C bookkeeping and helper threads for the command line (a leaf: imports nothing of
 interpcli, so every module of the CLI can import it)."""
-from __future__ import annotations
-
 # Ctrl-C bookkeeping. Python raises KeyboardInterrupt wherever the main thread is, and
 # swallows it ("Exception ignored") when that is a weakref callback or a __del__; so the
 # handler also counts the signals and wakes whoever waits (the session's event queue).
@@ -43,9 +41,20 @@ def start_thread(thread) -> None:
     """Start a helper thread with SIGINT blocked in it, so Ctrl-C is always delivered to
     the main thread (the one that waits, and wakes with EINTR). Blocking it while the
     thread starts also keeps a Ctrl-C from landing between "started" and "recorded"."""
+    _with_sigint_blocked(thread.start)
+
+
+def start_raw_thread(function, args) -> None:
+    """start_thread for a bare _thread thread (no threading import: `interp run` starts
+    its first interpreter's creation before loading threading)."""
+    import _thread
+    _with_sigint_blocked(_thread.start_new_thread, function, args)
+
+
+def _with_sigint_blocked(call, *args) -> None:
     import _signal
     old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
     try:
-        thread.start()
+        call(*args)
     finally:
         _signal.pthread_sigmask(_signal.SIG_SETMASK, old)

@@ -3,17 +3,14 @@
 Like `python`: 0 when everything completed, 1 for an uncaught exception (its traceback
 goes to stderr), n for SystemExit(n), 2 for usage errors (one line, no traceback), 130 when
 Ctrl-C (SIGINT) stopped the runs."""
-from __future__ import annotations
-
-import enum
-
 # An interpreter whose output consumer went away (closed stdout, a pipeline stage that
 # stopped reading) fails with one of these; that is a broken pipe, not an error of its own.
 BROKEN_PIPE_ERRORS = frozenset({"interpcli.ChannelClosedError", "ChannelClosedError",
                                 "BrokenPipeError"})
 
 
-class ExitStatus(enum.IntEnum):
+class ExitStatus:
+    """The statuses, as plain ints (no enum: its import costs `interp run` 2 ms)."""
     OK = 0
     FAILURE = 1
     USAGE = 2

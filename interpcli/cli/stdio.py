@@ -10,8 +10,6 @@ along a pipeline goes from the last stage to the kernel without a copy).
 
 Neither polls: the stdin pump waits in poll() on its descriptor and on a wake-up pipe (so
 it can be stopped while stdin is idle), the stdout pump in the channel's recv."""
-from __future__ import annotations
-
 import errno
 import os
 import select

@@ -1,0 +1,77 @@
+"""Thread primitives on _thread alone, for the modules `interp run` loads (importing
+threading costs it 1.5-2.5 ms, a tenth of python's whole start-up): Flag, a one-shot
+event; start(), a thread that can be awaited; is_main_thread().
+
+Every wait here is a bare lock acquire: no polling, and Ctrl-C interrupts it."""
+import _thread
+
+TIMEOUT_MAX = _thread.TIMEOUT_MAX
+
+
+class Flag:
+    """A one-shot event: set() once (later calls do nothing), wait(timeout) until set.
+    A waiter takes the lock and gives it back at once; a KeyboardInterrupt between the two
+    (main thread only) would keep it from the other waiters, so wait in the main thread
+    only where SIGINT is ignored (the exit) or where no other thread waits too."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self):
+        self._lock = _thread.allocate_lock()
+        self._lock.acquire()
+        self._set = False
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        try:
+            self._lock.release()
+        except RuntimeError:        # another thread's set() released it first
+            pass
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once set; False when timeout seconds passed first."""
+        if self._set:
+            return True
+        if timeout is not None:
+            timeout = min(max(0.0, timeout), TIMEOUT_MAX)
+        if self._lock.acquire(True, -1 if timeout is None else timeout):
+            self._lock.release()
+            return True
+        return self._set
+
+
+def start(function, args=()) -> Flag:
+    """Run function(*args) in a new thread; the returned Flag is set when it returned
+    (or raised: the exception is printed as threading prints one, by sys.unraisablehook
+    rather than excepthook, and otherwise dropped; pass functions that handle their own)."""
+    finished = Flag()
+
+    def body():
+        try:
+            function(*args)
+        finally:
+            finished.set()
+
+    _thread.start_new_thread(body, ())
+    return finished
+
+
+def is_main_thread() -> bool:
+    """threading.current_thread() is threading.main_thread(), without importing
+    threading: _thread tells on 3.13+; on 3.12, unless threading is loaded already, the
+    main thread is the process's first one (Linux: its thread id is the process id; it is
+    the thread that started Python, and the one that forked after a fork)."""
+    get_main = getattr(_thread, "_get_main_thread_ident", None)
+    if get_main is not None:
+        return _thread.get_ident() == get_main()
+    import sys
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        return threading.current_thread() is threading.main_thread()
+    from os import getpid
+    return _thread.get_native_id() == getpid()

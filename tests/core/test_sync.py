@@ -1,0 +1,101 @@
+"""interpcli._sync: the thread primitives that replace threading on `interp run`'s path."""
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from interpcli import _sync
+
+
+def test_flag_wait_set_and_timeout():
+    flag = _sync.Flag()
+    assert not flag.is_set()
+    t0 = time.monotonic()
+    assert flag.wait(0.05) is False
+    assert time.monotonic() - t0 >= 0.04
+    flag.set()
+    flag.set()                      # a second set does nothing
+    assert flag.is_set() and flag.wait() and flag.wait(0)
+
+
+def test_flag_wakes_every_waiter():
+    flag = _sync.Flag()
+    woken = []
+    threads = [threading.Thread(target=lambda: woken.append(flag.wait(30))) for _ in range(5)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    flag.set()
+    for t in threads:
+        t.join(30)
+    assert woken == [True] * 5
+
+
+def test_flag_set_from_many_threads_at_once():
+    for _ in range(50):
+        flag = _sync.Flag()
+        barrier = threading.Barrier(4)
+        errors = []
+
+        def setter():
+            barrier.wait()
+            try:
+                flag.set()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=setter) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors and flag.wait(0)
+
+
+def test_start_sets_its_flag_when_done_even_after_an_exception(monkeypatch):
+    out = []
+    done = _sync.start(out.append, ("ran",))
+    assert done.wait(30) and out == ["ran"]
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_type))
+    flag = _sync.Flag()
+
+    def boom():
+        flag.wait()
+        raise ValueError("x")
+    finished = _sync.start(boom)
+    flag.set()
+    assert finished.wait(30)
+    deadline = time.monotonic() + 30
+    while not reported and time.monotonic() < deadline:   # printed as the thread ends
+        time.sleep(0.01)
+    assert reported == [ValueError]
+
+
+def test_is_main_thread():
+    assert _sync.is_main_thread()
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(_sync.is_main_thread()))
+    t.start()
+    t.join()
+    assert seen == [False]
+    assert _sync.start(lambda: seen.append(_sync.is_main_thread())).wait(30)
+    assert seen == [False, False]
+
+
+def test_is_main_thread_without_threading_loaded():
+    """The path `interp run` takes: threading not imported (3.12's answer comes from the
+    thread ids then), in the main thread and in a bare _thread thread."""
+    code = ("import sys, _thread\n"
+            "from interpcli import _sync\n"
+            "assert 'threading' not in sys.modules\n"
+            "out = [_sync.is_main_thread()]\n"
+            "_sync.start(lambda: out.append(_sync.is_main_thread())).wait()\n"
+            "assert 'threading' not in sys.modules, 'threading was imported'\n"
+            "print(out)\n")
+    p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "[True, False]\n"
