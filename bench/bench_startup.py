@@ -337,7 +337,7 @@ def main(argv=None):
         if "create" in only:
             bench_create(10 if q else 40, args.other_venv)
         if "cli" in only:
-            bench_cli(8 if q else 30, tmp)
+            bench_cli(20 if q else 40, tmp)
         if "pipe" in only:
             bench_pipe(3 if q else 5, args.size_mib or (128 if q else 1024), tmp)
         if "core" in only:
