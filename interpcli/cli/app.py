@@ -10,9 +10,13 @@ from .. import __version__
 from . import report
 from .programs import UsageProblem
 from .quickargs import RESULT_MODES
+from .._term import columns
 from .status import ExitStatus, failure_status
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+_HELP_WIDTH = 100
+# the width click's help formatter would take (it imports shutil for it: see _term.columns)
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": _HELP_WIDTH,
+           "terminal_width": max(min(columns(), _HELP_WIDTH) - 2, 50)}
 # click >= 8.2 raises this for a group called without a command; older click exits 0
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
