@@ -8,6 +8,9 @@ asked. The caller then sees a fresh interpreter:
   background and create() makes a fresh one (three such discards in a row turn spares off
   for the process);
 - create() waits for a spare still being made rather than make a second one at once;
+  when it had to wait (the caller creates faster than one helper makes them: a loop of
+  create() and close()), two spares are made side by side from then on, on machines with
+  two cores or more, until the caller finds them both made (it slowed down);
 - before os.fork() the spare (and a creation in flight) is finished and ended, so a
   process that closed its interpreters can still fork; the exit shutdown ends it too.
 
@@ -21,9 +24,11 @@ from . import _lowlevel
 from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
 
 MAX_MISSES = 3      # spares discarded in a row (the environment keeps changing): stop
+MAX_DEPTH = 2 if (os.cpu_count() or 1) >= 2 else 1
 
 _lock = threading.Lock()
-_ready: "_Job | None" = None    # the spare being made or made, not claimed yet
+_ready: list = []               # spares being made or made, not claimed yet, oldest first
+_depth = 1                      # how many to keep: MAX_DEPTH while the caller outruns one
 _stale: list = []               # claimed jobs whose spare the next helper thread ends
 _threads: list = []             # helper threads not joined yet
 _asked = 0                      # isolated creations asked for
@@ -108,10 +113,10 @@ def create(name: str | None, next_name, fresh) -> int:
     """The id of a new isolated interpreter named name (None: next_name() until one is
     free): the spare when there is a usable one, else fresh(name). Then, from the second
     creation on, a helper thread starts making the next spare."""
-    global _ready, _asked
+    global _asked
     with _lock:
         _asked += 1
-        job, _ready = _ready, None
+        job = _ready.pop(0) if _ready else None
     iid = _claim(job, name, next_name) if job is not None else None
     if iid is None:
         iid = fresh(name)
@@ -128,9 +133,10 @@ def create(name: str | None, next_name, fresh) -> int:
 
 def _claim(job: _Job, name, next_name) -> int | None:
     """Wait for the job, check it and name its spare; None when it cannot be used."""
-    global _misses
+    global _misses, _depth
     taken = False
     try:
+        waited = not job.thread.finished()
         job.thread.wait()           # a Ctrl-C here gives the job back
         if job.id is None:
             return None
@@ -150,6 +156,10 @@ def _claim(job: _Job, name, next_name) -> int | None:
                     raise           # the name is taken: as a fresh create() would
         with _lock:
             _misses = 0
+            if waited:
+                _depth = MAX_DEPTH      # one helper cannot keep up: two side by side
+            elif not _ready or _ready[0].thread.finished():
+                _depth = 1              # the next one is made already: one is enough
         return job.id
     except InterpreterNotFoundError:
         return None                 # ended under us (a fork in another thread)
@@ -165,52 +175,53 @@ def _claim(job: _Job, name, next_name) -> int | None:
 
 
 def _give_back(job: _Job) -> None:
-    global _ready
     with _lock:
-        if _ready is None and not (_closed or _paused):
-            _ready = job
+        if len(_ready) < _depth and not (_closed or _paused):
+            _ready.insert(0, job)
         else:
             _stale.append(job)
 
 
 def _start() -> None:
-    """Start a helper thread to end the stale spares and make the next spare, if one is
-    wanted (the second creation on, none ready, spares not discarded too often)."""
-    global _ready
+    """Start helper threads to end the stale spares and make the next spares, as many as
+    wanted (the second creation on, fewer than _depth ready or in the making, spares not
+    discarded too often): one thread per spare, the first also ends the stale ones."""
     with _lock:
         if _closed or _paused:
             return
-        want = (_ready is None and _asked >= 2 and _misses < MAX_MISSES and enabled())
-        if not want and not _stale:
+        want = _asked >= 2 and _misses < MAX_MISSES and enabled()
+        need = max(0, _depth - len(_ready)) if want else 0
+        if not need and not _stale:
             return
         _hook_fork()
-        job = _Job() if want else None
         stale = _stale[:]
-        # non-daemon: the exit joins it before the atexit shutdown, never mid-creation
-        t = _Helper(job, stale)
-        # recorded first: a Ctrl-C that cuts start() short leaves a started thread known;
-        # under the lock, nobody joins it before it started
-        _threads[:] = [x for x in _threads if not x.finished()]
-        _threads.append(t)
-        if job is not None:
-            job.thread = t
-            _ready = job
         _stale.clear()
-        try:
-            t.start()
-        except RuntimeError:    # the interpreter is shutting down: no new threads
-            _threads.remove(t)
-            _stale.extend(stale)
-            if _ready is job:
-                _ready = None
+        _threads[:] = [x for x in _threads if not x.finished()]
+        for job in [_Job() for _ in range(need)] or [None]:
+            # non-daemon: the exit joins it before the atexit shutdown, never mid-creation
+            t = _Helper(job, stale)
+            # recorded first: a Ctrl-C that cuts start() short leaves a started thread
+            # known; under the lock, nobody joins it before it started
+            _threads.append(t)
+            if job is not None:
+                job.thread = t
+                _ready.append(job)
+            try:
+                t.start()
+            except RuntimeError:    # the interpreter is shutting down: no new threads
+                _threads.remove(t)
+                _stale.extend(stale)
+                if job is not None:
+                    _ready.remove(job)
+                return
+            stale = []
 
 
 def _finish() -> None:
     """Join every helper thread (a creation in flight completes), then end every spare
     the core knows, claimed or not."""
-    global _ready
     with _lock:
-        _ready = None
+        _ready.clear()
         _stale.clear()
     while True:
         with _lock:
@@ -249,10 +260,11 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _lock, _paused, _ready
+    global _lock, _paused, _depth
     _lock = threading.Lock()        # another thread may have held it at the fork
     _paused = False
-    _ready = None
+    _ready.clear()
+    _depth = 1
     _stale.clear()
     _threads.clear()
 

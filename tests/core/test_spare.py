@@ -19,8 +19,8 @@ def ready_spare():
     # the second create() starts the spare; wait (a join) until it is made
     interpcli.create().close()
     interpcli.create().close()
-    job = _spare._ready
-    assert job is not None, "no spare started"
+    assert len(_spare._ready) == 1, "no spare started, or more than one"
+    job = _spare._ready[0]
     job.thread.join()
     assert _lowlevel.spares() == [job.id], (_lowlevel.spares(), job.id)
     return job.id
@@ -45,7 +45,7 @@ def test_the_spare_is_taken_and_fast(python):
         assert i.id == sid and i.name.startswith("interp-"), (i, sid)
         assert i.run("import sys; x = 1").completed
         i.close()
-        _spare._ready.thread.join()         # the next spare, made meanwhile
+        _spare._ready[0].thread.join()         # the next spare, made meanwhile
         t0 = time.perf_counter(); _lowlevel.destroy(_lowlevel.create(True, "plain"))
         fresh = time.perf_counter() - t0
         assert took < fresh, (took, fresh)
@@ -83,15 +83,15 @@ def test_a_taken_name_keeps_the_spare(python):
     check(python, """
         sid = ready_spare()
         a = interpcli.create("a")
-        _spare._ready.thread.join()
-        sid = _spare._ready.id
+        _spare._ready[0].thread.join()
+        sid = _spare._ready[0].id
         try:
             interpcli.create("a")
         except interpcli.InterpreterBusyError as exc:
             assert "exists already" in str(exc)
         else:
             raise AssertionError("a name taken twice")
-        assert _spare._ready is not None and _spare._ready.id == sid
+        assert [j.id for j in _spare._ready] == [sid]
         assert interpcli.create("b").id == sid
     """)
 
@@ -125,7 +125,7 @@ def test_a_changed_environment_gives_a_fresh_interpreter(python, tmp_path, chang
                 assert cwd == {str(tmp_path)!r}, r.stdout
             i.close()
             # the discarded spare is ended (by the helper making the next one)
-            _spare._ready.thread.join()
+            _spare._ready[0].thread.join()
             assert sid not in _lowlevel.spares()
             assert [x.id for x in interpcli.list_all()] == [_lowlevel.main_id()]
     """)
@@ -138,7 +138,7 @@ def test_isolated_false_does_not_take_the_spare(python):
         sid = ready_spare()
         i = interpcli.create(isolated=False)
         assert i.id != sid and i.isolated is False
-        assert _spare._ready.id == sid
+        assert _spare._ready[0].id == sid
         i.close()
     """)
 
@@ -174,7 +174,7 @@ def test_fork_after_closing_every_interpreter(python, state):
         else:
             for _ in range(3):
                 interpcli.create().close()
-            assert _spare._ready is not None
+            assert _spare._ready
         def child():
             i = interpcli.create()
             assert i.run("x = 1").completed
@@ -193,7 +193,7 @@ def test_fork_after_closing_every_interpreter(python, state):
         assert p.exitcode == 0, p.exitcode
         # spares come back after the fork
         interpcli.create().close()
-        assert _spare._ready is not None
+        assert _spare._ready
     """)
 
 
@@ -205,7 +205,7 @@ def test_exit_with_a_spare_is_clean(python, state):
             ready_spare()
         elif state == "in flight":
             interpcli.create(); interpcli.create()
-            assert _spare._ready is not None and _spare._ready.thread.is_alive()
+            assert _spare._ready and _spare._ready[0].thread.is_alive()
         else:
             ready_spare()
             keep = interpcli.create()
@@ -218,8 +218,37 @@ def test_interp_spare_0_turns_it_off(python):
         for _ in range(4):
             interpcli.create().close()
         import threading
-        assert _spare._ready is None and _lowlevel.spares() == []
+        assert _spare._ready == [] and _lowlevel.spares() == []
         assert not [t for t in threading.enumerate() if t.name == "interpcli-spare"]
         print("off")
     """, env={"INTERP_SPARE": "0"})
     assert out == "off\n"
+
+
+def test_two_spares_side_by_side_while_the_caller_outruns_one(python):
+    """A create() that had to wait for the spare in the making (a loop of create and
+    close) makes the next two side by side; once the caller finds them both made (it
+    slowed down), one is kept again. Each is still handed over fresh and in order."""
+    out = check(python, """
+        if _spare.MAX_DEPTH < 2:
+            print("one core"); raise SystemExit
+        ready_spare()
+        a = interpcli.create()              # takes the made spare, starts the next
+        assert len(_spare._ready) == 1 and not _spare._ready[0].thread.finished()
+        b = interpcli.create()              # waits for it: the caller outruns one helper
+        assert _spare._depth == 2
+        assert len(_spare._ready) == 2, _spare._ready
+        for job in _spare._ready:
+            job.thread.join()
+        first, second = (job.id for job in _spare._ready)
+        assert sorted(_lowlevel.spares()) == sorted([first, second])
+        c = interpcli.create()              # both made: one is enough again
+        assert c.id == first and _spare._depth == 1
+        assert [j.id for j in _spare._ready] == [second]
+        for i in (a, b, c):
+            assert i.run("x = 1").completed
+            i.close()
+        assert interpcli.create().id == second
+        print("ok")
+    """)
+    assert out in ("ok\n", "one core\n")
