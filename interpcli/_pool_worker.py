@@ -12,8 +12,6 @@ name; functions of __main__ by value, their code marshalled) travels as a "light
 and needs neither pickle nor interpcli.interpreters here. Anything else travels as an
 pickle message (by interpcli.interpreters._crossinterp's pickler: functions by value,
 channel ends and queues kept alive in flight), unpickled here with pickle."""
-from __future__ import annotations
-
 import marshal
 import struct
 import sys
