@@ -6,8 +6,6 @@ Problems with the user's input raise UsageProblem (a one-line message, exit stat
 import os
 import sys
 
-from .._source import decode_source
-
 
 class UsageProblem(Exception):
     """Bad input from the command line: reported in one line, exit status 2."""
@@ -58,6 +56,7 @@ def script(path: str, args: list[str]) -> Program:
             data = sys.stdin.buffer.read()
         except (OSError, ValueError, AttributeError) as exc:
             raise UsageProblem(f"can't read the program from stdin: {exc}") from None
+        from .._source import decode_source
         return Program("script", "-", decode_source(data), "<stdin>",
                        _path_prelude(["-", *args], "", None))
     try:
@@ -70,6 +69,7 @@ def script(path: str, args: list[str]) -> Program:
             from None
     absolute = os.path.abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
+    from .._source import decode_source     # not before the first interpreter is begun
     return Program("script", path, decode_source(data), absolute,
                    _path_prelude([path, *args], path0, absolute))
 
