@@ -111,8 +111,8 @@ def _helper(job: "_Job | None", stale: list) -> None:
 
 def create(name: str | None, next_name, fresh) -> int:
     """The id of a new isolated interpreter named name (None: next_name() until one is
-    free): the spare when there is a usable one, else fresh(name). Then, from the second
-    creation on, a helper thread starts making the next spare."""
+    free): the oldest spare when there is a usable one, else fresh(name). Then, from the
+    second creation on, helper threads start making the next spares (see _start)."""
     global _asked
     with _lock:
         _asked += 1
