@@ -19,6 +19,39 @@ def test_create_isolated_and_list(interp):
     assert not interp.is_running()
 
 
+def test_one_handle_per_id_while_it_lives():
+    """Interpreter(id) is the same object while one is alive; once it is gone the cache
+    entry goes too (the interpreter lives on), and the next handle is cached in turn,
+    also when handles die in other threads at the same time."""
+    import gc
+    from interpcli import interpreter as module
+    interp = interpcli.create()
+    iid = interp.id
+    try:
+        assert interpcli.Interpreter(iid) is interp
+        del interp
+        gc.collect()
+        assert iid not in module._by_id
+        again = interpcli.Interpreter(iid)
+        assert interpcli.Interpreter(iid) is again and again.id == iid
+        del again
+
+        def churn():
+            for _ in range(2000):
+                h = interpcli.Interpreter(iid)
+                assert interpcli.Interpreter(iid) is h
+                del h
+        threads = [threading.Thread(target=churn) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        last = interpcli.Interpreter(iid)
+        assert interpcli.Interpreter(iid) is last
+    finally:
+        interpcli.Interpreter(iid).close()
+
+
 def test_names_are_unique():
     a = interpcli.create("unique-name")
     try:
