@@ -16,11 +16,10 @@ asked. The caller then sees a fresh interpreter:
 
 Only create() of an isolated interpreter uses it; INTERP_SPARE=0 turns it off (read at
 each create()). Every wait is a thread join: a blocking lock, no polling."""
-import _thread
 import os
 import threading
 
-from . import _lowlevel
+from . import _lowlevel, _sync
 from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
 
 MAX_MISSES = 3      # spares discarded in a row (the environment keeps changing): stop
@@ -63,16 +62,18 @@ class _Job:
 
 
 class _Helper(threading.Thread):
-    """A helper thread whose end is awaited on a plain lock, not with join(): on 3.12 a
+    """A helper thread whose end is awaited on a _sync.Flag, not with join(): on 3.12 a
     Ctrl-C inside Thread.join() can mark the thread stopped while it still runs
     (threading's bpo-45274 path), and the exit would then end the spares while one is
-    still being made ("Fatal Python error: remaining subinterpreters")."""
+    still being made ("Fatal Python error: remaining subinterpreters"). The flag is set
+    before its lock is let go, so a wait that a Ctrl-C cut short just after taking the
+    lock leaves later waits nothing to block on (a bare acquire-and-release did: the exit
+    then waited for that lock forever)."""
 
     def __init__(self, job: "_Job | None", stale: list):
         super().__init__(name="interpcli-spare", daemon=False)
         self._args_ = (job, stale)
-        self._done = _thread.allocate_lock()
-        self._done.acquire()
+        self._done = _sync.Flag()
 
     def run(self) -> None:
         try:
@@ -81,15 +82,14 @@ class _Helper(threading.Thread):
             # as Thread.run() drops its arguments: a job's stale list holds the jobs
             # before it, whose helpers hold theirs (each with an environment snapshot)
             self._args_ = None
-            self._done.release()
+            self._done.set()
 
     def wait(self) -> None:
-        """Until run() returned (an interrupted wait leaves nothing changed)."""
-        self._done.acquire()
-        self._done.release()
+        """Until run() returned."""
+        self._done.wait()
 
     def finished(self) -> bool:
-        return not self._done.locked()
+        return self._done.is_set()
 
 
 def _end(job: _Job) -> None:

@@ -10,9 +10,12 @@ TIMEOUT_MAX = _thread.TIMEOUT_MAX
 
 class Flag:
     """A one-shot event: set() once (later calls do nothing), wait(timeout) until set.
-    A waiter takes the lock and gives it back at once; a KeyboardInterrupt between the two
-    (main thread only) would keep it from the other waiters, so wait in the main thread
-    only where SIGINT is ignored (the exit) or where no other thread waits too."""
+
+    A waiter takes the lock and gives it back at once. A KeyboardInterrupt landing between
+    the two (the main thread only) leaves the lock taken; waits that begin later return at
+    once all the same (set() marks the flag before it lets the lock go, and a wait looks at
+    the mark first), but a wait blocked in another thread at that moment would stay
+    blocked: where the main thread waits, no other thread waits on the same flag."""
 
     __slots__ = ("_lock", "_set")
 

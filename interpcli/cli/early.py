@@ -18,13 +18,16 @@ class EarlyInterpreters:
     discard() closes those that were not taken.
 
     Bare _thread threads and locks, not threading: this runs before threading is loaded,
-    and each wait is a lock held until its thread is done (interruptible by Ctrl-C)."""
+    and each wait is a lock held until its thread is done (interruptible by Ctrl-C). What
+    a wait is for is marked before its lock is let go, and looked at first: a wait that a
+    Ctrl-C cut short just after taking the lock does not block the waits after it."""
 
     def __init__(self, names: list[str]):
         self.names = list(names)
         self._made: dict[str, object] = {}      # name -> id, then Interpreter, or exception
         self._taken: set[str] = set()
         self._loaded = _held_lock()             # released once the core is loaded
+        self._is_loaded = False
         self._done: dict[str, object] = {}      # name -> lock released when made (or not)
         if self.names:
             self._start(self.names[0], first=True)
@@ -42,29 +45,33 @@ class EarlyInterpreters:
                     for other in self.names[1:]:
                         self._start(other)
                 finally:
+                    self._is_loaded = True
                     self._loaded.release()  # after the others started: _join sees them
             from .. import _lowlevel
             self._made[name] = _lowlevel.create(True, name)      # its id
         except BaseException as exc:    # e.g. the C core is not built: reported later
             self._made[name] = exc
         finally:
+            self._made.setdefault(name, None)
             done.release()
 
     def wait_loaded(self) -> None:
         """Wait until the C core is loaded (by the first thread): after that the interpcli
         modules can be imported while the interpreters are being made."""
-        if self.names:
+        if self.names and not self._is_loaded:
             _raise_if_interrupted()
             _wait(self._loaded)
 
     def _join(self, name: str):
         """The Interpreter made for name, or None."""
         _raise_if_interrupted()
-        _wait(self._loaded)                 # the first thread starts the others
+        if not self._is_loaded:
+            _wait(self._loaded)             # the first thread starts the others
         done = self._done.get(name)
         if done is None:
             return None
-        _wait(done)
+        if name not in self._made:
+            _wait(done)
         value = self._made.get(name)
         if isinstance(value, int):
             from ..interpreter import Interpreter

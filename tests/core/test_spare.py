@@ -252,3 +252,20 @@ def test_two_spares_side_by_side_while_the_caller_outruns_one(python):
         print("ok")
     """)
     assert out in ("ok\n", "one core\n")
+
+
+def test_the_exit_does_not_wait_on_a_lock_an_interrupted_wait_kept(python):
+    """A Ctrl-C just after create() took a helper's lock while waiting for the spare left
+    that lock taken; the exit shutdown then waited on it forever (found on 3.12 under
+    load). The helper's end is a mark looked at first, so neither the next create() nor
+    the exit blocks."""
+    out = check(python, """
+        ready_spare()
+        helper = _spare._ready[0].thread
+        helper._done._lock.acquire()        # what the interrupted wait leaves behind
+        i = interpcli.create()              # waits for that helper: returns at once
+        assert helper.finished()
+        i.close()
+        print("ok")
+    """, timeout=60)
+    assert out == "ok\n"

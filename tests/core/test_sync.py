@@ -99,3 +99,20 @@ def test_is_main_thread_without_threading_loaded():
                        timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert p.returncode == 0, p.stderr
     assert p.stdout == "[True, False]\n"
+
+
+def test_a_wait_cut_short_after_taking_the_lock_blocks_no_later_wait():
+    """A Ctrl-C landing in the main thread just after a wait took the flag's lock (before
+    it gave it back) leaves the lock taken: the waits after it must still return. The
+    spare's helpers are awaited this way, and the exit once hung there forever (3.12,
+    SIGINT during a create() loop on a loaded machine)."""
+    flag = _sync.Flag()
+    flag.set()
+    flag._lock.acquire()            # the state such an interrupted wait leaves
+    t0 = time.monotonic()
+    assert flag.wait() and flag.wait(5)
+    assert time.monotonic() - t0 < 1
+    finished = _sync.start(lambda: None)
+    assert finished.wait(30)
+    finished._lock.acquire()
+    assert finished.wait()
