@@ -65,16 +65,14 @@ def start(function, args=()) -> Flag:
 
 
 def is_main_thread() -> bool:
-    """threading.current_thread() is threading.main_thread(), without importing
-    threading: _thread tells on 3.13+; on 3.12, unless threading is loaded already, the
-    main thread is the process's first one (Linux: its thread id is the process id; it is
-    the thread that started Python, and the one that forked after a fork)."""
+    """threading.current_thread() is threading.main_thread(), without importing threading:
+    _thread tells on 3.13+; on 3.12 the main thread is the process's first one (Linux: its
+    thread id is the process id), the thread that started Python, and after a fork the
+    thread that forked. threading itself is not asked even when loaded: another thread may
+    be importing it at that moment (`interp`'s status line does, while runs start), and a
+    half-made module has no current_thread yet."""
     get_main = getattr(_thread, "_get_main_thread_ident", None)
     if get_main is not None:
         return _thread.get_ident() == get_main()
-    import sys
-    threading = sys.modules.get("threading")
-    if threading is not None:
-        return threading.current_thread() is threading.main_thread()
     from os import getpid
     return _thread.get_native_id() == getpid()
