@@ -240,13 +240,13 @@ def _make_result(source, names, ref, out, timed_out, timeout) -> "RunResult":
 
 def _run_in_thread(interp_id, args, timeout, done, canceller):
     """Run in a helper thread so the calling thread can take Ctrl-C and time out. The
-    wait is a bare lock acquire (no polling) that signals interrupt, never a Condition:
-    a KeyboardInterrupt landing inside Event.wait() can leave its Condition's lock held
-    (the interrupted re-acquire, or a `with` cut short), and the next wait then hangs
-    forever with the run going on. `done` is set at the end, for the exit shutdown."""
+    wait is a _sync.Flag (a bare lock acquire: no polling, and signals interrupt it),
+    never a Condition: a KeyboardInterrupt landing inside Event.wait() can leave its
+    Condition's lock held (the interrupted re-acquire, or a `with` cut short), and the
+    next wait then hangs forever with the run going on. `done` is set at the end, for the
+    exit shutdown."""
     box: dict = {}
-    finished = _thread.allocate_lock()
-    finished.acquire()
+    finished = _sync.Flag()
 
     def target():
         try:
@@ -254,33 +254,25 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
         except BaseException as exc:    # handed to the caller below
             box["exc"] = exc
         finally:
-            box["done"] = True          # before the release: a waiter that is cut short
-            finished.release()          # between acquiring and looking still sees it
+            finished.set()
             done.set()
-
-    def wait(seconds=None) -> bool:
-        """True once the run ended; False when seconds passed first."""
-        if "done" in box:
-            return True
-        got = finished.acquire(True, -1 if seconds is None else seconds)
-        return got or "done" in box
 
     timed_out = False
     interrupted = None
     thread = None
     try:
         thread = _sync.start(target)
-        if not wait(timeout):
+        if not finished.wait(timeout):
             timed_out = True
             canceller.cancel(timeout=True)
-            wait()
+            finished.wait()
     except KeyboardInterrupt as exc:
         # whether the run has begun or not, it stops (a Ctrl-C may land in t.start())
         interrupted = exc
         while True:
             try:
                 canceller.cancel()
-                wait()
+                finished.wait()
                 break
             except KeyboardInterrupt:
                 continue

@@ -7,8 +7,7 @@ rather than one after the other.
 The first thread loads the C core (the main thread waits for that: two threads importing
 at once take turns at every switch interval, 5 ms), then starts one thread per other
 interpreter and creates its own."""
-import _thread
-
+from .._sync import Flag
 from .signals import sigints, start_raw_thread
 
 
@@ -17,23 +16,20 @@ class EarlyInterpreters:
     (None if making it failed: the normal path then tries again and reports the error);
     discard() closes those that were not taken.
 
-    Bare _thread threads and locks, not threading: this runs before threading is loaded,
-    and each wait is a lock held until its thread is done (interruptible by Ctrl-C). What
-    a wait is for is marked before its lock is let go, and looked at first: a wait that a
-    Ctrl-C cut short just after taking the lock does not block the waits after it."""
+    Bare _thread threads and _sync.Flag waits, not threading: this runs before threading
+    is loaded (a wait is interruptible by Ctrl-C, and one cut short blocks none after it)."""
 
     def __init__(self, names: list[str]):
         self.names = list(names)
         self._made: dict[str, object] = {}      # name -> id, then Interpreter, or exception
         self._taken: set[str] = set()
-        self._loaded = _held_lock()             # released once the core is loaded
-        self._is_loaded = False
-        self._done: dict[str, object] = {}      # name -> lock released when made (or not)
+        self._loaded = Flag()                   # set once the core is loaded
+        self._done: dict[str, Flag] = {}        # name -> set when made (or not)
         if self.names:
             self._start(self.names[0], first=True)
 
     def _start(self, name: str, first: bool = False) -> None:
-        done = self._done[name] = _held_lock()
+        done = self._done[name] = Flag()
         start_raw_thread(self._create, (name, first, done))
 
     def _create(self, name: str, first: bool, done) -> None:
@@ -45,33 +41,29 @@ class EarlyInterpreters:
                     for other in self.names[1:]:
                         self._start(other)
                 finally:
-                    self._is_loaded = True
-                    self._loaded.release()  # after the others started: _join sees them
+                    self._loaded.set()      # after the others started: _join sees them
             from .. import _lowlevel
             self._made[name] = _lowlevel.create(True, name)      # its id
         except BaseException as exc:    # e.g. the C core is not built: reported later
             self._made[name] = exc
         finally:
-            self._made.setdefault(name, None)
-            done.release()
+            done.set()
 
     def wait_loaded(self) -> None:
         """Wait until the C core is loaded (by the first thread): after that the interpcli
         modules can be imported while the interpreters are being made."""
-        if self.names and not self._is_loaded:
+        if self.names:
             _raise_if_interrupted()
-            _wait(self._loaded)
+            self._loaded.wait()
 
     def _join(self, name: str):
         """The Interpreter made for name, or None."""
         _raise_if_interrupted()
-        if not self._is_loaded:
-            _wait(self._loaded)             # the first thread starts the others
+        self._loaded.wait()                 # the first thread starts the others
         done = self._done.get(name)
         if done is None:
             return None
-        if name not in self._made:
-            _wait(done)
+        done.wait()
         value = self._made.get(name)
         if isinstance(value, int):
             from ..interpreter import Interpreter
@@ -109,14 +101,3 @@ def _raise_if_interrupted() -> None:
     if sigints():
         raise KeyboardInterrupt
 
-
-def _held_lock():
-    lock = _thread.allocate_lock()
-    lock.acquire()
-    return lock
-
-
-def _wait(lock) -> None:
-    """Wait until lock is released (then leave it free for other waiters)."""
-    lock.acquire()
-    lock.release()

@@ -20,13 +20,13 @@ def test_made_by_name_taken_once_and_the_rest_discarded():
 
 
 def test_a_wait_cut_short_after_taking_its_lock_blocks_no_later_wait():
-    """A Ctrl-C in the main thread just after a wait took one of the locks (before giving
-    it back) leaves that lock taken: the waits after it look at what they wait for first."""
+    """A Ctrl-C in the main thread just after a wait took one of the flags' locks (before
+    giving it back) leaves that lock taken: the waits after it must not block on it."""
     early = EarlyInterpreters(["early-c"])
     early.wait_loaded()
-    early._loaded.acquire()                         # what such an interrupted wait leaves
+    early._loaded._lock.acquire()                   # what such an interrupted wait leaves
     early._join("early-c")
-    early._done["early-c"].acquire()
+    early._done["early-c"]._lock.acquire()
     early.wait_loaded()
     c = early.take("early-c")                       # would block forever otherwise
     assert c is not None

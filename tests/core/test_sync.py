@@ -88,17 +88,9 @@ def test_is_main_thread():
 def test_is_main_thread_without_threading_loaded():
     """The path `interp run` takes: threading not imported (3.12's answer comes from the
     thread ids), in the main thread and in a bare _thread thread."""
-    code = ("import sys, _thread\n"
-            "from interpcli import _sync\n"
-            "assert 'threading' not in sys.modules\n"
-            "out = [_sync.is_main_thread()]\n"
-            "_sync.start(lambda: out.append(_sync.is_main_thread())).wait()\n"
-            "assert 'threading' not in sys.modules, 'threading was imported'\n"
-            "print(out)\n")
-    p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                       timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert p.returncode == 0, p.stderr
-    assert p.stdout == "[True, False]\n"
+    out = _main_thread_answers("assert 'threading' not in sys.modules\n",
+                               "assert 'threading' not in sys.modules, 'threading was imported'\n")
+    assert out == "[True, False]\n"
 
 
 def test_a_wait_cut_short_after_taking_the_lock_blocks_no_later_wait():
@@ -122,13 +114,22 @@ def test_is_main_thread_while_threading_is_being_imported():
     """`interp`'s status line imports threading in the main thread while the runs start
     in bare threads, which ask is_main_thread(): a half-imported threading module must
     not be consulted (3.12 did: AttributeError, and a run reported as failed)."""
-    code = ("import sys, types, _thread\n"
+    out = _main_thread_answers("import types\n"
+                               "sys.modules['threading'] = types.ModuleType('threading')\n")
+    assert out == "[True, False]\n"
+
+
+def _main_thread_answers(before: str, after: str = "") -> str:
+    """What is_main_thread() says in the main thread and in a bare _thread thread, printed
+    by a fresh `python -S` that runs `before` first and `after` last."""
+    code = ("import sys, _thread\n"
             "from interpcli import _sync\n"
-            "sys.modules['threading'] = types.ModuleType('threading')  # being imported\n"
+            + before +
             "out = [_sync.is_main_thread()]\n"
             "_sync.start(lambda: out.append(_sync.is_main_thread())).wait()\n"
+            + after +
             "print(out)\n")
     p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                        timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert p.returncode == 0, p.stderr
-    assert p.stdout == "[True, False]\n"
+    return p.stdout
