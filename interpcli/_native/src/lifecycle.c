@@ -4,6 +4,7 @@
 #include "common.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Unlist a record that never finished starting (or was refused) and drop its reference. */
 static void forget(ic_interp *rec)
@@ -121,7 +122,10 @@ static const char JOIN_THREADS[] =
     "    # daemon threads too (a shared-GIL interpreter's threads inherit daemon=True from\n"
     "    # the run's thread): ending with one alive is not possible, so give them the time\n"
     "    for t in sorted(others, key=lambda t: t.daemon):\n"
-    "        t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))\n"
+    "        try:\n"
+    "            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))\n"
+    "        except RuntimeError:\n"
+    "            pass    # never started (its start() was interrupted): nothing to join\n"
     "    # 3.12: threading's main thread here is the OS thread that first imported it, in a\n"
     "    # run whose thread state is gone (its lock released). Ending the interpreter from\n"
     "    # that OS thread, threading._shutdown asserts the lock is held, then memory is\n"
@@ -187,6 +191,37 @@ static int other_threads(PyThreadState *ts)
         }
     }
     return n;
+}
+
+/* Wait, until `deadline` (ic_now() time; < 0: none), for the interpreter's thread states
+ * other than ts to be gone; the count left. A joined threading thread, or one that left
+ * threading's books, still holds its thread state while it returns through the C code
+ * that started it (on 3.12 its join even returns before the state is unlinked), and a
+ * _thread thread has nothing to join: CPython tells nobody when a thread state is
+ * deleted, so look again with the GIL released, at growing intervals (50 us to 5 ms). */
+static int settle_threads(PyThreadState *ts, double deadline)
+{
+    int others = other_threads(ts);
+    long pause_ns = 50 * 1000;
+    while (others > 0) {
+        double left = deadline < 0 ? 1.0 : deadline - ic_now();
+        if (left <= 0) {
+            break;
+        }
+        long ns = pause_ns;
+        if (left * 1e9 < (double)ns) {
+            ns = (long)(left * 1e9) + 1;
+        }
+        struct timespec pause = {0, ns};
+        PyThreadState *saved = PyEval_SaveThread();
+        nanosleep(&pause, NULL);
+        PyEval_RestoreThread(saved);
+        others = other_threads(ts);
+        if (pause_ns < 5 * 1000 * 1000) {
+            pause_ns *= 2;
+        }
+    }
+    return others;
 }
 
 static PyThreadState *attach_for_end(ic_interp *rec)
@@ -261,8 +296,9 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
         rc = ic_fail(IC_ERR_NOMEM, "cannot make a thread state");
         goto refused;
     }
+    double deadline = join_timeout < 0 ? -1.0 : ic_now() + join_timeout;
     join_threads(join_timeout);
-    int others = other_threads(ts);
+    int others = settle_threads(ts, deadline);
     if (others > 0) {
         /* ending now would abort the process (3.12, 3.13) or free what they use (3.14) */
         detach_after_refusal(rec, ts);
