@@ -31,21 +31,79 @@ def shutdown():
     end every interpreter: the process must never exit with live subinterpreters or a
     thread still inside one (both are fatal errors in CPython's finalization).
 
-    A Ctrl-C must not cut this short (finalizing with live subinterpreters is fatal on
-    3.12): SIGINT is ignored from here on, and one already pending is absorbed by a retry."""
+    The waits give runs grace() seconds to stop. A Ctrl-C during them cuts them short:
+    what can end at once ends, and if anything is left the process leaves without cleanup
+    (by SIGINT, as after an uncaught KeyboardInterrupt). Elsewhere SIGINT is ignored, so
+    that no Ctrl-C lets the process finalize with interpreters alive."""
+    _ignore_sigint()
+    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    interrupted = isinstance(last, KeyboardInterrupt) or _thread_wait_cut_short()
+    hurry = False
+    while True:
+        try:
+            stuck = _end_all(hurry)
+            break
+        except KeyboardInterrupt:   # in a wait of the grace, or one that was pending
+            interrupted = hurry = True
+            _ignore_sigint()
+    if stuck:
+        # A run that ignores interrupts (blocked in a C call), or a thread inside an
+        # interpreter that does not end, keeps it from ending; finalizing would abort the
+        # process (or free what the thread uses), so leave without finalization instead.
+        sys.stderr.write(f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
+                         "exit; exiting without cleanup\n")
+        _leave(interrupted)
+    if isinstance(last, KeyboardInterrupt):
+        _mark_keyboard_interrupt_exit()
+
+
+def _ignore_sigint():
     try:
         _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     except (ValueError, OSError):
         pass                    # not the main thread
-    last = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-    while True:
+
+
+def _wait(done: "_sync.Flag", timeout: float) -> None:
+    """done.wait(timeout), which a Ctrl-C cuts short (KeyboardInterrupt) in the main thread."""
+    try:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+    except (ValueError, OSError):
+        pass
+    try:
+        done.wait(timeout)
+    finally:
+        _ignore_sigint()
+
+
+def _thread_wait_cut_short() -> bool:
+    """Non-daemon threads still alive at exit: CPython's wait for them before the exit
+    callbacks was cut short, by a Ctrl-C (or an error in a threading exit callback)."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return False
+    try:
+        main = threading.main_thread()
+        return any(t is not main and not t.daemon and t.is_alive()
+                   for t in threading.enumerate())
+    except Exception:
+        return False
+
+
+def _leave(interrupted: bool):
+    """Exit now, without finalization: by SIGINT after a Ctrl-C, else with status 1."""
+    for stream in (sys.stderr, sys.stdout):
         try:
-            _end_all()
-            break
-        except KeyboardInterrupt:
-            continue
-    if isinstance(last, KeyboardInterrupt):
-        _mark_keyboard_interrupt_exit()
+            stream.flush()
+        except Exception:
+            pass
+    if interrupted:
+        try:
+            _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+            os.kill(os.getpid(), _signal.SIGINT)
+        except (ValueError, OSError):
+            pass
+    os._exit(130 if interrupted else 1)
 
 
 def _end_at_exit(iid: int, deadline: float) -> bool:
@@ -65,7 +123,7 @@ def _end_at_exit(iid: int, deadline: float) -> bool:
             with lock:
                 pending = list(active_runs)
             for done in pending:
-                done.wait(max(0.0, deadline - time.monotonic()))
+                _wait(done, deadline - time.monotonic())
             if time.monotonic() >= deadline:
                 return False
         except InterpreterError:
@@ -83,7 +141,9 @@ def _mark_keyboard_interrupt_exit():
         pass
 
 
-def _end_all():
+def _end_all(hurry: bool = False) -> "list[str]":
+    """Stop every run, end every interpreter; the names of those that could not be ended.
+    hurry: no grace (a Ctrl-C came during it)."""
     global exiting
     main = _lowlevel.main_id()
     spare = sys.modules.get("interpcli._spare")     # none was made if never imported
@@ -102,7 +162,7 @@ def _end_all():
     # wake every wait on a channel (threads inside interpreters too, which ending the
     # interpreter joins): nobody will feed those channels any more
     _lowlevel.close_all_channels()
-    deadline = time.monotonic() + grace(10.0)
+    deadline = time.monotonic() + (0.0 if hurry else grace(10.0))
     waited: set = set()
     while True:     # runs that registered meanwhile were cancelled on registering
         with lock:
@@ -110,18 +170,7 @@ def _end_all():
         if not pending or time.monotonic() >= deadline:
             break
         for done in pending:
-            done.wait(max(0.0, deadline - time.monotonic()))
+            _wait(done, deadline - time.monotonic())
             waited.add(done)
-    stuck = []
-    for iid, name, _iso, _running, _runs in _lowlevel.interpreters():
-        if iid != main and not _end_at_exit(iid, deadline):
-            stuck.append(name)
-    if stuck:
-        # A run that ignores interrupts (blocked in a C call), or a thread inside an
-        # interpreter that does not end, keeps it from ending; finalizing would abort the
-        # process (or free what the thread uses), so leave without finalization instead.
-        sys.stderr.write(f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
-                         "exit; exiting without cleanup\n")
-        sys.stderr.flush()
-        sys.stdout.flush()
-        os._exit(1)
+    return [name for iid, name, _iso, _running, _runs in _lowlevel.interpreters()
+            if iid != main and not _end_at_exit(iid, deadline)]

@@ -128,3 +128,72 @@ def test_a_daemon_threads_run_after_the_exit_shutdown_ended_its_interpreter():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[:2] == ["False", "KeyboardInterrupt"], proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def _ctrl_c_at_exit(code, grace, signals):
+    """Start code, and once it printed "started", send SIGINT `signals` times, 0.3 s apart;
+    (returncode, stderr, seconds from the first SIGINT to the end)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={**os.environ, "INTERP_GRACE": str(grace)})
+    try:
+        assert p.stdout.readline() == "started\n"
+        time.sleep(0.3)                 # the main program ended: Python waits for threads
+        t0 = time.monotonic()
+        for _ in range(signals):
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+        _out, err = p.communicate(timeout=60)
+        return p.returncode, err, time.monotonic() - t0
+    finally:
+        p.kill()
+        p.wait()
+
+
+# a run that ignores interrupts (in a sleep), in a non-daemon thread Python waits for at exit
+SLEEPING_RUN_IN_A_THREAD = """
+    import threading, interpcli
+    i = interpcli.create()
+    threading.Thread(target=i.run, args=("import time\\ntime.sleep(30)\\n",)).start()
+    while not i.is_running():
+        threading.Event().wait(0.01)
+    print("started", flush=True)
+"""
+
+
+def test_ctrl_c_while_python_waits_for_threads_exits_by_sigint_when_a_run_is_stuck():
+    # as `python` itself: a Ctrl-C then ends the process (status 0 or by SIGINT), never 1
+    rc, err, _seconds = _ctrl_c_at_exit(SLEEPING_RUN_IN_A_THREAD, grace=0.5, signals=1)
+    assert "Fatal Python error" not in err
+    assert "did not stop at exit" in err
+    assert rc == -2, (rc, err)
+
+
+def test_a_second_ctrl_c_cuts_the_exit_grace_short():
+    rc, err, seconds = _ctrl_c_at_exit(SLEEPING_RUN_IN_A_THREAD, grace=60, signals=2)
+    assert "Fatal Python error" not in err
+    assert "did not stop at exit" in err
+    assert rc == -2, (rc, err)
+    assert seconds < 20         # not the 60 s of grace, nor the 30 s of the sleep
+
+
+def test_ctrl_c_in_the_exit_grace_lets_runs_that_stop_end_cleanly():
+    # the run stops on the interrupt at once: its interpreter ends, nothing is left
+    rc, err, seconds = _ctrl_c_at_exit("""
+        import threading, interpcli
+        i = interpcli.create()
+        threading.Thread(target=i.run, args=("while True:\\n    pass\\n",)).start()
+        while not i.is_running():
+            threading.Event().wait(0.01)
+        print("started", flush=True)
+    """, grace=60, signals=1)
+    assert "Fatal Python error" not in err
+    assert "did not stop at exit" not in err
+    assert rc in (0, -2), (rc, err)
+    assert seconds < 20
