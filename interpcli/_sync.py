@@ -17,12 +17,13 @@ class Flag:
     the mark first), but a wait blocked in another thread at that moment would stay
     blocked: where the main thread waits, no other thread waits on the same flag."""
 
-    __slots__ = ("_lock", "_set")
+    __slots__ = ("_lock", "_set", "launched")
 
     def __init__(self):
         self._lock = _thread.allocate_lock()
         self._lock.acquire()
         self._set = False
+        self.launched = False       # start(): the thread that sets it was started
 
     def set(self) -> None:
         if self._set:
@@ -48,11 +49,16 @@ class Flag:
         return self._set
 
 
-def start(function, args=()) -> Flag:
-    """Run function(*args) in a new thread; the returned Flag is set when it returned
-    (or raised: the exception is printed as threading prints one, by sys.unraisablehook
-    rather than excepthook, and otherwise dropped; pass functions that handle their own)."""
-    finished = Flag()
+def start(function, args=(), finished: "Flag | None" = None) -> Flag:
+    """Run function(*args) in a new thread; the returned Flag (`finished`, or a new one)
+    is set when it returned (or raised: the exception is printed as threading prints one,
+    by sys.unraisablehook rather than excepthook, and otherwise dropped; pass functions
+    that handle their own). Its `launched` is True once the thread is started: a
+    KeyboardInterrupt raised in here may come before or after that, and the caller that
+    passed `finished` tells which by it (no bytecode between the mark and the start looks
+    at pending signals)."""
+    if finished is None:
+        finished = Flag()
 
     def body():
         try:
@@ -60,6 +66,7 @@ def start(function, args=()) -> Flag:
         finally:
             finished.set()
 
+    finished.launched = True
     _thread.start_new_thread(body, ())
     return finished
 

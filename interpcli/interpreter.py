@@ -226,6 +226,10 @@ class Canceller(_lowlevel.Canceller):
         super().__init__(interp.id if isinstance(interp, Interpreter) else interp)
 
 
+# the outcome of a run whose Ctrl-C came before its thread was started
+_NOT_BEGUN_RESULT = dict(_EXITING_RESULT, exc_message="interrupted before the run began")
+
+
 def _make_result(source, names, ref, out, timed_out, timeout) -> "RunResult":
     from .results import RunResult
     msg = out["exc_message"]
@@ -259,16 +263,17 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
 
     timed_out = False
     interrupted = None
-    thread = None
     try:
-        thread = _sync.start(target)
+        _sync.start(target, finished=finished)
         if not finished.wait(timeout):
             timed_out = True
             canceller.cancel(timeout=True)
             finished.wait()
     except KeyboardInterrupt as exc:
-        # whether the run has begun or not, it stops (a Ctrl-C may land in t.start())
+        # whether the run has begun or not, it stops (a Ctrl-C may land in start())
         interrupted = exc
+        if not finished.launched:       # landed before the thread was started: no run
+            return dict(_NOT_BEGUN_RESULT), False, interrupted
         while True:
             try:
                 canceller.cancel()
@@ -276,8 +281,6 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
                 break
             except KeyboardInterrupt:
                 continue
-    if thread is not None:
-        thread.wait()
     if "exc" in box:
         raise box["exc"]
     return box["out"], timed_out, interrupted

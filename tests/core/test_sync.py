@@ -133,3 +133,48 @@ def _main_thread_answers(before: str, after: str = "") -> str:
                        timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert p.returncode == 0, p.stderr
     return p.stdout
+
+
+def _start_interrupted(launch: bool):
+    """_sync.start as a Ctrl-C cuts it short: before it started the thread (launch False),
+    or just after (True)."""
+    real = _sync.start
+
+    def interrupted(function, args=(), finished=None):
+        if launch:
+            real(function, args, finished)
+        raise KeyboardInterrupt
+
+    return interrupted
+
+
+def test_a_ctrl_c_before_a_runs_thread_starts_raises_at_once(monkeypatch):
+    import pytest
+    import interpcli
+    interp = interpcli.create()
+    try:
+        monkeypatch.setattr(_sync, "start", _start_interrupted(False))
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            interp.run("x = 1")         # hung forever, waiting for a thread never started
+        monkeypatch.undo()
+        assert time.monotonic() - t0 < 5
+        interp.run("assert 'x' not in globals()").check()     # the run never began
+    finally:
+        monkeypatch.undo()
+        interp.close()
+
+
+def test_a_ctrl_c_just_after_a_runs_thread_started_stops_that_run(monkeypatch):
+    import pytest
+    import interpcli
+    interp = interpcli.create()
+    try:
+        monkeypatch.setattr(_sync, "start", _start_interrupted(True))
+        with pytest.raises(KeyboardInterrupt):
+            interp.run("import time\nwhile True:\n    time.sleep(0.001)\n")
+        monkeypatch.undo()
+        assert not interp.is_running()  # the run was stopped, and waited for
+    finally:
+        monkeypatch.undo()
+        interp.close()
