@@ -1,6 +1,7 @@
 """Fixtures for every test layer: core/ (the C core through the Python API), pep734/
 (interpcli.interpreters), cli/ (`interp`), repl/ (`interp shell`) and stress/. Tests under
 stress/ carry the `stress` marker: `python -m pytest -m "not stress"` skips them."""
+import signal
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,14 @@ import interpcli
 from helpers import run_python
 
 STRESS = Path(__file__).parent / "stress"
+
+
+def pytest_configure(config):
+    # A suite started as a background job of a non-interactive shell (`.ci/run &`) inherits
+    # SIGINT ignored, and so would every Python it starts: Python keeps an ignored SIGINT
+    # ignored, and the Ctrl-C tests' processes would never see theirs. Take it again.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):
