@@ -65,9 +65,9 @@ def _exit_shutdown() -> None:
 
 
 def destroy(interp_id: int, force: bool = False, join_timeout: float | None = None) -> None:
-    """End an interpreter interpcli made. Its threads' channel waits end; its threading
-    threads get join_timeout seconds (None: no limit) to finish; InterpreterBusyError if
-    any thread is left, or it is running."""
+    """End an interpreter interpcli made. Its threads' channel waits end; its threads get
+    join_timeout seconds (None: no limit) to finish; InterpreterBusyError if any thread
+    is left, or it is running."""
     core_module()._destroy(interp_id, bool(force), -1.0 if join_timeout is None
                            else max(0.0, float(join_timeout)))
 

@@ -100,9 +100,9 @@ class Interpreter:
 
     def close(self, *, timeout: float | None = 10.0, force: bool = False) -> None:
         """End the interpreter. Channel waits of its own threads end (ChannelClosedError),
-        threading's exit callbacks run and its threading threads get `timeout` seconds
-        (None: no limit) to finish. Refused (InterpreterBusyError) while it runs, while
-        any of its threads is left (a raw _thread or daemon thread too), and while
+        threading's exit callbacks run and its threads (threading's, daemon or raw _thread
+        ones) get `timeout` seconds (None: no limit) to finish. Refused
+        (InterpreterBusyError) while it runs, while any of its threads is left, and while
         memoryviews onto memory it lent through send_buffer are alive elsewhere, unless
         force: then that memory is kept (never freed under a reader) and the end goes on."""
         if self._id == _lowlevel.main_id():

@@ -417,6 +417,10 @@ def _project_root():
 
 
 def main(argv=None):
+    # started with SIGINT ignored (a background job of a non-interactive shell), every
+    # test process would inherit that, and the tests that send SIGINT would fail
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--modules", default=",".join(MODULES),
