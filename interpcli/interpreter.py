@@ -258,8 +258,7 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
         except BaseException as exc:    # handed to the caller below
             box["exc"] = exc
         finally:
-            finished.set()
-            done.set()
+            done.set()                  # _sync.start sets `finished` as this returns
 
     timed_out = False
     interrupted = None

@@ -5,6 +5,9 @@ import sys
 import threading
 import time
 
+import pytest
+
+import interpcli
 from interpcli import _sync
 
 
@@ -149,8 +152,6 @@ def _start_interrupted(launch: bool):
 
 
 def test_a_ctrl_c_before_a_runs_thread_starts_raises_at_once(monkeypatch):
-    import pytest
-    import interpcli
     interp = interpcli.create()
     try:
         monkeypatch.setattr(_sync, "start", _start_interrupted(False))
@@ -166,8 +167,6 @@ def test_a_ctrl_c_before_a_runs_thread_starts_raises_at_once(monkeypatch):
 
 
 def test_a_ctrl_c_just_after_a_runs_thread_started_stops_that_run(monkeypatch):
-    import pytest
-    import interpcli
     interp = interpcli.create()
     try:
         monkeypatch.setattr(_sync, "start", _start_interrupted(True))
