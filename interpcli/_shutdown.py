@@ -146,9 +146,14 @@ def _end_all(hurry: bool = False) -> "list[str]":
     hurry: no grace (a Ctrl-C came during it)."""
     global exiting
     main = _lowlevel.main_id()
-    spare = sys.modules.get("interpcli._spare")     # none was made if never imported
+    spare = sys.modules.get("interpcli._spare")     # its helpers run only if imported
     if spare is not None:
         spare.shutdown()    # a creation in flight completes, then the spares end
+    for iid in _lowlevel.spares():      # made elsewhere (cli.early) and never taken
+        try:
+            _lowlevel.destroy_spare(iid)
+        except InterpreterError:
+            pass
     # stop every run, begun or about to begin (a daemon thread may be just starting one);
     # runs asked for from now on stop before they begin
     with lock:

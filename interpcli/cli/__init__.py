@@ -1,9 +1,9 @@
 """The `interp` command: main() is its entry point (scripts/interp, `python -m interpcli`).
 
 This module stays light on purpose: for `interp run` and `interp pipe` it starts creating
-the first interpreter in a thread before anything else is imported. The C create releases
-the GIL and the new interpreter has its own, so the creation overlaps the imports on the
-second core. The usual run and pipe command lines are read by cli.quickargs and run
+the first interpreter in a thread as soon as the command line is read (cli.early). The C
+create releases the GIL and the new interpreter has its own, so the creation overlaps the
+imports on the second core. The usual run and pipe command lines are read by cli.quickargs and run
 without importing click at all (its import costs more than running hello.py); the rest
 goes through the click command tree in cli.app (`interpcli.cli.cli`, loaded on first use).
 
@@ -26,10 +26,10 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
         install_sigint_handler()
         from . import quickargs
         quick = quickargs.parse(args)
-        names = quickargs.program_names(*quick) if quick is not None else []
-        if names:
+        if quick is not None and not quick[1]["shared_gil"]:
             from .early import EarlyInterpreters
-            early = EarlyInterpreters(names)
+            early = EarlyInterpreters()     # the first interpreter is being made from here
+            early.assign(quickargs.program_names(*quick))
         status = _run_quick(quick, early, prog_name) if quick is not None else None
         if status is None:
             from .app import run_cli
@@ -50,10 +50,6 @@ def _run_quick(quick, early, prog_name) -> int | None:
     """Run a command line that cli.quickargs read, without click: its exit status, or None
     when the line has a usage error (nothing ran: click's path parses it again and says
     it, with the usage line)."""
-    if early is not None:
-        # the GIL is the early thread's until the core is loaded (two threads importing at
-        # once take turns every switch interval, 5 ms): then ours while it creates
-        early.wait_loaded()
     from . import report
     from .status import failure_status
     report.PROG = prog_name

@@ -156,12 +156,8 @@ def shell(shared_gil):
 
 
 def _early(ctx):
-    """The interpreters being made early for this command (cli.early), once the C core
-    is loaded, or None."""
-    early = ctx.obj.get("early") if ctx.obj else None
-    if early is not None:
-        early.wait_loaded()
-    return early
+    """The interpreters being made early for this command (cli.early), or None."""
+    return ctx.obj.get("early") if ctx.obj else None
 
 
 def _script_args(ctx) -> list[str]:

@@ -1,74 +1,124 @@
-"""Interpreters made early: for a command line that cli.quickargs read, `interp` starts
-creating every program's interpreter before it imports the rest of itself. The C create
-releases the GIL and each new interpreter has its own, so the creations run on the other
-cores while the main thread loads the session; a pipe's stages are made side by side
-rather than one after the other.
+"""Interpreters made early: for a command line that cli.quickargs read, `interp` begins
+creating the first program's interpreter as soon as the line is read, before it knows the
+programs' names or imports the rest of itself. The C create releases the GIL and each new
+interpreter has its own, so the creations run on the other cores while the main thread
+loads the session; a pipe's stages are made side by side rather than one after the other.
 
-The first thread loads the C core (the main thread waits for that: two threads importing
-at once take turns at every switch interval, 5 ms), then starts one thread per other
-interpreter and creates its own."""
+The first interpreter is made nameless (a spare of the C core: unlisted, its name reserving
+nothing) and named when it is taken; the others are begun once their names are known."""
 from .._sync import Flag
 from .signals import sigints, start_raw_thread
 
 
 class EarlyInterpreters:
-    """Isolated interpreters being created in threads, by name. take(name) hands one over
-    (None if making it failed: the normal path then tries again and reports the error);
-    discard() closes those that were not taken.
+    """Isolated interpreters being created in threads. EarlyInterpreters() loads the C
+    core in the calling thread and begins the first; assign(names) names it names[0] and
+    begins one per other name. take(name) hands one over (None if making it failed: the
+    normal path then tries again and reports the error); discard() ends those not taken.
 
     Bare _thread threads and _sync.Flag waits, not threading: this runs before threading
     is loaded (a wait is interruptible by Ctrl-C, and one cut short blocks none after it)."""
 
-    def __init__(self, names: list[str]):
-        self.names = list(names)
+    def __init__(self):
+        self.names: list[str] = []
         self._made: dict[str, object] = {}      # name -> id, then Interpreter, or exception
         self._taken: set[str] = set()
-        self._loaded = Flag()                   # set once the core is loaded
         self._done: dict[str, Flag] = {}        # name -> set when made (or not)
-        if self.names:
-            self._start(self.names[0], first=True)
-
-    def _start(self, name: str, first: bool = False) -> None:
-        done = self._done[name] = Flag()
-        start_raw_thread(self._create, (name, first, done))
-
-    def _create(self, name: str, first: bool, done) -> None:
+        self._first = None                      # the nameless first: [id or exception]
+        self._first_done = None
         try:
-            if first:
-                try:
-                    from .. import _lowlevel
-                    _lowlevel.core_module()
-                    for other in self.names[1:]:
-                        self._start(other)
-                finally:
-                    self._loaded.set()      # after the others started: _join sees them
             from .. import _lowlevel
-            self._made[name] = _lowlevel.create(True, name)      # its id
-        except BaseException as exc:    # e.g. the C core is not built: reported later
-            self._made[name] = exc
+            _lowlevel.core_module()
+        except Exception:       # e.g. the C core is not built: the normal path reports it
+            return
+        self._first = [None]
+        self._first_done = Flag()
+        _begin(self._create_first, (self._first, self._first_done))
+
+    @staticmethod
+    def _create_first(begun, box: list, done) -> None:
+        try:
+            from .. import _lowlevel
+            begun.set()
+            box[0] = _lowlevel.create_spare()       # its id
+        except BaseException as exc:
+            box[0] = exc
         finally:
+            begun.set()
             done.set()
 
-    def wait_loaded(self) -> None:
-        """Wait until the C core is loaded (by the first thread): after that the interpcli
-        modules can be imported while the interpreters are being made."""
-        if self.names:
-            _raise_if_interrupted()
-            self._loaded.wait()
+    def assign(self, names: list[str]) -> None:
+        """The programs' interpreter names, in order: the first interpreter is names[0]'s
+        (ended when names is empty); the others begin now."""
+        self.names = list(names)
+        if self._first is None:
+            return
+        if not self.names:
+            self._end_first()
+            return
+        self._done[self.names[0]] = self._first_done
+        for name in self.names[1:]:
+            done = self._done[name] = Flag()
+            _begin(self._create, (name, done))
+
+    def _create(self, begun, name: str, done) -> None:
+        try:
+            from .. import _lowlevel
+            begun.set()
+            self._made[name] = _lowlevel.create(True, name)      # its id
+        except BaseException as exc:
+            self._made[name] = exc
+        finally:
+            begun.set()
+            done.set()
+
+    def _end_first(self) -> None:
+        """Wait for the nameless first, then end it (it was never named)."""
+        box, self._first = self._first, None
+        if box is None:
+            return
+        _raise_if_interrupted()
+        self._first_done.wait()
+        if isinstance(box[0], int):
+            from .. import _lowlevel
+            from ..errors import InterpreterError
+            try:
+                _lowlevel.destroy_spare(box[0])
+            except InterpreterError:
+                pass
 
     def _join(self, name: str):
         """The Interpreter made for name, or None."""
         _raise_if_interrupted()
-        self._loaded.wait()                 # the first thread starts the others
         done = self._done.get(name)
         if done is None:
             return None
         done.wait()
+        if self.names and name == self.names[0] and self._first is not None:
+            box, self._first = self._first, None
+            self._made[name] = self._name_first(box[0], name)
         value = self._made.get(name)
         if isinstance(value, int):
             from ..interpreter import Interpreter
             self._made[name] = value = Interpreter(value)
         return None if value is None or isinstance(value, BaseException) else value
+
+    @staticmethod
+    def _name_first(value, name: str):
+        """The first interpreter's id once named name, or what went wrong."""
+        if not isinstance(value, int):
+            return value
+        from .. import _lowlevel
+        from ..errors import InterpreterError
+        try:
+            _lowlevel.take_spare(value, name)
+            return value
+        except InterpreterError as exc:     # the name is taken: it stays nameless
+            try:
+                _lowlevel.destroy_spare(value)
+            except InterpreterError:
+                pass
+            return exc
 
     def take(self, name: str):
         """The Interpreter made for name, or None."""
@@ -79,7 +129,9 @@ class EarlyInterpreters:
         return interp
 
     def discard(self) -> None:
-        """Close the interpreters that were not taken (after waiting for their making)."""
+        """End the interpreters that were not taken (after waiting for their making)."""
+        if not self.names:
+            self._end_first()
         for name in self.names:
             if name in self._taken:
                 continue
@@ -92,6 +144,15 @@ class EarlyInterpreters:
                     pass
 
 
+def _begin(create, args) -> None:
+    """Start create(begun, *args) in a thread and wait until it is about to enter the C
+    create, which lets the GIL go. A new thread needs the GIL to begin, and the main
+    thread, busy importing, would hold it for up to a switch interval (5 ms) at a time."""
+    begun = Flag()
+    start_raw_thread(create, (begun, *args))
+    begun.wait()
+
+
 def _raise_if_interrupted() -> None:
     """Raise the KeyboardInterrupt of a Ctrl-C that Python swallowed ("Exception ignored":
     it landed in a weakref callback or a __del__, such as the import system's module-lock
@@ -100,4 +161,3 @@ def _raise_if_interrupted() -> None:
     Ctrl-C during the wait itself interrupts the wait."""
     if sigints():
         raise KeyboardInterrupt
-

@@ -44,6 +44,13 @@ SCENARIOS = {
         view = r.recv()
         print("done")
     """,
+    "a nameless spare that nobody took (cli.early's first)": """
+        import sys
+        from interpcli import _lowlevel
+        _lowlevel.create_spare()
+        assert "interpcli._spare" not in sys.modules
+        print("done")
+    """,
     "unreceived messages in channels": """
         import interpcli
         i = interpcli.create()
