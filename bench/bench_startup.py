@@ -282,12 +282,26 @@ def bench_cli(rounds, tmp):
     with open(hello, "w") as f:
         f.write('print("hello")\n')
     interp = interp_command()
+    # the floor of any tool that runs a script in a fresh subinterpreter: python's start-up,
+    # one stdlib create, the script, one destroy, and an exit that skips finalization
+    floor = ("import os, sys\n"
+             "try:\n    import _interpreters as std\n"
+             "except ImportError:\n    import _xxsubinterpreters as std\n"
+             "i = std.create()\n"
+             "run = getattr(std, 'exec', None) or std.run_string\n"
+             "run(i, open(sys.argv[1]).read() + '\\nimport sys; sys.stdout.flush()\\n')\n"
+             "std.destroy(i)\n"
+             "os._exit(0)\n")
     t = _alternate({"python": [sys.executable, hello], "interp": [*interp, "run", hello],
+                    "floor": [sys.executable, "-c", floor, hello],
                     "click": [sys.executable, "-c", "import click"],
                     "help": [*interp, "--help"]}, rounds, stdout=subprocess.DEVNULL)
     r = t["interp"] / t["python"]
     report(4, "interp run hello.py vs python hello.py", t["interp"] * 1e3, "python hello.py",
            t["python"] * 1e3, r, "<= 2", r <= 2, "ms")
+    r = t["floor"] / t["python"]
+    report(4, "  floor: stdlib create, exec hello.py, destroy", t["floor"] * 1e3,
+           "python hello.py", t["python"] * 1e3, r, "(reference)", None, "ms")
     r = t["help"] / t["click"]
     report(4, "interp --help vs python -c 'import click'", t["help"] * 1e3,
            "python -c 'import click'", t["click"] * 1e3, r, "~ 1 (level)", r <= 1.1, "ms")
