@@ -10,7 +10,9 @@ asked. The caller then sees a fresh interpreter:
 - create() waits for a spare still being made rather than make a second one at once;
   when it had to wait (the caller creates faster than one helper makes them: a loop of
   create() and close()), two spares are made side by side from then on, on machines with
-  two cores or more, until the caller finds them both made (it slowed down);
+  two cores or more, and a helper that made one begins the next at once (at most one
+  made ahead of the two in the making), until the caller finds two made (it slowed
+  down): then one is kept again;
 - before os.fork() the spare (and a creation in flight) is finished and ended, so a
   process that closed its interpreters can still fork; the exit shutdown ends it too.
 
@@ -46,19 +48,23 @@ class _Job:
     """One spare, made by `thread`: id is None until made, and when making it failed; env
     is what the process looked like to it."""
 
-    __slots__ = ("thread", "id", "env")
+    __slots__ = ("thread", "id", "env", "made")
 
     def __init__(self):
         self.thread = None
         self.id = None
         self.env = None
+        self.made = _sync.Flag()        # set once made (or not): a helper may go on
 
     def make(self):
-        self.env = _lowlevel.env_snapshot()
         try:
-            self.id = _lowlevel.create_spare()
-        except Exception:           # the caller will create afresh (and see the error)
-            self.id = None
+            self.env = _lowlevel.env_snapshot()
+            try:
+                self.id = _lowlevel.create_spare()
+            except Exception:       # the caller will create afresh (and see the error)
+                self.id = None
+        finally:
+            self.made.set()
 
 
 class _Helper(threading.Thread):
@@ -94,7 +100,7 @@ class _Helper(threading.Thread):
 
 def _end(job: _Job) -> None:
     """Wait until the job's spare is made, then end it."""
-    job.thread.wait()
+    job.made.wait()
     if job.id is not None:
         try:
             _lowlevel.destroy_spare(job.id)
@@ -105,8 +111,30 @@ def _end(job: _Job) -> None:
 def _helper(job: "_Job | None", stale: list) -> None:
     for old in stale:
         _end(old)
-    if job is not None:
+    while job is not None:
         job.make()
+        job = _next_job(job.thread)
+
+
+def _next_job(thread: "_Helper") -> "_Job | None":
+    """While the caller outruns the helpers (_depth is MAX_DEPTH), a helper that made its
+    spare begins the next at once rather than when that spare is taken, so that every
+    core keeps creating while the caller is busy closing: at most _depth in the making
+    and one made ahead of them. None when no more is wanted."""
+    with _lock:
+        if _closed or _paused or _depth < MAX_DEPTH or _misses >= MAX_MISSES:
+            return None
+        if _making() >= _depth or len(_ready) > _depth or not enabled():
+            return None
+        job = _Job()
+        job.thread = thread
+        _ready.append(job)
+        return job
+
+
+def _making() -> int:
+    """Spares in the making (under _lock)."""
+    return sum(1 for job in _ready if not job.made.is_set())
 
 
 def create(name: str | None, next_name, fresh) -> int:
@@ -136,8 +164,8 @@ def _claim(job: _Job, name, next_name) -> int | None:
     global _misses, _depth
     taken = False
     try:
-        waited = not job.thread.finished()
-        job.thread.wait()           # a Ctrl-C here gives the job back
+        waited = not job.made.is_set()
+        job.made.wait()             # a Ctrl-C here gives the job back
         if job.id is None:
             return None
         if job.env != _lowlevel.env_snapshot():
@@ -158,7 +186,7 @@ def _claim(job: _Job, name, next_name) -> int | None:
             _misses = 0
             if waited:
                 _depth = MAX_DEPTH      # one helper cannot keep up: two side by side
-            elif not _ready or _ready[0].thread.finished():
+            elif not _ready or _ready[0].made.is_set():
                 _depth = 1              # the next one is made already: one is enough
         return job.id
     except InterpreterNotFoundError:
@@ -184,13 +212,18 @@ def _give_back(job: _Job) -> None:
 
 def _start() -> None:
     """Start helper threads to end the stale spares and make the next spares, as many as
-    wanted (the second creation on, fewer than _depth ready or in the making, spares not
-    discarded too often): one thread per spare, the first also ends the stale ones."""
+    wanted (the second creation on, spares not discarded too often; fewer than _depth
+    ready or in the making, or at MAX_DEPTH fewer than _depth in the making and at most
+    one made ahead): one thread per spare, the first also ends the stale ones."""
     with _lock:
         if _closed or _paused:
             return
         want = _asked >= 2 and _misses < MAX_MISSES and enabled()
-        need = max(0, _depth - len(_ready)) if want else 0
+        if _depth < MAX_DEPTH:
+            need = _depth - len(_ready)
+        else:               # _depth in the making, one made ahead (see _next_job)
+            need = min(_depth - _making(), _depth + 1 - len(_ready))
+        need = max(0, need) if want else 0
         if not need and not _stale:
             return
         _hook_fork()
