@@ -149,7 +149,10 @@ def _begin(create, args) -> None:
     create, which lets the GIL go. A new thread needs the GIL to begin, and the main
     thread, busy importing, would hold it for up to a switch interval (5 ms) at a time."""
     begun = Flag()
-    start_raw_thread(create, (begun, *args))
+    try:
+        start_raw_thread(create, (begun, *args))
+    except RuntimeError:            # no new thread now: create here (no overlap)
+        create(begun, *args)
     begun.wait()
 
 

@@ -70,3 +70,17 @@ def test_a_wait_cut_short_after_taking_its_lock_blocks_no_later_wait():
     c = early.take("early-c")                       # would block forever otherwise
     assert c is not None
     c.close()
+
+
+def test_without_a_new_thread_the_first_is_made_in_the_calling_thread(monkeypatch):
+    from interpcli.cli import early as early_mod
+
+    def refuse(function, args):
+        raise RuntimeError("can't start new thread")
+    monkeypatch.setattr(early_mod, "start_raw_thread", refuse)
+    early = EarlyInterpreters()
+    first = _first_id(early)                        # made already: no thread to wait for
+    early.assign(["early-nothread"])
+    interp = early.take("early-nothread")
+    assert interp is not None and interp.id == first
+    interp.close()
