@@ -95,6 +95,16 @@ def spares() -> list[int]:
     return core_module()._spares()
 
 
+def end_spares() -> None:
+    """End every spare made and not taken (one ended meanwhile is skipped)."""
+    core = core_module()
+    for iid in core._spares():
+        try:
+            core._destroy_spare(iid)
+        except core.InterpreterError:
+            pass
+
+
 def env_snapshot() -> bytes:
     """What a new interpreter reads from the process: the environment, the current
     directory (equal snapshots: a new interpreter would read the same)."""

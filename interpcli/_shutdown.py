@@ -149,11 +149,7 @@ def _end_all(hurry: bool = False) -> "list[str]":
     spare = sys.modules.get("interpcli._spare")     # its helpers run only if imported
     if spare is not None:
         spare.shutdown()    # a creation in flight completes, then the spares end
-    for iid in _lowlevel.spares():      # made elsewhere (cli.early) and never taken
-        try:
-            _lowlevel.destroy_spare(iid)
-        except InterpreterError:
-            pass
+    _lowlevel.end_spares()      # also those made elsewhere (cli.early) and never taken
     # stop every run, begun or about to begin (a daemon thread may be just starting one);
     # runs asked for from now on stop before they begin
     with lock:

@@ -122,9 +122,7 @@ def _next_job(thread: "_Helper") -> "_Job | None":
     core keeps creating while the caller is busy closing: at most _depth in the making
     and one made ahead of them. None when no more is wanted."""
     with _lock:
-        if _closed or _paused or _depth < MAX_DEPTH or _misses >= MAX_MISSES:
-            return None
-        if _making() >= _depth or len(_ready) > _depth or not enabled():
+        if _depth < MAX_DEPTH or not _wanted():
             return None
         job = _Job()
         job.thread = thread
@@ -132,9 +130,17 @@ def _next_job(thread: "_Helper") -> "_Job | None":
         return job
 
 
-def _making() -> int:
-    """Spares in the making (under _lock)."""
-    return sum(1 for job in _ready if not job.made.is_set())
+def _wanted() -> int:
+    """How many more spares to begin now (under _lock): none before the second creation,
+    after a fork or the exit began, or once spares were discarded too often; else up to
+    _depth ready or in the making, or at MAX_DEPTH up to _depth in the making and one
+    made ahead of them."""
+    if _closed or _paused or _asked < 2 or _misses >= MAX_MISSES or not enabled():
+        return 0
+    if _depth < MAX_DEPTH:
+        return max(0, _depth - len(_ready))
+    making = sum(1 for job in _ready if not job.made.is_set())
+    return max(0, min(_depth - making, _depth + 1 - len(_ready)))
 
 
 def create(name: str | None, next_name, fresh) -> int:
@@ -212,18 +218,11 @@ def _give_back(job: _Job) -> None:
 
 def _start() -> None:
     """Start helper threads to end the stale spares and make the next spares, as many as
-    wanted (the second creation on, spares not discarded too often; fewer than _depth
-    ready or in the making, or at MAX_DEPTH fewer than _depth in the making and at most
-    one made ahead): one thread per spare, the first also ends the stale ones."""
+    _wanted(): one thread per spare, the first also ends the stale ones."""
     with _lock:
         if _closed or _paused:
             return
-        want = _asked >= 2 and _misses < MAX_MISSES and enabled()
-        if _depth < MAX_DEPTH:
-            need = _depth - len(_ready)
-        else:               # _depth in the making, one made ahead (see _next_job)
-            need = min(_depth - _making(), _depth + 1 - len(_ready))
-        need = max(0, need) if want else 0
+        need = _wanted()
         if not need and not _stale:
             return
         _hook_fork()
@@ -265,11 +264,7 @@ def _finish() -> None:
         with _lock:
             if t in _threads:
                 _threads.remove(t)
-    for iid in _lowlevel.spares():
-        try:
-            _lowlevel.destroy_spare(iid)
-        except InterpreterError:
-            pass
+    _lowlevel.end_spares()
 
 
 def shutdown() -> None:

@@ -3,9 +3,10 @@
 This module stays light on purpose: for `interp run` and `interp pipe` it starts creating
 the first interpreter in a thread as soon as the command line is read (cli.early). The C
 create releases the GIL and the new interpreter has its own, so the creation overlaps the
-imports on the second core. The usual run and pipe command lines are read by cli.quickargs and run
-without importing click at all (its import costs more than running hello.py); the rest
-goes through the click command tree in cli.app (`interpcli.cli.cli`, loaded on first use).
+imports on the second core. The usual run and pipe command lines are read by
+cli.quickargs and run without importing click at all (its import costs more than running
+hello.py); the rest goes through the click command tree in cli.app (`interpcli.cli.cli`,
+loaded on first use).
 
 The package, one module per concern: app (the click tree), programs (what a program
 argument means: script, -c, -m, stdin), session (running the programs, their channels

@@ -21,7 +21,7 @@ class EarlyInterpreters:
 
     def __init__(self):
         self.names: list[str] = []
-        self._made: dict[str, object] = {}      # name -> id, then Interpreter, or exception
+        self._made: dict[str, list] = {}        # name -> [id, then Interpreter; or exception]
         self._taken: set[str] = set()
         self._done: dict[str, Flag] = {}        # name -> set when made (or not)
         self._first = None                      # the nameless first: [id or exception]
@@ -33,19 +33,7 @@ class EarlyInterpreters:
             return
         self._first = [None]
         self._first_done = Flag()
-        _begin(self._create_first, (self._first, self._first_done))
-
-    @staticmethod
-    def _create_first(begun, box: list, done) -> None:
-        try:
-            from .. import _lowlevel
-            begun.set()
-            box[0] = _lowlevel.create_spare()       # its id
-        except BaseException as exc:
-            box[0] = exc
-        finally:
-            begun.set()
-            done.set()
+        _begin(_lowlevel.create_spare, (), self._first, self._first_done)
 
     def assign(self, names: list[str]) -> None:
         """The programs' interpreter names, in order: the first interpreter is names[0]'s
@@ -56,21 +44,13 @@ class EarlyInterpreters:
         if not self.names:
             self._end_first()
             return
+        self._made[self.names[0]] = self._first
         self._done[self.names[0]] = self._first_done
+        from .. import _lowlevel
         for name in self.names[1:]:
+            box = self._made[name] = [None]
             done = self._done[name] = Flag()
-            _begin(self._create, (name, done))
-
-    def _create(self, begun, name: str, done) -> None:
-        try:
-            from .. import _lowlevel
-            begun.set()
-            self._made[name] = _lowlevel.create(True, name)      # its id
-        except BaseException as exc:
-            self._made[name] = exc
-        finally:
-            begun.set()
-            done.set()
+            _begin(_lowlevel.create, (True, name), box, done)
 
     def _end_first(self) -> None:
         """Wait for the nameless first, then end it (it was never named)."""
@@ -80,12 +60,7 @@ class EarlyInterpreters:
         _raise_if_interrupted()
         self._first_done.wait()
         if isinstance(box[0], int):
-            from .. import _lowlevel
-            from ..errors import InterpreterError
-            try:
-                _lowlevel.destroy_spare(box[0])
-            except InterpreterError:
-                pass
+            _end_spare(box[0])
 
     def _join(self, name: str):
         """The Interpreter made for name, or None."""
@@ -94,13 +69,14 @@ class EarlyInterpreters:
         if done is None:
             return None
         done.wait()
-        if self.names and name == self.names[0] and self._first is not None:
-            box, self._first = self._first, None
-            self._made[name] = self._name_first(box[0], name)
-        value = self._made.get(name)
-        if isinstance(value, int):
+        box = self._made[name]
+        if box is self._first:          # the nameless first: named now
+            self._first = None
+            box[0] = self._name_first(box[0], name)
+        if isinstance(box[0], int):
             from ..interpreter import Interpreter
-            self._made[name] = value = Interpreter(value)
+            box[0] = Interpreter(box[0])
+        value = box[0]
         return None if value is None or isinstance(value, BaseException) else value
 
     @staticmethod
@@ -114,10 +90,7 @@ class EarlyInterpreters:
             _lowlevel.take_spare(value, name)
             return value
         except InterpreterError as exc:     # the name is taken: it stays nameless
-            try:
-                _lowlevel.destroy_spare(value)
-            except InterpreterError:
-                pass
+            _end_spare(value)
             return exc
 
     def take(self, name: str):
@@ -144,16 +117,37 @@ class EarlyInterpreters:
                     pass
 
 
-def _begin(create, args) -> None:
-    """Start create(begun, *args) in a thread and wait until it is about to enter the C
-    create, which lets the GIL go. A new thread needs the GIL to begin, and the main
-    thread, busy importing, would hold it for up to a switch interval (5 ms) at a time."""
+def _begin(create, args, box: list, done) -> None:
+    """Call create(*args) in a thread, its id (or the exception) into box[0], then set
+    done; return once that thread is about to enter the C create, which lets the GIL go.
+    A new thread needs the GIL to begin, and the main thread, busy importing, would hold
+    it for up to a switch interval (5 ms) at a time."""
     begun = Flag()
+
+    def make():
+        try:
+            begun.set()
+            box[0] = create(*args)
+        except BaseException as exc:
+            box[0] = exc
+        finally:
+            begun.set()
+            done.set()
     try:
-        start_raw_thread(create, (begun, *args))
+        start_raw_thread(make, ())
     except RuntimeError:            # no new thread now: create here (no overlap)
-        create(begun, *args)
+        make()
     begun.wait()
+
+
+def _end_spare(iid: int) -> None:
+    """End a nameless early interpreter (one ended already, by the exit, is skipped)."""
+    from .. import _lowlevel
+    from ..errors import InterpreterError
+    try:
+        _lowlevel.destroy_spare(iid)
+    except InterpreterError:
+        pass
 
 
 def _raise_if_interrupted() -> None:
