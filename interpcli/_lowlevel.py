@@ -85,9 +85,14 @@ def take_spare(interp_id: int, name: str) -> None:
     core_module()._take_spare(interp_id, name)
 
 
-def destroy_spare(interp_id: int) -> None:
-    """End a spare that was never taken."""
-    core_module()._destroy_spare(interp_id)
+def end_spare(interp_id: int) -> None:
+    """End a spare that was never taken; one ended already (by a fork or the exit
+    shutdown) is skipped."""
+    core = core_module()
+    try:
+        core._destroy_spare(interp_id)
+    except core.InterpreterError:
+        pass
 
 
 def spares() -> list[int]:
@@ -97,12 +102,8 @@ def spares() -> list[int]:
 
 def end_spares() -> None:
     """End every spare made and not taken (one ended meanwhile is skipped)."""
-    core = core_module()
-    for iid in core._spares():
-        try:
-            core._destroy_spare(iid)
-        except core.InterpreterError:
-            pass
+    for iid in spares():
+        end_spare(iid)
 
 
 def env_snapshot() -> bytes:

@@ -102,10 +102,7 @@ def _end(job: _Job) -> None:
     """Wait until the job's spare is made, then end it."""
     job.made.wait()
     if job.id is not None:
-        try:
-            _lowlevel.destroy_spare(job.id)
-        except InterpreterError:
-            pass                    # ended already (a fork or the exit shutdown)
+        _lowlevel.end_spare(job.id)
 
 
 def _helper(job: "_Job | None", stale: list) -> None:

@@ -60,7 +60,8 @@ class EarlyInterpreters:
         _raise_if_interrupted()
         self._first_done.wait()
         if isinstance(box[0], int):
-            _end_spare(box[0])
+            from .. import _lowlevel
+            _lowlevel.end_spare(box[0])
 
     def _join(self, name: str):
         """The Interpreter made for name, or None."""
@@ -90,7 +91,7 @@ class EarlyInterpreters:
             _lowlevel.take_spare(value, name)
             return value
         except InterpreterError as exc:     # the name is taken: it stays nameless
-            _end_spare(value)
+            _lowlevel.end_spare(value)
             return exc
 
     def take(self, name: str):
@@ -138,16 +139,6 @@ def _begin(create, args, box: list, done) -> None:
     except RuntimeError:            # no new thread now: create here (no overlap)
         make()
     begun.wait()
-
-
-def _end_spare(iid: int) -> None:
-    """End a nameless early interpreter (one ended already, by the exit, is skipped)."""
-    from .. import _lowlevel
-    from ..errors import InterpreterError
-    try:
-        _lowlevel.destroy_spare(iid)
-    except InterpreterError:
-        pass
 
 
 def _raise_if_interrupted() -> None:
