@@ -155,6 +155,43 @@ def shell(shared_gil):
     return repl.main(shared_gil)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("targets", nargs=-1, metavar="[SCRIPT|DISTRIBUTION]...")
+@click.option("-m", "--module", "modules", metavar="MODULE", multiple=True,
+              help="Check MODULE and its submodules. Repeatable.")
+@click.option("--all", "all_installed", is_flag=True,
+              help="Check every installed distribution.")
+@click.option("--stdlib", is_flag=True, help="Check every importable stdlib module.")
+@click.option("--result", "result_mode", type=click.Choice(["table", "json"]),
+              default="table", show_default=True, help="A table on stdout, or JSON.")
+@click.option("--problems", is_flag=True,
+              help="List only the modules that do not load isolated or fall back to pure "
+                   "Python (the summary still counts all).")
+@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), metavar="N",
+              help="Child processes importing at once (default: the cores, at most 4).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              default=60.0, show_default=True,
+              help="Give up on a module whose import takes longer.")
+def check(targets, modules, all_installed, stdlib, result_mode, problems, workers,
+          timeout):
+    """Tell which modules can run in an isolated interpreter.
+
+    Imports each target's modules and submodules in a fresh isolated interpreter, and
+    those that fail there in a fresh shared-GIL one, then prints a row per module: loads
+    isolated, shared-GIL only or fails; whether it falls back to pure Python because an
+    extension refused; the reason (single-phase init, no per-interpreter GIL support,
+    known crash, the error); and its import time. A SCRIPT is checked for the modules it
+    imports; a DISTRIBUTION for its top-level modules. The imports happen in child
+    processes, so a module that crashes is reported, never fatal. Exit status 0 when every
+    module loads isolated, 1 otherwise."""
+    from . import check as checking
+    try:
+        return checking.check(targets, modules, all_installed, stdlib, result_mode,
+                              problems, workers, timeout)
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _early(ctx):
     """The interpreters being made early for this command (cli.early), or None."""
     return ctx.obj.get("early") if ctx.obj else None
