@@ -95,6 +95,7 @@ class Session:
         self._broken_stdout = False
         self._stdin_pump = None
         self._stdout_pump = None
+        self._faults = ""               # the setup line that gives isolated runs faulthandler
 
     # ---- threads ----
 
@@ -119,8 +120,11 @@ class Session:
             self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
             setup = None
-            if p.prelude:       # sys.argv, __file__, sys.path[0] as python sets them
-                setup = job.interp.run(p.prelude, filename="<interp: setup>",
+            prelude = p.prelude
+            if self.isolated:   # `import faulthandler` works there (interpcli._faultserver)
+                prelude = self._faults + (prelude or "")
+            if prelude:         # sys.argv, __file__, sys.path[0] as python sets them
+                setup = job.interp.run(prelude, filename="<interp: setup>",
                                        canceller=job.canceller)
             if setup is not None and not setup.completed:
                 job.result = setup      # stopped (Ctrl-C) before the script began
@@ -164,6 +168,12 @@ class Session:
                 if sigints():
                     raise KeyboardInterrupt     # an earlier one was swallowed
                 self._start_pumps()
+                if self.isolated:
+                    from .. import _faultserver
+                    try:
+                        self._faults = _faultserver.prelude(_faultserver.serve())
+                    except RuntimeError:        # no thread can start: no stand-in
+                        pass
                 for job in self.jobs:
                     start_raw_thread(self._drive, (job,))
                 if report.StatusLine.wanted(self.result_mode):
