@@ -10,10 +10,13 @@ stand-in where it refuses:
 - enable(), disable(), is_enabled(), register() and unregister() are forwarded to the real
   faulthandler of the main interpreter (a file is passed as its file descriptor, which is
   process-wide), so they act on the process as in python;
-- dump_traceback() writes this interpreter's threads, from sys._current_frames(), in
-  faulthandler's format;
-- dump_traceback_later() runs its watchdog in a thread of this interpreter (dumping this
-  interpreter's threads, and with exit=True ending the process as python does);
+- dump_traceback() writes, in faulthandler's format, the calling thread's stack and the
+  other threads of this interpreter, whose frames cannot be read safely from a
+  subinterpreter (sys._current_frames() there makes frame objects for every
+  interpreter's threads and corrupts memory);
+- dump_traceback_later() runs its watchdog in a thread of this interpreter: it writes the
+  timeout and this interpreter's threads (without their frames, as above), and with
+  exit=True ends the process as python does;
 - dump_c_stack() (3.14+) says the C stack is unavailable here.
 
 A registered signal dumps the main interpreter's threads (the real faulthandler dumps the
@@ -23,6 +26,7 @@ its setup installed (_faultserver.prelude()), through spec()."""
 import sys
 
 _server = None          # the main interpreter's request channel (its id), once known
+_main = None            # the thread that runs the interpreter's script, when known
 
 # ---------------------------------------------------------------- the stand-in's loader
 
@@ -30,8 +34,9 @@ _server = None          # the main interpreter's request channel (its id), once 
 class _Loader:
     """Loads the real faulthandler where it loads, the stand-in where it refuses."""
 
-    def __init__(self, server):
+    def __init__(self, server, main):
         self.server = server
+        self.main = main
         self.real = None
 
     def create_module(self, spec):
@@ -54,8 +59,8 @@ class _Loader:
             module.__loader__ = BuiltinImporter
             BuiltinImporter.exec_module(module)
             return
-        global _server
-        _server = self.server
+        global _server, _main
+        _server, _main = self.server, self.main
         module.__doc__ = ("faulthandler for an isolated interpreter (interpcli): forwards "
                           "to the process's faulthandler in the main interpreter.")
         for name in _API:
@@ -64,11 +69,11 @@ class _Loader:
             module.__dict__[name] = globals()[name]
 
 
-def spec(server: int):
+def spec(server: int, main: int | None = None):
     """The module spec of `faulthandler` for an interpreter whose server channel is
-    server."""
+    server and whose script runs on thread main."""
     from importlib.machinery import ModuleSpec
-    return ModuleSpec("faulthandler", _Loader(server), origin="built-in")
+    return ModuleSpec("faulthandler", _Loader(server, main), origin="built-in")
 
 
 # ---------------------------------------------------------------- the stand-in's API
@@ -174,24 +179,49 @@ def _format_frames(frame, limit=100) -> list[str]:
     return lines or ["  <no Python frame>\n"]
 
 
+_UNAVAILABLE = "  <frames unavailable: another thread of an isolated interpreter>\n"
+
+
+def _threads() -> list[int]:
+    """The ids of this interpreter's threads, newest first (the order of faulthandler's
+    dump): those threading started, the calling one and the script's."""
+    idents = [] if _main is None else [_main]
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        idents += [t.ident for t in threading.enumerate()
+                   if t.ident is not None and t.ident not in idents
+                   and not isinstance(t, (threading._MainThread, threading._DummyThread))]
+    if _ident() not in idents:
+        idents.append(_ident())
+    return idents[::-1]
+
+
 def _dump(fd: int, all_threads: bool, current: int | None, skip_frames=0) -> None:
+    """Write the traceback of the calling thread (all_threads=False) or of this
+    interpreter's threads. Only the calling thread's frames can be read: CPython's
+    sys._current_frames() walks the threads of every interpreter of the process and makes
+    frame objects for them, which corrupts memory when called in a subinterpreter, so
+    the other threads are listed without their frames."""
     import os
-    frames = sys._current_frames()
     me = _ident()
     out = []
     if not all_threads:
-        frame = sys._getframe(skip_frames + 1)
         out.append("Stack (most recent call first):\n")
-        out += _format_frames(frame)
+        out += _format_frames(sys._getframe(skip_frames + 1))
     else:
-        for i, (ident, frame) in enumerate(frames.items()):
-            if i:
+        first = True
+        for ident in _threads():
+            if current is None and ident == me:
+                continue        # the watchdog's own thread (C's is no Python thread)
+            if not first:
                 out.append("\n")
-            if ident == me:
-                frame = sys._getframe(skip_frames + 1)
+            first = False
             label = "Current thread" if ident == current else "Thread"
             out.append(f"{label} 0x{ident:016x} (most recent call first):\n")
-            out += _format_frames(frame)
+            if ident == me:
+                out += _format_frames(sys._getframe(skip_frames + 1))
+            else:
+                out.append(_UNAVAILABLE)
     data = "".join(out).encode("utf-8", "backslashreplace")
     while data:
         data = data[os.write(fd, data):]

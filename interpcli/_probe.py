@@ -89,6 +89,7 @@ def _interp_check_probe(names, walk, fd, path0, skip, skip_parts):
         before = len(_extensions.refusals())
         error = None
         module = None
+        loaded = set(sys.modules)
         t0 = time.perf_counter()
         try:
             __import__(name)
@@ -96,6 +97,9 @@ def _interp_check_probe(names, walk, fd, path0, skip, skip_parts):
         except BaseException as exc:
             error = (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         took = time.perf_counter() - t0
+        if error is not None:   # what the failed import left half-made would mislead the next
+            for stale in set(sys.modules) - loaded:
+                del sys.modules[stale]
         refused = _extensions.refusals()[before:]
         emit({"event": "result", "module": name, "error": error, "time": took,
               "refused": refused, "file": getattr(module, "__file__", None)})

@@ -345,7 +345,8 @@ class Checker:
         to use next, or None."""
         isolated, group, names, walk = job
         pending = list(names)
-        retry: list[str] = []
+        failed: list[str] = []      # isolated: the modules that did not load
+        refusing = False            # isolated: one of them met a refusal (or a crash)
         while pending:
             if child is None or child.jobs >= _JOBS_PER_CHILD:
                 if child is not None:
@@ -366,8 +367,9 @@ class Checker:
                         rec = self._record(frame["module"], group)
                         if isolated:
                             rec.isolated = frame
-                            if _needs_shared(frame):
-                                retry.append(frame["module"])
+                            if frame["error"] is not None:
+                                failed.append(frame["module"])
+                                refusing = refusing or _needs_shared(frame)
                         else:
                             rec.shared = frame
                         current = None
@@ -394,9 +396,10 @@ class Checker:
                 else:
                     self._failed(current, group, isolated, None, crash=died.how)
                     if isolated:
-                        retry.append(current)
-        if retry:
-            self._submit((False, group, retry, False))
+                        failed.append(current)
+                        refusing = True
+        if failed and refusing:     # the others may have failed for the refusing one
+            self._submit((False, group, failed, False))
         return child
 
     def _failed(self, module, group, isolated, error, crash=None) -> None:
