@@ -26,7 +26,8 @@ its setup installed (_faultserver.prelude()), through spec()."""
 import sys
 
 _server = None          # the main interpreter's request channel (its id), once known
-_main = None            # the thread that runs the interpreter's script, when known
+_main = None            # the thread that runs the interpreter's script (its ident and
+                        # native id), when known
 
 # ---------------------------------------------------------------- the stand-in's loader
 
@@ -69,7 +70,7 @@ class _Loader:
             module.__dict__[name] = globals()[name]
 
 
-def spec(server: int, main: int | None = None):
+def spec(server: int, main: tuple | None = None):
     """The module spec of `faulthandler` for an interpreter whose server channel is
     server and whose script runs on thread main."""
     from importlib.machinery import ModuleSpec
@@ -185,7 +186,7 @@ _UNAVAILABLE = "  <frames unavailable: another thread of an isolated interpreter
 def _threads() -> list[int]:
     """The ids of this interpreter's threads, newest first (the order of faulthandler's
     dump): those threading started, the calling one and the script's."""
-    idents = [] if _main is None else [_main]
+    idents = [] if _main is None else [_main[0]]
     threading = sys.modules.get("threading")
     if threading is not None:
         idents += [t.ident for t in threading.enumerate()
@@ -217,7 +218,7 @@ def _dump(fd: int, all_threads: bool, current: int | None, skip_frames=0) -> Non
                 out.append("\n")
             first = False
             label = "Current thread" if ident == current else "Thread"
-            out.append(f"{label} 0x{ident:016x} (most recent call first):\n")
+            out.append(f"{label} 0x{ident:016x}{_name_of(ident)} (most recent call first):\n")
             if ident == me:
                 out += _format_frames(sys._getframe(skip_frames + 1))
             else:
@@ -225,6 +226,29 @@ def _dump(fd: int, all_threads: bool, current: int | None, skip_frames=0) -> Non
     data = "".join(out).encode("utf-8", "backslashreplace")
     while data:
         data = data[os.write(fd, data):]
+
+
+def _name_of(ident: int) -> str:
+    """' [NAME]': the OS thread's name, which faulthandler writes from 3.14 on."""
+    if sys.version_info < (3, 14):
+        return ""
+    import _thread
+    native = None
+    if ident == _ident():
+        native = _thread.get_native_id()
+    elif _main is not None and ident == _main[0]:
+        native = _main[1]
+    else:
+        threading = sys.modules.get("threading")
+        for t in threading.enumerate() if threading is not None else ():
+            if t.ident == ident:
+                native = t.native_id
+    try:
+        with open(f"/proc/self/task/{native}/comm", "rb") as f:
+            name = f.read().rstrip(b"\n").decode("ascii", "backslashreplace")
+    except (OSError, TypeError):
+        return ""
+    return f" [{name}]" if name else ""
 
 
 def _ident() -> int:

@@ -36,7 +36,7 @@ def prelude(server: int) -> str:
     the stand-in's dumps call it the main thread). It imports nothing until then."""
     return ("import sys as _s, _thread as _t\n"
             "class _FaulthandlerFinder:\n"
-            "    main = _t.get_ident()\n"
+            "    main = (_t.get_ident(), _t.get_native_id())\n"
             "    @classmethod\n"
             "    def find_spec(cls, name, path=None, target=None):\n"
             "        if name != 'faulthandler':\n"

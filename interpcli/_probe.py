@@ -165,7 +165,8 @@ def main(jobs_fd: int, out_fd: int) -> int:
             return 0
         isolated, names, walk, path0 = job
         interp = create_fresh("interp-check", isolated=isolated)
-        prelude = f"_JOB = {(list(names), bool(walk), out_fd, path0, sorted(SKIP), sorted(SKIP_PARTS))!r}\n"
+        args = (list(names), bool(walk), out_fd, path0, sorted(SKIP), sorted(SKIP_PARTS))
+        prelude = f"_JOB = {args!r}\n"
         setup = interp.run(prelude)
         result = interp.run(PROBE_SOURCE, filename="<interp check>") if setup.completed else setup
         if not result.completed:

@@ -532,7 +532,8 @@ def summary(rows) -> dict:
 
 
 def summary_line(s: dict, took: float) -> str:
-    return (f"{s['modules']} modules: {s['isolated']} load isolated "
+    plural = "" if s["modules"] == 1 else "s"
+    return (f"{s['modules']} module{plural}: {s['isolated']} load isolated "
             f"({s['fallback']} of them falling back to pure Python), "
             f"{s['shared_gil_only']} shared-GIL only, {s['fails']} fail; {took:.1f} s")
 

@@ -39,7 +39,8 @@ show("enabled on stdout", faulthandler.is_enabled())
 faulthandler.disable()
 
 faulthandler.register(signal.SIGUSR1, chain=True)
-show("unregister", faulthandler.unregister(signal.SIGUSR1), faulthandler.unregister(signal.SIGUSR1))
+show("unregister", faulthandler.unregister(signal.SIGUSR1),
+     faulthandler.unregister(signal.SIGUSR1))
 try:
     faulthandler.register(signal.SIGSEGV)
 except RuntimeError as exc:
@@ -66,7 +67,7 @@ show("done")
 def test_faulthandler_behaves_as_in_python(tmp_path):
     script = write(tmp_path / "faults.py", FAULTS)
     py, ip = python_and_interp([script])
-    assert "Current thread 0xID (most recent call first)" in py.stdout, py.stdout
+    assert "Current thread 0xID" in py.stdout, py.stdout
     assert_same_as_python(py, ip)
 
 
