@@ -169,6 +169,11 @@ def resolve(targets, modules, all_installed: bool, stdlib: bool) -> list[Group]:
 
 # ---------------------------------------------------------------- probing
 
+class ProbeFailed(Exception):
+    """The probing process itself does not work (it cannot start, or cannot import
+    interpcli): nothing could be checked."""
+
+
 class _ChildDied(Exception):
     def __init__(self, how: str):
         super().__init__(how)
@@ -193,6 +198,7 @@ class _Child:
             os.close(jobs_r)
             os.close(out_w)
         self.jobs = 0
+        self.frames = 0         # received so far: none at its end means it never worked
 
     def send(self, job) -> None:
         from .._probe import write_frame
@@ -213,6 +219,7 @@ class _Child:
         frame = read_frame(self.out_r)
         if frame is None:
             raise _ChildDied(self._how())
+        self.frames += 1
         return frame
 
     def _how(self) -> str:
@@ -281,6 +288,7 @@ class Checker:
         self._lock = threading.Lock()
         self._queue = SimpleQueue()
         self._outstanding = 0
+        self.broken: str | None = None      # why the probing process does not work
 
     def run(self) -> list[Record]:
         import threading
@@ -292,6 +300,8 @@ class Checker:
             t.start()
         for t in threads:
             t.join()
+        if self.broken is not None:
+            raise ProbeFailed(self.broken)
         rank = {id(g): i for i, g in enumerate(self.groups)}
         return sorted((self.records[m] for m in self.order),
                       key=lambda r: (rank.get(id(r.group), 0), r.module))
@@ -326,6 +336,8 @@ class Checker:
                     return
                 isolated = job[0]
                 try:
+                    if self.broken is not None:
+                        continue                # nothing can be checked: drain the queue
                     if not isolated:            # a fresh process for each shared-GIL retry
                         if child is not None:
                             child.close()
@@ -376,7 +388,9 @@ class Checker:
                     elif event == "queued":
                         pending[:0] = [m for m in frame["modules"] if m not in pending]
                     elif event == "error":
-                        pending = []    # the probe itself failed: nothing more to learn
+                        kind, message = frame["error"]
+                        self.broken = f"the probe failed: {kind}: {message}"
+                        pending = []
                     elif event == "done":
                         if "left" in frame:
                             child.close(kill=True)
@@ -389,10 +403,13 @@ class Checker:
                 self._failed(current, group, isolated,
                              ("TimeoutError", f"its import took over {self.timeout:g} s"))
             except _ChildDied as died:
+                never_worked = child.frames == 0
                 child.close()
                 child = None
                 if current is None:
                     pending = []        # died outside any import: give up on this job
+                    if never_worked:
+                        self.broken = f"the probing process ended at once ({died.how})"
                 else:
                     self._failed(current, group, isolated, None, crash=died.how)
                     if isolated:
@@ -573,7 +590,12 @@ def check(targets, modules, all_installed, stdlib, result_mode, problems, worker
     groups = resolve(targets, modules, all_installed, stdlib)
     if workers is None:
         workers = min(os.cpu_count() or 2, 4)
-    records = Checker(groups, workers, timeout).run()
+    try:
+        records = Checker(groups, workers, timeout).run()
+    except ProbeFailed as exc:
+        from . import report
+        report.error(f"check: {exc}")
+        return 1
     rows = [verdict(r) for r in records]
     took = time.monotonic() - start
     s = summary(rows)
