@@ -172,7 +172,8 @@ def shell(shared_gil):
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               default=60.0, show_default=True,
               help="Give up on a module whose import takes longer.")
-def check(targets, modules, all_installed, stdlib, result_mode, problems, workers,
+@click.pass_context
+def check(ctx, targets, modules, all_installed, stdlib, result_mode, problems, workers,
           timeout):
     """Tell which modules can run in an isolated interpreter.
 
@@ -189,7 +190,7 @@ def check(targets, modules, all_installed, stdlib, result_mode, problems, worker
         return checking.check(targets, modules, all_installed, stdlib, result_mode,
                               problems, workers, timeout)
     except UsageProblem as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.UsageError(str(exc), ctx) from None
 
 
 def _early(ctx):

@@ -4,7 +4,6 @@ faulthandler plugin) and CPython's own test runner work without flags."""
 from __future__ import annotations
 
 import importlib.util
-import sys
 
 import pytest
 
