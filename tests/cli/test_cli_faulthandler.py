@@ -112,7 +112,8 @@ def test_pytest_and_regrtest_run_isolated(tmp_path):
                env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert p.returncode == 0, p.stdout + p.stderr
     assert "1 passed" in p.stdout
-    if importlib.util.find_spec("test.libregrtest") is None:
+    if importlib.util.find_spec("test.libregrtest") is None or \
+            importlib.util.find_spec("test.test_bisect") is None:
         pytest.skip("CPython's own tests (Lib/test) are not installed")
     p = interp("run", "-m", "test", "--result", "none", "--", "test_bisect", cwd=tmp_path,
                timeout=120)
