@@ -98,6 +98,18 @@ def test_threads_and_watchdog(tmp_path):
     assert "line 10 in sleeper" in py.stderr
 
 
+def test_enable_dumps_a_crash_in_the_interpreter(tmp_path):
+    """enable() acts on the process: a segfault in the script's interpreter prints its
+    traceback, as python does."""
+    code = ("import faulthandler, signal, threading\nfaulthandler.enable()\n"
+            "signal.pthread_kill(threading.get_ident(), signal.SIGSEGV)\n")
+    py, ip = python_and_interp(["-c", code])
+    for p in (py, ip):
+        assert p.returncode == -11, (p.returncode, p.stderr)
+        assert p.stderr.startswith("Fatal Python error: Segmentation fault\n\n"), p.stderr
+        assert 'File "<string>", line 3 in <module>' in p.stderr, p.stderr
+
+
 def test_pytest_and_regrtest_run_isolated(tmp_path):
     write(tmp_path / "test_tiny.py", """
         import faulthandler
