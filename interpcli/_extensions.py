@@ -83,7 +83,10 @@ class _Finder:
         self._isolated = isolated
 
     def find_spec(self, fullname, path=None, target=None):
-        import importlib.machinery as m
+        # the import machinery's own classes: importing importlib.machinery here would
+        # come back to this finder
+        extension_loader = sys.modules["_frozen_importlib_external"].ExtensionFileLoader
+        builtin_importer = sys.modules["_frozen_importlib"].BuiltinImporter
         found = None
         for finder in sys.meta_path:
             if finder is self or isinstance(finder, _Finder):
@@ -97,8 +100,8 @@ class _Finder:
         if found is None:
             return None
         loader = found.loader
-        if isinstance(loader, m.ExtensionFileLoader) or loader is m.BuiltinImporter:
-            origin = found.origin if isinstance(loader, m.ExtensionFileLoader) else None
+        if isinstance(loader, extension_loader) or loader is builtin_importer:
+            origin = found.origin if isinstance(loader, extension_loader) else None
             found.loader = _Recording(loader, fullname, origin, self._isolated)
         return found
 
