@@ -35,8 +35,24 @@ class Program:
         return f"Program({self.kind!r}, {self.label!r}, name={self.name!r})"
 
 
+# interpcli._extensions, loaded from its file (importing the interpcli package first would
+# cost more than the module) and installed: it reports the extension modules that refuse
+# to load in the interpreter, and refuses those known to crash it.
+_EXTENSIONS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "_extensions.py")
+_EXTENSIONS_PRELUDE = (
+    "if 'interpcli._extensions' not in _sys.modules:\n"
+    "    import _frozen_importlib as _b, _frozen_importlib_external as _e\n"
+    f"    _s = _e.spec_from_file_location('interpcli._extensions', {_EXTENSIONS_FILE!r})\n"
+    "    _m = _b.module_from_spec(_s)\n"
+    "    _sys.modules[_s.name] = _m\n"
+    "    _s.loader.exec_module(_m)\n"
+    "    _m.install()\n"
+    "    del _b, _e, _s, _m\n")
+
+
 def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
-    lines = ["import sys as _sys", f"_sys.argv = {argv!r}"]
+    lines = ["import sys as _sys", _EXTENSIONS_PRELUDE + f"_sys.argv = {argv!r}"]
     if path0 is not None and _MAIN_PATH0 is not None:
         lines += [f"if _sys.path and _sys.path[0] == {_MAIN_PATH0!r}:",
                   f"    _sys.path[0] = {path0!r}",

@@ -14,6 +14,7 @@ import time
 from _queue import Empty, SimpleQueue
 
 from . import report
+from .. import _extensions
 from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
@@ -69,6 +70,7 @@ class Job:
         self.stdout = None                  # pipe: the end this stage writes
         self.downstream_gone = False        # pipe: the next stage stopped reading
         self.closed = False                 # its interpreter was closed by its own thread
+        self.refusals: list = []            # extension modules its interpreter refused
 
 
 class Session:
@@ -129,8 +131,11 @@ class Session:
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
             if not self._stopping:
-                job.interp.run(_JOIN_THREADS, filename="<interp: join threads>",
-                               canceller=job.canceller)
+                # then hands back what refused to load there (see _extensions)
+                end = job.interp.run(_JOIN_THREADS + _extensions.REPORT_SOURCE,
+                                     filename="<interp: join threads>",
+                                     canceller=job.canceller)
+                job.refusals = _extensions.refusals_reported(end)
             if not self._stopping:
                 if job.stdout is not None:
                     job.stdout.close()      # downstream sees its end of input now
