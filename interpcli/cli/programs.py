@@ -20,7 +20,8 @@ _MAIN_PATH0 = sys.path[0] if sys.path and not sys.flags.safe_path else None
 class Program:
     """One program to run in its own interpreter."""
 
-    __slots__ = ("kind", "label", "source", "filename", "prelude", "name", "channels")
+    __slots__ = ("kind", "label", "source", "filename", "prelude", "name", "channels",
+                 "argv")
 
     def __init__(self, kind: str, label: str, source: str, filename: str, prelude: str):
         self.kind = kind            # "script", "code" or "module"
@@ -30,6 +31,7 @@ class Program:
         self.prelude = prelude      # sets sys.argv, __file__, sys.path[0]
         self.name = ""              # interpreter name, unique in this process
         self.channels: dict = {}    # name -> channel end, bound as `channels`
+        self.argv: list[str] = []   # its sys.argv (for -m, before runpy sets argv[0])
 
     def __repr__(self) -> str:
         return f"Program({self.kind!r}, {self.label!r}, name={self.name!r})"
@@ -73,8 +75,8 @@ def script(path: str, args: list[str]) -> Program:
         except (OSError, ValueError, AttributeError) as exc:
             raise UsageProblem(f"can't read the program from stdin: {exc}") from None
         from .._source import decode_source
-        return Program("script", "-", decode_source(data), "<stdin>",
-                       _path_prelude(["-", *args], "", None))
+        return _with_argv(Program("script", "-", decode_source(data), "<stdin>",
+                                  _path_prelude(["-", *args], "", None)), ["-", *args])
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -86,15 +88,16 @@ def script(path: str, args: list[str]) -> Program:
     absolute = os.path.abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
     from .._source import decode_source     # not before the first interpreter is begun
-    return Program("script", path, decode_source(data), absolute,
-                   _path_prelude([path, *args], path0, absolute))
+    return _with_argv(Program("script", path, decode_source(data), absolute,
+                              _path_prelude([path, *args], path0, absolute)), [path, *args])
 
 
 def code(text: str, args: list[str]) -> Program:
     """`-c CODE`: sys.argv[0] is '-c' and sys.path[0] the current directory ('')."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     label = "-c " + (first if len(first) <= 40 else first[:39] + "…")
-    return Program("code", label, text, "<string>", _path_prelude(["-c", *args], "", None))
+    return _with_argv(Program("code", label, text, "<string>",
+                              _path_prelude(["-c", *args], "", None)), ["-c", *args])
 
 
 def module(name: str, args: list[str]) -> Program:
@@ -102,8 +105,54 @@ def module(name: str, args: list[str]) -> Program:
     if not name or not all(part.isidentifier() for part in name.split(".")):
         raise UsageProblem(f"-m {name!r}: not a module name")
     source = f"import runpy as _runpy\n_runpy._run_module_as_main({name!r}, True)\n"
-    return Program("module", f"-m {name}", source, "<interp -m>",
-                   _path_prelude(["-m", *args], os.getcwd(), None))
+    return _with_argv(Program("module", f"-m {name}", source, "<interp -m>",
+                              _path_prelude(["-m", *args], os.getcwd(), None)), ["-m", *args])
+
+
+def _with_argv(program: Program, argv: list[str]) -> Program:
+    program.argv = argv
+    return program
+
+
+def share_argv(program: Program) -> None:
+    """Give the main interpreter the program's sys.argv (for -m, argv[0] is the module's
+    file, as runpy sets it). For one program in a shared-GIL interpreter: since Python
+    3.13 CPython runs the init function of a single-phase extension module in the main
+    interpreter, so a mypyc-compiled module's `sys` is the main interpreter's, and tools
+    such as isort read their arguments there."""
+    argv = list(program.argv)
+    if program.kind == "module":
+        origin = _module_origin(program.label[3:])
+        if origin:
+            argv[0] = origin
+    sys.argv = argv
+
+
+def _module_origin(name: str) -> str | None:
+    """The file `python -m name` runs (a package's __main__), found without importing."""
+    path = None
+    spec = None
+    parts = name.split(".")
+    try:
+        for i in range(len(parts)):
+            spec = _find_spec(".".join(parts[:i + 1]), path)
+            if spec is None:
+                return None
+            path = spec.submodule_search_locations
+        if path is not None:
+            spec = _find_spec(name + ".__main__", path)
+    except Exception:       # a finder's own failure: runpy will report it in the script
+        return None
+    return spec.origin if spec is not None else None
+
+
+def _find_spec(fullname: str, path):
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find(fullname, path) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
 
 
 def name_programs(programs: list[Program]) -> None:
