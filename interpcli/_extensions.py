@@ -8,10 +8,11 @@ them: importing Python modules costs nothing more. Then:
   subinterpreters") is recorded, whether or not the importer catches the ImportError
   (msgpack and PyYAML catch it and go on in pure Python): `refusals()` lists them;
 - in an isolated interpreter, an extension module known to crash the process when loaded
-  there is refused before CPython runs its init function, with an ImportError naming the
-  module and the way out (a shared-GIL interpreter). mypyc-compiled modules are such:
-  CPython runs a single-phase module's init function before it can refuse the module, and
-  mypyc's leaves state behind that aborts the process later ("free(): invalid pointer").
+  there is refused before CPython touches it, with the ImportError CPython would raise
+  (for mypyc's, naming the way out: a shared-GIL interpreter). mypyc-compiled modules are
+  such: CPython runs a single-phase module's init function before it can refuse the
+  module, and mypyc's leaves state behind that aborts the process later ("free():
+  invalid pointer"); and so are Cython's single-interpreter modules (see crash_kind).
 
 The interpreter counts as isolated when it refuses daemon threads, as the isolated
 configurations of interpcli and of the stdlib do (and the shared-GIL ones do not)."""
@@ -38,12 +39,22 @@ def install() -> None:
 
     def create_module(self, spec):
         path = spec.origin or getattr(self, "path", "") or ""
-        if (_in_isolated() and spec.name.partition(".")[0] not in sys.stdlib_module_names
-                and is_known_crash(path)):
-            reason = (f"module {spec.name} {REFUSED}: it is compiled with mypyc, and "
-                      "loading it in an isolated interpreter crashes the process; load it "
-                      "in a shared-GIL interpreter (interp run --shared-gil, or "
-                      "interpcli.create(isolated=False))")
+        kind = ""
+        if _in_isolated():
+            if spec.name.partition(".")[0] not in sys.stdlib_module_names:
+                kind = crash_kind(path)
+            elif spec.name in _STDLIB_CRASHES.get(sys.version_info[:2], ()):
+                kind = "stdlib"
+        if kind:
+            # refused as CPython would refuse it, before CPython touches it
+            reason = f"module {spec.name} {REFUSED}"
+            if kind == "mypyc":
+                reason += (": it is compiled with mypyc, and loading it in an isolated "
+                           "interpreter crashes the process; load it in a shared-GIL "
+                           "interpreter (interp run --shared-gil, or "
+                           "interpcli.create(isolated=False))")
+            elif kind == "stdlib":
+                reason += _stdlib_reason()
             _record(spec.name, path, reason)
             raise ImportError(reason, name=spec.name, path=path)
         try:
@@ -56,6 +67,10 @@ def install() -> None:
     builtin_create = bootstrap.BuiltinImporter.create_module
 
     def create_builtin(spec):
+        if _in_isolated() and spec.name in _STDLIB_CRASHES.get(sys.version_info[:2], ()):
+            reason = f"module {spec.name} {REFUSED}" + _stdlib_reason()
+            _record(spec.name, "built-in", reason)
+            raise ImportError(reason, name=spec.name)
         try:
             return builtin_create(spec)
         except ImportError as exc:
@@ -70,6 +85,23 @@ def install() -> None:
         func.__doc__ = original.__doc__
     external.ExtensionFileLoader.create_module = create_module
     bootstrap.BuiltinImporter.create_module = staticmethod(create_builtin)
+
+
+# Standard-library extension modules that crash the process once three live isolated
+# interpreters loaded them (or were refused them after running their init), on the
+# CPython versions named, the stdlib's `_interpreters` too ("munmap_chunk(): invalid
+# pointer", "double free or corruption"). Each has a pure-Python fallback that its
+# package uses when the import fails: datetime, decimal, zoneinfo, asyncio.
+_STDLIB_CRASHES = {
+    (3, 12): frozenset({"_asyncio", "_datetime", "_decimal", "_zoneinfo"}),
+    (3, 13): frozenset({"_datetime", "_zoneinfo"}),
+}
+
+
+def _stdlib_reason() -> str:
+    return (f": on Python {sys.version_info[0]}.{sys.version_info[1]} it crashes the "
+            "process once several isolated interpreters loaded it, so the pure-Python "
+            "fallback is used")
 
 
 def refusals() -> list[tuple[str, str, str]]:
@@ -93,77 +125,116 @@ def _in_isolated() -> bool:
 
 def is_known_crash(path: str) -> bool:
     """The extension module file at `path` is known to crash the process when an isolated
-    interpreter loads it: it is mypyc-compiled (its name says `__mypyc`, its dynamic
-    symbols are mypyc's runtime's, or it is one of mypyc's small per-module shims that
-    import the `..__mypyc` library). Reads at most the file's section headers and
-    dynamic string table, or the whole file when it is small; cached per path."""
-    known = _known_crash.get(path)
-    if known is None:
+    interpreter loads it (see crash_kind)."""
+    return bool(crash_kind(path))
+
+
+def crash_kind(path: str) -> str:
+    """Why loading the extension module file at `path` in an isolated interpreter crashes
+    the process, or '':
+    - 'mypyc': mypyc-compiled (its name says `__mypyc`, its dynamic symbols are mypyc's
+      runtime's, or it is one of mypyc's small per-module shims, which import the
+      `..__mypyc` library); CPython runs its init function before refusing it;
+    - 'cython': a Cython module that can live in one interpreter per process (it carries
+      Cython's "Interpreter change detected" check): every isolated interpreter refuses
+      it, and after such a refusal CPython 3.12 aborts the process (3.13 once three live
+      interpreters refused it), the stdlib's `_interpreters` too.
+    Reads the file's section headers, dynamic string table and read-only data (or the
+    whole file when it is small and not ELF); cached per path."""
+    kind = _known_crash.get(path)
+    if kind is None:
         try:
-            known = _is_mypyc(path)
+            kind = _classify(path)
         except (OSError, ValueError):
-            known = False
-        _known_crash[path] = known
-    return known
+            kind = ""
+        _known_crash[path] = kind
+    return kind
 
 
 _SHIM_MAX = 64 * 1024           # mypyc's shims are ~12-20 KB
+_SECTION_MAX = 64 * 1024 * 1024
 _MYPYC_SYMBOLS = (b"\0CPyInit", b"\0CPyArg_", b"\0CPyStatics", b"\0CPy_")
+_CYTHON_ONE_INTERPRETER = (b"Interpreter change detected - this module can only be loaded "
+                           b"into one interpreter per process.")
 
 
-def _is_mypyc(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    if "__mypyc" in name:
-        return True
+def _classify(path: str) -> str:
+    if "__mypyc" in path.rsplit("/", 1)[-1]:
+        return "mypyc"
     if not path or path == "built-in":
-        return False
+        return ""
     with open(path, "rb") as f:
         head = f.read(64)
-        if head[:4] != b"\x7fELF":
-            if len(head) < 64:
-                return False
-            f.seek(0, 2)
-            if f.tell() > _SHIM_MAX:
-                return False
+        size = f.seek(0, 2)
+        if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            # not 64-bit little-endian ELF: only a small file is read whole
+            if size > _SHIM_MAX:
+                return ""
             f.seek(0)
-            return b"__mypyc" in f.read()
-        dynstr = _elf_dynstr(f, head)
+            return "mypyc" if b"__mypyc." in f.read() else ""
+        sections = _elf_sections(f, head)
+        dynstr = _section(f, sections, dynsym_names=True)
         if dynstr is not None and any(s in dynstr for s in _MYPYC_SYMBOLS):
-            return True
-        f.seek(0, 2)
-        if f.tell() <= _SHIM_MAX:
+            return "mypyc"
+        if size <= _SHIM_MAX:
             f.seek(0)
-            return b"__mypyc." in f.read()
-    return False
+            if b"__mypyc." in f.read():
+                return "mypyc"
+        rodata = _section(f, sections, name=b".rodata")
+        if rodata is not None and _CYTHON_ONE_INTERPRETER in rodata:
+            return "cython"
+    return ""
 
 
-def _elf_dynstr(f, head: bytes) -> bytes | None:
-    """The dynamic string table of a 64-bit little-endian ELF file (None otherwise)."""
-    if head[4] != 2 or head[5] != 1:        # ELFCLASS64, ELFDATA2LSB
-        return None
+def _elf_sections(f, head: bytes) -> list:
+    """(name offset, type, file offset, size, link) of each section of a 64-bit
+    little-endian ELF file, and the index of the section names' table last."""
     shoff = int.from_bytes(head[0x28:0x30], "little")
     shentsize = int.from_bytes(head[0x3A:0x3C], "little")
     shnum = int.from_bytes(head[0x3C:0x3E], "little")
+    shstrndx = int.from_bytes(head[0x3E:0x40], "little")
     if not shoff or shentsize < 64 or not 0 < shnum < 4096:
-        return None
+        return []
     f.seek(shoff)
     table = f.read(shentsize * shnum)
     if len(table) < shentsize * shnum:
-        return None
-
-    def section(i):
-        s = table[i * shentsize:(i + 1) * shentsize]
-        return (int.from_bytes(s[4:8], "little"), int.from_bytes(s[24:32], "little"),
-                int.from_bytes(s[32:40], "little"), int.from_bytes(s[40:44], "little"))
-
+        return []
+    out = []
     for i in range(shnum):
-        kind, _off, _size, link = section(i)
-        if kind == 11 and link < shnum:     # SHT_DYNSYM: its names are in section `link`
-            _kind, off, size, _link = section(link)
-            if size > 64 * 1024 * 1024:
-                return None
-            f.seek(off)
-            return f.read(size)
+        s = table[i * shentsize:(i + 1) * shentsize]
+        out.append((int.from_bytes(s[0:4], "little"), int.from_bytes(s[4:8], "little"),
+                    int.from_bytes(s[24:32], "little"), int.from_bytes(s[32:40], "little"),
+                    int.from_bytes(s[40:44], "little")))
+    out.append(shstrndx)
+    return out
+
+
+def _read(f, off: int, size: int) -> bytes | None:
+    if size > _SECTION_MAX:
+        return None
+    f.seek(off)
+    return f.read(size)
+
+
+def _section(f, sections: list, *, dynsym_names: bool = False,
+             name: bytes = b"") -> bytes | None:
+    """The contents of the dynamic symbols' string table, or of the section `name`."""
+    if not sections:
+        return None
+    shstrndx, table = sections[-1], sections[:-1]
+    if dynsym_names:
+        for _name, kind, _off, _size, link in table:
+            if kind == 11 and link < len(table):    # SHT_DYNSYM: names in section `link`
+                return _read(f, table[link][2], table[link][3])
+        return None
+    if shstrndx >= len(table):
+        return None
+    names = _read(f, table[shstrndx][2], table[shstrndx][3])
+    if names is None:
+        return None
+    for name_off, _kind, off, size, _link in table:
+        if names[name_off:name_off + len(name) + 1] == name + b"\0":
+            return _read(f, off, size)
     return None
 
 
