@@ -21,7 +21,7 @@ import sys
 REFUSED = "does not support loading in subinterpreters"
 
 _refusals: list = []            # (module name, file path, reason), one per module
-_known_crash: dict = {}         # path -> bool
+_known_crash: dict = {}         # path -> crash_kind(path)
 _installed = False
 _isolated = None                # this interpreter refuses daemon threads (computed once)
 
@@ -140,118 +140,41 @@ def crash_kind(path: str) -> str:
       it, and after such a refusal CPython 3.12 aborts the process (3.13 once three live
       interpreters refused it), the stdlib's `_interpreters` too.
     Reads the file's section headers, dynamic string table and read-only data (or the
-    whole file when it is small and not ELF); cached per path."""
+    whole file when it is small and not ELF: see _extfiles); cached per path."""
     kind = _known_crash.get(path)
     if kind is None:
         try:
-            kind = _classify(path)
+            kind = _extfiles().classify(path)
         except (OSError, ValueError):
             kind = ""
         _known_crash[path] = kind
     return kind
 
 
-_SHIM_MAX = 64 * 1024           # mypyc's shims are ~12-20 KB
-_SECTION_MAX = 64 * 1024 * 1024
-_MYPYC_SYMBOLS = (b"\0CPyInit", b"\0CPyArg_", b"\0CPyStatics", b"\0CPy_")
-_CYTHON_ONE_INTERPRETER = (b"Interpreter change detected - this module can only be loaded "
-                           b"into one interpreter per process.")
+def _extfiles():
+    """interpcli._extfiles, loaded on first use (from its file when this module was
+    loaded so, as `interp run` does: the package is not imported for it)."""
+    mod = sys.modules.get("interpcli._extfiles")
+    if mod is None:
+        import _frozen_importlib as bootstrap
+        import _frozen_importlib_external as external
+        spec = external.spec_from_file_location(
+            "interpcli._extfiles", __file__.rpartition("/")[0] + "/_extfiles.py")
+        mod = bootstrap.module_from_spec(spec)
+        sys.modules[spec.name] = mod
+        spec.loader.exec_module(mod)
+    return mod
 
 
-def _classify(path: str) -> str:
-    if "__mypyc" in path.rsplit("/", 1)[-1]:
-        return "mypyc"
-    if not path or path == "built-in":
-        return ""
-    with open(path, "rb") as f:
-        head = f.read(64)
-        size = f.seek(0, 2)
-        if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
-            # not 64-bit little-endian ELF: only a small file is read whole
-            if size > _SHIM_MAX:
-                return ""
-            f.seek(0)
-            return "mypyc" if b"__mypyc." in f.read() else ""
-        sections = _elf_sections(f, head)
-        dynstr = _section(f, sections, dynsym_names=True)
-        if dynstr is not None and any(s in dynstr for s in _MYPYC_SYMBOLS):
-            return "mypyc"
-        if size <= _SHIM_MAX:
-            f.seek(0)
-            if b"__mypyc." in f.read():
-                return "mypyc"
-        rodata = _section(f, sections, name=b".rodata")
-        if rodata is not None and _CYTHON_ONE_INTERPRETER in rodata:
-            return "cython"
-    return ""
-
-
-def _elf_sections(f, head: bytes) -> list:
-    """(name offset, type, file offset, size, link) of each section of a 64-bit
-    little-endian ELF file, and the index of the section names' table last."""
-    shoff = int.from_bytes(head[0x28:0x30], "little")
-    shentsize = int.from_bytes(head[0x3A:0x3C], "little")
-    shnum = int.from_bytes(head[0x3C:0x3E], "little")
-    shstrndx = int.from_bytes(head[0x3E:0x40], "little")
-    if not shoff or shentsize < 64 or not 0 < shnum < 4096:
-        return []
-    f.seek(shoff)
-    table = f.read(shentsize * shnum)
-    if len(table) < shentsize * shnum:
-        return []
-    out = []
-    for i in range(shnum):
-        s = table[i * shentsize:(i + 1) * shentsize]
-        out.append((int.from_bytes(s[0:4], "little"), int.from_bytes(s[4:8], "little"),
-                    int.from_bytes(s[24:32], "little"), int.from_bytes(s[32:40], "little"),
-                    int.from_bytes(s[40:44], "little")))
-    out.append(shstrndx)
-    return out
-
-
-def _read(f, off: int, size: int) -> bytes | None:
-    if size > _SECTION_MAX:
-        return None
-    f.seek(off)
-    return f.read(size)
-
-
-def _section(f, sections: list, *, dynsym_names: bool = False,
-             name: bytes = b"") -> bytes | None:
-    """The contents of the dynamic symbols' string table, or of the section `name`."""
-    if not sections:
-        return None
-    shstrndx, table = sections[-1], sections[:-1]
-    if dynsym_names:
-        for _name, kind, _off, _size, link in table:
-            if kind == 11 and link < len(table):    # SHT_DYNSYM: names in section `link`
-                return _read(f, table[link][2], table[link][3])
-        return None
-    if shstrndx >= len(table):
-        return None
-    names = _read(f, table[shstrndx][2], table[shstrndx][3])
-    if names is None:
-        return None
-    for name_off, _kind, off, size, _link in table:
-        if names[name_off:name_off + len(name) + 1] == name + b"\0":
-            return _read(f, off, size)
-    return None
-
-
-# Run in an interpreter after its program: hands back what refused to load there, as the
-# message of an exception (a run carries an exception's message back as plain data).
-REPORT_SOURCE = (
-    "import sys as _s\n"
-    "_x = _s.modules.get('interpcli._extensions')\n"
-    "del _s\n"
-    "if _x is not None and _x.refusals():\n"
-    "    import json as _j\n"
-    "    raise ImportWarning(_j.dumps(_x.refusals()))\n"
-    "del _x\n")
+def report() -> str:
+    """refusals() as text (JSON) for the main interpreter: see refusals_reported()."""
+    import json
+    return json.dumps(_refusals)
 
 
 def refusals_reported(result) -> list[tuple[str, str, str]]:
-    """The refusals that REPORT_SOURCE, run last, handed back in `result` (a RunResult)."""
+    """The refusals an interpreter handed back in `result` (a RunResult of code that
+    raised ImportWarning(report()) there)."""
     if result.exc_type != "ImportWarning" or not result.exc_message:
         return []
     import json

@@ -37,20 +37,41 @@ class Program:
         return f"Program({self.kind!r}, {self.label!r}, name={self.name!r})"
 
 
-# interpcli._extensions, loaded from its file (importing the interpcli package first would
-# cost more than the module) and installed: it reports the extension modules that refuse
-# to load in the interpreter, and refuses those known to crash it.
+# Watches extension modules in the interpreter (interpcli._extensions: it reports those
+# that refuse to load there and refuses those known to crash it). Installed lazily: these
+# lines only wrap the two extension loaders, and the first extension module loaded loads
+# _extensions from its file (importing the interpcli package for it would cost more).
 _EXTENSIONS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "_extensions.py")
-_EXTENSIONS_PRELUDE = (
-    "if 'interpcli._extensions' not in _sys.modules:\n"
-    "    import _frozen_importlib as _b, _frozen_importlib_external as _e\n"
-    f"    _s = _e.spec_from_file_location('interpcli._extensions', {_EXTENSIONS_FILE!r})\n"
-    "    _m = _b.module_from_spec(_s)\n"
-    "    _sys.modules[_s.name] = _m\n"
-    "    _s.loader.exec_module(_m)\n"
-    "    _m.install()\n"
-    "    del _b, _e, _s, _m\n")
+_EXTENSIONS_PRELUDE = f"""\
+def _interp_extensions(sys):
+    if 'interpcli._extensions' in sys.modules:
+        return
+    import _frozen_importlib as b, _frozen_importlib_external as e
+    E, B = e.ExtensionFileLoader, b.BuiltinImporter
+    file_create, builtin_create = E.create_module, B.create_module
+    def load():
+        E.create_module, B.create_module = file_create, staticmethod(builtin_create)
+        try:
+            s = e.spec_from_file_location('interpcli._extensions', {_EXTENSIONS_FILE!r})
+            m = b.module_from_spec(s)
+            sys.modules[s.name] = m
+            s.loader.exec_module(m)
+            m.install()
+        except Exception:
+            sys.modules.pop('interpcli._extensions', None)
+    def create_module(self, spec):
+        load()
+        return E.create_module(self, spec)
+    def create_builtin(spec):
+        load()
+        return B.create_module(spec)
+    for f, o in ((create_module, file_create), (create_builtin, builtin_create)):
+        f.__code__ = f.__code__.replace(co_filename=o.__code__.co_filename)
+    E.create_module, B.create_module = create_module, staticmethod(create_builtin)
+_interp_extensions(_sys)
+del _interp_extensions
+"""
 
 
 def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:

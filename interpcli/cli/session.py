@@ -14,7 +14,6 @@ import time
 from _queue import Empty, SimpleQueue
 
 from . import report
-from .. import _extensions
 from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
@@ -38,6 +37,16 @@ _JOIN_THREADS = ("import sys as _s\n"
                  "            _th.join()\n"
                  "    del _t, _th\n"
                  "del _s\n")
+
+# Then the interpreter hands back the extension modules that refused to load there (see
+# interpcli._extensions, which the prelude installs): as an ImportWarning's message.
+_REPORT_REFUSALS = ("import sys as _s\n"
+                    "_x = _s.modules.get('interpcli._extensions')\n"
+                    "del _s\n"
+                    "if _x is not None and _x.refusals():\n"
+                    "    raise ImportWarning(_x.report())\n"
+                    "del _x\n")
+
 
 def _stdout_closed() -> bool:
     """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
@@ -131,11 +140,12 @@ class Session:
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
             if not self._stopping:
-                # then hands back what refused to load there (see _extensions)
-                end = job.interp.run(_JOIN_THREADS + _extensions.REPORT_SOURCE,
+                end = job.interp.run(_JOIN_THREADS + _REPORT_REFUSALS,
                                      filename="<interp: join threads>",
                                      canceller=job.canceller)
-                job.refusals = _extensions.refusals_reported(end)
+                if end.exc_type == "ImportWarning":
+                    from .._extensions import refusals_reported
+                    job.refusals = refusals_reported(end)
             if not self._stopping:
                 if job.stdout is not None:
                     job.stdout.close()      # downstream sees its end of input now
