@@ -144,7 +144,8 @@ async def main():
     await asyncio.sleep(0)
     return datetime.date(2024, 2, 29) + datetime.timedelta(days=1)
 import sys     # one write: the three programs' lines do not mix
-sys.stdout.write(f"{asyncio.run(main())} {decimal.Decimal('1.1') * 3} {zoneinfo.ZoneInfo('UTC')}\n")
+line = f"{asyncio.run(main())} {decimal.Decimal('1.1') * 3} {zoneinfo.ZoneInfo('UTC')}"
+sys.stdout.write(line + chr(10))
 """
 
 
