@@ -43,7 +43,7 @@ class Program:
 # _extensions from its file (importing the interpcli package for it would cost more).
 _EXTENSIONS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "_extensions.py")
-_EXTENSIONS_PRELUDE = f"""\
+_EXTENSIONS_STUB = f"""\
 def _interp_extensions(sys):
     if 'interpcli._extensions' in sys.modules:
         return
@@ -69,9 +69,12 @@ def _interp_extensions(sys):
     for f, o in ((create_module, file_create), (create_builtin, builtin_create)):
         f.__code__ = f.__code__.replace(co_filename=o.__code__.co_filename)
     E.create_module, B.create_module = create_module, staticmethod(create_builtin)
-_interp_extensions(_sys)
-del _interp_extensions
+import sys
+_interp_extensions(sys)
 """
+# run in a namespace of its own: functions whose globals were __main__'s would keep the
+# script's objects alive into the interpreter's finalization
+_EXTENSIONS_PRELUDE = f"exec({_EXTENSIONS_STUB!r}, {{}})\n"
 
 
 def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
