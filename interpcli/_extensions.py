@@ -12,7 +12,7 @@ them: importing Python modules costs nothing more. Then:
   (for mypyc's, naming the way out: a shared-GIL interpreter). mypyc-compiled modules are
   such: CPython runs a single-phase module's init function before it can refuse the
   module, and mypyc's leaves state behind that aborts the process later ("free():
-  invalid pointer"); and so are Cython's single-interpreter modules (see crash_kind).
+  invalid pointer"); and so are a few stdlib modules on 3.12 and 3.13 (_STDLIB_CRASHES).
 
 The interpreter counts as isolated when it refuses daemon threads, as the isolated
 configurations of interpcli and of the stdlib do (and the shared-GIL ones do not)."""
@@ -131,16 +131,12 @@ def is_known_crash(path: str) -> bool:
 
 def crash_kind(path: str) -> str:
     """Why loading the extension module file at `path` in an isolated interpreter crashes
-    the process, or '':
-    - 'mypyc': mypyc-compiled (its name says `__mypyc`, its dynamic symbols are mypyc's
-      runtime's, or it is one of mypyc's small per-module shims, which import the
-      `..__mypyc` library); CPython runs its init function before refusing it;
-    - 'cython': a Cython module that can live in one interpreter per process (it carries
-      Cython's "Interpreter change detected" check): every isolated interpreter refuses
-      it, and after such a refusal CPython 3.12 aborts the process (3.13 once three live
-      interpreters refused it), the stdlib's `_interpreters` too.
-    Reads the file's section headers, dynamic string table and read-only data (or the
-    whole file when it is small and not ELF: see _extfiles); cached per path."""
+    the process, or '': 'mypyc' for a mypyc-compiled module (its name says `__mypyc`,
+    its dynamic symbols are mypyc's runtime's, or it is one of mypyc's small per-module
+    shims, which import the `..__mypyc` library): CPython runs its init function before
+    refusing it, and black's then aborts the process. Reads the file's section headers
+    and dynamic string table (or the whole file when it is small and not ELF: see
+    _extfiles); cached per path."""
     kind = _known_crash.get(path)
     if kind is None:
         try:
