@@ -98,10 +98,12 @@ _STDLIB_CRASHES = {
 }
 
 
+STDLIB_FALLBACK = "so the stdlib's pure-Python version is used"
+
+
 def _stdlib_reason() -> str:
     return (f": on Python {sys.version_info[0]}.{sys.version_info[1]} it crashes the "
-            "process once several isolated interpreters loaded it, so the pure-Python "
-            "fallback is used")
+            f"process once several isolated interpreters loaded it, {STDLIB_FALLBACK}")
 
 
 def refusals() -> list[tuple[str, str, str]]:

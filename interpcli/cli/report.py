@@ -68,7 +68,10 @@ def refusal_notes(jobs) -> list[str]:
     """One line per extension module that refused to load in a run's isolated
     interpreter while the program went on without it (msgpack and PyYAML fall back to
     pure Python so): which module, from which package, and that --shared-gil loads it.
-    Refusals that made a run fail are told by its hint instead."""
+    Refusals that made a run fail are told by its hint instead; the stdlib modules
+    interp itself refuses where they would crash the process (datetime's and asyncio's
+    accelerators on 3.12 and 3.13, see interpcli._extensions) only in the JSON, so that
+    such common programs print what python prints."""
     seen = set()
     notes = []
     for job in jobs:
@@ -76,8 +79,10 @@ def refusal_notes(jobs) -> list[str]:
             name, path = refusal[0], refusal[1]
             if name in seen or _refused_in_failure(refusal, job.result):
                 continue
+            from .._extensions import STDLIB_FALLBACK, package_of
+            if STDLIB_FALLBACK in refusal[2]:
+                continue
             seen.add(name)
-            from .._extensions import package_of
             notes.append(f"note: the extension module {name} (from {package_of(name, path)}) "
                          "refused to load in an isolated interpreter and the program went on "
                          "without it; --shared-gil loads it")
