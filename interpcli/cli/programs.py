@@ -38,8 +38,8 @@ class Program:
 
 
 # Watches extension modules in the interpreter (interpcli._extensions: it reports those
-# that refuse to load there and refuses those known to crash it). Installed lazily: these
-# lines only wrap the two extension loaders, and the first extension module loaded loads
+# that refuse to load there and refuses those known to crash it). Installed lazily: this
+# stub only wraps the two extension loaders, and the first extension module loaded loads
 # _extensions from its file (importing the interpcli package for it would cost more).
 _EXTENSIONS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "_extensions.py")
@@ -69,16 +69,27 @@ def _interp_extensions(sys):
     for f, o in ((create_module, file_create), (create_builtin, builtin_create)):
         f.__code__ = f.__code__.replace(co_filename=o.__code__.co_filename)
     E.create_module, B.create_module = create_module, staticmethod(create_builtin)
-import sys
-_interp_extensions(sys)
+_interp_extensions(_sys)
 """
-# run in a namespace of its own: functions whose globals were __main__'s would keep the
-# script's objects alive into the interpreter's finalization
-_EXTENSIONS_PRELUDE = f"exec({_EXTENSIONS_STUB!r}, {{}})\n"
+_extensions_prelude = None
+
+
+def _extensions_setup() -> str:
+    """The prelude's lines that run _EXTENSIONS_STUB: compiled here once and handed over
+    marshalled, as compiling it in each new interpreter costs more (~0.3 ms); run with
+    globals of its own (functions whose globals were __main__'s would keep the script's
+    objects alive into the interpreter's finalization)."""
+    global _extensions_prelude
+    if _extensions_prelude is None:
+        import marshal
+        code = marshal.dumps(compile(_EXTENSIONS_STUB, "<interp: setup>", "exec"))
+        _extensions_prelude = (f"exec(__import__('marshal').loads({code!r}), "
+                               "{'_sys': _sys})\n")
+    return _extensions_prelude
 
 
 def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
-    lines = ["import sys as _sys", _EXTENSIONS_PRELUDE + f"_sys.argv = {argv!r}"]
+    lines = ["import sys as _sys", _extensions_setup() + f"_sys.argv = {argv!r}"]
     if path0 is not None and _MAIN_PATH0 is not None:
         lines += [f"if _sys.path and _sys.path[0] == {_MAIN_PATH0!r}:",
                   f"    _sys.path[0] = {path0!r}",
