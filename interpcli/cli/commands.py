@@ -40,6 +40,8 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
     programs += [progs.module(m, args) for m in modules]
     early = use_early(early, shared_gil)
     progs.name_programs(programs)
+    if shared_gil and len(programs) == 1:
+        progs.share_argv(programs[0])
 
     chans = {name: create_duplex() for name in names}
     for p in programs:

@@ -34,19 +34,65 @@ def _write_err(text: str) -> None:
 
 def report_failure(label: str, result, timeout: float | None) -> None:
     """Tell the user why a run failed, as python would: the traceback (or SystemExit's
-    silence), then our hints."""
-    if result.exc_type == "SystemExit":
-        return          # the message of sys.exit("...") was printed by the interpreter
-    if result.traceback:
-        _write_err(result.traceback if result.traceback.endswith("\n")
-                   else result.traceback + "\n")
-    elif result.exc_type:
-        _write_err(f"{result.exc_type}: {result.exc_message}\n")
-    if result.timed_out:
-        error(f"{label} timed out after {timeout:g} s")
+    silence: the message of sys.exit("...") was printed by the interpreter), then our
+    hints."""
+    if result.exc_type != "SystemExit":
+        if result.traceback:
+            _write_err(result.traceback if result.traceback.endswith("\n")
+                       else result.traceback + "\n")
+        elif result.exc_type:
+            _write_err(f"{result.exc_type}: {result.exc_message}\n")
+        if result.timed_out:
+            error(f"{label} timed out after {timeout:g} s")
     if result.exc_message and SUBINTERPRETER_HINT in result.exc_message:
-        error(f"hint: {label} imports an extension module that cannot load in an isolated "
-              "interpreter; run it with --shared-gil")
+        import re
+        match = re.search(r"module (\S+) " + SUBINTERPRETER_HINT, result.exc_message)
+        if match is None:
+            what = "an extension module that cannot load"
+        else:
+            from .._extensions import package_of
+            name = match.group(1)
+            what = (f"the extension module {name} (from {package_of(name, '')}), which "
+                    "cannot load")
+        error(f"hint: {label} imports {what} in an isolated interpreter; run it with "
+              "--shared-gil")
+
+
+def _refused_in_failure(refusal, result) -> bool:
+    """Did this refusal make the run fail (its ImportError is the run's exception)?"""
+    message = result.exc_message if result is not None else None
+    return bool(message) and f"module {refusal[0]} {SUBINTERPRETER_HINT}" in message
+
+
+def refusal_notes(jobs) -> list[str]:
+    """One line per extension module that refused to load in a run's isolated
+    interpreter while the program went on without it (msgpack and PyYAML fall back to
+    pure Python so): which module, from which package, and that --shared-gil loads it.
+    Refusals that made a run fail are told by its hint instead; the stdlib modules
+    interp itself refuses where they would crash the process (datetime's and asyncio's
+    accelerators on 3.12 and 3.13, see interpcli._extensions) only in the JSON, so that
+    such common programs print what python prints."""
+    seen = set()
+    notes = []
+    for job in jobs:
+        for refusal in job.refusals:
+            name, path = refusal[0], refusal[1]
+            if name in seen or _refused_in_failure(refusal, job.result):
+                continue
+            from .._extensions import STDLIB_FALLBACK, package_of
+            if STDLIB_FALLBACK in refusal[2]:
+                continue
+            seen.add(name)
+            notes.append(f"note: the extension module {name} (from {package_of(name, path)}) "
+                         "refused to load in an isolated interpreter and the program went on "
+                         "without it; --shared-gil loads it")
+    return notes
+
+
+def _refusals_json(job) -> list:
+    from .._extensions import package_of
+    return [{"module": name, "path": path, "package": package_of(name, path),
+             "reason": reason} for name, path, reason in job.refusals]
 
 
 def wants_table(mode: str) -> bool:
@@ -66,6 +112,7 @@ def results_json(jobs, status: int) -> str:
             "duration": 0.0, "stdout": None, "stderr": None, "timed_out": False}
         d["program"] = job.program.label
         d["status"] = job.status
+        d["refused_extensions"] = _refusals_json(job)
         if job.error is not None:
             d["error"] = job.error
         items.append(d)
@@ -76,7 +123,10 @@ def render_results(jobs, mode: str, status: int) -> None:
     """Write the results on stderr in the chosen form ('auto': a table on a terminal)."""
     if mode == "json":
         _write_err(results_json(jobs, status) + "\n")
-    elif wants_table(mode):
+        return
+    for note in refusal_notes(jobs):
+        error(note)
+    if wants_table(mode):
         draw_table(jobs)
 
 

@@ -38,6 +38,16 @@ _JOIN_THREADS = ("import sys as _s\n"
                  "    del _t, _th\n"
                  "del _s\n")
 
+# Then the interpreter hands back the extension modules that refused to load there (see
+# interpcli._extensions, which the prelude installs): as an ImportWarning's message.
+_REPORT_REFUSALS = ("import sys as _s\n"
+                    "_x = _s.modules.get('interpcli._extensions')\n"
+                    "del _s\n"
+                    "if _x is not None and _x.refusals():\n"
+                    "    raise ImportWarning(_x.report())\n"
+                    "del _x\n")
+
+
 def _stdout_closed() -> bool:
     """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
     import select
@@ -69,6 +79,7 @@ class Job:
         self.stdout = None                  # pipe: the end this stage writes
         self.downstream_gone = False        # pipe: the next stage stopped reading
         self.closed = False                 # its interpreter was closed by its own thread
+        self.refusals: list = []            # extension modules its interpreter refused
 
 
 class Session:
@@ -133,8 +144,12 @@ class Session:
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
             if not self._stopping:
-                job.interp.run(_JOIN_THREADS, filename="<interp: join threads>",
-                               canceller=job.canceller)
+                end = job.interp.run(_JOIN_THREADS + _REPORT_REFUSALS,
+                                     filename="<interp: join threads>",
+                                     canceller=job.canceller)
+                if end.exc_type == "ImportWarning":
+                    from .._extensions import refusals_reported
+                    job.refusals = refusals_reported(end)
             if not self._stopping:
                 if job.stdout is not None:
                     job.stdout.close()      # downstream sees its end of input now
