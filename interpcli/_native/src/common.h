@@ -71,6 +71,7 @@ typedef struct ic_interp {
     int eval_active;
     ic_cancel *eval_token;
     unsigned long eval_tid;
+    int intr_armed;             /* ic_interrupt set an asynchronous exception in this run */
     /* interrupt delivery to a channel wait */
     _Atomic unsigned long intr_tid;
     _Atomic int intr_kind;
@@ -120,6 +121,8 @@ PyThreadState *ic_tstate_new(ic_interp *rec);
 /* Clear ts, the current thread state (rec's interpreter's GIL held), delete it and
  * release that GIL. */
 void ic_tstate_delete_current(ic_interp *rec, PyThreadState *ts);
+/* Take back an asynchronous exception set on thread tid (run.c); no exception set. */
+void ic_take_async_exc(unsigned long tid);
 
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {

@@ -382,6 +382,7 @@ int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
             unsigned long tid = rec->eval_tid;
             PyThreadState_SetAsyncExc(tid, kind == IC_INTR_TIMEOUT ? PyExc_TimeoutError
                                                                    : PyExc_KeyboardInterrupt);
+            rec->intr_armed = 1;
             atomic_store(&rec->intr_kind, kind);
             atomic_store(&rec->intr_tid, tid);
             atomic_fetch_add(&rec->intr_gen, 1);

@@ -21,7 +21,10 @@ static PyObject *raise_ending(ic_modstate *st, EndObject *self)
 static PyObject *raise_interrupt(ic_waitctx *w)
 {
     /* the interrupter also set an asynchronous exception: take it back, raise it here */
-    PyThreadState_SetAsyncExc(w->tid, NULL);
+    ic_take_async_exc(w->tid);
+    if (PyErr_Occurred()) {
+        return NULL;        /* a signal handler's exception, raised meanwhile */
+    }
     if (atomic_load(&w->rec->intr_kind) == IC_INTR_TIMEOUT) {
         PyErr_SetString(PyExc_TimeoutError, "run timed out");
     }
