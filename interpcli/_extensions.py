@@ -112,6 +112,12 @@ def refusals() -> list[tuple[str, str, str]]:
     return list(_refusals)
 
 
+def forget(name: str) -> None:
+    """Drop the refusals of module `name`: a stand-in took its place (as
+    interpcli._faulthandler does for faulthandler), so nothing was lost."""
+    _refusals[:] = [r for r in _refusals if r[0] != name]
+
+
 def _record(name: str, path: str, reason: str) -> None:
     if not any(r[0] == name and r[1] == path for r in _refusals):
         _refusals.append((name, path, reason))

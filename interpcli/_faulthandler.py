@@ -51,6 +51,9 @@ class _Loader:
             else:
                 self.real = real
                 return module
+        ext = sys.modules.get("interpcli._extensions")    # its refusal is no loss here
+        if ext is not None:
+            ext.forget("faulthandler")
         return None
 
     def exec_module(self, module):

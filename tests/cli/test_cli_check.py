@@ -37,7 +37,7 @@ def project(tmp_path):
     write(d / "crashpkg" / "__init__.py", "")
     write(d / "crashpkg" / "speed.py", "from crashpkg import _speed\n")
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    (d / "crashpkg" / f"_speed{suffix}").write_bytes(b"\x7fELF not really: 0f2a__mypyc\0")
+    (d / "crashpkg" / f"_speed{suffix}").write_bytes(b"\x7fELF not really: from 0f2a__mypyc.\0")
     (d / "abortpkg").mkdir()
     write(d / "abortpkg" / "__init__.py", "import os\nos.abort()\n")
     return d
