@@ -54,17 +54,24 @@ def _may_declare(data: bytes) -> bool:
 
 def _cookie(data: bytes):
     """The encoding a coding cookie names, normalized as python does, or None."""
+    return _find_cookie(data)[0]
+
+
+def _find_cookie(data: bytes):
+    """(the cookie's normalized encoding, the offset after its line), or (None, 0)."""
     import re
     cookie_re = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
     blank_re = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
-    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 2)
-    for i, line in enumerate(lines[:2]):
-        m = cookie_re.match(line)
+    lines = data.split(b"\n", 2)
+    end = 0
+    for line in lines[:2]:
+        end += len(line) + 1
+        m = cookie_re.match(line.removeprefix(b"\xef\xbb\xbf"))
         if m:
-            return _normal_name(m.group(1).decode("latin-1"))
-        if not blank_re.match(line):
-            return None
-    return None
+            return _normal_name(m.group(1).decode("latin-1")), min(end, len(data))
+        if not blank_re.match(line.removeprefix(b"\xef\xbb\xbf")):
+            break
+    return None, 0
 
 
 def _normal_name(name: str) -> str:
@@ -80,7 +87,8 @@ def _normal_name(name: str) -> str:
 
 def _python_error(data: bytes, filename: str, cookie, exc) -> SyntaxError:
     """The SyntaxError `python FILE` reports for a file it cannot decode. Up to 3.13 its
-    file reader words these errors itself; from 3.14 they are compile()'s."""
+    file reader words these errors itself; from 3.14 it reports the codec's error, or
+    what compile() says of the bytes."""
     bom = data.startswith(b"\xef\xbb\xbf")
     if sys.version_info < (3, 14):
         if cookie is not None and cookie != "utf-8":
@@ -94,10 +102,36 @@ def _python_error(data: bytes, filename: str, cookie, exc) -> SyntaxError:
                 return SyntaxError(f"Non-UTF-8 code starting with '\\x{data[bad]:02x}' in "
                                    f"file {filename} on line {line}, but no encoding "
                                    f"declared; {_PEP263}")
+    elif (cookie == "utf-8" or bom) and isinstance(exc, UnicodeDecodeError):
+        # python 3.14+ decodes declared UTF-8 line by line: the line's error, no caret
+        body = data[3:] if bom else data
+        start = body.rfind(b"\n", 0, exc.start) + 1
+        end = body.find(b"\n", exc.start)
+        line = body[start:] if end < 0 else body[start:end + 1]
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            exc = error
+        return SyntaxError(f"(unicode error) {exc}",
+                           (filename, body.count(b"\n", 0, start) + 1, 0,
+                            line.decode("utf-8", "replace")))
+    elif cookie is not None and cookie != "utf-8" and not bom:
+        # python 3.14+ decodes what follows the cookie's line (from its newline) and
+        # reports the codec's error, at line 0
+        if isinstance(exc, UnicodeDecodeError):
+            try:
+                data[_find_cookie(data)[1] - 1:].decode(cookie)
+            except UnicodeDecodeError as error:
+                exc = error
+        return SyntaxError(str(exc), (filename, 0, -1, None))
     try:
         compile(data, filename, "exec", dont_inherit=True)
-    except SyntaxError as error:
-        return error
+    except SyntaxError as error:      # some name the file "<string>": python names it
+        msg = error.msg
+        if msg.startswith("Non-UTF-8 code") and " in file " not in msg:
+            msg = msg.replace("' on line ", f"' in file {filename} on line ", 1)
+        return SyntaxError(msg, (filename, error.lineno, error.offset, error.text,
+                                 error.end_lineno, error.end_offset))
     except (ValueError, LookupError) as error:
         return SyntaxError(str(error))
     return SyntaxError(str(exc))

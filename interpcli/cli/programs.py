@@ -78,9 +78,9 @@ def script(path: str, args: list[str]) -> Program:
         return _main_module(path, args)
     absolute = os.path.abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
-    # python's __main__ for a file: __file__, __cached__ None, a SourceFileLoader
-    prelude = _path_prelude([path, *args], path0, absolute) + (
-        "__cached__ = None\n"
+    # python's __main__ for a file: __file__, __cached__ None (until 3.15), a
+    # SourceFileLoader
+    prelude = _path_prelude([path, *args], path0, absolute) + _NO_CACHED + (
         "__loader__ = __import__('_frozen_importlib_external').SourceFileLoader("
         f"'__main__', {absolute!r})\n")
     return Program("script", path, _decoded(data, absolute), absolute, prelude)
@@ -92,8 +92,11 @@ def stdin_script(args: list[str]) -> Program:
         data = sys.stdin.buffer.read()
     except (OSError, ValueError, AttributeError) as exc:
         raise UsageProblem(f"can't read the program from stdin: {exc}") from None
-    prelude = _path_prelude(["-", *args], "", "<stdin>") + "__cached__ = None\n"
+    prelude = _path_prelude(["-", *args], "", "<stdin>") + _NO_CACHED
     return Program("script", "-", _decoded(data, "<stdin>"), "<stdin>", prelude)
+
+
+_NO_CACHED = "__cached__ = None\n" if sys.version_info < (3, 15) else ""
 
 
 def _decoded(data: bytes, filename: str) -> str:

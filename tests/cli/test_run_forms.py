@@ -61,7 +61,14 @@ def test_every_form_is_pythons(tree, argv):
     sys.argv, sys.path[0], the traceback's frames and lines, the exit status."""
     py, ip = python_and_interp(argv, cwd=tree, input=SHOW if argv[0] == "-" else None)
     assert py.returncode == 1
-    assert_same_as_python(py, ip)
+    assert_same_as_python(py, ip, stderr=not _in_zip(argv[0]))
+    assert ip.stderr.splitlines()[-1] == py.stderr.splitlines()[-1]
+
+
+def _in_zip(program: str) -> bool:
+    """3.12's python prints a traceback without the lines of source read from a zip
+    (its C printer reads only files); the traceback module interp uses shows them."""
+    return sys.version_info < (3, 13) and program.startswith("app")
 
 
 def test_a_zip_application_need_not_end_in_pyz(tree):
@@ -71,7 +78,7 @@ def test_a_zip_application_need_not_end_in_pyz(tree):
     write(tree / "fake.py", "print(b'PK\\x05\\x06')\n")
     for argv in (["app"], ["fake.py"]):
         py, ip = python_and_interp(argv, cwd=tree)
-        assert_same_as_python(py, ip)
+        assert_same_as_python(py, ip, stderr=not _in_zip(argv[0]))
 
 
 # source files as bytes: each is run by python and by interp, and must come out the same
@@ -86,7 +93,7 @@ SOURCES = {
     "unknown-on-line-2": b"\n# coding: foobar\nprint('ran')\n",
     "not-a-text-encoding": b"# coding: rot13\nprint('ran')\n",
     "bom-and-latin1": b"\xef\xbb\xbf# coding: latin-1\nprint('ran')\n",
-    "not-utf8": b"x = 1\nprint('caf\xe9')\n",
+    "not-utf8": b"print('caf\xe9')\nx = 1\n",
     "undecodable-for-cookie": b"# coding: ascii\nprint('caf\xc3\xa9')\n",
     "bad-utf8-with-cookie": b"# coding: utf-8\nprint('caf\xe9')\n",
 }

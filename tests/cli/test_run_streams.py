@@ -88,8 +88,9 @@ def test_dev_full_is_pythons(tmp_path, unbuffered):
 
 @pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
 def test_printing_into_a_closed_pipe_is_pythons(tmp_path, unbuffered):
-    """`| head -1`: the script's print raises BrokenPipeError, status 1, as under python."""
+    """`| head -1`: the script's print raises BrokenPipeError, status 1 (from 3.14,
+    buffered: 120, the exit's flush failing too), as under python."""
     script = write(tmp_path / "many.py", "for i in range(200000):\n    print(i)\n")
     py, ip = both(script, redirect="| head -1", unbuffered=unbuffered)
-    assert py.returncode == 1
+    assert py.returncode in (1, 120) and "BrokenPipeError" in py.stderr
     same(py, ip)
