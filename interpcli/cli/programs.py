@@ -76,7 +76,7 @@ def script(path: str, args: list[str]) -> Program:
             from None
     if _is_zip_application(path, data):
         return _main_module(path, args)
-    absolute = os.path.abspath(path)
+    absolute = _abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
     # python's __main__ for a file: __file__, __cached__ None (until 3.15), a
     # SourceFileLoader
@@ -89,7 +89,8 @@ def script(path: str, args: list[str]) -> Program:
 def stdin_script(args: list[str]) -> Program:
     """`-`: the program read from stdin (to its end) now; `__file__` is '<stdin>'."""
     try:
-        data = sys.stdin.buffer.read()
+        # stdin closed at start (sys.stdin None): an empty program, as `python -` runs
+        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
     except (OSError, ValueError, AttributeError) as exc:
         raise UsageProblem(f"can't read the program from stdin: {exc}") from None
     prelude = _path_prelude(["-", *args], "", "<stdin>") + _NO_CACHED
@@ -140,7 +141,13 @@ def _main_module(path: str, args: list[str]) -> Program:
     (absolute) as sys.path[0], sys.argv[0] the path as given, as python runs it."""
     return Program("script", path, _RUNPY.format(name="__main__", alter_argv=False),
                    "<interp: __main__>",
-                   _path_prelude([path, *args], os.path.abspath(path), None))
+                   _path_prelude([path, *args], _abspath(path), None))
+
+
+def _abspath(path: str) -> str:
+    """The path made absolute as python makes a script's: joined to the current
+    directory, not normalized (`./a.py` -> `/cwd/./a.py`)."""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
 def code(text: str, args: list[str]) -> Program:

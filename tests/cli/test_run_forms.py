@@ -47,8 +47,8 @@ def tree(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [
-    ["show.py", "a", "-b"],
-    ["appdir", "a"],
+    ["./show.py", "a", "-b"],
+    ["appdir/", "a"],
     ["app.pyz", "a"],
     ["-m", "showmod", "a"],
     ["-m", "showpkg", "a"],

@@ -94,3 +94,10 @@ def test_printing_into_a_closed_pipe_is_pythons(tmp_path, unbuffered):
     py, ip = both(script, redirect="| head -1", unbuffered=unbuffered)
     assert py.returncode in (1, 120) and "BrokenPipeError" in py.stderr
     same(py, ip)
+
+
+def test_program_from_a_closed_stdin_is_pythons():
+    """`-` with stdin closed: an empty program, status 0, as `python -` runs it."""
+    py, ip = both("-", redirect="<&-")
+    assert py.returncode == 0
+    same(py, ip)
