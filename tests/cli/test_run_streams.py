@@ -101,3 +101,10 @@ def test_program_from_a_closed_stdin_is_pythons():
     py, ip = both("-", redirect="<&-")
     assert py.returncode == 0
     same(py, ip)
+
+
+def test_usage_error_with_stderr_closed_is_status_2(tmp_path):
+    """Nowhere to say it, the status still says it: 2, as python's for a missing file."""
+    py, ip = both(tmp_path / "missing.py", redirect="2>&-")
+    assert py.returncode == 2
+    same(py, ip)
