@@ -132,7 +132,8 @@ def _is_zip_application(path: str, data: bytes) -> bool:
 _RUNPY = ("try:\n"
           "    __import__('runpy')._run_module_as_main({name!r}, {alter_argv!r})\n"
           "except BaseException as _exc:\n"
-          "    _exc.__traceback__ = _exc.__traceback__.tb_next\n"
+          "    if _exc.__traceback__ is not None:\n"
+          "        _exc.__traceback__ = _exc.__traceback__.tb_next\n"
           "    raise\n")
 
 
