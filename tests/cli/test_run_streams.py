@@ -3,7 +3,9 @@ at start (`<&-`, `>&-`, `2>&-`), /dev/full, a pipe whose reader has gone; and `i
 own stdin pump with stdin closed."""
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import sys
 
@@ -40,7 +42,6 @@ def both(script, args=(), redirect="", *, unbuffered=True, timeout=60):
 
 
 def _env(extra):
-    import os
     e = dict(os.environ)
     e.pop("NO_COLOR", None)
     e.update(extra)
@@ -70,8 +71,15 @@ def test_stdin_pump_with_stdin_closed(tmp_path):
     stage = write(tmp_path / "stage.py", "print(list(channels.stdin), flush=True)\n")
     line = (f"{shlex.join([*INTERP, 'run', str(reader), '--channels', 'i', '--stdin', 'i'])}"
             f" <&- && {shlex.join([*INTERP, 'pipe', str(stage)])} <&-")
-    p = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30)
-    assert (p.returncode, p.stdout) == (0, "[]\n[]\n"), p.stderr
+    proc = subprocess.Popen(["bash", "-c", line], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)     # a pump that waits forever: leave none
+        proc.communicate()
+        raise
+    assert (proc.returncode, out) == (0, "[]\n[]\n"), err
 
 
 def test_dev_full_is_pythons(tmp_path):
