@@ -21,6 +21,7 @@ from .signals import install_sigint_handler
 
 def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     """Run the `interp` command line and exit with its status."""
+    claim_std_fds()
     args = sys.argv[1:] if argv is None else list(argv)
     early = None
     try:
@@ -45,6 +46,28 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     if argv is None:
         _fast_exit(status)
     sys.exit(status)
+
+
+def claim_std_fds() -> None:
+    """Open /dev/null on each of fds 0-2 that is closed (`interp run x.py <&-`), before
+    anything of ours opens a descriptor: else a pipe or file of ours would take the
+    number, and a stream pump or a script's sys.stdout would use it for stdin or stdout.
+    The scripts still see the stream closed (cli.programs: sys.stdin is None), as python
+    shows it."""
+    import os
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            new = os.open(os.devnull, os.O_RDWR)
+            if new != fd:
+                os.dup2(new, fd)
+                os.close(new)
+        except OSError:
+            pass
 
 
 def _run_quick(quick, early, prog_name) -> int | None:

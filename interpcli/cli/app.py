@@ -106,10 +106,10 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
         shared_gil):
     """Run scripts, each in a fresh interpreter, all in parallel.
 
-    Every positional argument is a script (`-` reads one from stdin); the scripts' own
-    arguments follow `--`: `interp run hello.py -- a b` gives sys.argv == ['hello.py',
-    'a', 'b']. -c CODE and -m MODULE run after the scripts, each in an interpreter of its
-    own."""
+    Every positional argument is a script: a file, a directory or zip application with a
+    __main__.py, or `-` (read from stdin); the scripts' own arguments follow `--`:
+    `interp run hello.py -- a b` gives sys.argv == ['hello.py', 'a', 'b']. -c CODE and -m
+    MODULE run after the scripts, each in an interpreter of its own."""
     from . import commands
     try:
         return commands.run(scripts, codes, modules, channels, stdin_ch, stdout_ch,

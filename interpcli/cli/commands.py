@@ -28,6 +28,9 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
                            "with --stdin")
     programs = []
     for i, path in enumerate(scripts):
+        if path == "-":
+            programs.append(None)       # read from stdin once every check has passed
+            continue
         try:
             programs.append(progs.script(path, args))
         except UsageProblem as exc:
@@ -38,6 +41,7 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
             raise
     programs += [progs.code(c, args) for c in codes]
     programs += [progs.module(m, args) for m in modules]
+    programs = [progs.stdin_script(args) if p is None else p for p in programs]
     early = use_early(early, shared_gil)
     progs.name_programs(programs)
     if shared_gil and len(programs) == 1:

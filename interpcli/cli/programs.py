@@ -97,49 +97,144 @@ def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
                   f"    _sys.path.insert(0, {path0!r})"]
     if file is not None:
         lines.append(f"__file__ = {file!r}")
+    lines += _closed_streams()
     lines.append("del _sys")
     return "\n".join(lines) + "\n"
 
 
+def _closed_streams() -> list[str]:
+    """Prelude lines that show the script a standard stream closed when `interp` was
+    started with it closed (python's sys.stdin is then None): cli.claim_std_fds put
+    /dev/null on its descriptor, which a new interpreter would take for the stream."""
+    lines = []
+    for name in ("stdin", "stdout", "stderr"):
+        if getattr(sys, name) is None and getattr(sys, f"__{name}__") is None:
+            lines.append(f"_sys.{name} = _sys.__{name}__ = None")
+    return lines
+
+
 def script(path: str, args: list[str]) -> Program:
-    """A script file, run like `python path args...` (`-`: the program is read from
-    stdin, as `python -` does)."""
+    """A script, run like `python path args...`: a source file, a directory or a zip
+    application with a `__main__` module (run by runpy, the path first on sys.path), or
+    `-`: the program is read from stdin, as `python -` does."""
     if path == "-":
-        try:
-            data = sys.stdin.buffer.read()
-        except (OSError, ValueError, AttributeError) as exc:
-            raise UsageProblem(f"can't read the program from stdin: {exc}") from None
-        from .._source import decode_source
-        return _with_argv(Program("script", "-", decode_source(data), "<stdin>",
-                                  _path_prelude(["-", *args], "", None)), ["-", *args])
+        return stdin_script(args)
     try:
         with open(path, "rb") as f:
             data = f.read()
     except IsADirectoryError:
-        raise UsageProblem(f"can't run {path!r}: it is a directory, not a script") from None
+        return _main_module(path, args)
     except OSError as exc:
         raise UsageProblem(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") \
             from None
-    absolute = os.path.abspath(path)
+    if _is_zip_application(path, data):
+        return _main_module(path, args)
+    absolute = _abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
-    from .._source import decode_source     # not before the first interpreter is begun
-    return _with_argv(Program("script", path, decode_source(data), absolute,
-                              _path_prelude([path, *args], path0, absolute)), [path, *args])
+    # python's __main__ for a file: __file__, __cached__ None (until 3.15), a
+    # SourceFileLoader
+    prelude = _path_prelude([path, *args], path0, absolute) + _NO_CACHED + (
+        "__loader__ = __import__('_frozen_importlib_external').SourceFileLoader("
+        f"'__main__', {absolute!r})\n")
+    return _with_argv(Program("script", path, _decoded(data, absolute), absolute, prelude),
+                      [path, *args])
+
+
+def stdin_script(args: list[str]) -> Program:
+    """`-`: the program read from stdin (to its end) now; `__file__` is '<stdin>'."""
+    try:
+        # stdin closed at start (sys.stdin None): an empty program, as `python -` runs
+        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UsageProblem(f"can't read the program from stdin: {exc}") from None
+    prelude = _path_prelude(["-", *args], "", "<stdin>") + _NO_CACHED
+    return _with_argv(Program("script", "-", _decoded(data, "<stdin>"), "<stdin>", prelude),
+                      ["-", *args])
+
+
+_NO_CACHED = "__cached__ = None\n" if sys.version_info < (3, 15) else ""
+
+
+def _decoded(data: bytes, filename: str) -> str:
+    """The script's text, decoded as python decodes a file; one that python would refuse
+    becomes a program raising python's SyntaxError, with no traceback (as python prints
+    it)."""
+    from .._source import decode_script     # not before the first interpreter is begun
+    text, error = decode_script(data, filename)
+    if error is None:
+        return text
+    return ("class SyntaxError(SyntaxError):\n"
+            "    __module__ = 'builtins'\n"
+            "    __traceback__ = property(lambda self: None, lambda self, tb: None)\n"
+            f"raise SyntaxError(*{error.args!r}) from None\n")
+
+
+def _is_zip_application(path: str, data: bytes) -> bool:
+    """Whether python would run path as a zip application (zipimport takes it)."""
+    if data.rfind(b"PK\x05\x06", max(0, len(data) - 65557)) < 0:
+        return False                # no end of a zip's central directory
+    import zipimport
+    try:
+        zipimport.zipimporter(path)
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+# The program run for a directory or zip application, and for -m: runpy, as python calls
+# it. Its own frame is taken off the traceback (python calls runpy from C), and it binds
+# no name in __main__.
+_RUNPY = ("try:\n"
+          "    __import__('runpy')._run_module_as_main({name!r}, {alter_argv!r})\n"
+          "except BaseException as _exc:\n"
+          "    if _exc.__traceback__ is not None:\n"
+          "        _exc.__traceback__ = _exc.__traceback__.tb_next\n"
+          "    raise\n")
+
+
+def _main_module(path: str, args: list[str]) -> Program:
+    """A directory or zip application: its `__main__` module run by runpy with the path
+    (absolute) as sys.path[0], sys.argv[0] the path as given, as python runs it."""
+    return _with_argv(Program("script", path, _RUNPY.format(name="__main__", alter_argv=False),
+                              "<interp: __main__>",
+                              _path_prelude([path, *args], _abspath(path), None)),
+                      [path, *args])
+
+
+def _abspath(path: str) -> str:
+    """The path made absolute as python makes a script's: joined to the current
+    directory, not normalized (`./a.py` -> `/cwd/./a.py`)."""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
 def code(text: str, args: list[str]) -> Program:
-    """`-c CODE`: sys.argv[0] is '-c' and sys.path[0] the current directory ('')."""
+    """`-c CODE`: sys.argv[0] is '-c' and sys.path[0] the current directory ('');
+    tracebacks show CODE's lines where this python's `python -c` shows them."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     label = "-c " + (first if len(first) <= 40 else first[:39] + "…")
-    return _with_argv(Program("code", label, text, "<string>",
-                              _path_prelude(["-c", *args], "", None)), ["-c", *args])
+    prelude = _path_prelude(["-c", *args], "", None) + _C_LINES.format(text=text)
+    return _with_argv(Program("code", label, text, "<string>", prelude), ["-c", *args])
+
+
+# python -c hands the code to linecache (3.13: under its file name, later versions: by
+# code object) so that tracebacks show its lines; 3.12 does neither.
+_C_LINES = ("import linecache as _lc\n"
+            "if hasattr(_lc, '_interactive_cache'):\n"
+            "    try:\n"
+            "        _lc._register_code(compile({text!r}, '<string>', 'exec', "
+            "dont_inherit=True), {text!r}, '<string>')\n"
+            "    except Exception:\n"
+            "        pass\n"
+            "elif hasattr(_lc, '_register_code'):\n"
+            "    _lc._register_code('<string>', {text!r}, '<string>')\n"
+            "del _lc\n")
 
 
 def module(name: str, args: list[str]) -> Program:
     """`-m MODULE`: found on sys.path and run as __main__ by runpy, as python does."""
     if not name or not all(part.isidentifier() for part in name.split(".")):
         raise UsageProblem(f"-m {name!r}: not a module name")
-    source = f"import runpy as _runpy\n_runpy._run_module_as_main({name!r}, True)\n"
+    source = _RUNPY.format(name=name, alter_argv=True)
     return _with_argv(Program("module", f"-m {name}", source, "<interp -m>",
                               _path_prelude(["-m", *args], os.getcwd(), None)), ["-m", *args])
 
@@ -188,6 +283,39 @@ def _find_spec(fullname: str, path):
         if spec is not None:
             return spec
     return None
+
+
+# Run in a program's interpreter once it is done, as python flushes sys.stdout and
+# sys.stderr at exit: a failure (/dev/full, a closed pipe) raises RuntimeError carrying
+# python's "Exception ignored" message (none for stderr), and python then exits 120.
+EXIT_FLUSH = """\
+def _flush():
+    import sys
+    message = None
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        try:
+            if stream is None or stream.closed:
+                continue
+            stream.flush()
+        except Exception as exc:
+            message = message or ""
+            if name == "stdout":
+                import traceback
+                if sys.version_info < (3, 13):
+                    message += f"Exception ignored in: {stream!r}\\n"
+                else:
+                    word = "on" if sys.version_info < (3, 14) else "while"
+                    message += f"Exception ignored {word} flushing sys.stdout:\\n"
+                message += "".join(traceback.format_exception_only(exc))
+    if message is not None:
+        raise RuntimeError(message)
+try:
+    _flush()
+finally:
+    del _flush
+"""
+EXIT_FLUSH_FAILED = 120     # python's exit status when that flush fails
 
 
 def name_programs(programs: list[Program]) -> None:

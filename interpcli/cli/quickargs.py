@@ -4,8 +4,8 @@ start without importing click (importing click costs more than running hello.py)
 It accepts only what it reads exactly as the click tree (cli.app) would: the command, its
 scripts, its options as `--opt VALUE`, `--opt=VALUE` or `-c VALUE`, and the scripts' own
 arguments after `--`. For anything else (help, version, an unknown option, a malformed
-value, a value that starts with `-`, `-` as a script) it returns None and click parses the
-line, so help and every usage error look the same on both paths."""
+value, a value that starts with `-`) it returns None and click parses the line, so help
+and every usage error look the same on both paths."""
 RESULT_MODES = ("auto", "table", "json", "none")
 
 # option -> parameter of cli.commands.run / cli.commands.pipe
@@ -38,9 +38,7 @@ def parse(args: list[str]) -> tuple[str, dict] | None:
             i += 1
             continue
         if a == "-" or not a.startswith("-"):
-            if a == "-":
-                return None         # the program from stdin: read once, by click's path
-            positional.append(a)
+            positional.append(a)    # `-`: the program from stdin
             i += 1
             continue
         if a.startswith("--"):

@@ -25,6 +25,8 @@ def usage_error(command_path: str, message: str) -> None:
 
 
 def _write_err(text: str) -> None:
+    if sys.stderr is None:
+        return                  # stderr closed at start (`2>&-`)
     try:
         sys.stderr.write(text)
         sys.stderr.flush()

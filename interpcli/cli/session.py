@@ -48,17 +48,6 @@ _REPORT_REFUSALS = ("import sys as _s\n"
                     "del _x\n")
 
 
-def _stdout_closed() -> bool:
-    """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
-    import select
-    p = select.poll()
-    try:
-        p.register(1, 0)
-        return any(ev & (select.POLLERR | select.POLLHUP) for _fd, ev in p.poll(0))
-    except (OSError, ValueError):
-        return False
-
-
 class Job:
     """One program, its interpreter and what came of its run."""
 
@@ -80,6 +69,7 @@ class Job:
         self.downstream_gone = False        # pipe: the next stage stopped reading
         self.closed = False                 # its interpreter was closed by its own thread
         self.refusals: list = []            # extension modules its interpreter refused
+        self.exit_flush = None              # python's message when flushing at exit failed
 
 
 class Session:
@@ -150,6 +140,12 @@ class Session:
                 if end.exc_type == "ImportWarning":
                     from .._extensions import refusals_reported
                     job.refusals = refusals_reported(end)
+            if not self._stopping:
+                from .programs import EXIT_FLUSH
+                flushed = job.interp.run(EXIT_FLUSH, filename="<interp: exit flush>",
+                                         canceller=job.canceller)
+                if flushed.exc_type == "RuntimeError":
+                    job.exit_flush = flushed.exc_message or ""
             if not self._stopping:
                 if job.stdout is not None:
                     job.stdout.close()      # downstream sees its end of input now
@@ -330,6 +326,10 @@ class Session:
                 job.quiet = True
             elif job.status and self.result_mode != "json":
                 report.report_failure(job.program.label, r, self.timeout)
+            if job.exit_flush is not None:      # after the traceback, as python prints it
+                from .programs import EXIT_FLUSH_FAILED
+                report._write_err(job.exit_flush)
+                job.status, job.quiet = EXIT_FLUSH_FAILED, False
         if self.pipeline:
             self._pipeline_stage_ended(job)
         elif job.status and not job.quiet and not self._cascade:
@@ -342,8 +342,6 @@ class Session:
         """Did the job fail because the reading side of its output went away?"""
         if self._broken_stdout or (self._stdout_pump is not None and self._stdout_pump.broken):
             return True
-        if job.result.exc_type == "BrokenPipeError" and _stdout_closed():
-            return True         # the script wrote to our stdout itself (print)
         if self.pipeline:
             return job.downstream_gone
         return self._cascade

@@ -117,6 +117,7 @@ QUICK_LINES = [
     ["run", "--result", "json", "--timeout", "2.5", "a.py", "--shared-gil"],
     ["run", "--timeout=inf", "--result=none", "a.py"],
     ["run", "--stdin", "a", "--stdin", "b", "a.py"],
+    ["run", "-", "--", "x"],
     ["run"],
     ["run", "--", "a.py"],
     ["pipe", "a.py", "b.py", "--channels", "c", "--timeout", "1e3"],
@@ -125,7 +126,7 @@ QUICK_LINES = [
 
 NOT_QUICK = [
     [], ["shell"], ["--help"], ["run", "--help"], ["run", "-h", "a.py"], ["pipe", "-V"],
-    ["run", "-"], ["run", "a.py", "--bogus"], ["run", "--result", "fancy", "a.py"],
+    ["run", "a.py", "--bogus"], ["run", "--result", "fancy", "a.py"],
     ["run", "--timeout", "0", "a.py"], ["run", "--timeout", "nan", "a.py"],
     ["run", "--timeout", "soon", "a.py"], ["run", "-c"], ["run", "-c", "-1"],
     ["pipe", "-c", "pass"], ["pipe", "--stdin", "x", "a.py"], ["run", "--shared-gil=1"],

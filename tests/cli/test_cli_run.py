@@ -183,11 +183,6 @@ def test_huge_timeouts(timeout):
     assert (p.returncode, p.stdout, p.stderr) == (0, "1\n", "")
 
 
-def test_directory_is_a_usage_error(tmp_path):
-    line = assert_one_line_error(interp("run", tmp_path))
-    assert "directory" in line
-
-
 def test_no_command_shows_help_status_2():
     p = interp()
     assert p.returncode == 2

@@ -144,10 +144,13 @@ def test_broken_pipe_endless_writer():
 
 
 def test_broken_pipe_of_a_printing_script():
+    """A script printing into a closed pipe fails as under python: BrokenPipeError,
+    status 1 (120 when flushing at the end fails too, from 3.14 buffered); the quiet end
+    above is for channels pumped to stdout."""
     p = shell(f"{q(INTERP)} run -c {q(['while True: print(1)'])} | head -n 2")
-    assert p.returncode == 0
+    assert p.returncode in (1, 120)
     assert p.stdout == b"1\n1\n"
-    assert b"Fatal Python error" not in p.stderr
+    assert p.stderr.endswith(b"BrokenPipeError: [Errno 32] Broken pipe\n"), p.stderr
 
 
 # ---- interp pipe ----
