@@ -2,8 +2,10 @@
  * interpreter's thread state attached; ic_destroy and ic_interrupt with none (the module
  * function released its GIL) and attach a thread state of their own. */
 #include "common.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* Unlist a record that never finished starting (or was refused) and drop its reference. */
@@ -13,6 +15,40 @@ static void forget(ic_interp *rec)
     ic_reg_remove_locked(rec);
     ic_reg_unlock();
     ic_rec_decref(rec);
+}
+
+/* Address space an interpreter's creation takes (measured: 3-5 MB for an isolated one) */
+#define IC_CREATE_ROOM (8 * 1024 * 1024)
+
+/* Is there room to create an interpreter? CPython aborts the process when the first
+ * allocation of a creation fails (3.13: "Fatal Python error: ...InterpreterState_New:
+ * memory allocation failed"): map, then unmap at once, as much as a creation takes.
+ * Untouched, the mapping costs no memory; it fails where the creation would (an address
+ * space limit, strict overcommit). */
+static int room_for_an_interpreter(void)
+{
+    void *p = mmap(NULL, IC_CREATE_ROOM, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return 0;
+    }
+    munmap(p, IC_CREATE_ROOM);
+    return 1;
+}
+
+/* The error of a failed Py_NewInterpreterFromConfig (the caller's thread state attached). */
+static int create_failed(PyStatus status)
+{
+    if (PyErr_Occurred()) {     /* an audit hook refused it */
+        return ic_fail_from_python(IC_ERR_CREATE, "cannot create an interpreter");
+    }
+    if (!PyStatus_Exception(status)) {
+        /* no status: the interpreter or its first thread state could not be allocated */
+        return ic_fail(IC_ERR_NOMEM, "not enough memory to create an interpreter");
+    }
+    const char *msg = status.err_msg != NULL ? status.err_msg : "unknown error";
+    return ic_fail(strstr(msg, "memory") != NULL ? IC_ERR_NOMEM : IC_ERR_CREATE,
+                   "cannot create an interpreter: %s", msg);
 }
 
 int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
@@ -60,13 +96,28 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
         cfg.check_multi_interp_extensions = 0;
         cfg.gil = PyInterpreterConfig_SHARED_GIL;
     }
-    /* with save attached, as the C API asks; on failure save is attached again */
+    if (!room_for_an_interpreter()) {
+        forget(rec);
+        return ic_fail(IC_ERR_NOMEM, "not enough memory to create an interpreter");
+    }
     PyThreadState *ts = NULL;
+#if PY_VERSION_HEX < 0x030D0000
+    /* 3.12: a creation that fails before the new GIL exists leaves the caller's thread
+     * state current without its GIL (the next release of it aborts: "drop_gil: GIL is not
+     * locked"). Create with no thread state attached, as 3.13's stdlib does, and attach
+     * save again ourselves. */
+    PyEval_SaveThread();
     PyStatus status = Py_NewInterpreterFromConfig(&ts, &cfg);
     if (PyStatus_Exception(status) || ts == NULL) {
+        PyEval_RestoreThread(save);
+    }
+#else
+    /* with save attached, as the C API asks; on failure save is attached again */
+    PyStatus status = Py_NewInterpreterFromConfig(&ts, &cfg);
+#endif
+    if (PyStatus_Exception(status) || ts == NULL) {
         forget(rec);
-        return ic_fail(IC_ERR_CREATE, "cannot create an interpreter: %s",
-                       status.err_msg != NULL ? status.err_msg : "unknown error");
+        return create_failed(status);
     }
     /* the new interpreter's first thread state is current, its GIL held */
     PyInterpreterState *interp = PyThreadState_GetInterpreter(ts);
@@ -76,7 +127,9 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
     rec->interp = interp;
     ic_reg_unlock();
     if (ic_module_install() < 0) {
-        int rc = ic_fail_from_python(IC_ERR_CREATE, "installing the core module");
+        int rc = ic_fail_from_python(PyErr_ExceptionMatches(PyExc_MemoryError)
+                                     ? IC_ERR_NOMEM : IC_ERR_CREATE,
+                                     "installing the core module");
         Py_EndInterpreter(ts);
         PyEval_RestoreThread(save);
         forget(rec);
@@ -109,7 +162,9 @@ static const char JOIN_THREADS[] =
     "    if threading is None:\n"
     "        return\n"
     "    callbacks = getattr(threading, '_threading_atexits', None)\n"
+    "    ran = 0\n"
     "    while callbacks:\n"
+    "        ran += 1\n"
     "        try:\n"
     "            callbacks.pop()()\n"
     "        except BaseException:\n"
@@ -136,7 +191,8 @@ static const char JOIN_THREADS[] =
     "        import _thread\n"
     "        lock = _thread.allocate_lock()\n"
     "        lock.acquire()\n"
-    "        main._tstate_lock = lock\n";
+    "        main._tstate_lock = lock\n"
+    "    return ran + len(others)\n";
 
 static PyObject *run_text(const char *text, PyObject *globals)
 {
@@ -149,7 +205,8 @@ static PyObject *run_text(const char *text, PyObject *globals)
     return r;
 }
 
-static void join_threads(double timeout)
+/* The number of threading exit callbacks run and threads joined (or waited for). */
+static int join_threads(double timeout)
 {
     /* threading never imported: no exit callbacks and no threading threads to join
      * (other threads are counted apart); this skips compiling the joiner (~0.2 ms) */
@@ -157,7 +214,7 @@ static void join_threads(double timeout)
     PyObject *threading = name != NULL ? PyImport_GetModule(name) : NULL;
     Py_XDECREF(name);
     if (threading == NULL && !PyErr_Occurred()) {
-        return;
+        return 0;
     }
     PyErr_Clear();
     Py_XDECREF(threading);
@@ -172,11 +229,17 @@ static void join_threads(double timeout)
         Py_DECREF(r);
         r = join != NULL ? PyObject_CallFunction(join, "d", timeout) : NULL;
     }
+    int n = 0;
     if (r == NULL) {
+        PyErr_Clear();
+    }
+    else if (PyLong_Check(r)) {
+        n = (int)PyLong_AsLong(r);
         PyErr_Clear();
     }
     Py_XDECREF(r);
     Py_XDECREF(globals);
+    return n;
 }
 
 /* Thread states of the interpreter other than ts (ts's interpreter's GIL held). */
@@ -222,6 +285,147 @@ static int settle_threads(PyThreadState *ts, double deadline)
         }
     }
     return others;
+}
+
+/* ---- the interpreter's own exit steps, run by the close before Py_EndInterpreter ----
+ *
+ * Py_EndInterpreter joins threading's non-daemon threads, runs the atexit callbacks, then
+ * aborts the process if any other thread state is left ("not the last thread"): a thread
+ * started by an atexit callback (3.13 allows it), or by a finalizer run by the close
+ * (a lent buffer's owner released), or any daemon or _thread thread alive then. So the
+ * close runs those steps itself first, in python's order, and repeats them until a round
+ * where nothing ran and no thread was left: atexit callbacks, the release of what the
+ * interpreter lent, threading's exit callbacks and the join of its threads, then the wait
+ * for every other thread state. A thread still alive at the deadline refuses the close.
+ * Py_EndInterpreter then finds nothing to run that could start a thread; the collector is
+ * off, so no finalizer of garbage runs before its finalization, when CPython refuses new
+ * threads. */
+
+/* Rounds of atexit callbacks run; from then on callbacks that callbacks keep registering
+ * are dropped (3.12's Python drops those registered while the exit runs them). */
+#define IC_END_ROUNDS 64
+
+static PyObject *atexit_module(void)
+{
+    PyObject *m = PyImport_ImportModule("atexit");
+    if (m == NULL) {
+        PyErr_Clear();
+    }
+    return m;
+}
+
+static long atexit_count(PyObject *atexit)
+{
+    PyObject *r = PyObject_CallMethod(atexit, "_ncallbacks", NULL);
+    long n = r != NULL ? PyLong_AsLong(r) : 0;
+    Py_XDECREF(r);
+    PyErr_Clear();
+    return n;
+}
+
+/* Run (or, once run is 0, drop) the atexit callbacks; 1 when some ran. Their errors are
+ * reported as at exit ("Exception ignored in atexit callback"). */
+static int run_atexit(int run)
+{
+    PyObject *atexit = atexit_module();
+    if (atexit == NULL) {
+        return 0;
+    }
+    int ran = 0;
+    if (atexit_count(atexit) > 0) {
+        PyObject *r = PyObject_CallMethod(atexit, run ? "_run_exitfuncs" : "_clear", NULL);
+        Py_XDECREF(r);
+        PyErr_Clear();
+        ran = run;
+    }
+    Py_DECREF(atexit);
+    return ran;
+}
+
+/* Release what the interpreter lent: queued releases done, queued lent items copied (their
+ * objects released), then the lents still seen elsewhere forgotten (force) or the close
+ * refused (-1). 1 when objects may have been released (finalizers may have run). */
+static int release_lent(ic_interp *rec, int force)
+{
+    pthread_mutex_lock(&ic_lent_mu);
+    int had = rec->lent_live != NULL || rec->pending != NULL;
+    pthread_mutex_unlock(&ic_lent_mu);
+    ic_lent_drain(rec);
+    ic_chan_copy_lent_of(rec);
+    ic_lent_drain(rec);
+    /* A receiver may have taken a lent item after the first check of the close and
+     * before the copy: a lent still alive now is seen (or about to be seen) elsewhere. */
+    pthread_mutex_lock(&ic_lent_mu);
+    int still_lent = rec->lent_live != NULL;
+    pthread_mutex_unlock(&ic_lent_mu);
+    if (still_lent && !force) {
+        return -1;
+    }
+    ic_lent_orphan_all(rec);
+    ic_lent_drain(rec);         /* releases queued before the orphaning */
+    return had;
+}
+
+/* With the collector off, is there nothing left that Py_EndInterpreter would run or find:
+ * no atexit or threading exit callback, no lent, no other thread state? */
+static int nothing_left(ic_interp *rec, PyThreadState *ts)
+{
+    int left = other_threads(ts);
+    PyObject *atexit = atexit_module();
+    if (atexit != NULL) {
+        left += atexit_count(atexit) > 0;
+        Py_DECREF(atexit);
+    }
+    PyObject *name = PyUnicode_FromString("threading");
+    PyObject *threading = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (threading != NULL) {
+        PyObject *callbacks = PyObject_GetAttrString(threading, "_threading_atexits");
+        if (callbacks != NULL && PyList_Check(callbacks)) {
+            left += PyList_GET_SIZE(callbacks) > 0;
+        }
+        Py_XDECREF(callbacks);
+        Py_DECREF(threading);
+    }
+    PyErr_Clear();
+    pthread_mutex_lock(&ic_lent_mu);
+    left += rec->lent_live != NULL || rec->pending != NULL;
+    pthread_mutex_unlock(&ic_lent_mu);
+    return left == 0;
+}
+
+/* The exit steps (the interpreter's GIL held through ts, its pre-existing threads gone):
+ * IC_OK with the collector off, or the refusal's error code (the collector as it was). */
+static int end_steps(ic_interp *rec, PyThreadState *ts, double deadline, int force)
+{
+    for (int round = 0; ; round++) {
+        int busy = run_atexit(round < IC_END_ROUNDS);
+        int lent = release_lent(rec, force);
+        if (lent < 0) {
+            return ic_fail(IC_ERR_LENT, "interpreter '%s' lent memory through send_buffer "
+                           "that memoryview(s) elsewhere still use; release them first",
+                           rec->name);
+        }
+        busy |= lent;
+        busy |= join_threads(deadline < 0 ? -1.0 : fmax(0.0, deadline - ic_now())) > 0;
+        busy |= other_threads(ts) > 0;
+        int others = settle_threads(ts, deadline);
+        if (others > 0) {
+            return ic_fail(IC_ERR_THREADS, "interpreter '%s' still has %d thread(s) running "
+                           "after its exit steps (started by an atexit callback or a "
+                           "finalizer, and not finished in time); stop them before "
+                           "closing it", rec->name, others);
+        }
+        if (!busy) {
+            int was_enabled = PyGC_Disable();
+            if (nothing_left(rec, ts)) {
+                return IC_OK;
+            }
+            if (was_enabled) {
+                PyGC_Enable();
+            }
+        }
+    }
 }
 
 static PyThreadState *attach_for_end(ic_interp *rec)
@@ -307,22 +511,11 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
                      "_thread thread); stop them before closing it", rec->name, others);
         goto refused;
     }
-    ic_lent_drain(rec);
-    ic_chan_copy_lent_of(rec);
-    ic_lent_drain(rec);
-    /* A receiver may have taken a lent item after the check above and before the copy:
-     * a lent still alive now is seen (or about to be seen) elsewhere. Refuse, as above. */
-    pthread_mutex_lock(&ic_lent_mu);
-    int still_lent = rec->lent_live != NULL;
-    pthread_mutex_unlock(&ic_lent_mu);
-    if (still_lent && !force) {
+    rc = end_steps(rec, ts, deadline, force);
+    if (rc != IC_OK) {
         detach_after_refusal(rec, ts);
-        rc = ic_fail(IC_ERR_LENT, "interpreter '%s' lent memory through send_buffer that "
-                     "memoryview(s) elsewhere still use; release them first", rec->name);
         goto refused;
     }
-    ic_lent_orphan_all(rec);
-    ic_lent_drain(rec);         /* releases queued before the orphaning */
     Py_EndInterpreter(ts);
     rec->home = NULL;
     rec->interp = NULL;
