@@ -303,7 +303,7 @@ static int settle_threads(PyThreadState *ts, double deadline)
 
 /* Rounds of atexit callbacks run; from then on callbacks that callbacks keep registering
  * are dropped (3.12's Python drops those registered while the exit runs them). */
-#define IC_END_ROUNDS 64
+#define IC_END_ROUNDS 16
 
 static PyObject *atexit_module(void)
 {
