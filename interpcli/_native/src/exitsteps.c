@@ -272,9 +272,12 @@ int ic_end_steps(ic_interp *rec, PyThreadState *ts, double deadline, int force)
                            "finalizer, and not finished in time); stop them before "
                            "closing it", rec->name, others);
         }
-        if (!busy) {
+        /* no thread is left now: past the bound (atexit's own functions replaced, say)
+         * the end goes on rather than spin */
+        int last = round >= 4 * IC_END_ROUNDS;
+        if (!busy || last) {
             int was_enabled = PyGC_Disable();
-            if (nothing_left(rec, ts)) {
+            if (nothing_left(rec, ts) || last) {
                 return IC_OK;
             }
             if (was_enabled) {
