@@ -101,10 +101,15 @@ class Interpreter:
     def close(self, *, timeout: float | None = 10.0, force: bool = False) -> None:
         """End the interpreter. Channel waits of its own threads end (ChannelClosedError),
         threading's exit callbacks run and its threads (threading's, daemon or raw _thread
-        ones) get `timeout` seconds (None: no limit) to finish. Refused
+        ones) get `timeout` seconds (None: no limit) to finish. Then its exit steps run as
+        python's exit runs them, repeated until none is left: its atexit callbacks, the
+        release of what it lent, threading's exit callbacks and threads again; threads
+        these start are waited for within the same timeout. Refused
         (InterpreterBusyError) while it runs, while any of its threads is left, and while
         memoryviews onto memory it lent through send_buffer are alive elsewhere, unless
-        force: then that memory is kept (never freed under a reader) and the end goes on."""
+        force: then that memory is kept (never freed under a reader) and the end goes on.
+        A refusal after the exit steps began leaves the interpreter usable, its atexit
+        callbacks run."""
         if self._id == _lowlevel.main_id():
             raise InterpreterError("the main interpreter cannot be closed")
         _lowlevel.destroy(self._id, force=force, join_timeout=timeout)

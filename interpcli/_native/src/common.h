@@ -124,6 +124,18 @@ void ic_tstate_delete_current(ic_interp *rec, PyThreadState *ts);
 /* Take back an asynchronous exception set on thread tid (run.c); no exception set. */
 void ic_take_async_exc(unsigned long tid);
 
+/* ---- the close's steps before Py_EndInterpreter (exitsteps.c); ts current ---- */
+/* Run threading's exit callbacks and join its threads for up to timeout seconds (< 0: no
+ * limit); how many callbacks ran and threads were joined. */
+int ic_join_threads(double timeout);
+/* Thread states of ts's interpreter other than ts. */
+int ic_other_threads(PyThreadState *ts);
+/* Wait until deadline (ic_now() time; < 0: none) for them to be gone; the count left. */
+int ic_settle_threads(PyThreadState *ts, double deadline);
+/* The interpreter's exit steps, repeated until none is left: IC_OK with the collector off
+ * (ready for Py_EndInterpreter), or a refusal's error code (IC_ERR_THREADS, IC_ERR_LENT). */
+int ic_end_steps(ic_interp *rec, PyThreadState *ts, double deadline, int force);
+
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {
     _Atomic long refs;

@@ -55,9 +55,12 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out);
 int ic_take_spare(int64_t id, const char *name);
 /* End an interpreter made by ic_create. Channel waits inside it wake with
  * ChannelClosedError; its threading threads are joined for up to join_timeout seconds
- * (< 0: no limit); queued send_buffer items become copies. Refused (IC_ERR_LENT) while
- * memoryviews onto its memory are alive, unless force, and (IC_ERR_THREADS) while any of
- * its threads is still alive afterwards. Called with no thread state attached. */
+ * (< 0: no limit); then its exit steps (atexit callbacks, the release of what it lent,
+ * threading's exit callbacks and joins) run until none is left, within the same time;
+ * queued send_buffer items become copies. Refused (IC_ERR_LENT) while memoryviews onto
+ * its memory are alive, unless force, and (IC_ERR_THREADS) while any of its threads is
+ * still alive afterwards. Called with no thread state attached. Creation (ic_create)
+ * fails with IC_ERR_NOMEM when memory is short. */
 int ic_destroy(int64_t id, int force, double join_timeout);
 /* ic_destroy for a spare (never taken): IC_ERR_NOTFOUND when id is no spare. */
 int ic_destroy_spare(int64_t id);

@@ -4,6 +4,7 @@
 #include "common.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* Unlist a record that never finished starting (or was refused) and drop its reference. */
@@ -13,6 +14,40 @@ static void forget(ic_interp *rec)
     ic_reg_remove_locked(rec);
     ic_reg_unlock();
     ic_rec_decref(rec);
+}
+
+/* Address space an interpreter's creation takes (measured: 3-5 MB for an isolated one) */
+#define IC_CREATE_ROOM (8 * 1024 * 1024)
+
+/* Is there room to create an interpreter? CPython aborts the process when the first
+ * allocation of a creation fails (3.13: "Fatal Python error: ...InterpreterState_New:
+ * memory allocation failed"): map, then unmap at once, as much as a creation takes.
+ * Untouched, the mapping costs no memory; it fails where the creation would (an address
+ * space limit, strict overcommit). */
+static int room_for_an_interpreter(void)
+{
+    void *p = mmap(NULL, IC_CREATE_ROOM, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return 0;
+    }
+    munmap(p, IC_CREATE_ROOM);
+    return 1;
+}
+
+/* The error of a failed Py_NewInterpreterFromConfig (the caller's thread state attached). */
+static int create_failed(PyStatus status)
+{
+    if (PyErr_Occurred()) {     /* an audit hook refused it */
+        return ic_fail_from_python(IC_ERR_CREATE, "cannot create an interpreter");
+    }
+    if (!PyStatus_Exception(status)) {
+        /* no status: the interpreter or its first thread state could not be allocated */
+        return ic_fail(IC_ERR_NOMEM, "not enough memory to create an interpreter");
+    }
+    const char *msg = status.err_msg != NULL ? status.err_msg : "unknown error";
+    return ic_fail(strstr(msg, "memory") != NULL ? IC_ERR_NOMEM : IC_ERR_CREATE,
+                   "cannot create an interpreter: %s", msg);
 }
 
 int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
@@ -60,13 +95,28 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
         cfg.check_multi_interp_extensions = 0;
         cfg.gil = PyInterpreterConfig_SHARED_GIL;
     }
-    /* with save attached, as the C API asks; on failure save is attached again */
+    if (!room_for_an_interpreter()) {
+        forget(rec);
+        return ic_fail(IC_ERR_NOMEM, "not enough memory to create an interpreter");
+    }
     PyThreadState *ts = NULL;
+#if PY_VERSION_HEX < 0x030D0000
+    /* 3.12: a creation that fails before the new GIL exists leaves the caller's thread
+     * state current without its GIL (the next release of it aborts: "drop_gil: GIL is not
+     * locked"). Create with no thread state attached, as 3.13's stdlib does, and attach
+     * save again ourselves. */
+    PyEval_SaveThread();
     PyStatus status = Py_NewInterpreterFromConfig(&ts, &cfg);
     if (PyStatus_Exception(status) || ts == NULL) {
+        PyEval_RestoreThread(save);
+    }
+#else
+    /* with save attached, as the C API asks; on failure save is attached again */
+    PyStatus status = Py_NewInterpreterFromConfig(&ts, &cfg);
+#endif
+    if (PyStatus_Exception(status) || ts == NULL) {
         forget(rec);
-        return ic_fail(IC_ERR_CREATE, "cannot create an interpreter: %s",
-                       status.err_msg != NULL ? status.err_msg : "unknown error");
+        return create_failed(status);
     }
     /* the new interpreter's first thread state is current, its GIL held */
     PyInterpreterState *interp = PyThreadState_GetInterpreter(ts);
@@ -76,7 +126,9 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
     rec->interp = interp;
     ic_reg_unlock();
     if (ic_module_install() < 0) {
-        int rc = ic_fail_from_python(IC_ERR_CREATE, "installing the core module");
+        int rc = ic_fail_from_python(PyErr_ExceptionMatches(PyExc_MemoryError)
+                                     ? IC_ERR_NOMEM : IC_ERR_CREATE,
+                                     "installing the core module");
         Py_EndInterpreter(ts);
         PyEval_RestoreThread(save);
         forget(rec);
@@ -95,133 +147,6 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
     ic_rec_decref(rec);         /* the registry keeps its own reference */
     *id_out = id;
     return IC_OK;
-}
-
-/* Run threading's exit callbacks and join the threads the interpreter's code started, as
- * ending an interpreter does (non-daemon first, then daemon ones), but for at most
- * `timeout` seconds (< 0: no limit). Its "main
- * thread" object and dummy threads stand for OS threads that ran runs (or this close):
- * they are not the interpreter's to join, and joining them never returns. */
-static const char JOIN_THREADS[] =
-    "def _join(timeout):\n"
-    "    import sys\n"
-    "    threading = sys.modules.get('threading')\n"
-    "    if threading is None:\n"
-    "        return\n"
-    "    callbacks = getattr(threading, '_threading_atexits', None)\n"
-    "    while callbacks:\n"
-    "        try:\n"
-    "            callbacks.pop()()\n"
-    "        except BaseException:\n"
-    "            pass\n"
-    "    import time\n"
-    "    deadline = None if timeout < 0 else time.monotonic() + timeout\n"
-    "    others = [t for t in threading.enumerate()\n"
-    "              if not (t is threading.current_thread() or t is threading.main_thread()\n"
-    "                      or isinstance(t, threading._DummyThread))]\n"
-    "    # daemon threads too (a shared-GIL interpreter's threads inherit daemon=True from\n"
-    "    # the run's thread): ending with one alive is not possible, so give them the time\n"
-    "    for t in sorted(others, key=lambda t: t.daemon):\n"
-    "        try:\n"
-    "            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))\n"
-    "        except RuntimeError:\n"
-    "            pass    # never started (its start() was interrupted): nothing to join\n"
-    "    # 3.12: threading's main thread here is the OS thread that first imported it, in a\n"
-    "    # run whose thread state is gone (its lock released). Ending the interpreter from\n"
-    "    # that OS thread, threading._shutdown asserts the lock is held, then memory is\n"
-    "    # freed twice (free(): invalid pointer). Give it a held lock, as for a live thread.\n"
-    "    main = threading._main_thread\n"
-    "    lock = getattr(main, '_tstate_lock', None)\n"
-    "    if lock is not None and not lock.locked():\n"
-    "        import _thread\n"
-    "        lock = _thread.allocate_lock()\n"
-    "        lock.acquire()\n"
-    "        main._tstate_lock = lock\n";
-
-static PyObject *run_text(const char *text, PyObject *globals)
-{
-    PyObject *code = Py_CompileString(text, "<interpcli>", Py_file_input);
-    if (code == NULL) {
-        return NULL;
-    }
-    PyObject *r = PyEval_EvalCode(code, globals, globals);
-    Py_DECREF(code);
-    return r;
-}
-
-static void join_threads(double timeout)
-{
-    /* threading never imported: no exit callbacks and no threading threads to join
-     * (other threads are counted apart); this skips compiling the joiner (~0.2 ms) */
-    PyObject *name = PyUnicode_FromString("threading");
-    PyObject *threading = name != NULL ? PyImport_GetModule(name) : NULL;
-    Py_XDECREF(name);
-    if (threading == NULL && !PyErr_Occurred()) {
-        return;
-    }
-    PyErr_Clear();
-    Py_XDECREF(threading);
-    PyObject *globals = PyDict_New();
-    PyObject *r = NULL;
-    if (globals != NULL && PyDict_SetItemString(globals, "__builtins__",
-                                                PyEval_GetBuiltins()) == 0) {
-        r = run_text(JOIN_THREADS, globals);
-    }
-    if (r != NULL) {
-        PyObject *join = PyDict_GetItemString(globals, "_join");
-        Py_DECREF(r);
-        r = join != NULL ? PyObject_CallFunction(join, "d", timeout) : NULL;
-    }
-    if (r == NULL) {
-        PyErr_Clear();
-    }
-    Py_XDECREF(r);
-    Py_XDECREF(globals);
-}
-
-/* Thread states of the interpreter other than ts (ts's interpreter's GIL held). */
-static int other_threads(PyThreadState *ts)
-{
-    int n = 0;
-    PyInterpreterState *interp = PyThreadState_GetInterpreter(ts);
-    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL;
-         t = PyThreadState_Next(t)) {
-        if (t != ts) {
-            n++;
-        }
-    }
-    return n;
-}
-
-/* Wait, until `deadline` (ic_now() time; < 0: none), for the interpreter's thread states
- * other than ts to be gone; the count left. A joined threading thread, or one that left
- * threading's books, still holds its thread state while it returns through the C code
- * that started it (on 3.12 its join even returns before the state is unlinked), and a
- * _thread thread has nothing to join: CPython tells nobody when a thread state is
- * deleted, so look again with the GIL released, at growing intervals (50 us to 5 ms). */
-static int settle_threads(PyThreadState *ts, double deadline)
-{
-    int others = other_threads(ts);
-    long pause_ns = 50 * 1000;
-    while (others > 0) {
-        double left = deadline < 0 ? 1.0 : deadline - ic_now();
-        if (left <= 0) {
-            break;
-        }
-        long ns = pause_ns;
-        if (left * 1e9 < (double)ns) {
-            ns = (long)(left * 1e9) + 1;
-        }
-        struct timespec pause = {0, ns};
-        PyThreadState *saved = PyEval_SaveThread();
-        nanosleep(&pause, NULL);
-        PyEval_RestoreThread(saved);
-        others = other_threads(ts);
-        if (pause_ns < 5 * 1000 * 1000) {
-            pause_ns *= 2;
-        }
-    }
-    return others;
 }
 
 static PyThreadState *attach_for_end(ic_interp *rec)
@@ -297,8 +222,8 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
         goto refused;
     }
     double deadline = join_timeout < 0 ? -1.0 : ic_now() + join_timeout;
-    join_threads(join_timeout);
-    int others = settle_threads(ts, deadline);
+    ic_join_threads(join_timeout);
+    int others = ic_settle_threads(ts, deadline);
     if (others > 0) {
         /* ending now would abort the process (3.12, 3.13) or free what they use (3.14) */
         detach_after_refusal(rec, ts);
@@ -307,22 +232,11 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
                      "_thread thread); stop them before closing it", rec->name, others);
         goto refused;
     }
-    ic_lent_drain(rec);
-    ic_chan_copy_lent_of(rec);
-    ic_lent_drain(rec);
-    /* A receiver may have taken a lent item after the check above and before the copy:
-     * a lent still alive now is seen (or about to be seen) elsewhere. Refuse, as above. */
-    pthread_mutex_lock(&ic_lent_mu);
-    int still_lent = rec->lent_live != NULL;
-    pthread_mutex_unlock(&ic_lent_mu);
-    if (still_lent && !force) {
+    rc = ic_end_steps(rec, ts, deadline, force);
+    if (rc != IC_OK) {
         detach_after_refusal(rec, ts);
-        rc = ic_fail(IC_ERR_LENT, "interpreter '%s' lent memory through send_buffer that "
-                     "memoryview(s) elsewhere still use; release them first", rec->name);
         goto refused;
     }
-    ic_lent_orphan_all(rec);
-    ic_lent_drain(rec);         /* releases queued before the orphaning */
     Py_EndInterpreter(ts);
     rec->home = NULL;
     rec->interp = NULL;
