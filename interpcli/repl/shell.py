@@ -145,9 +145,11 @@ class Shell:
 
     # -- channels ----------------------------------------------------------------------
     def make_channel(self, name: str):
-        check_name(name, "a channel")
-        if name in self.channels:
-            raise CommandError(f"channel {name!r} exists already")
+        bound = check_name(name, "a channel")
+        if bound in self.channels:
+            same = "" if bound == name else f" ({name!r} is {bound!r} to Python)"
+            raise CommandError(f"channel {bound!r} exists already{same}")
+        name = bound
         from interpcli.channels import create_duplex
         ch = create_duplex()
         self.channels[name] = ch
@@ -155,7 +157,10 @@ class Shell:
         return ch
 
     def channel(self, name: str):
+        from interpcli.channels import python_name
         ch = self.channels.get(name)
+        if ch is None and name.isidentifier():
+            ch = self.channels.get(python_name(name))
         if ch is None:
             known = ", ".join(self.channels) or f"none; {PREFIX}chan NAME makes one"
             raise CommandError(f"no channel named {name!r} (channels: {known})")
@@ -326,13 +331,21 @@ def check_interp_name(name: str) -> None:
                            f"not starting with - or {PREFIX}")
 
 
-def check_name(name: str, what: str) -> None:
-    from interpcli.channels import is_channel_name
-    if is_channel_name(name):
-        return
-    if name.isidentifier():
-        raise CommandError(f"{name!r} is a Python keyword; pick another name")
-    raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
+# names the shell binds itself in every interpreter's __main__
+RESERVED_NAMES = {"channels": "the namespace of every channel the shell passes to a run"}
+
+
+def check_name(name: str, what: str) -> str:
+    """The channel name as Python binds it (NFKC), or CommandError saying why name
+    cannot be one: not an identifier, a keyword, a __dunder__ name, a name of the shell."""
+    from interpcli.channels import channel_name_problem, python_name
+    problem = channel_name_problem(name)
+    if problem is None and python_name(name) in RESERVED_NAMES:
+        bound = python_name(name)
+        problem = f"{name!r} is taken: it is {RESERVED_NAMES[bound]}"
+    if problem is None:
+        return python_name(name)
+    raise CommandError(f"{problem}; it cannot name {what}: use a Python identifier "
                        f"(letters, digits, _)")
 
 
