@@ -345,8 +345,10 @@ def check_name(name: str, what: str) -> str:
         problem = f"{name!r} is taken: it is {RESERVED_NAMES[bound]}"
     if problem is None:
         return python_name(name)
-    raise CommandError(f"{problem}; it cannot name {what}: use a Python identifier "
-                       f"(letters, digits, _)")
+    if not name.isidentifier():
+        raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
+                           f"(letters, digits, _)")
+    raise CommandError(f"{name!r} cannot name {what}: {problem}")
 
 
 def _free_name(base: str) -> str:
