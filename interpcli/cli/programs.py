@@ -144,8 +144,9 @@ def parse_channel_names(values) -> list[str]:
                 raise UsageProblem(f"--channels {value!r}: empty channel name")
             problem = channel_name_problem(name)
             if problem is not None:
-                raise UsageProblem(f"--channels: {problem}; a channel name is a Python "
-                                   "identifier such as jobs or out_1")
+                why = "" if not name.isidentifier() else f": {problem}"
+                raise UsageProblem(f"--channels: {name!r} is not a valid channel name{why} "
+                                   "(use a Python identifier, e.g. jobs or out_1)")
             bound = python_name(name)
             if bound in spelled:
                 same = "" if spelled[bound] == name else \

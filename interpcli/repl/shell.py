@@ -202,8 +202,10 @@ class Shell:
         self._bind_channels(e)
         interrupted = False
         try:
-            # in the main thread, run() waits taking Ctrl-C: it stops the run, then raises
-            result = e.interp.run(source, filename=filename, channels=self.channels or None)
+            # in the main thread, run() waits taking Ctrl-C: it stops the run, then raises.
+            # The channels are bound already (_bind_channels): no binding prelude, which
+            # needs `import` and so fails in an interpreter whose __builtins__ an input broke
+            result = e.interp.run(source, filename=filename)
         except KeyboardInterrupt as exc:
             result = getattr(exc, "result", None)
             if result is None:
@@ -213,7 +215,7 @@ class Shell:
             self.bridge.sync()
         except KeyboardInterrupt:
             pass                               # the result matters more than its output
-        result = dataclasses.replace(result, source=shown)
+        result = dataclasses.replace(result, source=shown, channels=tuple(self.channels))
         number = self._record("fg", e, result)
         render.show_failure(result)
         if interrupted and result.completed:
@@ -241,7 +243,7 @@ class Shell:
         self._bind_channels(e)
         job.thread = threading.Thread(target=self._job_main,
                                       args=(job, e, source, filename, shown,
-                                            dict(self.channels) or None),
+                                            tuple(self.channels)),
                                       name=f"interp-shell-bg-{job.number}")
         with self._lock:
             self.jobs[name] = job
@@ -252,7 +254,7 @@ class Shell:
     def _job_main(self, job: Job, e: Entry, source, filename, shown, channels):
         result = None
         try:
-            result = e.interp.run(source, filename=filename, channels=channels)
+            result = e.interp.run(source, filename=filename)     # channels: bound already
         except BaseException as exc:     # reported below; a job thread must end quietly
             failure = f"{type(exc).__name__}: {exc}"
         try:
@@ -260,7 +262,7 @@ class Shell:
             if self.closing:
                 pass            # the shell is leaving: its jobs were interrupted on purpose
             elif result is not None:
-                result = dataclasses.replace(result, source=shown)
+                result = dataclasses.replace(result, source=shown, channels=channels)
                 number = self._record("bg", e, result)
                 if result.completed:
                     render.say(render.job_line(number, job.name, result), "ok")

@@ -199,6 +199,7 @@ def test_odd_numbers_and_options(session):
 
 def test_inputs_that_break_their_interpreter(session):
     shell, out = session(
+        "%chan c\r"
         "class Bad(Exception):\r"
         "def __str__(self): raise RuntimeError('no str')\r"
         "\r"
@@ -212,6 +213,8 @@ def test_inputs_that_break_their_interpreter(session):
         "__builtins__ = {}\r"
         "6 * 7\r"                       # the shell's runner needs no builtins
         "len\r"
+        "c.send_nowait(b'sent with no builtins')\r"   # channels need no import either
+        "%recv c\r"
         "%spawn cleared\r"
         "import sys; sys.modules.clear()\r"
         "1/0\r"                         # the traceback module is gone: still a traceback
@@ -223,6 +226,7 @@ def test_inputs_that_break_their_interpreter(session):
     assert "RuntimeError: lost sys.stdout" in out
     assert "'after print and __import__ went'\n" in out
     assert "42\n" in out and "NameError: name 'len' is not defined" in out
+    assert "b'sent with no builtins'" in out
     # after sys.modules.clear() python's own displayhook says "lost builtins module"
     assert re.search(r'File "<in-\d+>", line 1, in <module>\nZeroDivisionError: division by '
                      r'zero', out)
