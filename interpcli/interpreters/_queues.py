@@ -81,6 +81,7 @@ def _resolve_unbound(flag):
     return resolved
 
 
+_KINDS = (KIND_QUEUE, KIND_QUEUE_PART, KIND_QUEUE_PART)     # state, items, wake channels
 _SYNCOBJ = 0x100     # in the state's op: 3.13's syncobj default (put only shareable objects)
 
 
@@ -108,9 +109,8 @@ def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
         recv, _send = _core.create_channel()
         ends.append(_core._end(recv.id, 3))
     state, items, wake = ends
-    _core._kind(state.id, KIND_QUEUE)
-    _core._kind(items.id, KIND_QUEUE_PART)
-    _core._kind(wake.id, KIND_QUEUE_PART)
+    for end, kind in zip(ends, _KINDS):
+        _core._kind(end.id, kind)
     # a maxsize <= 0 means no limit, and is kept as given (Queue.maxsize shows it)
     state.send_nowait(_STATE.pack(0, 0, _PREFIX.pack(_MAGIC, items.id, wake.id,
                                                      maxsize, op)))
@@ -134,8 +134,7 @@ def _rebuild(state_id, items_id, wake_id, maxsize, op):
         self = _known_queues.get(state_id)
     if self is not None:
         return self
-    if kind_of(state_id) != KIND_QUEUE or kind_of(items_id) != KIND_QUEUE_PART \
-            or kind_of(wake_id) != KIND_QUEUE_PART:
+    if tuple(map(kind_of, (state_id, items_id, wake_id))) != _KINDS:
         raise QueueNotFoundError(f"queue {state_id} no longer exists")
     try:
         ends = [_core._end(cid, 3) for cid in (state_id, items_id, wake_id)]
@@ -159,9 +158,7 @@ class Queue(QueueState):
             self = _known_queues.get(id)
         if self is not None:
             return self
-        # only a queue's own state channel: another channel's messages must never be
-        # taken (reordered, or waited for forever when there are none)
-        if kind_of(id) != KIND_QUEUE:
+        if kind_of(id) != KIND_QUEUE:   # never take another channel's messages
             raise QueueNotFoundError(f"queue {id} not found")
         try:
             state = _core._end(id, 3)
