@@ -252,20 +252,27 @@ class Interpreter:
         rep = _core._end(rrecv.id, 3)
         # the stub also tells the interpreter the broker's channel (see _broker)
         broker = _broker.start() if in_main else _broker.BROKER
-        stub = _worker.stub(op, ch.id, extra, broker, rep.id)
-        if in_main:
-            res = base._run(stub, canceller=canceller)
-        else:       # the main interpreter runs it (see _broker)
-            res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
-        try:
-            reply = rep.recv_nowait(None)
-        except _core.ChannelClosedError:    # closed at exit, the run cut short
-            if res.exc_type is None:
-                raise InterpreterError(f"interpreter {self._id}: the process is exiting; "
-                                       f"the {op.rstrip('_')} was cut short") from None
-            reply = None
+        first = None
+        for robust in (False, True):
+            stub = _worker.stub(op, ch.id, extra, broker, rep.id, robust)
+            if in_main:
+                res = base._run(stub, canceller=canceller)
+            else:       # the main interpreter runs it (see _broker)
+                res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
+            try:
+                reply = rep.recv_nowait(None)
+            except _core.ChannelClosedError:    # closed at exit, the run cut short
+                if res.exc_type is None:
+                    raise InterpreterError(f"interpreter {self._id}: the process is "
+                                           f"exiting; the {op.rstrip('_')} was cut "
+                                           f"short") from None
+                reply = None
+                break
+            if reply is not None or robust or not _worker.worth_retry(res):
+                break
+            first = res     # the script broke builtins or sys.modules there: see _worker
         if reply is None:
-            return _worker.ST_EXC, (_stub_failure(self._id, op, res), None)
+            return _worker.ST_EXC, (_stub_failure(self._id, op, first or res), None)
         _pid, _op, kind = _xi.header(reply)
         status, value = _xi.payload(reply, kind)
         if status == _worker.ST_NOTSHAREABLE:

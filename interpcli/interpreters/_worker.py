@@ -203,9 +203,20 @@ def _keep(*_objects):
 atexit.register(_keep, _InterpcliWorker)
 
 
-def stub(op: str, chan_id: int, extra: str, broker, reply_id: int) -> str:
-    """The one line run in the target interpreter to serve a request."""
+def stub(op: str, chan_id: int, extra: str, broker, reply_id: int, robust=False) -> str:
+    """The one line run in the target interpreter to serve a request. The robust form
+    (see the module's docstring) compiles slower: it is the retry of a stub that failed
+    before it reached the worker (worth_retry)."""
+    args = f"{op}({chan_id}{extra}, broker={broker}, reply={reply_id})"
+    if not robust:
+        return f"__import__('interpcli.interpreters._worker', fromlist=['_']).{args}"
     return (f"([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
             f"'_InterpcliWorker'] or [__import__('interpcli.interpreters._worker', "
-            f"fromlist=['_'])._InterpcliWorker])[0].{op}({chan_id}{extra}, broker={broker}, "
-            f"reply={reply_id})")
+            f"fromlist=['_'])._InterpcliWorker])[0].{args}")
+
+
+def worth_retry(res) -> bool:
+    """Whether a stub run that gave no reply failed before it reached the worker (its
+    request still queued), so the robust stub may serve it: any error but an interrupt.
+    A retry that finds the request taken already fails, and the first error is shown."""
+    return res.exc_type not in (None, "KeyboardInterrupt", "SystemExit", "TimeoutError")
