@@ -28,6 +28,7 @@ class Entry:
     bound: set = field(default_factory=set)       # channel names bound in its __main__
     names: set = field(default_factory=set)       # names its inputs defined (completion)
     runs: int = 0
+    bridge: object = None                         # the OutputBridge its streams write to
 
 
 @dataclass
@@ -112,7 +113,7 @@ class Shell:
             interp.close()
             raise CommandError(f"cannot set up interpreter {interp.name!r}: "
                                f"{boot.exc_type}: {boot.exc_message}")
-        e = Entry(interp)
+        e = Entry(interp, bridge=self.bridge)
         self.entries[interp.name] = e
         self.current = interp.name
         self.on_change()
@@ -167,8 +168,26 @@ class Shell:
         return ch
 
     # -- runs --------------------------------------------------------------------------
+    def _check_bridge(self) -> None:
+        """An input may close the output channel (sys.stdout._chan.close()): every
+        interpreter's output would then vanish. Open a new one; each interpreter's streams
+        move to it before its next run (_bind_channels)."""
+        if self.closing or not self.bridge.channel.is_closed:
+            return
+        old, self.bridge = self.bridge, OutputBridge()
+        try:
+            old.close()
+        except Exception:
+            pass
+        render.error("the shell's output channel was closed by an input; it is open again")
+
     def _bind_channels(self, e: Entry) -> None:
-        """Bind the shell's channels that e has not seen yet as globals of its __main__."""
+        """Bind the shell's channels that e has not seen yet as globals of its __main__
+        (and move its output to the current bridge)."""
+        if e.bridge is not self.bridge:
+            e.interp.run("__import__('_interp_shell').install(channels.out)\n",
+                         channels={"out": self.bridge.channel}, filename=INTERNAL).check()
+            e.bridge = self.bridge
         new = [n for n in self.channels if n not in e.bound]
         if new:
             e.interp.run("".join(f"{n} = channels.{n}\n" for n in new),
@@ -215,6 +234,7 @@ class Shell:
             self.bridge.sync()
         except KeyboardInterrupt:
             pass                               # the result matters more than its output
+        self._check_bridge()
         result = dataclasses.replace(result, source=shown, channels=tuple(self.channels))
         number = self._record("fg", e, result)
         render.show_failure(result)

@@ -236,3 +236,18 @@ def test_inputs_that_break_their_interpreter(session):
     assert "spawned 'cleared'" in out and "spawned 'other'" in out and "8\n" in out
     assert "could not be formatted" not in out
     assert "internal error" not in out, out
+
+
+def test_an_input_that_closes_the_shells_output_channel(session):
+    # every interpreter's output then vanished, silently, for the rest of the session
+    shell, out = session(
+        "import sys; sys.stdout._chan.close()\r"
+        "6 * 7\r"
+        "%spawn other\r"
+        "print('from other')\r"
+        "%use repl\r"
+        "print('from repl')\r"
+        "\x04")
+    assert out.count("the shell's output channel was closed by an input") == 1
+    assert "42\n" in out and "from other\n" in out and "from repl\n" in out
+    assert "internal error" not in out
