@@ -27,10 +27,35 @@ def create_duplex() -> "Channel":
     return _core._end(recv.id, _core.MODE_BOTH)
 
 
+def channel_name_problem(name) -> "str | None":
+    """Why name cannot name a channel (one line), or None when it can. A channel name
+    becomes the attribute `channels.NAME` inside an interpreter (and a variable in the
+    shell), so it must be a Python identifier that can be bound: not a keyword, not a
+    `__dunder__` name (Python's own: `__debug__` cannot be assigned at all)."""
+    if not isinstance(name, str):
+        return f"{name!r} is not a Python identifier (not a str)"
+    if not name.isidentifier():
+        return f"{name!r} is not a Python identifier"
+    bound = python_name(name)
+    if keyword.iskeyword(bound):
+        return f"{name!r} is a Python keyword, not a usable identifier"
+    if len(bound) > 4 and bound.startswith("__") and bound.endswith("__"):
+        return f"{name!r} is a __dunder__ identifier, reserved to Python"
+    return None
+
+
+def python_name(name: str) -> str:
+    """The identifier as Python binds it: NFKC-normalized, as the parser does (so `ﬁ`
+    in source is `fi`)."""
+    if name.isascii():
+        return name
+    import unicodedata
+    return unicodedata.normalize("NFKC", name)
+
+
 def is_channel_name(name) -> bool:
-    """A name a channel can have: a Python identifier that is not a keyword (it becomes
-    the attribute `channels.NAME` inside an interpreter, or a shell variable)."""
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+    """A name a channel can have (see channel_name_problem)."""
+    return channel_name_problem(name) is None
 
 
 def _is_mapping(obj) -> bool:
@@ -49,9 +74,17 @@ def normalize_channels(channels) -> dict:
             raise TypeError("channels must be a mapping or a namespace of name -> channel end, "
                             f"not {type(channels).__name__!r}") from None
     out = {}
+    spelled = {}
     for name, end in channels.items():
-        if not is_channel_name(name):
-            raise ValueError(f"channel name {name!r} is not a Python identifier")
+        problem = channel_name_problem(name)
+        if problem is not None:
+            raise ValueError(f"channel name {problem}")
+        bound = python_name(name)
+        if bound in spelled:
+            raise ValueError(f"channel names {spelled[bound]!r} and {name!r} are the same "
+                             f"name to Python ({bound!r})")
+        spelled[bound] = name
+        name = bound
         if not isinstance(end, END_TYPES):
             raise TypeError(f"channel {name!r} must be a channel end (RecvChannel, SendChannel "
                             f"or Channel), not {type(end).__name__!r}")

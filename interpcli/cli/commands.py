@@ -18,6 +18,7 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
     if not (scripts or codes or modules):
         raise UsageProblem("nothing to run: give a SCRIPT, -c CODE or -m MODULE")
     names = progs.parse_channel_names(channels)
+    stdin_ch, stdout_ch = progs.channel_refs(stdin_ch, stdout_ch)
     for opt, ch in (("--stdin", stdin_ch), ("--stdout", stdout_ch)):
         if ch is not None and ch not in names:
             raise UsageProblem(f"{opt} {ch}: unknown channel (declare it: --channels {ch})")

@@ -358,18 +358,35 @@ def base_name(kind: str, what: str) -> str:
 
 
 def parse_channel_names(values) -> list[str]:
-    """`--channels a,b --channels c` -> ['a', 'b', 'c'], each a Python identifier."""
-    from ..channels import is_channel_name      # loads the C core: not before it is needed
+    """`--channels a,b --channels c` -> ['a', 'b', 'c']: each a name a channel can have
+    (an identifier Python can bind: no keyword, no __dunder__), as Python spells it
+    (NFKC-normalized, so `ﬁ` is `fi`), none twice."""
+    # loads the C core: not before it is needed
+    from ..channels import channel_name_problem, python_name
     names: list[str] = []
+    spelled: dict[str, str] = {}
     for value in values:
         for name in value.split(","):
             name = name.strip()
             if not name:
                 raise UsageProblem(f"--channels {value!r}: empty channel name")
-            if not is_channel_name(name):
-                raise UsageProblem(f"--channels: {name!r} is not a valid channel name "
+            problem = channel_name_problem(name)
+            if problem is not None:
+                why = "" if not name.isidentifier() else f": {problem}"
+                raise UsageProblem(f"--channels: {name!r} is not a valid channel name{why} "
                                    "(use a Python identifier, e.g. jobs or out_1)")
-            if name in names:
-                raise UsageProblem(f"--channels: channel {name!r} is given twice")
-            names.append(name)
+            bound = python_name(name)
+            if bound in spelled:
+                same = "" if spelled[bound] == name else \
+                    f" ({spelled[bound]!r} and {name!r} are the same name to Python)"
+                raise UsageProblem(f"--channels: channel {bound!r} is given twice{same}")
+            spelled[bound] = name
+            names.append(bound)
     return names
+
+
+def channel_refs(*refs):
+    """Channel names given to --stdin/--stdout, spelled as parse_channel_names spells
+    the declared ones (None stays None)."""
+    from ..channels import python_name
+    return tuple(python_name(r) if isinstance(r, str) else r for r in refs)

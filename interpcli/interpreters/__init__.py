@@ -121,9 +121,13 @@ class Interpreter:
             raise ValueError(f"id must be a non-negative int, got {id!r}")
         with _known_lock:
             self = _known.get(id)
-            if self is not None:
-                return self
             kind = next((k for iid, *_r, k in _core.list_interpreters() if iid == id), None)
+            if self is not None:
+                # one object per id, but never for an interpreter that is gone (an object
+                # kept from before its close must not make its id look alive)
+                if kind is None and (not self._foreign or id not in _cpython_interpreters()):
+                    raise InterpreterNotFoundError(f"no interpreter with id {id}")
+                return self
             if kind is None or kind == "foreign":
                 # not made by interpcli's core (by the C API, or the _interpreters module):
                 # known to CPython, never run or closed here
@@ -244,27 +248,31 @@ class Interpreter:
         ch = _core._end(recv.id, 3)
         for msg, lent in messages:
             (ch.send_buffer_nowait if lent else ch.send_nowait)(msg)
+        rrecv, _rsend = _core.create_channel()      # the reply: never the request
+        rep = _core._end(rrecv.id, 3)
         # the stub also tells the interpreter the broker's channel (see _broker)
         broker = _broker.start() if in_main else _broker.BROKER
-        stub = (f"__import__('interpcli.interpreters._worker', fromlist=['_'])"
-                f".{op}({ch.id}{extra}, broker={broker})")
-        if in_main:
-            res = base._run(stub, canceller=canceller)
-        else:       # the main interpreter runs it (see _broker)
-            res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
-        try:
-            reply = ch.recv_nowait(None)
-        except _core.ChannelClosedError:    # closed at exit, the run cut short
-            if res.exc_type is None:
-                raise InterpreterError(f"interpreter {self._id}: the process is exiting; "
-                                       f"the {op.rstrip('_')} was cut short") from None
-            reply = None
+        first = None
+        for robust in (False, True):
+            stub = _worker.stub(op, ch.id, extra, broker, rep.id, robust)
+            if in_main:
+                res = base._run(stub, canceller=canceller)
+            else:       # the main interpreter runs it (see _broker)
+                res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
+            try:
+                reply = rep.recv_nowait(None)
+            except _core.ChannelClosedError:    # closed at exit, the run cut short
+                if res.exc_type is None:
+                    raise InterpreterError(f"interpreter {self._id}: the process is "
+                                           f"exiting; the {op.rstrip('_')} was cut "
+                                           f"short") from None
+                reply = None
+                break
+            if reply is not None or robust or not _worker.worth_retry(res):
+                break
+            first = res     # the script broke builtins or sys.modules there: see _worker
         if reply is None:
-            # the stub itself failed (e.g. the package does not import there)
-            info = (res.exc_type or "InterpreterError", res.exc_type or "InterpreterError",
-                    "builtins", res.exc_message or "", f"{res.exc_type}: {res.exc_message}",
-                    (res.traceback or "").rstrip())
-            return _worker.ST_EXC, (info, None)
+            return _worker.ST_EXC, (_stub_failure(self._id, op, first or res), None)
         _pid, _op, kind = _xi.header(reply)
         status, value = _xi.payload(reply, kind)
         if status == _worker.ST_NOTSHAREABLE:
@@ -382,3 +390,22 @@ class Interpreter:
 
 
 callable_ = callable
+
+
+def _stub_failure(iid: int, op: str, res) -> tuple:
+    """The excinfo fields for a request that got no reply: the stub itself failed (the
+    package does not import there, the interpreter was broken before interpcli's worker
+    was loaded in it, or the run was interrupted before the worker answered)."""
+    name = res.exc_type or "InterpreterError"
+    what = {"exec_": "exec", "call": "call", "prepare": "prepare_main"}.get(op, op)
+    if res.exc_type is None:
+        msg = f"interpreter {iid} gave no answer to {what}()"
+    else:
+        msg = res.exc_message or ""
+    formatted = f"{name}: {msg}" if msg else name
+    display = (res.traceback or "").rstrip() or formatted
+    if res.exc_type not in (None, "KeyboardInterrupt", "SystemExit", "TimeoutError"):
+        display += (f"\n(interpcli could not serve {what}() in interpreter {iid}: "
+                    f"its __builtins__, __import__ or sys.modules were changed before "
+                    f"interpcli's worker first ran there?)")
+    return (name.rsplit(".", 1)[-1], name, "builtins", msg, formatted, display)

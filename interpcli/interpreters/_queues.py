@@ -26,6 +26,7 @@ from ..errors import InterpError
 from . import _crossinterp
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
 from ._queuestate import _COUNTS, _MAGIC, _NONE, _PREFIX, _SKIP, _STATE, QueueState
+from ._shareable import KIND_QUEUE, KIND_QUEUE_PART, kind_of
 
 __all__ = [
     "UNBOUND", "UNBOUND_ERROR", "UNBOUND_REMOVE",
@@ -80,6 +81,7 @@ def _resolve_unbound(flag):
     return resolved
 
 
+_KINDS = (KIND_QUEUE, KIND_QUEUE_PART, KIND_QUEUE_PART)     # state, items, wake channels
 _SYNCOBJ = 0x100     # in the state's op: 3.13's syncobj default (put only shareable objects)
 
 
@@ -97,6 +99,8 @@ def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
     shareable objects may be put.
     """
     maxsize = operator.index(maxsize)
+    if not -2**63 <= maxsize < 2**63:
+        raise OverflowError("maxsize does not fit in a C long long")
     op, = _serialize_unbound(unbounditems)
     if syncobj:
         op |= _SYNCOBJ
@@ -105,6 +109,8 @@ def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
         recv, _send = _core.create_channel()
         ends.append(_core._end(recv.id, 3))
     state, items, wake = ends
+    for end, kind in zip(ends, _KINDS):
+        _core._kind(end.id, kind)
     # a maxsize <= 0 means no limit, and is kept as given (Queue.maxsize shows it)
     state.send_nowait(_STATE.pack(0, 0, _PREFIX.pack(_MAGIC, items.id, wake.id,
                                                      maxsize, op)))
@@ -128,6 +134,8 @@ def _rebuild(state_id, items_id, wake_id, maxsize, op):
         self = _known_queues.get(state_id)
     if self is not None:
         return self
+    if tuple(map(kind_of, (state_id, items_id, wake_id))) != _KINDS:
+        raise QueueNotFoundError(f"queue {state_id} no longer exists")
     try:
         ends = [_core._end(cid, 3) for cid in (state_id, items_id, wake_id)]
     except _core.ChannelError:
@@ -150,6 +158,8 @@ class Queue(QueueState):
             self = _known_queues.get(id)
         if self is not None:
             return self
+        if kind_of(id) != KIND_QUEUE:   # never take another channel's messages
+            raise QueueNotFoundError(f"queue {id} not found")
         try:
             state = _core._end(id, 3)
         except _core.ChannelError:
@@ -399,7 +409,7 @@ def _deadline(timeout):
     if timeout is None:
         return None
     timeout = float(timeout)
-    if timeout < 0:
+    if not timeout >= 0:        # nan too
         raise ValueError("timeout value must be non-negative")
     return time.monotonic() + timeout
 

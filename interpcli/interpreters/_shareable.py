@@ -8,6 +8,20 @@ from ..errors import InterpError
 _core = core_module()
 _END_TYPES = (_core.RecvChannel, _core.SendChannel, _core.Channel)
 
+# the kinds this layer gives the core channels it makes (_core._kind), so that a lookup by
+# id (Queue(id), RecvChannel(id)) refuses a channel made for something else
+KIND_QUEUE = 1           # a queue's state channel: its id is the queue's id
+KIND_QUEUE_PART = 2      # a queue's items and wake channels
+KIND_CHANNEL = 3         # interpreters.channels' channels
+
+
+def kind_of(cid) -> int | None:
+    """The kind of channel cid, or None when there is no such channel."""
+    try:
+        return _core._kind(cid)
+    except (_core.ChannelError, OverflowError, TypeError):
+        return None
+
 
 class NotShareableError(InterpError, ValueError):
     """The object cannot be passed to another interpreter (not shareable, not picklable)."""

@@ -3,9 +3,17 @@
 The caller queues a request on a private channel, then runs a one-line stub here that
 takes the request, does the work in __main__ and queues the reply: None on success, or
 the uncaught exception as data (excinfo fields, plus the pickled exception when it pickles,
-so an executor can re-raise it as it was)."""
+so an executor can re-raise it as it was). The request and the reply travel on two
+channels, so a stub that never ran cannot have its request read back as the reply.
+
+A script may break its own interpreter (replace `__builtins__` or `__import__`, clear
+sys.modules, drop sys.stdout): the stub then finds the worker through _InterpcliWorker,
+a subclass of complex (`0j.__class__.__subclasses__()` needs neither builtins nor
+sys.modules), and the worker imports nothing and looks nothing up in sys.modules while
+it serves, so the request is still served as CPython's own exec() and call() would."""
 from __future__ import annotations
 
+import atexit
 import marshal
 import sys
 
@@ -27,12 +35,12 @@ def excinfo(exc: BaseException, skip: int = 1) -> tuple:
             tb = tb.tb_next
     exc = exc.with_traceback(tb)
     t = type(exc)
-    import traceback
     try:
         msg = str(exc)
     except Exception:
         msg = f"<unprintable {t.__name__} object>"
     try:
+        traceback = sys.modules.get("traceback") or __import__("traceback")
         formatted = "".join(traceback.format_exception_only(exc)).strip()
         errdisplay = "".join(traceback.format_exception(exc)).rstrip()
     except Exception:
@@ -58,6 +66,17 @@ def _not_shareable(ch, exc) -> None:
     _xi.send(ch, (ST_NOTSHAREABLE, msg), _xi.OP_UNBOUND, block=False)
 
 
+def _ends(chan_id, reply):
+    ch = _core._end(chan_id, 3)
+    return ch, (ch if reply is None else _core._end(reply, 3))
+
+
+def _main_ns():
+    """The namespace the stub ran in (__main__'s, as the core chose it): its caller's
+    globals, found without sys.modules (which the script may have cleared)."""
+    return sys._getframe(2).f_globals
+
+
 def _take(ch):
     msg = ch.recv_nowait()
     _pid, _op, kind = _xi.header(msg)
@@ -69,18 +88,18 @@ def _know_broker(broker) -> None:
         _broker.BROKER = broker
 
 
-def exec_(chan_id: int, broker=None) -> None:
+def exec_(chan_id: int, broker=None, reply=None) -> None:
     _know_broker(broker)
-    ch = _core._end(chan_id, 3)
+    ch, out = _ends(chan_id, reply)
     kind, data = _take(ch)
-    main = sys.modules["__main__"].__dict__
+    main = _main_ns()
     try:
         code = compile(data, "<string>", "exec") if kind == R_SOURCE else marshal.loads(data)
         exec(code, main)
     except BaseException as exc:        # handed back as data, like an uncaught exception
-        _reply(ch, (ST_EXC, (excinfo(exc), None)))
+        _reply(out, (ST_EXC, (excinfo(exc), None)))
         return
-    _reply(ch, (ST_OK, None))
+    _reply(out, (ST_OK, None))
 
 
 class _CallLocals:
@@ -129,15 +148,15 @@ _CALL = compile("__interpcli_call__[0](*__interpcli_call__[1], **__interpcli_cal
                 "<interpreters call>", "eval")
 
 
-def call(chan_id: int, preserve: bool = False, broker=None) -> None:
+def call(chan_id: int, preserve: bool = False, broker=None, reply=None) -> None:
     _know_broker(broker)
-    ch = _core._end(chan_id, 3)
+    ch, out = _ends(chan_id, reply)
     try:
         call = _take(ch)
     except BaseException as exc:
-        _not_shareable(ch, exc)
+        _not_shareable(out, exc)
         return
-    main = sys.modules["__main__"].__dict__
+    main = _main_ns()
     try:
         res = eval(_CALL, main, _CallLocals(main, call))
     except BaseException as exc:
@@ -148,19 +167,56 @@ def call(chan_id: int, preserve: bool = False, broker=None) -> None:
                 pickled = _xi.pickle_dumps(exc.with_traceback(None), [])
             except Exception:
                 pickled = None
-        _reply(ch, (ST_EXC, (info, pickled)))
+        _reply(out, (ST_EXC, (info, pickled)))
         return
-    _reply(ch, (ST_OK, res))
+    _reply(out, (ST_OK, res))
 
 
-def prepare(chan_id: int, broker=None) -> None:
+def prepare(chan_id: int, broker=None, reply=None) -> None:
     _know_broker(broker)
-    ch = _core._end(chan_id, 3)
+    ch, out = _ends(chan_id, reply)
     try:
         names = _take(ch)
         values = [_take(ch) for _ in names]
     except BaseException as exc:
-        _not_shareable(ch, exc)
+        _not_shareable(out, exc)
         return
-    sys.modules["__main__"].__dict__.update(zip(names, values))
-    _reply(ch, (ST_OK, None))
+    _main_ns().update(zip(names, values))
+    _reply(out, (ST_OK, None))
+
+
+class _InterpcliWorker(complex):
+    """The entry points as the stub finds them when builtins or sys.modules are broken
+    (see the module's docstring)."""
+
+    __slots__ = ()
+    exec_ = staticmethod(exec_)
+    call = staticmethod(call)
+    prepare = staticmethod(prepare)
+
+
+def _keep(*_objects):
+    """An exit callback that does nothing: it keeps _InterpcliWorker alive for as long
+    as the interpreter lives, even once sys.modules has been cleared."""
+
+
+atexit.register(_keep, _InterpcliWorker)
+
+
+def stub(op: str, chan_id: int, extra: str, broker, reply_id: int, robust=False) -> str:
+    """The one line run in the target interpreter to serve a request. The robust form
+    (see the module's docstring) compiles slower: it is the retry of a stub that failed
+    before it reached the worker (worth_retry)."""
+    args = f"{op}({chan_id}{extra}, broker={broker}, reply={reply_id})"
+    if not robust:
+        return f"__import__('interpcli.interpreters._worker', fromlist=['_']).{args}"
+    return (f"([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
+            f"'_InterpcliWorker'] or [__import__('interpcli.interpreters._worker', "
+            f"fromlist=['_'])._InterpcliWorker])[0].{args}")
+
+
+def worth_retry(res) -> bool:
+    """Whether a stub run that gave no reply failed before it reached the worker (its
+    request still queued), so the robust stub may serve it: any error but an interrupt.
+    A retry that finds the request taken already fails, and the first error is shown."""
+    return res.exc_type not in (None, "KeyboardInterrupt", "SystemExit", "TimeoutError")

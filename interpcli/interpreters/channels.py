@@ -17,6 +17,7 @@ import weakref
 from .._lowlevel import core_module
 from . import _crossinterp
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
+from ._shareable import KIND_CHANNEL, kind_of
 
 __all__ = [
     "UNBOUND", "UNBOUND_ERROR", "UNBOUND_REMOVE",
@@ -72,6 +73,7 @@ def create(*, unbounditems=UNBOUND):
     """
     unbound = _serialize_unbound(unbounditems)
     recv_end, send_end = _core.create_channel()
+    _core._kind(recv_end.id, KIND_CHANNEL)
     recv = RecvChannel._wrap(recv_end)
     send = SendChannel._wrap(send_end, unbound)
     return recv, send
@@ -130,6 +132,10 @@ class _ChannelEnd:
     def _end(self):
         end = self._obj
         if end is None:
+            # only this module's channels: another channel's messages (a queue's, plain
+            # bytes) are no objects of ours, and must not be taken
+            if kind_of(self._id) != KIND_CHANNEL:
+                raise ChannelNotFoundError(f"channel {self._id} not found")
             try:
                 end = self._obj = _core._end(self._id, self._mode)
             except ChannelError:

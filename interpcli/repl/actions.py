@@ -59,6 +59,7 @@ def do_chan(shell, name=None):
             render.say(f"{n}: channel {ch.id}")
         return
     ch = shell.make_channel(name)
+    name = next(n for n, c in shell.channels.items() if c is ch)    # as Python spells it
     render.say(f"channel {name!r} (id {ch.id}) is bound as `{name}` in every interpreter: "
                f"{name}.send(b'...'), {name}.recv()", "ok")
 
@@ -69,9 +70,11 @@ def evaluate_bytes(expr: str) -> bytes:
         value = eval(compile(expr, "<send>", "eval"), {"__builtins__": builtins})
     except SyntaxError as exc:
         raise CommandError(f"{PREFIX}send: invalid expression: {exc.msg}") from None
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:     # SystemExit too (exit()): the shell goes on
         raise CommandError(f"{PREFIX}send: {expr} raised "
-                           f"{type(exc).__name__}: {exc}") from None
+                           f"{type(exc).__name__}: {_safe_str(exc)}") from None
     if isinstance(value, str):
         raise CommandError(f"{PREFIX}send: {expr} is a str; channels carry bytes: "
                            f"write b'...' or '...'.encode()")
@@ -80,6 +83,14 @@ def evaluate_bytes(expr: str) -> bytes:
     except TypeError:
         raise CommandError(f"{PREFIX}send: {expr} gave {type(value).__name__}, "
                            f"not bytes") from None
+
+
+def _safe_str(obj) -> str:
+    """str(obj), or a placeholder when its __str__ raises."""
+    try:
+        return str(obj)
+    except Exception:
+        return f"<{type(obj).__name__} object: str() failed>"
 
 
 def do_send(shell, ch_name, expr):

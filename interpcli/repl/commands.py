@@ -210,7 +210,7 @@ def parse(line: str) -> Invocation:
         raise CommandError(f"{PREFIX}{cmd.name} takes at most {len(params)} "
                            f"argument{'s' if len(params) != 1 else ''}: {cmd.usage}")
     for p, a in zip(params, args):
-        if p.kind == NUMBER and not a.isdigit():
+        if p.kind == NUMBER and not (a.isascii() and a.isdigit()):
             raise CommandError(f"{PREFIX}{cmd.name}: {p.name} must be a number, not {a!r}")
     return Invocation(cmd, tuple(args), options)
 

@@ -13,13 +13,21 @@ INTERNAL = "<interp-shell>"
 
 # Defined in each interpreter at spawn (module `_interp_shell`): runs an input statement
 # by statement in 'single' mode, so expression statements echo through sys.displayhook,
-# and registers the input with linecache so tracebacks show its lines.
+# and registers the input with linecache so tracebacks show its lines. An input may break
+# its own interpreter (replace __builtins__ or __import__, clear sys.modules): the runner
+# then still serves the next input, as python's REPL goes on. wrap() finds it through
+# _InterpShellHook, a subclass of complex (0j.__class__.__subclasses__() needs neither
+# builtins nor sys.modules; subclasses of a built-in type are per interpreter), kept alive
+# by an exit callback; it imports nothing per input and takes __main__'s namespace from
+# its caller's frame.
 RUNNER_SOURCE = '''
+import ast as _ast, atexit as _atexit, linecache as _linecache, sys as _sys
+
 def run_input(src, filename):
-    import ast, linecache, __main__
+    linecache, ast = _linecache, _ast
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     tree = compile(src, filename, "exec", ast.PyCF_ONLY_AST | _FLAGS[0], dont_inherit=True)
-    ns = __main__.__dict__
+    ns = _sys._getframe(1).f_globals
     for node in tree.body:
         code = compile(ast.Interactive([node]), filename, "single", _FLAGS[0],
                        dont_inherit=True)
@@ -35,6 +43,15 @@ def _future_mask():
 
 _FUTURE_MASK = _future_mask()
 _FLAGS = [0]
+
+class _InterpShellHook(complex):
+    __slots__ = ()
+    run_input = staticmethod(run_input)
+
+def _keep(*_objects):
+    pass
+
+_atexit.register(_keep, _InterpShellHook)
 '''
 
 
@@ -99,7 +116,9 @@ def defined_names(text: str) -> set[str]:
 
 def wrap(source: str, filename: str) -> str:
     """The source that runs an input through the runner in an interpreter."""
-    return f"__import__('_interp_shell').run_input({source!r}, {filename!r})\n"
+    return ("([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
+            "'_InterpShellHook'] or [__import__('_interp_shell')._InterpShellHook])[0]"
+            f".run_input({source!r}, {filename!r})\n")
 
 
 _FRAME = re.compile(r'^  File "' + re.escape(INTERNAL) + r'", line \d+, in .*\n', re.M)

@@ -28,6 +28,7 @@ class Entry:
     bound: set = field(default_factory=set)       # channel names bound in its __main__
     names: set = field(default_factory=set)       # names its inputs defined (completion)
     runs: int = 0
+    bridge: object = None                         # the OutputBridge its streams write to
 
 
 @dataclass
@@ -112,7 +113,7 @@ class Shell:
             interp.close()
             raise CommandError(f"cannot set up interpreter {interp.name!r}: "
                                f"{boot.exc_type}: {boot.exc_message}")
-        e = Entry(interp)
+        e = Entry(interp, bridge=self.bridge)
         self.entries[interp.name] = e
         self.current = interp.name
         self.on_change()
@@ -145,9 +146,11 @@ class Shell:
 
     # -- channels ----------------------------------------------------------------------
     def make_channel(self, name: str):
-        check_name(name, "a channel")
-        if name in self.channels:
-            raise CommandError(f"channel {name!r} exists already")
+        bound = check_name(name, "a channel")
+        if bound in self.channels:
+            same = "" if bound == name else f" ({name!r} is {bound!r} to Python)"
+            raise CommandError(f"channel {bound!r} exists already{same}")
+        name = bound
         from interpcli.channels import create_duplex
         ch = create_duplex()
         self.channels[name] = ch
@@ -155,15 +158,36 @@ class Shell:
         return ch
 
     def channel(self, name: str):
+        from interpcli.channels import python_name
         ch = self.channels.get(name)
+        if ch is None and name.isidentifier():
+            ch = self.channels.get(python_name(name))
         if ch is None:
             known = ", ".join(self.channels) or f"none; {PREFIX}chan NAME makes one"
             raise CommandError(f"no channel named {name!r} (channels: {known})")
         return ch
 
     # -- runs --------------------------------------------------------------------------
+    def _check_bridge(self) -> None:
+        """An input may close the output channel (sys.stdout._chan.close()): every
+        interpreter's output would then vanish. Open a new one; each interpreter's streams
+        move to it before its next run (_bind_channels)."""
+        if self.closing or not self.bridge.channel.is_closed:
+            return
+        old, self.bridge = self.bridge, OutputBridge()
+        try:
+            old.close()
+        except Exception:
+            pass
+        render.error("the shell's output channel was closed by an input; it is open again")
+
     def _bind_channels(self, e: Entry) -> None:
-        """Bind the shell's channels that e has not seen yet as globals of its __main__."""
+        """Bind the shell's channels that e has not seen yet as globals of its __main__
+        (and move its output to the current bridge)."""
+        if e.bridge is not self.bridge:
+            e.interp.run("__import__('_interp_shell').install(channels.out)\n",
+                         channels={"out": self.bridge.channel}, filename=INTERNAL).check()
+            e.bridge = self.bridge
         new = [n for n in self.channels if n not in e.bound]
         if new:
             e.interp.run("".join(f"{n} = channels.{n}\n" for n in new),
@@ -197,8 +221,10 @@ class Shell:
         self._bind_channels(e)
         interrupted = False
         try:
-            # in the main thread, run() waits taking Ctrl-C: it stops the run, then raises
-            result = e.interp.run(source, filename=filename, channels=self.channels or None)
+            # in the main thread, run() waits taking Ctrl-C: it stops the run, then raises.
+            # The channels are bound already (_bind_channels): no binding prelude, which
+            # needs `import` and so fails in an interpreter whose __builtins__ an input broke
+            result = e.interp.run(source, filename=filename)
         except KeyboardInterrupt as exc:
             result = getattr(exc, "result", None)
             if result is None:
@@ -208,7 +234,8 @@ class Shell:
             self.bridge.sync()
         except KeyboardInterrupt:
             pass                               # the result matters more than its output
-        result = dataclasses.replace(result, source=shown)
+        self._check_bridge()
+        result = dataclasses.replace(result, source=shown, channels=tuple(self.channels))
         number = self._record("fg", e, result)
         render.show_failure(result)
         if interrupted and result.completed:
@@ -236,7 +263,7 @@ class Shell:
         self._bind_channels(e)
         job.thread = threading.Thread(target=self._job_main,
                                       args=(job, e, source, filename, shown,
-                                            dict(self.channels) or None),
+                                            tuple(self.channels)),
                                       name=f"interp-shell-bg-{job.number}")
         with self._lock:
             self.jobs[name] = job
@@ -247,7 +274,7 @@ class Shell:
     def _job_main(self, job: Job, e: Entry, source, filename, shown, channels):
         result = None
         try:
-            result = e.interp.run(source, filename=filename, channels=channels)
+            result = e.interp.run(source, filename=filename)     # channels: bound already
         except BaseException as exc:     # reported below; a job thread must end quietly
             failure = f"{type(exc).__name__}: {exc}"
         try:
@@ -255,7 +282,7 @@ class Shell:
             if self.closing:
                 pass            # the shell is leaving: its jobs were interrupted on purpose
             elif result is not None:
-                result = dataclasses.replace(result, source=shown)
+                result = dataclasses.replace(result, source=shown, channels=channels)
                 number = self._record("bg", e, result)
                 if result.completed:
                     render.say(render.job_line(number, job.name, result), "ok")
@@ -326,14 +353,24 @@ def check_interp_name(name: str) -> None:
                            f"not starting with - or {PREFIX}")
 
 
-def check_name(name: str, what: str) -> None:
-    from interpcli.channels import is_channel_name
-    if is_channel_name(name):
-        return
-    if name.isidentifier():
-        raise CommandError(f"{name!r} is a Python keyword; pick another name")
-    raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
-                       f"(letters, digits, _)")
+# names the shell binds itself in every interpreter's __main__
+RESERVED_NAMES = {"channels": "the namespace of every channel the shell passes to a run"}
+
+
+def check_name(name: str, what: str) -> str:
+    """The channel name as Python binds it (NFKC), or CommandError saying why name
+    cannot be one: not an identifier, a keyword, a __dunder__ name, a name of the shell."""
+    from interpcli.channels import channel_name_problem, python_name
+    problem = channel_name_problem(name)
+    if problem is None and python_name(name) in RESERVED_NAMES:
+        bound = python_name(name)
+        problem = f"{name!r} is taken: it is {RESERVED_NAMES[bound]}"
+    if problem is None:
+        return python_name(name)
+    if not name.isidentifier():
+        raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
+                           f"(letters, digits, _)")
+    raise CommandError(f"{name!r} cannot name {what}: {problem}")
 
 
 def _free_name(base: str) -> str:

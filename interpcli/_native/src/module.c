@@ -50,6 +50,30 @@ static PyObject *mod_end(PyObject *module, PyObject *args)
     return end;
 }
 
+/* A channel's kind: an int its maker gives it once (0, plain, until then), so that a
+ * layer that looks channels up by id (queues) can tell its own from any other. */
+static PyObject *mod_kind(PyObject *module, PyObject *args)
+{
+    ic_modstate *st = PyModule_GetState(module);
+    long long id;
+    int kind = -1;
+    if (!PyArg_ParseTuple(args, "L|i:_kind", &id, &kind)) {
+        return NULL;
+    }
+    ic_chan *ch = ic_chan_lookup(id);
+    if (ch == NULL) {
+        PyErr_Format(st->ChannelError, "channel %lld no longer exists", id);
+        return NULL;
+    }
+    if (kind > 0) {
+        int unset = 0;
+        atomic_compare_exchange_strong(&ch->kind, &unset, kind);
+    }
+    int now = atomic_load(&ch->kind);
+    ic_chan_detach(ch, 0);
+    return PyLong_FromLong(now);
+}
+
 static PyObject *mod_current_id(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     return PyLong_FromLongLong(PyInterpreterState_GetID(PyInterpreterState_Get()));
@@ -93,6 +117,9 @@ static PyMethodDef mod_methods[] = {
     {"_end", mod_end, METH_VARARGS,
      "_end(id, mode)\n--\n\nA new end of an existing channel (MODE_RECV, MODE_SEND or "
      "MODE_BOTH)."},
+    {"_kind", mod_kind, METH_VARARGS,
+     "_kind(id, kind=0)\n--\n\nThe channel's kind (0: plain); a kind > 0 is set first if "
+     "none was (a channel's kind is set once). ChannelError when it no longer exists."},
     {"current_id", mod_current_id, METH_NOARGS, "The id of the calling interpreter."},
     {"main_id", mod_main_id, METH_NOARGS, "The id of the main interpreter."},
     {"list_interpreters", mod_list_interpreters, METH_NOARGS,

@@ -51,6 +51,82 @@ static char *type_name(PyObject *exc)
     return r;
 }
 
+static int append_text(PyObject *parts, PyObject *text)
+{
+    int rc = text != NULL ? PyList_Append(parts, text) : -1;
+    Py_XDECREF(text);
+    return rc;
+}
+
+/* The traceback without the traceback module (the script cleared sys.modules or replaced
+ * __import__, so it cannot be imported): each frame's file, line and function, then the
+ * exception's type and message, as Python's own fallback prints them. NULL on failure. */
+static char *plain_traceback(PyObject *exc)
+{
+    PyObject *parts = PyList_New(0);
+    if (parts == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    int ok = 1;
+    PyObject *tb = PyException_GetTraceback(exc);
+    if (tb != NULL && tb != Py_None) {
+        ok = append_text(parts, PyUnicode_FromString("Traceback (most recent call last):\n")) == 0;
+    }
+    int depth = 0;
+    while (ok && tb != NULL && tb != Py_None && depth++ < 10000) {
+        PyObject *frame = PyObject_GetAttrString(tb, "tb_frame");
+        PyObject *lineno = PyObject_GetAttrString(tb, "tb_lineno");
+        PyObject *code = frame != NULL ? PyObject_GetAttrString(frame, "f_code") : NULL;
+        PyObject *file = code != NULL ? PyObject_GetAttrString(code, "co_filename") : NULL;
+        PyObject *name = code != NULL ? PyObject_GetAttrString(code, "co_name") : NULL;
+        if (lineno != NULL && file != NULL && name != NULL) {
+            ok = append_text(parts, PyUnicode_FromFormat("  File \"%S\", line %S, in %S\n",
+                                                         file, lineno, name)) == 0;
+        }
+        else {
+            ok = 0;
+        }
+        Py_XDECREF(frame);
+        Py_XDECREF(lineno);
+        Py_XDECREF(code);
+        Py_XDECREF(file);
+        Py_XDECREF(name);
+        PyObject *next = ok ? PyObject_GetAttrString(tb, "tb_next") : NULL;
+        Py_DECREF(tb);
+        tb = next;
+        ok = ok && tb != NULL;
+    }
+    Py_XDECREF(tb);
+    char *tname = ok ? type_name(exc) : NULL;
+    if (tname != NULL) {
+        PyObject *msg = PyObject_Str(exc);
+        if (msg == NULL) {
+            PyErr_Clear();
+            msg = PyUnicode_FromString("<exception str() failed>");
+        }
+        if (msg != NULL && PyUnicode_GetLength(msg) > 0) {
+            ok = append_text(parts, PyUnicode_FromFormat("%s: %U\n", tname, msg)) == 0;
+        }
+        else {
+            ok = msg != NULL && append_text(parts, PyUnicode_FromFormat("%s\n", tname)) == 0;
+        }
+        Py_XDECREF(msg);
+        free(tname);
+    }
+    else {
+        ok = 0;
+    }
+    PyObject *empty = ok ? PyUnicode_FromString("") : NULL;
+    PyObject *text = empty != NULL ? PyUnicode_Join(empty, parts) : NULL;
+    Py_XDECREF(empty);
+    Py_DECREF(parts);
+    char *r = text != NULL ? ic_dup_str(text) : NULL;
+    Py_XDECREF(text);
+    PyErr_Clear();
+    return r;
+}
+
 static char *format_traceback(PyObject *exc)
 {
     PyObject *tb = PyImport_ImportModule("traceback");
@@ -63,7 +139,10 @@ static char *format_traceback(PyObject *exc)
     char *r;
     if (text == NULL) {
         PyErr_Clear();
-        r = ic_dup_text("(the traceback could not be formatted)\n", 39);
+        r = plain_traceback(exc);
+        if (r == NULL) {
+            r = ic_dup_text("(the traceback could not be formatted)\n", 39);
+        }
     }
     else {
         r = ic_dup_str(text);
