@@ -121,6 +121,11 @@ PyThreadState *ic_tstate_new(ic_interp *rec);
  * release that GIL. */
 void ic_tstate_delete_current(ic_interp *rec, PyThreadState *ts);
 
+/* ---- threading's main thread (mainthread.c) ---- */
+/* Make the calling thread threading's main thread in rec's interpreter (its GIL held;
+ * only for interpreters the core made). Never fails; an exception set stays set. */
+void ic_adopt_main_thread(ic_interp *rec);
+
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {
     _Atomic long refs;

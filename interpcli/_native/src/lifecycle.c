@@ -297,6 +297,7 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
         goto refused;
     }
     double deadline = join_timeout < 0 ? -1.0 : ic_now() + join_timeout;
+    ic_adopt_main_thread(rec);      /* the ending thread is the main one, as in python */
     join_threads(join_timeout);
     int others = settle_threads(ts, deadline);
     if (others > 0) {

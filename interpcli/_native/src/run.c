@@ -253,6 +253,7 @@ int ic_run(int64_t id, const char *source, const char *filename, const char *pre
     }
     PyEval_RestoreThread(ts);
     double t0 = ic_now();
+    ic_adopt_main_thread(rec);
     ic_lent_drain(rec);
     PyObject *saved[2] = {NULL, NULL};
     int capturing = 0;
