@@ -25,18 +25,33 @@ from ..results import RunResult  # noqa: F401  (imported while the first interpr
 GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
-# After the script, its interpreter waits for the threads the script started, as python
-# does at exit. Done in the run's own thread (where an interrupt or the grace deadline can
-# still end it) rather than by close() in the main thread, which could not take Ctrl-C.
-_JOIN_THREADS = ("import sys as _s\n"
-                 "if 'threading' in _s.modules:\n"
-                 "    import threading as _t\n"
-                 "    for _th in _t.enumerate():\n"
-                 "        if not (_th.daemon or _th is _t.main_thread()\n"
-                 "                or _th.ident == _t.get_ident()):\n"
-                 "            _th.join()\n"
-                 "    del _t, _th\n"
-                 "del _s\n")
+# After the script, its interpreter does what python does at exit (threading._shutdown,
+# run by the script's thread, threading's main thread): threading's exit callbacks (which
+# stop a ThreadPoolExecutor's workers), then it waits for the non-daemon threads. Done in
+# the run's own thread (where an interrupt or the grace deadline can still end it) rather
+# than by close() in the main thread, which could not take Ctrl-C. Daemon threads (and
+# _thread ones) python does not wait for: if any is left, the interpreter's atexit
+# callbacks run now and the run ends with _THREADS_LEFT; the process then leaves without
+# ending that interpreter, as python leaves its daemon threads.
+_THREADS_LEFT = 99
+_AT_EXIT = ("import sys as _s\n"
+            "if 'threading' in _s.modules:\n"
+            "    import threading as _t\n"
+            "    _t._SHUTTING_DOWN = True\n"
+            "    _c = getattr(_t, '_threading_atexits', [])\n"
+            "    while _c:\n"
+            "        _c.pop()()\n"
+            "    for _th in _t.enumerate():\n"
+            "        if not (_th.daemon or _th is _t.main_thread()\n"
+            "                or _th.ident == _t.get_ident()):\n"
+            "            _th.join()\n"
+            "    del _t, _c\n"
+            "import _thread as _th\n"
+            "if _th._count():\n"
+            "    import atexit as _a\n"
+            "    _a._run_exitfuncs()\n"
+            f"    raise SystemExit({_THREADS_LEFT})\n"
+            "del _s, _th\n")
 
 def _stdout_closed() -> bool:
     """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
@@ -69,6 +84,7 @@ class Job:
         self.stdout = None                  # pipe: the end this stage writes
         self.downstream_gone = False        # pipe: the next stage stopped reading
         self.closed = False                 # its interpreter was closed by its own thread
+        self.threads_left = False           # daemon threads left: never closed (python's exit)
 
 
 class Session:
@@ -76,9 +92,10 @@ class Session:
 
     def __init__(self, programs, *, isolated=True, timeout=None, result_mode="auto",
                  early=None, shared_channels=(), stdin_channel=None, stdout_channel=None,
-                 stdout_writer=None, pipeline=False):
+                 stdout_writer=None, pipeline=False, strict=False):
         self.jobs = [Job(p, i) for i, p in enumerate(programs)]
         self.isolated = isolated
+        self.strict = strict
         self.timeout = timeout
         self.result_mode = result_mode
         self.early = early
@@ -108,7 +125,8 @@ class Session:
             if self.early is not None:       # None if making it failed: again here
                 job.interp = self.early.take(job.program.name)
             if job.interp is None:
-                job.interp = create(job.program.name, isolated=self.isolated)
+                job.interp = create(job.program.name, isolated=self.isolated,
+                                    strict=self.strict)
             with self._lock:
                 if self._stopping:
                     return
@@ -129,12 +147,14 @@ class Session:
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
             if not self._stopping:
-                job.interp.run(_JOIN_THREADS, filename="<interp: join threads>",
-                               canceller=job.canceller)
+                end = job.interp.run(_AT_EXIT, filename="<interp: exit>",
+                                     canceller=job.canceller)
+                job.threads_left = end.exit_code == _THREADS_LEFT
             if not self._stopping:
                 if job.stdout is not None:
                     job.stdout.close()      # downstream sees its end of input now
-                self._close_own(job)
+                if not job.threads_left:
+                    self._close_own(job)
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
@@ -195,6 +215,8 @@ class Session:
         self._close_interpreters()
         status = self._exit_status()
         report.render_results(self.jobs, self.result_mode, status)
+        if any(job.threads_left for job in self.jobs):
+            leave_now(status)       # their daemon threads end with the process, as in python
         return status
 
     def _handle(self, event) -> None:
@@ -340,7 +362,8 @@ class Session:
     def _close_interpreters(self) -> None:
         """Close every interpreter. One whose lent memory is still viewed by another is
         retried after the others are closed; what is left then is forced."""
-        left = [j.interp for j in self.jobs if j.interp is not None and not j.closed]
+        left = [j.interp for j in self.jobs
+                if j.interp is not None and not (j.closed or j.threads_left)]
         if self.early is not None:
             self.early.discard()
         while left:

@@ -15,7 +15,7 @@ static void forget(ic_interp *rec)
     ic_rec_decref(rec);
 }
 
-int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
+int ic_create(int isolated, int strict, const char *name, int spare, int64_t *id_out)
 {
     if (strlen(name) > IC_NAME_MAX) {
         return ic_fail(IC_ERR_CREATE, "interpreter name longer than %d bytes", IC_NAME_MAX);
@@ -40,23 +40,24 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
     ic_reg_add_locked(rec);
     ic_reg_unlock();
 
+    /* what python allows (threads, daemon threads, os.exec*), unless strict: CPython's
+     * isolated preset (no daemon threads, no os.exec*; subprocess works in both, its child
+     * runs no Python before its exec). os.fork() is refused in both:
+     * a child forked from a subinterpreter dies in CPython 3.12-3.15 ("Fatal Python
+     * error" in the child, whatever the GIL) */
     PyInterpreterConfig cfg;
     memset(&cfg, 0, sizeof(cfg));
+    cfg.allow_fork = 0;
+    cfg.allow_exec = !strict;
+    cfg.allow_threads = 1;
+    cfg.allow_daemon_threads = !strict;
     if (isolated) {
         cfg.use_main_obmalloc = 0;
-        cfg.allow_fork = 0;
-        cfg.allow_exec = 0;
-        cfg.allow_threads = 1;
-        cfg.allow_daemon_threads = 0;
         cfg.check_multi_interp_extensions = 1;
         cfg.gil = PyInterpreterConfig_OWN_GIL;
     }
     else {
         cfg.use_main_obmalloc = 1;
-        cfg.allow_fork = 1;
-        cfg.allow_exec = 1;
-        cfg.allow_threads = 1;
-        cfg.allow_daemon_threads = 1;
         cfg.check_multi_interp_extensions = 0;
         cfg.gil = PyInterpreterConfig_SHARED_GIL;
     }
