@@ -33,7 +33,7 @@ _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wa
 # _thread ones) python does not wait for: if any is left, the interpreter's atexit
 # callbacks run now and the run ends with _THREADS_LEFT; the process then leaves without
 # ending that interpreter, as python leaves its daemon threads.
-_THREADS_LEFT = 99
+_THREADS_LEFT = -99       # the exit code of that run
 _AT_EXIT = ("import sys as _s\n"
             "if 'threading' in _s.modules:\n"
             "    import threading as _t\n"
