@@ -62,6 +62,7 @@ def forever():
     while True:
         time.sleep(0.05)
 threading.Thread(target=forever, daemon=True).start()   # left running at exit
+__import__("_thread").start_new_thread(forever, ())      # so is a bare _thread one
 atexit.register(print, "atexit ran")
 print("end")
 """
@@ -132,7 +133,8 @@ threading.Thread(target=int, daemon=True)
 @pytest.mark.parametrize("mode", MODES)
 def test_strict_refuses_daemon_threads_and_exec(mode, tmp_path):
     # quick path (-c) and click's path (the program from stdin) read --strict alike
-    for args, stdin in ((("-c", STRICT), None), (("-",), STRICT)):
+    forms = [(("-c", STRICT), None)] + ([(("-",), STRICT)] if not mode else [])
+    for args, stdin in forms:
         p = interp("run", *args, "--strict", *mode, "--result", "none", input=stdin)
         assert p.returncode == 1, p
         assert p.stdout == ("0\ndaemon threads are disabled in this (sub)interpreter\n"

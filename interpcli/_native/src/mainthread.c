@@ -13,7 +13,7 @@
  * threading._shutdown expects held when the main thread ends the interpreter). Before
  * threading is imported, on 3.13+, _thread._get_main_thread_ident() is made to name the
  * run's thread, so the import makes that thread the main one (importing threading up
- * front would cost each interpreter ~1.5 ms).
+ * front would cost each interpreter ~2 ms).
  *
  * Only interpreters the core made: the main interpreter's main thread is the process's. */
 #include "common.h"
