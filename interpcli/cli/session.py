@@ -27,9 +27,10 @@ _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wa
 
 # After the script, its interpreter does what python does at exit (threading._shutdown,
 # run by the script's thread, threading's main thread): threading's exit callbacks (which
-# stop a ThreadPoolExecutor's workers), then it waits for the non-daemon threads. Done in
-# the run's own thread (where an interrupt or the grace deadline can still end it) rather
-# than by close() in the main thread, which could not take Ctrl-C. Daemon threads (and
+# stop a ThreadPoolExecutor's workers), the main thread marked ended (a thread joining it
+# goes on), then it waits for the non-daemon threads. Done in the run's own thread (where
+# an interrupt or the grace deadline can still end it) rather than by close() in the main
+# thread, which could not take Ctrl-C. Daemon threads (and
 # _thread ones) python does not wait for: if any is left, the interpreter's atexit
 # callbacks run now and the run ends with _THREADS_LEFT; the process then leaves without
 # ending that interpreter, as python leaves its daemon threads.
@@ -41,11 +42,18 @@ _AT_EXIT = ("import sys as _s\n"
             "    _c = getattr(_t, '_threading_atexits', [])\n"
             "    while _c:\n"
             "        _c.pop()()\n"
+            "    _m = _t.main_thread()\n"
+            "    _h = getattr(_m, '_os_thread_handle', None) or getattr(_m, '_handle', None)\n"
+            "    if _h is not None:\n"
+            "        _h._set_done()\n"
+            "    elif _m._tstate_lock is not None and _m._tstate_lock.locked():\n"
+            "        _m._tstate_lock.release()\n"
+            "        _m._stop()\n"
             "    for _th in _t.enumerate():\n"
             "        if not (_th.daemon or _th is _t.main_thread()\n"
             "                or _th.ident == _t.get_ident()):\n"
             "            _th.join()\n"
-            "    del _t, _c\n"
+            "    del _t, _c, _m, _h\n"
             "import _thread as _th\n"
             "if _th._count():\n"
             "    import atexit as _a\n"

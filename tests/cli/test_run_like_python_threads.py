@@ -63,6 +63,10 @@ def forever():
         time.sleep(0.05)
 threading.Thread(target=forever, daemon=True).start()   # left running at exit
 __import__("_thread").start_new_thread(forever, ())      # so is a bare _thread one
+def waiter():
+    threading.main_thread().join()      # until the main thread's exit sequence
+    print("main ended", threading.main_thread().is_alive())
+threading.Thread(target=waiter).start()
 atexit.register(print, "atexit ran")
 print("end")
 """
@@ -73,7 +77,8 @@ def test_threads_like_python(tmp_path, mode):
     script = write(tmp_path / "threads.py", THREADS)
     py, ip = python_and_interp([script], interp_args=mode, cwd=tmp_path)
     assert py.returncode == 0 and "MainThread True False True True True" in py.stdout, py
-    assert "MainThread WARNING logged" in py.stdout and "atexit ran" in py.stdout
+    assert "MainThread WARNING logged" in py.stdout
+    assert py.stdout.endswith("end\nmain ended False\natexit ran\n"), py.stdout
     assert_same_as_python(py, ip)
 
 

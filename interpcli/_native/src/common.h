@@ -125,6 +125,9 @@ void ic_tstate_delete_current(ic_interp *rec, PyThreadState *ts);
 /* Make the calling thread threading's main thread in rec's interpreter (its GIL held;
  * only for interpreters the core made). Never fails; an exception set stays set. */
 void ic_adopt_main_thread(ic_interp *rec);
+/* At a run's end, before its thread state is deleted (its GIL held): 3.12 keeps threading's
+ * main thread alive past that deletion. Never fails. */
+void ic_main_thread_run_end(ic_interp *rec);
 
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {

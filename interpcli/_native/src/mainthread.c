@@ -8,9 +8,11 @@
  * process's main OS thread, whatever the interpreter). Runs of an interpreter come from
  * any OS thread, each on a fresh thread state, so at each run (and at the close) the main
  * thread object is moved to the calling thread: its ident, native id and entry in
- * threading._active; on 3.13+ the handle threading keeps for it, and on 3.12 the lock
- * that stands for its thread state (released when that thread state is deleted, which
- * threading._shutdown expects held when the main thread ends the interpreter). Before
+ * threading._active; on 3.13+ the handle threading keeps for it. On 3.12 its "thread
+ * state lock" (which threading._shutdown, run by the main thread, releases; joining the
+ * main thread waits for it) is a lock held across runs: the run whose thread state made
+ * it (the one that imported threading) detaches it from that thread state as it ends,
+ * or deleting the thread state would release it and end the main thread. Before
  * threading is imported, on 3.13+, _thread._get_main_thread_ident() is made to name the
  * run's thread, so the import makes that thread the main one (importing threading up
  * front would cost each interpreter ~2 ms).
@@ -37,12 +39,13 @@ static const char ADOPT[] =
     "        active[ident] = main\n"
     "    if hasattr(main, '_set_native_id'):\n"
     "        main._set_native_id()\n"
-    "    set_sentinel = getattr(_thread, '_set_sentinel', None)     # 3.12\n"
-    "    if set_sentinel is not None:\n"
-    "        lock = set_sentinel()\n"
-    "        lock.acquire()\n"
-    "        main._tstate_lock = lock\n"
-    "        main._is_stopped = False\n";
+    "    if hasattr(_thread, '_set_sentinel'):     # 3.12: held while the main thread lives\n"
+    "        lock = main._tstate_lock\n"
+    "        if lock is None or not lock.locked():\n"
+    "            lock = _thread.allocate_lock()\n"
+    "            lock.acquire()\n"
+    "            main._tstate_lock = lock\n"
+    "            main._is_stopped = False\n";
 
 /* The adopt() function of the current interpreter (borrowed), compiled on first use. */
 static PyObject *adopt_function(void)
@@ -117,4 +120,26 @@ void ic_adopt_main_thread(ic_interp *rec)
     /* never a reason for a run (or a close) to fail: threading as the code left it */
     PyErr_Clear();
     PyErr_SetRaisedException(exc);
+}
+
+void ic_main_thread_run_end(ic_interp *rec)
+{
+#if PY_VERSION_HEX < 0x030D0000
+    if (rec->kind != IC_KIND_OWNED) {
+        return;
+    }
+    PyObject *exc = PyErr_GetRaisedException();
+    PyObject *threading = module_if_imported("threading");
+    PyObject *thread_mod = threading != NULL ? module_if_imported("_thread") : NULL;
+    /* a new sentinel takes the old one's place on this thread state; nothing holds it */
+    PyObject *r = thread_mod != NULL ? PyObject_CallMethod(thread_mod, "_set_sentinel", NULL)
+                                     : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(thread_mod);
+    Py_XDECREF(threading);
+    PyErr_Clear();
+    PyErr_SetRaisedException(exc);
+#else
+    (void)rec;
+#endif
 }

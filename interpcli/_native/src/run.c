@@ -295,6 +295,7 @@ finish:
     }
     ic_lent_drain(rec);
     res->duration = ic_now() - t0;
+    ic_main_thread_run_end(rec);
 detach:
     ic_tstate_delete_current(rec, ts);
 done:
