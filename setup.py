@@ -12,8 +12,8 @@ if not sys.platform.startswith("linux"):
     sys.exit("interpcli: Linux only for now (its channels wait on futexes)")
 
 SOURCES = ["errors.c", "registry.c", "lent.c", "wait.c", "channel.c", "ends.c", "transfer.c",
-           "module.c", "calls.c", "spare.c", "lifecycle.c", "tstate.c", "run.c", "notify.c",
-           "notifier.c", "exitsteps.c"]
+           "module.c", "calls.c", "spare.c", "lifecycle.c", "tstate.c", "run.c", "mainthread.c",
+           "outcome.c", "notify.c", "notifier.c", "exitsteps.c"]
 
 setup(
     # the `interp` command (pip points its `#!python` line at the installing interpreter)

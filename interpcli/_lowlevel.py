@@ -28,12 +28,14 @@ def core_module():
     return _core
 
 
-def create(isolated: bool, name: str) -> int:
-    """Create an interpreter (own GIL when isolated); its id. The exit-time shutdown is
-    registered before the interpreter exists: a Ctrl-C landing just after the C call
-    returns must not leave an interpreter that nothing ends at exit (fatal on 3.12)."""
+def create(isolated: bool, name: str, strict: bool | None = None) -> int:
+    """Create an interpreter (own GIL when isolated); its id. strict: no daemon threads,
+    no os.exec*() (None: strict when isolated). The exit-time shutdown is registered before
+    the interpreter exists: a Ctrl-C landing just after the C call returns must not leave
+    an interpreter that nothing ends at exit (fatal on 3.12)."""
     ensure_exit_shutdown()
-    return core_module()._create(bool(isolated), name)
+    return core_module()._create(bool(isolated), name,
+                                 bool(isolated if strict is None else strict))
 
 
 _exit_shutdown_registered = False
@@ -72,11 +74,11 @@ def destroy(interp_id: int, force: bool = False, join_timeout: float | None = No
                            else max(0.0, float(join_timeout)))
 
 
-def create_spare() -> int:
+def create_spare(strict: bool = True) -> int:
     """Create an isolated interpreter as a spare: unlisted, its name reserving nothing,
     until take_spare() names it; its id."""
     ensure_exit_shutdown()
-    return core_module()._create_spare()
+    return core_module()._create_spare(bool(strict))
 
 
 def take_spare(interp_id: int, name: str) -> None:

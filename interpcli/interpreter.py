@@ -290,22 +290,27 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
     return box["out"], timed_out, interrupted
 
 
-def create(name: str | None = None, *, isolated: bool = True) -> Interpreter:
+def create(name: str | None = None, *, isolated: bool = True,
+           strict: bool | None = None) -> Interpreter:
     """Create an interpreter. isolated=True: own GIL, runs in parallel with the others;
-    isolated=False: shares the main GIL but can import single-phase extensions. From the
-    second isolated one on, the next is made ahead in the background and handed over
-    here (interpcli._spare; INTERP_SPARE=0 turns that off): a fresh interpreter all
-    the same."""
-    return _create(name, isolated, spare=True)
+    isolated=False: shares the main GIL but can import single-phase extensions.
+    strict=True: CPython's isolated restrictions, no daemon threads and no os.exec*();
+    strict=False allows both, as python does; None (the default): strict when isolated,
+    as CPython's own interpreters are. subprocess works in all; os.fork() is refused in
+    every interpreter (a child forked from one dies in CPython). From the second isolated
+    strict one on, the next is made ahead in the background and handed over here
+    (interpcli._spare; INTERP_SPARE=0 turns that off): a fresh interpreter all the same."""
+    return _create(name, isolated, spare=True, strict=strict)
 
 
-def create_fresh(name: str | None = None, *, isolated: bool = True) -> Interpreter:
+def create_fresh(name: str | None = None, *, isolated: bool = True,
+                 strict: bool | None = None) -> Interpreter:
     """create() without the warm spare (none taken, none made): for callers that make a
     known number of interpreters at once, such as the pool's workers and the CLI's."""
-    return _create(name, isolated, spare=False)
+    return _create(name, isolated, spare=False, strict=strict)
 
 
-def _create(name, isolated, spare):
+def _create(name, isolated, spare, strict=None):
     # before the interpreter exists: a Ctrl-C landing just after the C call returns must
     # not leave an interpreter that nothing ends at exit (fatal on 3.12)
     _ensure_atexit()
@@ -314,10 +319,10 @@ def _create(name, isolated, spare):
             raise ValueError("an interpreter name must be a non-empty string without NUL")
         if len(name.encode()) > 200:
             raise ValueError("an interpreter name must be at most 200 bytes")
-    if spare and isolated and _spare().enabled():
+    if spare and isolated and strict in (None, True) and _spare().enabled():
         iid = _spare().create(name, _next_name, _fresh)
     else:
-        iid = _fresh(name, isolated)
+        iid = _fresh(name, isolated, strict)
     try:
         return Interpreter(iid)
     except BaseException:           # a Ctrl-C: the interpreter nobody got is ended now
@@ -339,13 +344,13 @@ def _next_name() -> str:
     return f"interp-{next(_names)}"
 
 
-def _fresh(name: str | None, isolated: bool = True) -> int:
+def _fresh(name: str | None, isolated: bool = True, strict: bool | None = None) -> int:
     """Create with the C core; an automatic name (interp-N) when name is None."""
     if name is not None:
-        return _lowlevel.create(bool(isolated), name)
+        return _lowlevel.create(bool(isolated), name, strict)
     while True:
         try:
-            return _lowlevel.create(bool(isolated), _next_name())
+            return _lowlevel.create(bool(isolated), _next_name(), strict)
         except InterpreterError as exc:
             if "exists already" not in str(exc):
                 raise

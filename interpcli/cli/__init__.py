@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
         quick = quickargs.parse(args)
         if quick is not None and not quick[1]["shared_gil"]:
             from .early import EarlyInterpreters
-            early = EarlyInterpreters()     # the first interpreter is being made from here
+            # the first interpreter is being made from here
+            early = EarlyInterpreters(strict=quick[1]["strict"])
             early.assign(quickargs.program_names(*quick))
         status = _run_quick(quick, early, prog_name) if quick is not None else None
         if status is None:

@@ -85,6 +85,10 @@ shared_gil_option = click.option(
     "--shared-gil", is_flag=True,
     help="Share the main GIL (legacy interpreters): needed for extension modules that "
          "cannot load in isolated interpreters (numpy, cffi modules...); no parallelism.")
+strict_option = click.option(
+    "--strict", is_flag=True,
+    help="CPython's isolated restrictions: no daemon threads, no os.exec*() (by default "
+         "both work, as under python; subprocess always does, os.fork() never).")
 
 
 @cli.command(cls=ScriptCommand, context_settings=CONTEXT)
@@ -101,9 +105,10 @@ shared_gil_option = click.option(
 @result_option
 @timeout_option
 @shared_gil_option
+@strict_option
 @click.pass_context
 def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, timeout,
-        shared_gil):
+        shared_gil, strict):
     """Run scripts, each in a fresh interpreter, all in parallel.
 
     Every positional argument is a script: a file, a directory or zip application with a
@@ -113,7 +118,8 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
     from . import commands
     try:
         return commands.run(scripts, codes, modules, channels, stdin_ch, stdout_ch,
-                            result_mode, timeout, shared_gil, _script_args(ctx), _early(ctx))
+                            result_mode, timeout, shared_gil, _script_args(ctx), _early(ctx),
+                            strict=strict)
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
 
@@ -124,8 +130,9 @@ def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode
 @result_option
 @timeout_option
 @shared_gil_option
+@strict_option
 @click.pass_context
-def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
+def pipe(ctx, stages, channels, result_mode, timeout, shared_gil, strict):
     """Run scripts as an in-process pipeline: stdin | STAGE | STAGE ... | stdout.
 
     One interpreter per stage, all running at once. Each stage reads channels.stdin (a
@@ -136,7 +143,7 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil):
     from . import commands
     try:
         return commands.pipe(stages, channels, result_mode, timeout, shared_gil,
-                             _script_args(ctx), _early(ctx))
+                             _script_args(ctx), _early(ctx), strict=strict)
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
 

@@ -11,7 +11,7 @@ from .programs import UsageProblem
 
 
 def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, timeout,
-        shared_gil, args, early) -> int:
+        shared_gil, args, early, strict=False) -> int:
     """`interp run`: every program in a fresh interpreter, all in parallel."""
     from ..channels import create_duplex
     from .session import Session
@@ -52,13 +52,14 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
     for p in programs:
         p.channels = dict(chans)
     session = Session(programs, isolated=not shared_gil, timeout=timeout,
-                      result_mode=result_mode, early=early,
+                      result_mode=result_mode, early=early, strict=strict,
                       shared_channels=list(chans.values()),
                       stdin_channel=chans.get(stdin_ch), stdout_channel=chans.get(stdout_ch))
     return session.run()
 
 
-def pipe(stages, channels, result_mode, timeout, shared_gil, args, early) -> int:
+def pipe(stages, channels, result_mode, timeout, shared_gil, args, early,
+         strict=False) -> int:
     """`interp pipe`: stdin | STAGE | STAGE ... | stdout, one interpreter per stage."""
     from ..channels import create_channel, create_duplex
     from .session import Session
@@ -78,7 +79,7 @@ def pipe(stages, channels, result_mode, timeout, shared_gil, args, early) -> int
     shared = {name: create_duplex() for name in names}
     links = [create_channel() for _ in range(len(programs) + 1)]    # (recv, send) each
     session = Session(programs, isolated=not shared_gil, timeout=timeout,
-                      result_mode=result_mode, early=early,
+                      result_mode=result_mode, early=early, strict=strict,
                       shared_channels=list(shared.values()),
                       stdin_channel=links[0][1], stdout_channel=links[-1][0],
                       stdout_writer=links[-1][1], pipeline=True)

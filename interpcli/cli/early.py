@@ -19,7 +19,8 @@ class EarlyInterpreters:
     Bare _thread threads and _sync.Flag waits, not threading: this runs before threading
     is loaded (a wait is interruptible by Ctrl-C, and one cut short blocks none after it)."""
 
-    def __init__(self):
+    def __init__(self, strict: bool = False):
+        self.strict = strict                    # the interpreters' preset (create(strict=))
         self.names: list[str] = []
         self._made: dict[str, list] = {}        # name -> [id, then Interpreter; or exception]
         self._taken: set[str] = set()
@@ -33,7 +34,7 @@ class EarlyInterpreters:
             return
         self._first = [None]
         self._first_done = Flag()
-        _begin(_lowlevel.create_spare, (), self._first, self._first_done)
+        _begin(_lowlevel.create_spare, (strict,), self._first, self._first_done)
 
     def assign(self, names: list[str]) -> None:
         """The programs' interpreter names, in order: the first interpreter is names[0]'s
@@ -50,7 +51,7 @@ class EarlyInterpreters:
         for name in self.names[1:]:
             box = self._made[name] = [None]
             done = self._done[name] = Flag()
-            _begin(_lowlevel.create, (True, name), box, done)
+            _begin(_lowlevel.create, (True, name, self.strict), box, done)
 
     def _end_first(self) -> None:
         """Wait for the nameless first, then end it (it was never named)."""

@@ -14,6 +14,7 @@ _RUN_OPTIONS = {"-c": "codes", "--code": "codes", "-m": "modules", "--module": "
                 "--result": "result_mode", "--timeout": "timeout"}
 _PIPE_OPTIONS = {"--channels": "channels", "--result": "result_mode", "--timeout": "timeout"}
 _REPEATABLE = frozenset({"codes", "modules", "channels"})
+_FLAGS = {"--shared-gil": "shared_gil", "--strict": "strict"}      # both commands
 
 
 def parse(args: list[str]) -> tuple[str, dict] | None:
@@ -23,7 +24,7 @@ def parse(args: list[str]) -> tuple[str, dict] | None:
     command = args[0]
     options = _RUN_OPTIONS if command == "run" else _PIPE_OPTIONS
     params: dict = {"channels": [], "result_mode": "auto", "timeout": None,
-                    "shared_gil": False, "args": []}
+                    "shared_gil": False, "strict": False, "args": []}
     if command == "run":
         params.update(codes=[], modules=[], stdin_ch=None, stdout_ch=None)
     positional = []
@@ -33,8 +34,8 @@ def parse(args: list[str]) -> tuple[str, dict] | None:
         if a == "--":
             params["args"] = list(args[i + 1:])
             break
-        if a == "--shared-gil":
-            params["shared_gil"] = True
+        if a in _FLAGS:
+            params[_FLAGS[a]] = True
             i += 1
             continue
         if a == "-" or not a.startswith("-"):

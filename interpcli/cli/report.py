@@ -11,6 +11,8 @@ from .._term import isatty, no_color
 PROG = "interp"
 
 SUBINTERPRETER_HINT = "does not support loading in subinterpreters"
+FORK_REFUSED = "fork not supported for isolated subinterpreters"   # CPython's message
+DAEMON_REFUSED = "daemon threads are disabled in this (sub)interpreter"
 
 
 def error(message: str) -> None:
@@ -59,6 +61,12 @@ def report_failure(label: str, result, timeout: float | None) -> None:
         error(f"hint: {label} imports {what} in an isolated interpreter; run it with "
               "--shared-gil")
 
+    if result.exc_type == "RuntimeError" and result.exc_message == FORK_REFUSED:
+        error(f"hint: {label} forks, and CPython cannot fork from a subinterpreter (the "
+              "child would die); use subprocess, or multiprocessing's 'spawn' or "
+              "'forkserver' start method")
+    if result.exc_type == "RuntimeError" and result.exc_message == DAEMON_REFUSED:
+        error(f"hint: {label} starts a daemon thread, which --strict refuses")
 
 def _refused_in_failure(refusal, result) -> bool:
     """Did this refusal make the run fail (its ImportError is the run's exception)?"""

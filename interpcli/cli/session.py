@@ -25,18 +25,41 @@ from ..results import RunResult  # noqa: F401  (imported while the first interpr
 GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
-# After the script, its interpreter waits for the threads the script started, as python
-# does at exit. Done in the run's own thread (where an interrupt or the grace deadline can
-# still end it) rather than by close() in the main thread, which could not take Ctrl-C.
-_JOIN_THREADS = ("import sys as _s\n"
-                 "if 'threading' in _s.modules:\n"
-                 "    import threading as _t\n"
-                 "    for _th in _t.enumerate():\n"
-                 "        if not (_th.daemon or _th is _t.main_thread()\n"
-                 "                or _th.ident == _t.get_ident()):\n"
-                 "            _th.join()\n"
-                 "    del _t, _th\n"
-                 "del _s\n")
+# After the script, its interpreter does what python does at exit (threading._shutdown,
+# run by the script's thread, threading's main thread): threading's exit callbacks (which
+# stop a ThreadPoolExecutor's workers), the main thread marked ended (a thread joining it
+# goes on), then it waits for the non-daemon threads. Done in the run's own thread (where
+# an interrupt or the grace deadline can still end it) rather than by close() in the main
+# thread, which could not take Ctrl-C. Daemon threads (and
+# _thread ones) python does not wait for: if any is left, the interpreter's atexit
+# callbacks run now and the run ends with _THREADS_LEFT; the process then leaves without
+# ending that interpreter, as python leaves its daemon threads.
+_THREADS_LEFT = -99       # the exit code of that run
+_AT_EXIT = ("import sys as _s\n"
+            "if 'threading' in _s.modules:\n"
+            "    import threading as _t\n"
+            "    _t._SHUTTING_DOWN = True\n"
+            "    _c = getattr(_t, '_threading_atexits', [])\n"
+            "    while _c:\n"
+            "        _c.pop()()\n"
+            "    _m = _t.main_thread()\n"
+            "    _h = getattr(_m, '_os_thread_handle', None) or getattr(_m, '_handle', None)\n"
+            "    if _h is not None:\n"
+            "        _h._set_done()\n"
+            "    elif _m._tstate_lock is not None and _m._tstate_lock.locked():\n"
+            "        _m._tstate_lock.release()\n"
+            "        _m._stop()\n"
+            "    for _th in _t.enumerate():\n"
+            "        if not (_th.daemon or _th is _t.main_thread()\n"
+            "                or _th.ident == _t.get_ident()):\n"
+            "            _th.join()\n"
+            "    del _t, _c, _m, _h\n"
+            "import _thread as _th\n"
+            "if _th._count():\n"
+            "    import atexit as _a\n"
+            "    _a._run_exitfuncs()\n"
+            f"    raise SystemExit({_THREADS_LEFT})\n"
+            "del _s, _th\n")
 
 # Then the interpreter hands back the extension modules that refused to load there (see
 # interpcli._extensions, which the prelude installs): as an ImportWarning's message.
@@ -70,6 +93,7 @@ class Job:
         self.closed = False                 # its interpreter was closed by its own thread
         self.refusals: list = []            # extension modules its interpreter refused
         self.exit_flush = None              # python's message when flushing at exit failed
+        self.threads_left = False           # daemon threads left: never closed (python's exit)
 
 
 class Session:
@@ -77,9 +101,10 @@ class Session:
 
     def __init__(self, programs, *, isolated=True, timeout=None, result_mode="auto",
                  early=None, shared_channels=(), stdin_channel=None, stdout_channel=None,
-                 stdout_writer=None, pipeline=False):
+                 stdout_writer=None, pipeline=False, strict=False):
         self.jobs = [Job(p, i) for i, p in enumerate(programs)]
         self.isolated = isolated
+        self.strict = strict
         self.timeout = timeout
         self.result_mode = result_mode
         self.early = early
@@ -110,7 +135,8 @@ class Session:
             if self.early is not None:       # None if making it failed: again here
                 job.interp = self.early.take(job.program.name)
             if job.interp is None:
-                job.interp = create(job.program.name, isolated=self.isolated)
+                job.interp = create(job.program.name, isolated=self.isolated,
+                                    strict=self.strict)
             with self._lock:
                 if self._stopping:
                     return
@@ -134,12 +160,9 @@ class Session:
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
             if not self._stopping:
-                end = job.interp.run(_JOIN_THREADS + _REPORT_REFUSALS,
-                                     filename="<interp: join threads>",
+                end = job.interp.run(_AT_EXIT, filename="<interp: exit>",
                                      canceller=job.canceller)
-                if end.exc_type == "ImportWarning":
-                    from .._extensions import refusals_reported
-                    job.refusals = refusals_reported(end)
+                job.threads_left = end.exit_code == _THREADS_LEFT
             if not self._stopping:
                 from .programs import EXIT_FLUSH
                 flushed = job.interp.run(EXIT_FLUSH, filename="<interp: exit flush>",
@@ -147,9 +170,16 @@ class Session:
                 if flushed.exc_type == "RuntimeError":
                     job.exit_flush = flushed.exc_message or ""
             if not self._stopping:
+                end = job.interp.run(_REPORT_REFUSALS, filename="<interp: exit>",
+                                     canceller=job.canceller)
+                if end.exc_type == "ImportWarning":
+                    from .._extensions import refusals_reported
+                    job.refusals = refusals_reported(end)
+            if not self._stopping:
                 if job.stdout is not None:
                     job.stdout.close()      # downstream sees its end of input now
-                self._close_own(job)
+                if not job.threads_left:
+                    self._close_own(job)
         except BaseException as exc:        # reported by the main thread, never lost
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
@@ -216,6 +246,8 @@ class Session:
         self._close_interpreters()
         status = self._exit_status()
         report.render_results(self.jobs, self.result_mode, status)
+        if any(job.threads_left for job in self.jobs):
+            leave_now(status)       # their daemon threads end with the process, as in python
         return status
 
     def _handle(self, event) -> None:
@@ -363,7 +395,8 @@ class Session:
     def _close_interpreters(self) -> None:
         """Close every interpreter. One whose lent memory is still viewed by another is
         retried after the others are closed; what is left then is forced."""
-        left = [j.interp for j in self.jobs if j.interp is not None and not j.closed]
+        left = [j.interp for j in self.jobs
+                if j.interp is not None and not (j.closed or j.threads_left)]
         if self.early is not None:
             self.early.discard()
         while left:

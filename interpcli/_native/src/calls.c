@@ -129,16 +129,16 @@ int ic_refuse_outside_main(ic_modstate *st, const char *what)
 static PyObject *mod_create(PyObject *module, PyObject *args)
 {
     ic_modstate *st = PyModule_GetState(module);
-    int isolated;
+    int isolated, strict = -1;
     const char *name;
-    if (!PyArg_ParseTuple(args, "ps:_create", &isolated, &name)) {
+    if (!PyArg_ParseTuple(args, "ps|p:_create", &isolated, &name, &strict)) {
         return NULL;
     }
     if (ic_refuse_outside_main(st, "creating interpreters") < 0) {
         return NULL;
     }
     int64_t id = -1;
-    int rc = ic_create(isolated, name, 0, &id);
+    int rc = ic_create(isolated, strict < 0 ? isolated : strict, name, 0, &id);
     if (rc != IC_OK) {
         return ic_raise_core(st, rc);
     }
@@ -252,7 +252,8 @@ static PyObject *mod_close_all_channels(PyObject *module, PyObject *Py_UNUSED(ig
 
 static PyMethodDef call_methods[] = {
     {"_create", mod_create, METH_VARARGS,
-     "_create(isolated, name)\n--\n\nCreate an interpreter; return its id. Main only."},
+     "_create(isolated, name, strict=isolated)\n--\n\nCreate an interpreter; return its id. "
+     "strict: no daemon threads, no os.exec*(). Main only."},
     {"_destroy", mod_destroy, METH_VARARGS,
      "_destroy(id, force=False, join_timeout=-1)\n--\n\nEnd an interpreter interpcli made. "
      "Main only."},

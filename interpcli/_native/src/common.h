@@ -123,6 +123,8 @@ PyThreadState *ic_tstate_new(ic_interp *rec);
 void ic_tstate_delete_current(ic_interp *rec, PyThreadState *ts);
 /* Take back an asynchronous exception set on thread tid (run.c); no exception set. */
 void ic_take_async_exc(unsigned long tid);
+/* The raised exception (the interpreter's GIL held) into res: outcome.c */
+void ic_capture_exception(ic_result *res);
 
 /* ---- the close's steps before Py_EndInterpreter (exitsteps.c); ts current ---- */
 /* Run threading's exit callbacks and join its threads for up to timeout seconds (< 0: no
@@ -135,6 +137,14 @@ int ic_settle_threads(PyThreadState *ts, double deadline);
 /* The interpreter's exit steps, repeated until none is left: IC_OK with the collector off
  * (ready for Py_EndInterpreter), or a refusal's error code (IC_ERR_THREADS, IC_ERR_LENT). */
 int ic_end_steps(ic_interp *rec, PyThreadState *ts, double deadline, int force);
+
+/* ---- threading's main thread (mainthread.c) ---- */
+/* Make the calling thread threading's main thread in rec's interpreter (its GIL held;
+ * only for interpreters the core made). Never fails; an exception set stays set. */
+void ic_adopt_main_thread(ic_interp *rec);
+/* At a run's end, before its thread state is deleted (its GIL held): 3.12 keeps threading's
+ * main thread alive past that deletion. Never fails. */
+void ic_main_thread_run_end(ic_interp *rec);
 
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {

@@ -46,10 +46,11 @@ typedef struct {
     _Atomic int kind;
 } ic_cancel;
 
-/* Create an interpreter: own GIL when isolated, else the legacy shared-GIL preset.
+/* Create an interpreter: own GIL when isolated, else the legacy shared-GIL one; daemon
+ * threads and os.exec*() allowed unless strict (CPython's isolated restrictions); never fork.
  * Called with the main interpreter's thread state attached; returns with it attached.
  * A spare is unlisted and its name reserves nothing until ic_take_spare names it. */
-int ic_create(int isolated, const char *name, int spare, int64_t *id_out);
+int ic_create(int isolated, int strict, const char *name, int spare, int64_t *id_out);
 /* Make spare `id` an ordinary listed interpreter named `name`: IC_ERR_BUSY when the name
  * is taken (it stays a spare), IC_ERR_NOTFOUND when it is no spare (any more). */
 int ic_take_spare(int64_t id, const char *name);

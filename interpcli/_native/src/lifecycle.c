@@ -50,7 +50,7 @@ static int create_failed(PyStatus status)
                    "cannot create an interpreter: %s", msg);
 }
 
-int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
+int ic_create(int isolated, int strict, const char *name, int spare, int64_t *id_out)
 {
     if (strlen(name) > IC_NAME_MAX) {
         return ic_fail(IC_ERR_CREATE, "interpreter name longer than %d bytes", IC_NAME_MAX);
@@ -75,23 +75,24 @@ int ic_create(int isolated, const char *name, int spare, int64_t *id_out)
     ic_reg_add_locked(rec);
     ic_reg_unlock();
 
+    /* what python allows (threads, daemon threads, os.exec*), unless strict: CPython's
+     * isolated preset (no daemon threads, no os.exec*; subprocess works in both, its child
+     * runs no Python before its exec). os.fork() is refused in both:
+     * a child forked from a subinterpreter dies in CPython 3.12-3.15 ("Fatal Python
+     * error" in the child, whatever the GIL) */
     PyInterpreterConfig cfg;
     memset(&cfg, 0, sizeof(cfg));
+    cfg.allow_fork = 0;
+    cfg.allow_exec = !strict;
+    cfg.allow_threads = 1;
+    cfg.allow_daemon_threads = !strict;
     if (isolated) {
         cfg.use_main_obmalloc = 0;
-        cfg.allow_fork = 0;
-        cfg.allow_exec = 0;
-        cfg.allow_threads = 1;
-        cfg.allow_daemon_threads = 0;
         cfg.check_multi_interp_extensions = 1;
         cfg.gil = PyInterpreterConfig_OWN_GIL;
     }
     else {
         cfg.use_main_obmalloc = 1;
-        cfg.allow_fork = 1;
-        cfg.allow_exec = 1;
-        cfg.allow_threads = 1;
-        cfg.allow_daemon_threads = 1;
         cfg.check_multi_interp_extensions = 0;
         cfg.gil = PyInterpreterConfig_SHARED_GIL;
     }
@@ -222,6 +223,7 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
         goto refused;
     }
     double deadline = join_timeout < 0 ? -1.0 : ic_now() + join_timeout;
+    ic_adopt_main_thread(rec);      /* the ending thread is the main one, as in python */
     ic_join_threads(join_timeout);
     int others = ic_settle_threads(ts, deadline);
     if (others > 0) {

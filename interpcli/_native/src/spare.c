@@ -41,14 +41,18 @@ int ic_take_spare(int64_t id, const char *name)
     return IC_OK;
 }
 
-static PyObject *mod_create_spare(PyObject *module, PyObject *Py_UNUSED(ignored))
+static PyObject *mod_create_spare(PyObject *module, PyObject *args)
 {
     ic_modstate *st = PyModule_GetState(module);
+    int strict = 1;
+    if (!PyArg_ParseTuple(args, "|p:_create_spare", &strict)) {
+        return NULL;
+    }
     if (ic_refuse_outside_main(st, "creating interpreters") < 0) {
         return NULL;
     }
     int64_t id = -1;
-    int rc = ic_create(1, "", 1, &id);
+    int rc = ic_create(1, strict, "", 1, &id);
     if (rc != IC_OK) {
         return ic_raise_core(st, rc);
     }
@@ -168,9 +172,9 @@ static PyObject *mod_env_snapshot(PyObject *module, PyObject *Py_UNUSED(ignored)
 }
 
 static PyMethodDef spare_methods[] = {
-    {"_create_spare", mod_create_spare, METH_NOARGS,
-     "_create_spare()\n--\n\nCreate an isolated interpreter as a spare (unlisted, nameless); "
-     "return its id. Main only."},
+    {"_create_spare", mod_create_spare, METH_VARARGS,
+     "_create_spare(strict=True)\n--\n\nCreate an isolated interpreter as a spare (unlisted, "
+     "nameless); return its id. Main only."},
     {"_take_spare", mod_take_spare, METH_VARARGS,
      "_take_spare(id, name)\n--\n\nMake the spare an ordinary interpreter named name. Main "
      "only."},
