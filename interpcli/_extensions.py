@@ -124,10 +124,22 @@ def _record(name: str, path: str, reason: str) -> None:
 
 
 def _in_isolated() -> bool:
+    """Whether the calling interpreter has its own GIL, as the core recorded it (daemon
+    threads say nothing: interp run allows them in isolated interpreters too); an
+    interpreter the core does not know is taken for an isolated one."""
     global _isolated
     if _isolated is None:
-        import _thread
-        _isolated = not _thread.daemon_threads_allowed()
+        _isolated = True
+        core = sys.modules.get("_interpcli") or sys.modules.get("interpcli._native._interpcli")
+        if core is not None:
+            me = core.current_id()
+            if me == core.main_id():
+                _isolated = False
+            else:
+                for iid, _name, isolated, *_rest in core.list_interpreters():
+                    if iid == me:
+                        _isolated = isolated != 0
+                        break
     return _isolated
 
 
