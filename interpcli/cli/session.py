@@ -38,6 +38,25 @@ _JOIN_THREADS = ("import sys as _s\n"
                  "    del _t, _th\n"
                  "del _s\n")
 
+# Run before the script, in its thread: signal handlers and interruptible sleeps there.
+_SIGNALS = ("import interpcli._signals_sub as _s\n"
+            "_s.install()\n"
+            "del _s\n")
+
+
+def _core():
+    from .._lowlevel import core_module
+    return core_module()
+
+
+def _forget_signals(job) -> None:
+    """The job's signal wishes end with its run: the process's dispositions come back."""
+    try:
+        _core()._signal_forget(job.interp.id)
+    except Exception:
+        pass
+
+
 def _stdout_closed() -> bool:
     """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
     import select
@@ -69,6 +88,7 @@ class Job:
         self.stdout = None                  # pipe: the end this stage writes
         self.downstream_gone = False        # pipe: the next stage stopped reading
         self.closed = False                 # its interpreter was closed by its own thread
+        self.signals = False                # its script's signals go through _signals_sub
 
 
 class Session:
@@ -118,13 +138,13 @@ class Session:
                 job.started_at = time.monotonic()
             self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
-            setup = None
-            if p.prelude:       # sys.argv, __file__, sys.path[0] as python sets them
-                setup = job.interp.run(p.prelude, filename="<interp: setup>",
-                                       canceller=job.canceller)
-            if setup is not None and not setup.completed:
+            # sys.argv, __file__, sys.path[0] as python sets them; signals (_signals_sub)
+            setup = job.interp.run((p.prelude or "") + _SIGNALS, filename="<interp: setup>",
+                                   canceller=job.canceller)
+            if not setup.completed:
                 job.result = setup      # stopped (Ctrl-C) before the script began
             else:
+                job.signals = True
                 job.result = job.interp.run(
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
@@ -139,6 +159,8 @@ class Session:
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
             job.running = False
+            if job.signals:
+                _forget_signals(job)
             self._events.put(("job", job))
 
     def _close_own(self, job: Job) -> None:
@@ -174,19 +196,7 @@ class Session:
                 self._finish_pumps()
             except KeyboardInterrupt:
                 self._interrupt()
-                deadline = time.monotonic() + grace(GRACE)
-                seen = sigints()
-                # wait for the runs whose threads began; the others will not start
-                while any(job.launched and not job.finished for job in self.jobs):
-                    try:
-                        event = self._next_event(deadline, ExitStatus.INTERRUPTED)
-                        if event[0] == "sigint":
-                            if event[1] > seen:
-                                raise KeyboardInterrupt
-                            continue            # the Ctrl-C we are handling
-                        self._handle(event)
-                    except KeyboardInterrupt:
-                        self._force_exit("interrupted again", ExitStatus.INTERRUPTED)
+                self._wait_interrupted()
                 self._finish_pumps(forced=True)
         finally:
             set_sigint_waker(None)
@@ -196,6 +206,61 @@ class Session:
         status = self._exit_status()
         report.render_results(self.jobs, self.result_mode, status)
         return status
+
+    def _wait_interrupted(self) -> None:
+        """After Ctrl-C, wait for the runs whose threads began (the others will not start).
+        A script that took the signal (its main thread ran Python since: it handles the
+        KeyboardInterrupt, or its own handler ran) goes on as long as it likes, as under
+        python; one that did not within the grace (blocked in a C call) ends the process
+        with status 130 and one line naming it, and so does another Ctrl-C meanwhile."""
+        deadline = time.monotonic() + grace(GRACE)
+        seen = sigints()
+        while any(job.launched and not job.finished for job in self.jobs):
+            try:
+                try:
+                    if deadline is None:
+                        event = self._events.get()
+                    else:
+                        event = self._events.get(
+                            timeout=min(max(0.0, deadline - time.monotonic()), _LONGEST_WAIT))
+                except Empty:
+                    if time.monotonic() < deadline:
+                        continue
+                    stuck = self._not_taken()
+                    if stuck:
+                        self._force_exit(f"{stuck} did not stop when interrupted "
+                                         "(blocked in a C call?)", ExitStatus.INTERRUPTED)
+                    deadline = None     # every run took it: wait for them to end
+                    continue
+                if event[0] != "sigint":
+                    self._handle(event)
+                    continue
+            except KeyboardInterrupt:
+                event = ("sigint", sigints())
+            if event[1] > seen:         # another Ctrl-C
+                seen = event[1]
+                stuck = self._not_taken()
+                if stuck:
+                    self._force_exit(f"interrupted again while {stuck} did not stop",
+                                     ExitStatus.INTERRUPTED)
+                self._interrupt()
+                deadline = time.monotonic() + grace(GRACE)
+
+    def _not_taken(self) -> str:
+        """The runs going on whose script has not taken the last Ctrl-C, as one text."""
+        names = []
+        for job in self.jobs:
+            if not job.launched or job.finished:
+                continue
+            if job.signals and job.result is None and job.interp is not None:
+                try:
+                    if _core()._signal_taken(job.interp.id):
+                        continue
+                except Exception:
+                    pass
+            label = job.program.label
+            names.append(f"a thread of {label}" if job.result is not None else label)
+        return ", ".join(names)
 
     def _handle(self, event) -> None:
         kind, what = event
@@ -236,17 +301,21 @@ class Session:
         leave_now(status)
 
     def _interrupt(self) -> None:
+        """Ctrl-C: SIGINT goes to each script as python would give it (its handler runs;
+        the default raises KeyboardInterrupt); a run whose script is not under way yet is
+        stopped."""
         with self._lock:
             self._stopping = True
             self._interrupted = True
-            cancellers = [job.canceller for job in self.jobs if job.canceller is not None]
-        for canceller in cancellers:
+            jobs = [job for job in self.jobs if job.canceller is not None]
+        for job in jobs:
             try:
-                canceller.cancel()
-            except InterpError:
+                if job.signals and job.result is None:
+                    _core()._signal_post(job.interp.id, 2)      # SIGINT
+                else:
+                    job.canceller.cancel()
+            except (InterpError, OSError):
                 pass
-        if self._stdin_pump is not None:
-            self._stdin_pump.stop()
 
     def _start_pumps(self) -> None:
         if self.stdin_channel is None and self.stdout_channel is None:
@@ -339,10 +408,44 @@ class Session:
 
     def _close_interpreters(self) -> None:
         """Close every interpreter. One whose lent memory is still viewed by another is
-        retried after the others are closed; what is left then is forced."""
+        retried after the others are closed; what is left then is forced. After Ctrl-C
+        this is done within the grace, in a helper thread: threads still running in an
+        interpreter then (blocked in a C call), or another Ctrl-C, end the process."""
+        if not self._interrupted:
+            return self._close_all(None)
+        done = SimpleQueue()
+        deadline = time.monotonic() + grace(GRACE)
+        start_raw_thread(lambda: done.put(self._close_all(deadline)), ())
+        try:
+            try:
+                stuck = done.get(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
+            except Empty:
+                stuck = "the interpreters"
+        except KeyboardInterrupt:
+            self._force_exit("interrupted again while closing", ExitStatus.INTERRUPTED)
+        if stuck:
+            self._force_exit(f"{stuck} still running after Ctrl-C",
+                             ExitStatus.INTERRUPTED)
+
+    def _close_all(self, deadline) -> str:
+        """_close_interpreters' work; with a deadline, what could not be closed by then
+        because threads were left in it (as one text)."""
         left = [j.interp for j in self.jobs if j.interp is not None and not j.closed]
+        labels = {j.interp.id: j.program.label for j in self.jobs if j.interp is not None}
         if self.early is not None:
             self.early.discard()
+        stuck = []
+        if deadline is not None:
+            keep = []
+            for interp in reversed(left):
+                try:
+                    interp.close(timeout=max(0.0, deadline - time.monotonic()))
+                except InterpError as exc:
+                    if "thread" in str(exc):
+                        stuck.append(f"thread(s) of {labels.get(interp.id, interp.name)}")
+                    else:
+                        keep.append(interp)     # lent memory: closed in order below
+            left = keep[::-1]
         while left:
             progress, keep = False, []
             for interp in reversed(left):       # downstream first: it holds upstream's views
@@ -359,10 +462,11 @@ class Session:
                     except InterpError as exc:
                         report.error(f"cannot close interpreter {interp.name!r}: {exc}")
                 break
+        return ", ".join(stuck)
 
     def _exit_status(self) -> int:
-        if self._interrupted:
-            return ExitStatus.INTERRUPTED
+        if self._interrupted and not all(job.finished for job in self.jobs):
+            return ExitStatus.INTERRUPTED       # stopped before its run began
         for job in self.jobs:
             if job.status and not job.quiet:
                 return job.status

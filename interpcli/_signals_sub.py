@@ -1,0 +1,295 @@
+"""Signals inside a script's interpreter (`interp run`), as python gives them to a script.
+
+CPython lets only the main thread of the main interpreter install signal handlers, and a
+blocking call in a subinterpreter that a signal interrupts just carries on. install(),
+run by `interp run` before the script in the script's thread, makes that thread the one
+that gets signals and puts these in place in this interpreter only:
+
+- `signal.signal`, `signal.getsignal`, `signal.set_wakeup_fd`, `signal.siginterrupt`: the
+  dispositions live here; a handler (or SIG_IGN) asks the C core to catch the signal for
+  the process (the core's forwarder then calls _deliver() in this interpreter). asyncio's
+  `loop.add_signal_handler` works through them.
+- A handler runs on the script's main thread between bytecodes: _deliver() turns on a
+  sys.monitoring tool (LINE and PY_START events) whose callback runs the pending handlers
+  on the main thread and turns the tool off again. `signal.default_int_handler` (SIGINT's
+  default) is raised as KeyboardInterrupt by the core itself (an asynchronous exception,
+  which also ends a channel wait).
+- `time.sleep` and `signal.pause` on the main thread wait on a lock that _deliver()
+  releases, so a signal ends the wait as under python: the handlers run, and the sleep goes
+  on unless one raised. Other blocking calls (lock waits, socket and pipe reads, select)
+  cannot be cut short in a subinterpreter with CPython's public API: their signal is
+  handled when they return."""
+import _signal
+import _thread
+import os
+import sys
+import time
+
+import _interpcli as _core
+
+SIG_DFL = _signal.SIG_DFL
+SIG_IGN = _signal.SIG_IGN
+_NSIG = getattr(_signal, "NSIG", 65)
+_MAIN_ONLY = "{} only works in main thread of the main interpreter"
+
+_main = None            # the script's thread (set by install)
+_handlers: dict = {}    # signum -> the script's disposition
+_pending: list = []     # signals whose handlers are to run on the main thread
+_wake = _thread.allocate_lock()     # released by _deliver: ends sleep() and pause()
+_wake.acquire()
+_wakeup_fd = -1
+_tool = None            # the sys.monitoring tool id, once taken
+_armed = False
+_delivered = 0          # how many signals _deliver was given
+_orig_sleep = time.sleep
+
+
+def install() -> None:
+    """Make the calling thread the script's main thread for signals, and put this
+    module's functions in place of the stdlib's (see the module docstring)."""
+    global _main
+    _main = _thread.get_ident()
+    mod = sys.modules.get("signal")
+    _signal.signal = signal
+    _signal.getsignal = getsignal
+    _signal.set_wakeup_fd = set_wakeup_fd
+    _signal.siginterrupt = siginterrupt
+    _signal.pause = pause
+    if mod is not None:         # imported already: `from _signal import *` copied these
+        for name in ("set_wakeup_fd", "siginterrupt", "pause", "raise_signal"):
+            setattr(mod, name, globals()[name])
+    time.sleep = sleep
+    os.kill = kill
+    _signal.raise_signal = raise_signal
+    if mod is not None:
+        mod.raise_signal = raise_signal
+
+
+def _check_signum(signum) -> int:
+    signum = int(signum)    # an enum member, as signal.py passes them
+    if not 1 <= signum < _NSIG:
+        raise ValueError("signal number out of range")
+    return signum
+
+
+def _initial(signum: int):
+    """The disposition a script starts with: python's own at start-up."""
+    if signum == _signal.SIGINT:
+        return _signal.default_int_handler
+    try:
+        value = _orig_getsignal(signum)
+    except (ValueError, OSError):
+        return SIG_DFL
+    # only a plain int is this interpreter's own object (a callable would be another's)
+    return value if type(value) is int else SIG_DFL
+
+
+_orig_getsignal = _signal.getsignal
+
+
+def getsignal(signalnum, /):
+    """Return the current action for the given signal."""
+    signum = _check_signum(signalnum)
+    if signum in _handlers:
+        return _handlers[signum]
+    return _initial(signum)
+
+
+def signal(signalnum, handler, /):
+    """Set the action for the given signal; return the previous one. Only the script's
+    main thread may call it, as only python's main thread may."""
+    if _thread.get_ident() != _main:
+        raise ValueError(_MAIN_ONLY.format("signal"))
+    signum = _check_signum(signalnum)
+    if not callable(handler) and handler not in (SIG_IGN, SIG_DFL):
+        raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, "
+                        "or a callable object")
+    if signum in (_signal.SIGKILL, _signal.SIGSTOP):
+        raise OSError(22, "Invalid argument")
+    old = getsignal(signum)
+    if handler in (SIG_IGN, SIG_DFL) and not callable(handler):
+        handler = int(handler)
+    _core._signal_want(signum, handler != SIG_DFL or signum == _signal.SIGINT)
+    _handlers[signum] = handler
+    return old
+
+
+def set_wakeup_fd(fd, /, *, warn_on_full_buffer=True):
+    """Bytes of the signal numbers caught go to fd (asyncio's loop watches it)."""
+    global _wakeup_fd
+    if _thread.get_ident() != _main:
+        raise ValueError(_MAIN_ONLY.format("set_wakeup_fd"))
+    fd = int(fd)
+    if fd != -1:
+        if os.get_blocking(fd):
+            raise ValueError(f"the fd {fd} must be in non-blocking mode")
+    old, _wakeup_fd = _wakeup_fd, fd
+    return old
+
+
+def siginterrupt(signalnum, flag, /):
+    """Accepted for compatibility: system calls are retried after a signal (PEP 475)."""
+    _check_signum(signalnum)
+
+
+def pause():
+    """Wait until a signal's handler has run."""
+    if _thread.get_ident() != _main:
+        return _orig_pause()
+    while True:
+        _wake.acquire()
+        _core._signal_ack()
+        if _pending:
+            _run_pending(sys._getframe(1))
+            return
+
+
+_orig_pause = getattr(_signal, "pause", None)
+
+
+def sleep(secs, /):
+    """time.sleep(secs), which a signal's handler interrupts on the main thread."""
+    if (_thread.get_ident() != _main or type(secs) not in (int, float)
+            or not 0 < secs < 1e9):
+        return _orig_sleep(secs)
+    deadline = time.monotonic() + secs
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        if _wake.acquire(True, left):
+            _core._signal_ack()
+            if _pending:
+                _run_pending(sys._getframe(1))
+
+
+def kill(pid, signal, /):
+    """os.kill(pid, signal); sent to this process, the signal's handler has run (or its
+    KeyboardInterrupt is raised) when it returns, as under python."""
+    waits = _is_self(pid) and _waits_for(signal)
+    before = _delivered
+    _orig_kill(pid, signal)
+    if waits:
+        _await_delivery(before)
+
+
+def raise_signal(signalnum, /):
+    """Send a signal to the process; its handler has run when this returns."""
+    waits = _waits_for(signalnum)
+    before = _delivered
+    _orig_raise_signal(signalnum)
+    if waits:
+        _await_delivery(before)
+
+
+_orig_kill = os.kill
+_orig_raise_signal = _signal.raise_signal
+
+
+def _is_self(pid) -> bool:
+    try:
+        return int(pid) == os.getpid()
+    except (TypeError, ValueError):
+        return False
+
+
+def _waits_for(signum) -> bool:
+    """True when the calling (main) thread is to wait for signum's handler to run."""
+    if _thread.get_ident() != _main:
+        return False
+    try:
+        handler = getsignal(signum)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return callable(handler)
+
+
+def _await_delivery(before: int) -> None:
+    """Wait (a second at most) until _deliver has run since `before`, then run what it
+    left pending here."""
+    deadline = time.monotonic() + 1.0
+    while _delivered == before:
+        left = deadline - time.monotonic()
+        if left <= 0 or not _wake.acquire(True, left):
+            return
+    _core._signal_ack()
+    if _pending:
+        _run_pending(sys._getframe(2))
+
+
+def _deliver(signum: int) -> bool:
+    """Called by the core's forwarder (on a thread state of its own) for each signal
+    caught for this interpreter. True: raise KeyboardInterrupt in the script (the core
+    does it, as for Ctrl-C); otherwise the handler, if any, runs on the main thread."""
+    global _delivered
+    _delivered += 1
+    if _wakeup_fd >= 0:
+        try:
+            os.write(_wakeup_fd, bytes([signum]))
+        except OSError:
+            pass
+    handler = _handlers.get(signum, _signal.default_int_handler
+                            if signum == _signal.SIGINT else SIG_DFL)
+    keyboard = (handler is _signal.default_int_handler
+                or (signum == _signal.SIGINT and handler == SIG_DFL))
+    if not keyboard and callable(handler):
+        _pending.append(signum)
+    if keyboard or _pending:
+        _arm()
+        if _wake.locked():
+            try:
+                _wake.release()
+            except RuntimeError:
+                pass
+    return keyboard
+
+
+def _run_pending(frame) -> None:
+    """On the main thread: run the handlers of the signals caught, oldest first."""
+    while _pending:
+        signum = _pending.pop(0)
+        handler = _handlers.get(signum)
+        if callable(handler):
+            try:
+                handler(signum, frame)
+            except BaseException:
+                if _pending:
+                    _arm()      # the others run at the next line
+                raise
+
+
+def _on_event(*args):
+    """sys.monitoring callback: the first event on the main thread runs the handlers."""
+    if _thread.get_ident() != _main:
+        return None
+    _disarm()
+    _core._signal_ack()
+    if _pending:
+        _run_pending(sys._getframe(1))
+    return None
+
+
+def _arm() -> None:
+    global _armed, _tool
+    if _armed:
+        return
+    mon = sys.monitoring
+    if _tool is None:
+        for tool in (4, 3, 5, 2, 1, 0):
+            if mon.get_tool(tool) is None:
+                mon.use_tool_id(tool, "interpcli signals")
+                _tool = tool
+                break
+        else:
+            return      # every tool id is taken: the handlers run at the next sleep
+        for event in (mon.events.LINE, mon.events.PY_START):
+            mon.register_callback(_tool, event, _on_event)
+    _armed = True
+    mon.set_events(_tool, mon.events.LINE | mon.events.PY_START)
+
+
+def _disarm() -> None:
+    global _armed
+    if _armed:
+        _armed = False
+        sys.monitoring.set_events(_tool, 0)
