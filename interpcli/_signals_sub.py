@@ -41,6 +41,7 @@ _wakeup_fd = -1
 _tool = None            # the sys.monitoring tool id, once taken
 _armed = False
 _delivered = 0          # how many signals _deliver was given
+_handled = 0            # how many pending signals the main thread took
 _orig_sleep = time.sleep
 
 
@@ -49,6 +50,7 @@ def install() -> None:
     module's functions in place of the stdlib's (see the module docstring)."""
     global _main
     _main = _thread.get_ident()
+    _event_fd()         # before any wait: a signal that comes first still ends it
     mod = sys.modules.get("signal")
     _signal.signal = signal
     _signal.getsignal = getsignal
@@ -60,6 +62,14 @@ def install() -> None:
             setattr(mod, name, globals()[name])
     time.sleep = sleep
     os.kill = kill
+    os.read = read
+    _thread.interrupt_main = interrupt_main
+    sel = sys.modules.get("select")
+    if sel is None:
+        import select as sel
+    global _orig_select
+    _orig_select = sel.select
+    sel.select = select
     _signal.raise_signal = raise_signal
     if mod is not None:
         mod.raise_signal = raise_signal
@@ -136,12 +146,14 @@ def pause():
     """Wait until a signal's handler has run."""
     if _thread.get_ident() != _main:
         return _orig_pause()
+    before = _handled
     while True:
         _wake.acquire()
         _core._signal_ack()
         if _pending:
             _run_pending(sys._getframe(1))
-            return
+        if _handled != before:      # (the monitoring callback may have run them)
+            return None
 
 
 _orig_pause = getattr(_signal, "pause", None)
@@ -182,6 +194,15 @@ def raise_signal(signalnum, /):
         _await_delivery(before)
 
 
+def interrupt_main(signum=_signal.SIGINT, /):
+    """Simulate the arrival of signum on the script's main thread: its handler runs there
+    at the next line (nothing happens for SIG_DFL and SIG_IGN), as python does it."""
+    signum = _check_signum(signum)
+    if callable(getsignal(signum)):
+        _pending.append(signum)
+        _arm()
+
+
 _orig_kill = os.kill
 _orig_raise_signal = _signal.raise_signal
 
@@ -217,6 +238,70 @@ def _await_delivery(before: int) -> None:
         _run_pending(sys._getframe(2))
 
 
+_orig_read = os.read
+_orig_select = None
+_efd = None             # an eventfd _deliver writes to: ends select() and read()
+
+
+def _event_fd() -> int:
+    global _efd
+    if _efd is None:
+        _efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+    return _efd
+
+
+def _after_wake() -> None:
+    """On the main thread, after _deliver woke it: run what is pending."""
+    try:
+        os.eventfd_read(_efd)
+    except OSError:
+        pass
+    _core._signal_ack()
+    if _pending:
+        _run_pending(sys._getframe(2))
+
+
+def select(rlist, wlist, xlist, timeout=None, /):
+    """select.select, which a signal's handler interrupts on the main thread (the wait
+    goes on afterwards unless the handler raised, as under python)."""
+    if _thread.get_ident() != _main:
+        return _orig_select(rlist, wlist, xlist, timeout)
+    efd = _event_fd()
+    rlist = list(rlist)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    left = timeout
+    while True:
+        r, w, x = _orig_select(rlist + [efd], wlist, xlist, left)
+        woke = any(type(f) is int and f == efd for f in r)
+        if not woke:
+            return r, w, x
+        r = [f for f in r if not (type(f) is int and f == efd)]
+        _after_wake()
+        if r or w or x:
+            return r, w, x
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            if left == 0:
+                return [], [], []
+
+
+def read(fd, length, /):
+    """os.read, which a signal's handler interrupts on the main thread while it waits."""
+    if _thread.get_ident() == _main and type(fd) is int:
+        efd = _event_fd()
+        while True:
+            try:
+                ready, _w, _x = _orig_select([fd, efd], [], [])
+            except (OSError, ValueError):
+                break       # not selectable (or bad): os.read says so itself
+            if efd not in ready:
+                break
+            _after_wake()
+            if fd in ready:
+                break
+    return _orig_read(fd, length)
+
+
 def _deliver(signum: int) -> bool:
     """Called by the core's forwarder (on a thread state of its own) for each signal
     caught for this interpreter. True: raise KeyboardInterrupt in the script (the core
@@ -236,6 +321,11 @@ def _deliver(signum: int) -> bool:
         _pending.append(signum)
     if keyboard or _pending:
         _arm()
+        if _efd is not None:
+            try:
+                os.eventfd_write(_efd, 1)
+            except OSError:
+                pass
         if _wake.locked():
             try:
                 _wake.release()
@@ -246,9 +336,11 @@ def _deliver(signum: int) -> bool:
 
 def _run_pending(frame) -> None:
     """On the main thread: run the handlers of the signals caught, oldest first."""
+    global _handled
     while _pending:
         signum = _pending.pop(0)
-        handler = _handlers.get(signum)
+        handler = getsignal(signum)
+        _handled += 1
         if callable(handler):
             try:
                 handler(signum, frame)
