@@ -42,6 +42,8 @@ _tool = None            # the sys.monitoring tool id, once taken
 _armed = False
 _delivered = 0          # how many signals _deliver was given
 _handled = 0            # how many pending signals the main thread took
+_waiting = False        # the main thread is in _blocking
+_keyboard = False       # a KeyboardInterrupt for _blocking to raise
 _orig_sleep = time.sleep
 
 
@@ -148,7 +150,7 @@ def pause():
         return _orig_pause()
     before = _handled
     while True:
-        _wake.acquire()
+        _blocking(_wake.acquire)
         _core._signal_ack()
         if _pending:
             _run_pending(sys._getframe(1))
@@ -169,7 +171,7 @@ def sleep(secs, /):
         left = deadline - time.monotonic()
         if left <= 0:
             return None
-        if _wake.acquire(True, left):
+        if _blocking(_wake.acquire, True, left):
             _core._signal_ack()
             if _pending:
                 _run_pending(sys._getframe(1))
@@ -231,7 +233,7 @@ def _await_delivery(before: int) -> None:
     deadline = time.monotonic() + 1.0
     while _delivered == before:
         left = deadline - time.monotonic()
-        if left <= 0 or not _wake.acquire(True, left):
+        if left <= 0 or not _blocking(_wake.acquire, True, left):
             return
     _core._signal_ack()
     if _pending:
@@ -271,7 +273,7 @@ def select(rlist, wlist, xlist, timeout=None, /):
     deadline = None if timeout is None else time.monotonic() + timeout
     left = timeout
     while True:
-        r, w, x = _orig_select(rlist + [efd], wlist, xlist, left)
+        r, w, x = _blocking(_orig_select, rlist + [efd], wlist, xlist, left)
         woke = any(type(f) is int and f == efd for f in r)
         if not woke:
             return r, w, x
@@ -291,7 +293,7 @@ def read(fd, length, /):
         efd = _event_fd()
         while True:
             try:
-                ready, _w, _x = _orig_select([fd, efd], [], [])
+                ready, _w, _x = _blocking(_orig_select, [fd, efd], [], [])
             except (OSError, ValueError):
                 break       # not selectable (or bad): os.read says so itself
             if efd not in ready:
@@ -300,6 +302,22 @@ def read(fd, length, /):
             if fd in ready:
                 break
     return _orig_read(fd, length)
+
+
+def _blocking(call, *args):
+    """call(*args), a wait of the main thread that _deliver ends: a KeyboardInterrupt
+    that came meanwhile is raised here when it returns."""
+    global _waiting, _keyboard
+    _waiting = True
+    try:
+        result = call(*args)
+    finally:
+        _waiting = False
+    if _keyboard:
+        _keyboard = False
+        _core._signal_ack()
+        raise KeyboardInterrupt
+    return result
 
 
 def _deliver(signum: int) -> bool:
@@ -317,21 +335,32 @@ def _deliver(signum: int) -> bool:
                             if signum == _signal.SIGINT else SIG_DFL)
     keyboard = (handler is _signal.default_int_handler
                 or (signum == _signal.SIGINT and handler == SIG_DFL))
+    if keyboard and _waiting:   # in _blocking: raised there as the wait ends
+        global _keyboard
+        _keyboard = True
+        keyboard = False
+        _pending_wake()
+        return False
     if not keyboard and callable(handler):
         _pending.append(signum)
     if keyboard or _pending:
         _arm()
-        if _efd is not None:
-            try:
-                os.eventfd_write(_efd, 1)
-            except OSError:
-                pass
-        if _wake.locked():
-            try:
-                _wake.release()
-            except RuntimeError:
-                pass
+        _pending_wake()
     return keyboard
+
+
+def _pending_wake() -> None:
+    """End the main thread's wait in sleep(), pause(), select() or read()."""
+    if _efd is not None:
+        try:
+            os.eventfd_write(_efd, 1)
+        except OSError:
+            pass
+    if _wake.locked():
+        try:
+            _wake.release()
+        except RuntimeError:
+            pass
 
 
 def _run_pending(frame) -> None:

@@ -22,7 +22,7 @@ from ..interpreter import create_fresh as create
 from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
 
 # seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
-GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
+GRACE = 1.0     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
 # After the script, its interpreter waits for the threads the script started, as python

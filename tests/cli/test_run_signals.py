@@ -41,16 +41,16 @@ def read_line(p, limit=30.0) -> bytes:
         ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
         assert ready, f"no output from the script after {buf!r}"
         chunk = os.read(p.stdout.fileno(), 4096)
-        assert chunk, f"the script ended after {buf!r}"
+        assert chunk, f"the script ended after {buf!r}: {p.wait()} {p.stderr.read()!r}"
         buf += chunk
     line, _, rest = buf.partition(b"\n")
     _pending[p] = rest
     return line + b"\n"
 
 
-def drive(argv, steps, env=None):
+def drive(argv, steps, env=None, delay=0.0):
     """Run argv; for each (expected line prefix, signal or None) in steps, wait for a
-    line starting with the prefix, then send the signal. Returns (status, lines, stderr,
+    line starting with the prefix, then (after delay seconds) send the signal. Returns (status, lines, stderr,
     latencies): the seconds from each signal to the next line."""
     p = start(argv, env)
     lines, latencies = [], []
@@ -62,8 +62,9 @@ def drive(argv, steps, env=None):
                 latencies.append(time.monotonic() - sent)
                 sent = None
             lines.append(line)
-            assert line.startswith(prefix), (lines, p.stderr.read1().decode())
+            assert line.startswith(prefix), lines
             if sig is not None:
+                time.sleep(delay)
                 p.send_signal(sig)
                 sent = time.monotonic()
         out, err = p.communicate(timeout=30)
@@ -82,16 +83,19 @@ main = _thread.get_ident()
 got = []
 def handler(signum, frame):
     got.append((signum, _thread.get_ident() == main, frame is not None))
-print(signal.getsignal(signal.SIGUSR1), signal.getsignal(signal.SIGINT).__name__,
-      signal.getsignal(signal.SIGPIPE))
+# (int(): 3.12 prints these enum members differently in a subinterpreter)
+print(int(signal.getsignal(signal.SIGUSR1)), signal.getsignal(signal.SIGINT).__name__,
+      int(signal.getsignal(signal.SIGPIPE)))
 assert signal.signal(signal.SIGUSR1, handler) == signal.SIG_DFL
 assert signal.getsignal(signal.SIGUSR1) is handler
 signal.signal(signal.SIGTERM, handler)
 signal.signal(signal.SIGUSR2, signal.SIG_IGN)
 print("ready", flush=True)
-signal.pause()                  # returns once a handler has run
+while len(got) < 1:             # (a handler that returns lets the sleep go on, PEP 475)
+    time.sleep(0.02)
 print("first", got, flush=True)
-signal.pause()
+while len(got) < 2:
+    time.sleep(0.02)
 print("second", got)
 os.kill(os.getpid(), signal.SIGUSR2)    # ignored
 signal.raise_signal(signal.SIGUSR1)     # its handler has run when this returns
@@ -111,7 +115,8 @@ def in_a_thread():
     done.release()
 _thread.start_new_thread(in_a_thread, ())
 done.acquire()
-print(signal.signal(signal.SIGUSR1, signal.SIG_DFL) is handler, signal.getsignal(signal.SIGUSR1))
+print(signal.signal(signal.SIGUSR1, signal.SIG_DFL) is handler,
+      int(signal.getsignal(signal.SIGUSR1)))
 """
 
 
@@ -137,7 +142,7 @@ async def main():
     os.kill(os.getpid(), signal.SIGUSR1)
     await asyncio.wait_for(got.wait(), 10)
     loop.remove_signal_handler(signal.SIGUSR1)
-    print("removed", signal.getsignal(signal.SIGUSR1))
+    print("removed", int(signal.getsignal(signal.SIGUSR1)))
 asyncio.run(main())
 """
 
@@ -181,8 +186,9 @@ def test_ctrl_c_interrupts_blocking_calls_as_in_python(tmp_path, last):
     steps = [step for what in ("sleep", "select", "read", "loop") for step in
              ((what, signal.SIGINT), (f"caught {what}", None), (f"finally {what}", None))]
     steps.append(("last", signal.SIGINT))
-    py = drive(python_argv(script, last), steps)
-    ip = drive(interp_argv(script, last), steps)
+    # (the delay: the main thread is in the call, not still printing its name)
+    py = drive(python_argv(script, last), steps, delay=0.1)
+    ip = drive(interp_argv(script, last), steps, delay=0.1)
     assert ip[1] == py[1], (py, ip)
     expected = "finally last\n" + ("end\n" if last == "exit" else "")
     assert ip[1].endswith(expected), ip
@@ -229,8 +235,9 @@ else:                            # the main thread itself waits on a lock: no si
 def test_ctrl_c_ends_interp_within_two_seconds_when_a_thread_is_stuck(tmp_path, where,
                                                                       message):
     script = write(tmp_path / "stuck.py", STUCK)
+    # (the delay: the main thread is in its wait, not still printing "started")
     status, out, err, latency = drive(interp_argv(script, where),
-                                      [("started", signal.SIGINT)])
+                                      [("started", signal.SIGINT)], delay=0.2)
     assert status == 130, err
     assert latency[0] < 2.0, latency
     assert message in err, err
@@ -244,9 +251,10 @@ def test_a_second_ctrl_c_ends_interp_at_once(tmp_path):
     p = start(interp_argv(script, "main"), env={"INTERP_GRACE": "60"})
     try:
         assert read_line(p) == b"started\n"
+        time.sleep(0.2)                 # the main thread is in lock.acquire()
         p.send_signal(signal.SIGINT)
         time.sleep(0.3)
-        assert p.poll() is None         # the grace is 60 s: still waiting
+        assert p.poll() is None, p.communicate()    # the grace is 60 s: still waiting
         t = time.monotonic()
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
