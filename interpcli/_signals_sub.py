@@ -40,7 +40,7 @@ _wake.acquire()
 _wakeup_fd = -1
 _tool = None            # the sys.monitoring tool id, once taken
 _armed = False
-_delivered = 0          # how many signals _deliver was given
+_delivered: dict = {}   # signum -> how many times _deliver was given it
 _handled = 0            # how many pending signals the main thread took
 _waiting = False        # the main thread is in _blocking
 _keyboard = False       # a KeyboardInterrupt for _blocking to raise
@@ -181,19 +181,19 @@ def kill(pid, signal, /):
     """os.kill(pid, signal); sent to this process, the signal's handler has run (or its
     KeyboardInterrupt is raised) when it returns, as under python."""
     waits = _is_self(pid) and _waits_for(signal)
-    before = _delivered
+    before = _delivered.get(_int_or_none(signal), 0)
     _orig_kill(pid, signal)
     if waits:
-        _await_delivery(before)
+        _await_delivery(signal, before)
 
 
 def raise_signal(signalnum, /):
     """Send a signal to the process; its handler has run when this returns."""
     waits = _waits_for(signalnum)
-    before = _delivered
+    before = _delivered.get(_int_or_none(signalnum), 0)
     _orig_raise_signal(signalnum)
     if waits:
-        _await_delivery(before)
+        _await_delivery(signalnum, before)
 
 
 def interrupt_main(signum=_signal.SIGINT, /):
@@ -207,6 +207,13 @@ def interrupt_main(signum=_signal.SIGINT, /):
 
 _orig_kill = os.kill
 _orig_raise_signal = _signal.raise_signal
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_self(pid) -> bool:
@@ -227,11 +234,11 @@ def _waits_for(signum) -> bool:
     return callable(handler)
 
 
-def _await_delivery(before: int) -> None:
-    """Wait (a second at most) until _deliver has run since `before`, then run what it
-    left pending here."""
+def _await_delivery(signum, before: int) -> None:
+    """Wait (a second at most) until _deliver was given signum since `before`, then run
+    what it left pending here."""
     deadline = time.monotonic() + 1.0
-    while _delivered == before:
+    while _delivered.get(int(signum), 0) == before:
         left = deadline - time.monotonic()
         if left <= 0 or not _blocking(_wake.acquire, True, left):
             return
@@ -324,8 +331,7 @@ def _deliver(signum: int) -> bool:
     """Called by the core's forwarder (on a thread state of its own) for each signal
     caught for this interpreter. True: raise KeyboardInterrupt in the script (the core
     does it, as for Ctrl-C); otherwise the handler, if any, runs on the main thread."""
-    global _delivered
-    _delivered += 1
+    _delivered[signum] = _delivered.get(signum, 0) + 1
     if _wakeup_fd >= 0:
         try:
             os.write(_wakeup_fd, bytes([signum]))
