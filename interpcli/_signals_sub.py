@@ -1,24 +1,11 @@
-"""Signals inside a script's interpreter (`interp run`), as python gives them to a script.
-
-CPython lets only the main thread of the main interpreter install signal handlers, and a
-blocking call in a subinterpreter that a signal interrupts just carries on. install(),
-run by `interp run` before the script in the script's thread, makes that thread the one
-that gets signals and puts these in place in this interpreter only:
-
-- `signal.signal`, `signal.getsignal`, `signal.set_wakeup_fd`, `signal.siginterrupt`: the
-  dispositions live here; a handler (or SIG_IGN) asks the C core to catch the signal for
-  the process (the core's forwarder then calls _deliver() in this interpreter). asyncio's
-  `loop.add_signal_handler` works through them.
-- A handler runs on the script's main thread between bytecodes: _deliver() turns on a
-  sys.monitoring tool (LINE and PY_START events) whose callback runs the pending handlers
-  on the main thread and turns the tool off again. `signal.default_int_handler` (SIGINT's
-  default) is raised as KeyboardInterrupt by the core itself (an asynchronous exception,
-  which also ends a channel wait).
-- `time.sleep` and `signal.pause` on the main thread wait on a lock that _deliver()
-  releases, so a signal ends the wait as under python: the handlers run, and the sleep goes
-  on unless one raised. Other blocking calls (lock waits, socket and pipe reads, select)
-  cannot be cut short in a subinterpreter with CPython's public API: their signal is
-  handled when they return."""
+"""Signals inside a script's interpreter (`interp run`), as python gives them to a script
+(the design, and what cannot be done: docs/signals.md). install(), run before the script
+in its thread, makes that thread the one that gets signals and replaces, in this
+interpreter only, signal.signal/getsignal/set_wakeup_fd/siginterrupt/pause/raise_signal,
+time.sleep, select.select, os.read, os.kill and _thread.interrupt_main. Handlers run on
+the main thread between bytecodes (a sys.monitoring tool turned on by _deliver) or when
+one of those waits wakes; SIGINT's default KeyboardInterrupt is raised by such a wait, or
+by the core as an asynchronous exception."""
 import _signal
 import _thread
 import os
@@ -44,7 +31,10 @@ _delivered: dict = {}   # signum -> how many times _deliver was given it
 _handled = 0            # how many pending signals the main thread took
 _waiting = False        # the main thread is in _blocking
 _keyboard = False       # a KeyboardInterrupt for _blocking to raise
-_orig_sleep = time.sleep
+_efd = None             # an eventfd _deliver writes to: ends select() and read()
+_orig_sleep, _orig_read, _orig_kill, _orig_select = time.sleep, os.read, os.kill, None
+_orig_getsignal, _orig_raise_signal = _signal.getsignal, _signal.raise_signal
+_orig_pause = getattr(_signal, "pause", None)
 
 
 def install() -> None:
@@ -94,9 +84,6 @@ def _initial(signum: int):
         return SIG_DFL
     # only a plain int is this interpreter's own object (a callable would be another's)
     return value if type(value) is int else SIG_DFL
-
-
-_orig_getsignal = _signal.getsignal
 
 
 def getsignal(signalnum, /):
@@ -158,9 +145,6 @@ def pause():
             return None
 
 
-_orig_pause = getattr(_signal, "pause", None)
-
-
 def sleep(secs, /):
     """time.sleep(secs), which a signal's handler interrupts on the main thread."""
     if (_thread.get_ident() != _main or type(secs) not in (int, float)
@@ -205,16 +189,11 @@ def interrupt_main(signum=_signal.SIGINT, /):
         _arm()
 
 
-_orig_kill = os.kill
-_orig_raise_signal = _signal.raise_signal
-
-
 def _int_or_none(value):
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
-
 
 def _is_self(pid) -> bool:
     try:
@@ -245,11 +224,6 @@ def _await_delivery(signum, before: int) -> None:
     _core._signal_ack()
     if _pending:
         _run_pending(sys._getframe(2))
-
-
-_orig_read = os.read
-_orig_select = None
-_efd = None             # an eventfd _deliver writes to: ends select() and read()
 
 
 def _event_fd() -> int:

@@ -13,7 +13,8 @@ import time
 
 from _queue import Empty, SimpleQueue
 
-from . import report
+from . import ctrlc, report
+from .ctrlc import GRACE
 from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
@@ -21,8 +22,6 @@ from ..interpreter import Canceller, grace
 from ..interpreter import create_fresh as create
 from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
 
-# seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
-GRACE = 1.0     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
 # After the script, its interpreter waits for the threads the script started, as python
@@ -37,25 +36,6 @@ _JOIN_THREADS = ("import sys as _s\n"
                  "            _th.join()\n"
                  "    del _t, _th\n"
                  "del _s\n")
-
-# Run before the script, in its thread: signal handlers and interruptible sleeps there.
-_SIGNALS = ("import interpcli._signals_sub as _s\n"
-            "_s.install()\n"
-            "del _s\n")
-
-
-def _core():
-    from .._lowlevel import core_module
-    return core_module()
-
-
-def _forget_signals(job) -> None:
-    """The job's signal wishes end with its run: the process's dispositions come back."""
-    try:
-        _core()._signal_forget(job.interp.id)
-    except Exception:
-        pass
-
 
 def _stdout_closed() -> bool:
     """True when stdout is a pipe whose reader has gone (a one-off check, no waiting)."""
@@ -139,7 +119,7 @@ class Session:
             self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
             # sys.argv, __file__, sys.path[0] as python sets them; signals (_signals_sub)
-            setup = job.interp.run((p.prelude or "") + _SIGNALS, filename="<interp: setup>",
+            setup = job.interp.run((p.prelude or "") + ctrlc.SIGNALS, filename="<interp: setup>",
                                    canceller=job.canceller)
             if not setup.completed:
                 job.result = setup      # stopped (Ctrl-C) before the script began
@@ -160,7 +140,7 @@ class Session:
         finally:
             job.running = False
             if job.signals:
-                _forget_signals(job)
+                ctrlc.forget_signals(job)
             self._events.put(("job", job))
 
     def _close_own(self, job: Job) -> None:
@@ -196,71 +176,19 @@ class Session:
                 self._finish_pumps()
             except KeyboardInterrupt:
                 self._interrupt()
-                self._wait_interrupted()
+                ctrlc.wait_for_runs(self)
                 self._finish_pumps(forced=True)
         finally:
             set_sigint_waker(None)
             if status_line is not None:
                 status_line.stop()
-        self._close_interpreters()
+        if self._interrupted:
+            ctrlc.close_within_grace(self)
+        else:
+            self._close_all(None)
         status = self._exit_status()
         report.render_results(self.jobs, self.result_mode, status)
         return status
-
-    def _wait_interrupted(self) -> None:
-        """After Ctrl-C, wait for the runs whose threads began (the others will not start).
-        A script that took the signal (its main thread ran Python since: it handles the
-        KeyboardInterrupt, or its own handler ran) goes on as long as it likes, as under
-        python; one that did not within the grace (blocked in a C call) ends the process
-        with status 130 and one line naming it, and so does another Ctrl-C meanwhile."""
-        deadline = time.monotonic() + grace(GRACE)
-        seen = sigints()
-        while any(job.launched and not job.finished for job in self.jobs):
-            try:
-                try:
-                    if deadline is None:
-                        event = self._events.get()
-                    else:
-                        event = self._events.get(
-                            timeout=min(max(0.0, deadline - time.monotonic()), _LONGEST_WAIT))
-                except Empty:
-                    if time.monotonic() < deadline:
-                        continue
-                    stuck = self._not_taken()
-                    if stuck:
-                        self._force_exit(f"{stuck} did not stop when interrupted "
-                                         "(blocked in a C call?)", ExitStatus.INTERRUPTED)
-                    deadline = None     # every run took it: wait for them to end
-                    continue
-                if event[0] != "sigint":
-                    self._handle(event)
-                    continue
-            except KeyboardInterrupt:
-                event = ("sigint", sigints())
-            if event[1] > seen:         # another Ctrl-C
-                seen = event[1]
-                stuck = self._not_taken()
-                if stuck:
-                    self._force_exit(f"interrupted again while {stuck} did not stop",
-                                     ExitStatus.INTERRUPTED)
-                self._interrupt()
-                deadline = time.monotonic() + grace(GRACE)
-
-    def _not_taken(self) -> str:
-        """The runs going on whose script has not taken the last Ctrl-C, as one text."""
-        names = []
-        for job in self.jobs:
-            if not job.launched or job.finished:
-                continue
-            if job.signals and job.result is None and job.interp is not None:
-                try:
-                    if _core()._signal_taken(job.interp.id):
-                        continue
-                except Exception:
-                    pass
-            label = job.program.label
-            names.append(f"a thread of {label}" if job.result is not None else label)
-        return ", ".join(names)
 
     def _handle(self, event) -> None:
         kind, what = event
@@ -311,7 +239,7 @@ class Session:
         for job in jobs:
             try:
                 if job.signals and job.result is None:
-                    _core()._signal_post(job.interp.id, 2)      # SIGINT
+                    ctrlc.post_sigint(job)
                 else:
                     job.canceller.cancel()
             except (InterpError, OSError):
@@ -405,27 +333,6 @@ class Session:
             self._cascade = True
             for ch in self.shared_channels:
                 ch.close()
-
-    def _close_interpreters(self) -> None:
-        """Close every interpreter. One whose lent memory is still viewed by another is
-        retried after the others are closed; what is left then is forced. After Ctrl-C
-        this is done within the grace, in a helper thread: threads still running in an
-        interpreter then (blocked in a C call), or another Ctrl-C, end the process."""
-        if not self._interrupted:
-            return self._close_all(None)
-        done = SimpleQueue()
-        deadline = time.monotonic() + grace(GRACE)
-        start_raw_thread(lambda: done.put(self._close_all(deadline)), ())
-        try:
-            try:
-                stuck = done.get(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
-            except Empty:
-                stuck = "the interpreters"
-        except KeyboardInterrupt:
-            self._force_exit("interrupted again while closing", ExitStatus.INTERRUPTED)
-        if stuck:
-            self._force_exit(f"{stuck} still running after Ctrl-C",
-                             ExitStatus.INTERRUPTED)
 
     def _close_all(self, deadline) -> str:
         """_close_interpreters' work; with a deadline, what could not be closed by then
