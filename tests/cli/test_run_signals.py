@@ -216,8 +216,8 @@ import _thread, time
 lock = _thread.allocate_lock()
 lock.acquire()
 _thread.start_new_thread(lock.acquire, ())     # a thread stuck in C for good
-print("started", flush=True)
 try:
+    print("started", flush=True)
     time.sleep(60)              # cut short by Ctrl-C
 finally:
     print("finally", flush=True)
