@@ -147,6 +147,8 @@ class Session:
         """Close the job's interpreter in its own thread once its run is over, so that a
         pipeline's stages close side by side. One that refuses (memory it lent is still
         viewed downstream) is left to the main thread, which closes the rest in order."""
+        if job.signals:
+            ctrlc.forget_signals(job)   # no signal is delivered into it as it closes
         try:
             job.interp.close()
             job.closed = True
