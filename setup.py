@@ -13,7 +13,7 @@ if not sys.platform.startswith("linux"):
 
 SOURCES = ["errors.c", "registry.c", "lent.c", "wait.c", "channel.c", "ends.c", "transfer.c",
            "module.c", "calls.c", "spare.c", "lifecycle.c", "tstate.c", "run.c", "mainthread.c",
-           "outcome.c", "notify.c", "notifier.c", "exitsteps.c"]
+           "outcome.c", "notify.c", "notifier.c", "exitsteps.c", "sigfwd.c"]
 
 setup(
     # the `interp` command (pip points its `#!python` line at the installing interpreter)

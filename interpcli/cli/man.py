@@ -18,16 +18,18 @@ EXIT_STATUS = [
     ("N", "A script left with sys.exit(N): the first such script, in command-line order."),
     ("2", "Usage error: a missing script, an unknown or badly named channel, a bad option. "
           "One line on stderr, no traceback."),
-    ("130", "Interrupted by Ctrl-C (SIGINT): every running interpreter got a "
-            "KeyboardInterrupt. A second Ctrl-C, or a run that does not stop within "
-            "INTERP_GRACE seconds, ends the process at once."),
+    ("130", "Interrupted by Ctrl-C (SIGINT): the KeyboardInterrupt every script got "
+            "escaped one (a script that catches it and ends normally gives 0). A run that "
+            "has not taken the Ctrl-C within INTERP_GRACE seconds (blocked in a C call), "
+            "a thread left running in an interpreter, or a second Ctrl-C meanwhile, ends "
+            "the process at once."),
 ]
 
 ENVIRONMENT = [
     ("NO_COLOR", "When set and not empty, the results table has no colours."),
-    ("INTERP_GRACE", "Seconds a run gets to stop after Ctrl-C or its --timeout before interp "
-                     "leaves without cleanup (a run blocked in a C call such as time.sleep "
-                     "ignores interrupts). Default 0.5."),
+    ("INTERP_GRACE", "Seconds a run gets to take a Ctrl-C or to stop after its --timeout "
+                     "before interp leaves without cleanup (a run blocked in a C call such "
+                     "as a lock wait ignores interrupts). Default 1."),
     ("INTERP_DEBUG", "When set, an internal error of interp shows its Python traceback."),
     ("INTERP_SPARE", "0 turns off the warm spare: from the second isolated interpreter "
                      "on, interpcli.create() (and interp shell's spawn) hands over one made "

@@ -13,7 +13,8 @@ import time
 
 from _queue import Empty, SimpleQueue
 
-from . import report
+from . import ctrlc, report
+from .ctrlc import GRACE
 from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
@@ -21,8 +22,6 @@ from ..interpreter import Canceller, grace
 from ..interpreter import create_fresh as create
 from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
 
-# seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
-GRACE = 0.5     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 
 # After the script, its interpreter does what python does at exit (threading._shutdown,
@@ -94,6 +93,7 @@ class Job:
         self.refusals: list = []            # extension modules its interpreter refused
         self.exit_flush = None              # python's message when flushing at exit failed
         self.threads_left = False           # daemon threads left: never closed (python's exit)
+        self.signals = False                # its script's signals go through _signals_sub
 
 
 class Session:
@@ -146,16 +146,16 @@ class Session:
                 job.started_at = time.monotonic()
             self._events.put(("start", job))       # the main thread's --timeout watch
             p = job.program
-            setup = None
-            prelude = p.prelude
+            prelude = p.prelude or ""
             if self.isolated:   # `import faulthandler` works there (interpcli._faultserver)
-                prelude = self._faults + (prelude or "")
-            if prelude:         # sys.argv, __file__, sys.path[0] as python sets them
-                setup = job.interp.run(prelude, filename="<interp: setup>",
-                                       canceller=job.canceller)
-            if setup is not None and not setup.completed:
+                prelude = self._faults + prelude
+            # sys.argv, __file__, sys.path[0] as python sets them; signals (_signals_sub)
+            setup = job.interp.run(prelude + ctrlc.SIGNALS, filename="<interp: setup>",
+                                   canceller=job.canceller)
+            if not setup.completed:
                 job.result = setup      # stopped (Ctrl-C) before the script began
             else:
+                job.signals = True
                 job.result = job.interp.run(
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
@@ -184,12 +184,16 @@ class Session:
             job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
             job.running = False
+            if job.signals:
+                ctrlc.forget_signals(job)
             self._events.put(("job", job))
 
     def _close_own(self, job: Job) -> None:
         """Close the job's interpreter in its own thread once its run is over, so that a
         pipeline's stages close side by side. One that refuses (memory it lent is still
         viewed downstream) is left to the main thread, which closes the rest in order."""
+        if job.signals:
+            ctrlc.forget_signals(job)   # no signal is delivered into it as it closes
         try:
             job.interp.close()
             job.closed = True
@@ -225,25 +229,16 @@ class Session:
                 self._finish_pumps()
             except KeyboardInterrupt:
                 self._interrupt()
-                deadline = time.monotonic() + grace(GRACE)
-                seen = sigints()
-                # wait for the runs whose threads began; the others will not start
-                while any(job.launched and not job.finished for job in self.jobs):
-                    try:
-                        event = self._next_event(deadline, ExitStatus.INTERRUPTED)
-                        if event[0] == "sigint":
-                            if event[1] > seen:
-                                raise KeyboardInterrupt
-                            continue            # the Ctrl-C we are handling
-                        self._handle(event)
-                    except KeyboardInterrupt:
-                        self._force_exit("interrupted again", ExitStatus.INTERRUPTED)
+                ctrlc.wait_for_runs(self)
                 self._finish_pumps(forced=True)
         finally:
             set_sigint_waker(None)
             if status_line is not None:
                 status_line.stop()
-        self._close_interpreters()
+        if self._interrupted:
+            ctrlc.close_within_grace(self)
+        else:
+            self._close_all(None)
         status = self._exit_status()
         report.render_results(self.jobs, self.result_mode, status)
         if any(job.threads_left for job in self.jobs):
@@ -289,17 +284,21 @@ class Session:
         leave_now(status)
 
     def _interrupt(self) -> None:
+        """Ctrl-C: SIGINT goes to each script as python would give it (its handler runs;
+        the default raises KeyboardInterrupt); a run whose script is not under way yet is
+        stopped."""
         with self._lock:
             self._stopping = True
             self._interrupted = True
-            cancellers = [job.canceller for job in self.jobs if job.canceller is not None]
-        for canceller in cancellers:
+            jobs = [job for job in self.jobs if job.canceller is not None]
+        for job in jobs:
             try:
-                canceller.cancel()
-            except InterpError:
+                if job.signals and job.result is None:
+                    ctrlc.post_sigint(job)
+                else:
+                    job.canceller.cancel()
+            except (InterpError, OSError):
                 pass
-        if self._stdin_pump is not None:
-            self._stdin_pump.stop()
 
     def _start_pumps(self) -> None:
         if self.stdin_channel is None and self.stdout_channel is None:
@@ -392,13 +391,26 @@ class Session:
             for ch in self.shared_channels:
                 ch.close()
 
-    def _close_interpreters(self) -> None:
-        """Close every interpreter. One whose lent memory is still viewed by another is
-        retried after the others are closed; what is left then is forced."""
+    def _close_all(self, deadline) -> str:
+        """_close_interpreters' work; with a deadline, what could not be closed by then
+        because threads were left in it (as one text)."""
         left = [j.interp for j in self.jobs
                 if j.interp is not None and not (j.closed or j.threads_left)]
+        labels = {j.interp.id: j.program.label for j in self.jobs if j.interp is not None}
         if self.early is not None:
             self.early.discard()
+        stuck = []
+        if deadline is not None:
+            keep = []
+            for interp in reversed(left):
+                try:
+                    interp.close(timeout=max(0.0, deadline - time.monotonic()))
+                except InterpError as exc:
+                    if "thread" in str(exc):
+                        stuck.append(f"thread(s) of {labels.get(interp.id, interp.name)}")
+                    else:
+                        keep.append(interp)     # lent memory: closed in order below
+            left = keep[::-1]
         while left:
             progress, keep = False, []
             for interp in reversed(left):       # downstream first: it holds upstream's views
@@ -415,10 +427,11 @@ class Session:
                     except InterpError as exc:
                         report.error(f"cannot close interpreter {interp.name!r}: {exc}")
                 break
+        return ", ".join(stuck)
 
     def _exit_status(self) -> int:
-        if self._interrupted:
-            return ExitStatus.INTERRUPTED
+        if self._interrupted and not all(job.finished for job in self.jobs):
+            return ExitStatus.INTERRUPTED       # stopped before its run began
         for job in self.jobs:
             if job.status and not job.quiet:
                 return job.status

@@ -289,6 +289,8 @@ int ic_module_install(void);
 int ic_ends_init(PyObject *module);
 /* Add RunToken and the lifecycle functions (calls.c) to the module (its exec slot). */
 int ic_calls_init(PyObject *module);
+/* signals forwarded to scripts (sigfwd.c) */
+int ic_sigfwd_init(PyObject *module);
 /* Add the warm-spare functions (spare.c) to the module (its exec slot). */
 int ic_spare_init(PyObject *module);
 /* The end types' per-module state */

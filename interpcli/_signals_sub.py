@@ -1,0 +1,396 @@
+"""Signals inside a script's interpreter (`interp run`), as python gives them to a script
+(the design, and what cannot be done: docs/signals.md). install(), run before the script
+in its thread, makes that thread the one that gets signals and replaces, in this
+interpreter only, signal.signal/getsignal/set_wakeup_fd/siginterrupt/pause/raise_signal,
+time.sleep, select.select, os.read, os.kill and _thread.interrupt_main. Handlers run on
+the main thread between bytecodes (a sys.monitoring tool turned on by _deliver) or when
+one of those waits wakes; SIGINT's default KeyboardInterrupt is raised by such a wait, or
+by the core as an asynchronous exception."""
+import _signal
+import _thread
+import os
+import sys
+import time
+
+import _interpcli as _core
+
+SIG_DFL = _signal.SIG_DFL
+SIG_IGN = _signal.SIG_IGN
+_NSIG = getattr(_signal, "NSIG", 65)
+_MAIN_ONLY = "{} only works in main thread of the main interpreter"
+
+_main = None            # the script's thread (set by install)
+_handlers: dict = {}    # signum -> the script's disposition
+_pending: list = []     # signals whose handlers are to run on the main thread
+_wake = _thread.allocate_lock()     # released by _deliver: ends sleep() and pause()
+_wake.acquire()
+_wakeup_fd = -1
+_tool = None            # the sys.monitoring tool id, once taken
+_armed = False
+_delivered: dict = {}   # signum -> how many times _deliver was given it
+_handled = 0            # how many pending signals the main thread took
+_waiting = False        # the main thread is in _blocking
+_keyboard = False       # a KeyboardInterrupt for _blocking to raise
+_efd = None             # an eventfd _deliver writes to: ends select() and read()
+_orig_sleep, _orig_read, _orig_kill, _orig_select = time.sleep, os.read, os.kill, None
+_orig_getsignal, _orig_raise_signal = _signal.getsignal, _signal.raise_signal
+_orig_pause = getattr(_signal, "pause", None)
+
+
+def install() -> None:
+    """Make the calling thread the script's main thread for signals, and put this
+    module's functions in place of the stdlib's (see the module docstring)."""
+    global _main
+    _main = _thread.get_ident()
+    _event_fd()         # before any wait: a signal that comes first still ends it
+    mod = sys.modules.get("signal")
+    _signal.signal = signal
+    _signal.getsignal = getsignal
+    _signal.set_wakeup_fd = set_wakeup_fd
+    _signal.siginterrupt = siginterrupt
+    _signal.pause = pause
+    if mod is not None:         # imported already: `from _signal import *` copied these
+        for name in ("set_wakeup_fd", "siginterrupt", "pause", "raise_signal"):
+            setattr(mod, name, globals()[name])
+    time.sleep = sleep
+    os.kill = kill
+    os.read = read
+    _thread.interrupt_main = interrupt_main
+    sel = sys.modules.get("select")
+    if sel is None:
+        import select as sel
+    global _orig_select
+    _orig_select = sel.select
+    sel.select = select
+    _signal.raise_signal = raise_signal
+    if mod is not None:
+        mod.raise_signal = raise_signal
+
+
+def _check_signum(signum) -> int:
+    signum = int(signum)    # an enum member, as signal.py passes them
+    if not 1 <= signum < _NSIG:
+        raise ValueError("signal number out of range")
+    return signum
+
+
+def _initial(signum: int):
+    """The disposition a script starts with: python's own at start-up."""
+    if signum == _signal.SIGINT:
+        return _signal.default_int_handler
+    try:
+        value = _orig_getsignal(signum)
+    except (ValueError, OSError):
+        return SIG_DFL
+    # only a plain int is this interpreter's own object (a callable would be another's)
+    return value if type(value) is int else SIG_DFL
+
+
+def getsignal(signalnum, /):
+    """Return the current action for the given signal."""
+    signum = _check_signum(signalnum)
+    if signum in _handlers:
+        return _handlers[signum]
+    return _initial(signum)
+
+
+def signal(signalnum, handler, /):
+    """Set the action for the given signal; return the previous one. Only the script's
+    main thread may call it, as only python's main thread may."""
+    if _thread.get_ident() != _main:
+        raise ValueError(_MAIN_ONLY.format("signal"))
+    signum = _check_signum(signalnum)
+    if not callable(handler) and handler not in (SIG_IGN, SIG_DFL):
+        raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, "
+                        "or a callable object")
+    if signum in (_signal.SIGKILL, _signal.SIGSTOP):
+        raise OSError(22, "Invalid argument")
+    old = getsignal(signum)
+    if handler in (SIG_IGN, SIG_DFL) and not callable(handler):
+        handler = int(handler)
+    _core._signal_want(signum, handler != SIG_DFL or signum == _signal.SIGINT)
+    _handlers[signum] = handler
+    return old
+
+
+def set_wakeup_fd(fd, /, *, warn_on_full_buffer=True):
+    """Bytes of the signal numbers caught go to fd (asyncio's loop watches it)."""
+    global _wakeup_fd
+    if _thread.get_ident() != _main:
+        raise ValueError(_MAIN_ONLY.format("set_wakeup_fd"))
+    fd = int(fd)
+    if fd != -1:
+        if os.get_blocking(fd):
+            raise ValueError(f"the fd {fd} must be in non-blocking mode")
+    old, _wakeup_fd = _wakeup_fd, fd
+    return old
+
+
+def siginterrupt(signalnum, flag, /):
+    """Accepted for compatibility: system calls are retried after a signal (PEP 475)."""
+    _check_signum(signalnum)
+
+
+def pause():
+    """Wait until a signal's handler has run."""
+    if _thread.get_ident() != _main:
+        return _orig_pause()
+    before = _handled
+    while True:
+        _blocking(_wake.acquire)
+        _core._signal_ack()
+        if _pending:
+            _run_pending(sys._getframe(1))
+        if _handled != before:      # (the monitoring callback may have run them)
+            return None
+
+
+def sleep(secs, /):
+    """time.sleep(secs), which a signal's handler interrupts on the main thread."""
+    if (_thread.get_ident() != _main or type(secs) not in (int, float)
+            or not 0 < secs < 1e9):
+        return _orig_sleep(secs)
+    deadline = time.monotonic() + secs
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        if _blocking(_wake.acquire, True, left):
+            _core._signal_ack()
+            if _pending:
+                _run_pending(sys._getframe(1))
+
+
+def kill(pid, signal, /):
+    """os.kill(pid, signal); sent to this process, the signal's handler has run (or its
+    KeyboardInterrupt is raised) when it returns, as under python."""
+    waits = _is_self(pid) and _waits_for(signal)
+    before = _delivered.get(_int_or_none(signal), 0)
+    _orig_kill(pid, signal)
+    if waits:
+        _await_delivery(signal, before)
+
+
+def raise_signal(signalnum, /):
+    """Send a signal to the process; its handler has run when this returns."""
+    waits = _waits_for(signalnum)
+    before = _delivered.get(_int_or_none(signalnum), 0)
+    _orig_raise_signal(signalnum)
+    if waits:
+        _await_delivery(signalnum, before)
+
+
+def interrupt_main(signum=_signal.SIGINT, /):
+    """Simulate the arrival of signum on the script's main thread: its handler runs there
+    at the next line (nothing happens for SIG_DFL and SIG_IGN), as python does it."""
+    signum = _check_signum(signum)
+    if callable(getsignal(signum)):
+        _pending.append(signum)
+        _arm()
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+def _is_self(pid) -> bool:
+    try:
+        return int(pid) == os.getpid()
+    except (TypeError, ValueError):
+        return False
+
+
+def _waits_for(signum) -> bool:
+    """True when the calling (main) thread is to wait for signum's handler to run."""
+    if _thread.get_ident() != _main:
+        return False
+    try:
+        handler = getsignal(signum)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return callable(handler)
+
+
+def _await_delivery(signum, before: int) -> None:
+    """Wait (a second at most) until _deliver was given signum since `before`, then run
+    what it left pending here."""
+    deadline = time.monotonic() + 1.0
+    while _delivered.get(int(signum), 0) == before:
+        left = deadline - time.monotonic()
+        if left <= 0 or not _blocking(_wake.acquire, True, left):
+            return
+    _core._signal_ack()
+    if _pending:
+        _run_pending(sys._getframe(2))
+
+
+def _event_fd() -> int:
+    global _efd
+    if _efd is None:
+        _efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+    return _efd
+
+
+def _after_wake() -> None:
+    """On the main thread, after _deliver woke it: run what is pending."""
+    try:
+        os.eventfd_read(_efd)
+    except OSError:
+        pass
+    _core._signal_ack()
+    if _pending:
+        _run_pending(sys._getframe(2))
+
+
+def select(rlist, wlist, xlist, timeout=None, /):
+    """select.select, which a signal's handler interrupts on the main thread (the wait
+    goes on afterwards unless the handler raised, as under python)."""
+    if _thread.get_ident() != _main:
+        return _orig_select(rlist, wlist, xlist, timeout)
+    efd = _event_fd()
+    rlist = list(rlist)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    left = timeout
+    while True:
+        r, w, x = _blocking(_orig_select, rlist + [efd], wlist, xlist, left)
+        woke = any(type(f) is int and f == efd for f in r)
+        if not woke:
+            return r, w, x
+        r = [f for f in r if not (type(f) is int and f == efd)]
+        _after_wake()
+        if r or w or x:
+            return r, w, x
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            if left == 0:
+                return [], [], []
+
+
+def read(fd, length, /):
+    """os.read, which a signal's handler interrupts on the main thread while it waits."""
+    if _thread.get_ident() == _main and type(fd) is int:
+        efd = _event_fd()
+        while True:
+            try:
+                ready, _w, _x = _blocking(_orig_select, [fd, efd], [], [])
+            except (OSError, ValueError):
+                break       # not selectable (or bad): os.read says so itself
+            if efd not in ready:
+                break
+            _after_wake()
+            if fd in ready:
+                break
+    return _orig_read(fd, length)
+
+
+def _blocking(call, *args):
+    """call(*args), a wait of the main thread that _deliver ends: a KeyboardInterrupt
+    that came meanwhile is raised here when it returns."""
+    global _waiting, _keyboard
+    _waiting = True
+    try:
+        result = call(*args)
+    finally:
+        _waiting = False
+    if _keyboard:
+        _keyboard = False
+        _core._signal_ack()
+        raise KeyboardInterrupt
+    return result
+
+
+def _deliver(signum: int) -> bool:
+    """Called by the core's forwarder (on a thread state of its own) for each signal
+    caught for this interpreter. True: raise KeyboardInterrupt in the script (the core
+    does it, as for Ctrl-C); otherwise the handler, if any, runs on the main thread."""
+    _delivered[signum] = _delivered.get(signum, 0) + 1
+    if _wakeup_fd >= 0:
+        try:
+            os.write(_wakeup_fd, bytes([signum]))
+        except OSError:
+            pass
+    handler = _handlers.get(signum, _signal.default_int_handler
+                            if signum == _signal.SIGINT else SIG_DFL)
+    keyboard = (handler is _signal.default_int_handler
+                or (signum == _signal.SIGINT and handler == SIG_DFL))
+    if keyboard and _waiting:   # in _blocking: raised there as the wait ends
+        global _keyboard
+        _keyboard = True
+        keyboard = False
+        _pending_wake()
+        return False
+    if not keyboard and callable(handler):
+        _pending.append(signum)
+    if keyboard or _pending:
+        _arm()
+        _pending_wake()
+    return keyboard
+
+
+def _pending_wake() -> None:
+    """End the main thread's wait in sleep(), pause(), select() or read()."""
+    if _efd is not None:
+        try:
+            os.eventfd_write(_efd, 1)
+        except OSError:
+            pass
+    if _wake.locked():
+        try:
+            _wake.release()
+        except RuntimeError:
+            pass
+
+
+def _run_pending(frame) -> None:
+    """On the main thread: run the handlers of the signals caught, oldest first."""
+    global _handled
+    while _pending:
+        signum = _pending.pop(0)
+        handler = getsignal(signum)
+        _handled += 1
+        if callable(handler):
+            try:
+                handler(signum, frame)
+            except BaseException:
+                if _pending:
+                    _arm()      # the others run at the next line
+                raise
+
+
+def _on_event(*args):
+    """sys.monitoring callback: the first event on the main thread runs the handlers."""
+    if _thread.get_ident() != _main:
+        return None
+    _disarm()
+    _core._signal_ack()
+    if _pending:
+        _run_pending(sys._getframe(1))
+    return None
+
+
+def _arm() -> None:
+    global _armed, _tool
+    if _armed:
+        return
+    mon = sys.monitoring
+    if _tool is None:
+        for tool in (4, 3, 5, 2, 1, 0):
+            if mon.get_tool(tool) is None:
+                mon.use_tool_id(tool, "interpcli signals")
+                _tool = tool
+                break
+        else:
+            return      # every tool id is taken: the handlers run at the next sleep
+        for event in (mon.events.LINE, mon.events.PY_START):
+            mon.register_callback(_tool, event, _on_event)
+    _armed = True
+    mon.set_events(_tool, mon.events.LINE | mon.events.PY_START)
+
+
+def _disarm() -> None:
+    global _armed
+    if _armed:
+        _armed = False
+        sys.monitoring.set_events(_tool, 0)

@@ -1,0 +1,115 @@
+"""Ctrl-C and signals for the scripts of `interp run` and `interp pipe`, as python gives
+them to a script: SIGINT goes to each script (its handler runs; the default raises
+KeyboardInterrupt, which cuts its main thread's sleep, select and reads short), and the
+process's status is the scripts' own (130 only when KeyboardInterrupt escapes one).
+
+`interp` still ends within the grace when a script cannot take the signal: a run whose
+main thread has not run Python since the Ctrl-C (blocked in a C call, such as a lock
+wait), or a thread left in an interpreter after its run, ends the process with status 130
+and one line naming it; so does another Ctrl-C meanwhile. A script that took the signal
+goes on as long as it likes, as under python."""
+import time
+
+from _queue import Empty, SimpleQueue
+
+from .signals import sigints, start_raw_thread
+from .status import ExitStatus
+from ..interpreter import grace
+
+# Run before the script, in its thread: signals and interruptible waits there.
+SIGNALS = ("import interpcli._signals_sub as _s\n"
+           "_s.install()\n"
+           "del _s\n")
+
+_SIGINT = 2
+# seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
+GRACE = 1.0     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
+
+
+def _core():
+    from .._lowlevel import core_module
+    return core_module()
+
+
+def post_sigint(job) -> None:
+    """Deliver SIGINT to the job's script now (its handler, or KeyboardInterrupt)."""
+    _core()._signal_post(job.interp.id, _SIGINT)
+
+
+def forget_signals(job) -> None:
+    """The job's signal wishes end with its run: the process's dispositions come back."""
+    try:
+        _core()._signal_forget(job.interp.id)
+    except Exception:
+        pass
+
+
+def not_taken(session) -> str:
+    """The runs going on whose script has not taken the last Ctrl-C, as one text."""
+    names = []
+    for job in session.jobs:
+        if not job.launched or job.finished:
+            continue
+        if job.signals and job.result is None and job.interp is not None:
+            try:
+                if _core()._signal_taken(job.interp.id):
+                    continue
+            except Exception:
+                pass
+        label = job.program.label
+        names.append(f"a thread of {label}" if job.result is not None else label)
+    return ", ".join(names)
+
+
+def wait_for_runs(session) -> None:
+    """After Ctrl-C, wait for the runs whose threads began (the others will not start),
+    ending the process when one does not take the signal within the grace."""
+    deadline = time.monotonic() + grace(GRACE)
+    seen = sigints()
+    while any(job.launched and not job.finished for job in session.jobs):
+        try:
+            try:
+                if deadline is None:
+                    event = session._events.get()
+                else:
+                    event = session._events.get(
+                        timeout=min(max(0.0, deadline - time.monotonic()), 3600.0))
+            except Empty:
+                if time.monotonic() < deadline:
+                    continue
+                stuck = not_taken(session)
+                if stuck:
+                    session._force_exit(f"{stuck} did not stop when interrupted "
+                                        "(blocked in a C call?)", ExitStatus.INTERRUPTED)
+                deadline = None     # every run took it: wait for them to end
+                continue
+            if event[0] != "sigint":
+                session._handle(event)
+                continue
+        except KeyboardInterrupt:
+            event = ("sigint", sigints())
+        if event[1] > seen:         # another Ctrl-C
+            seen = event[1]
+            stuck = not_taken(session)
+            if stuck:
+                session._force_exit(f"interrupted again while {stuck} did not stop",
+                                    ExitStatus.INTERRUPTED)
+            session._interrupt()
+            deadline = time.monotonic() + grace(GRACE)
+
+
+def close_within_grace(session) -> None:
+    """Close the interpreters after Ctrl-C in a helper thread, within the grace: threads
+    still running in one then (blocked in a C call), or another Ctrl-C, end the process."""
+    done = SimpleQueue()
+    deadline = time.monotonic() + grace(GRACE)
+    start_raw_thread(lambda: done.put(session._close_all(deadline)), ())
+    try:
+        try:
+            stuck = done.get(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
+        except Empty:
+            stuck = "the interpreters"
+    except KeyboardInterrupt:
+        session._force_exit("interrupted again while closing", ExitStatus.INTERRUPTED)
+    if stuck:
+        session._force_exit(f"{stuck} still running after Ctrl-C", ExitStatus.INTERRUPTED)

@@ -1,0 +1,258 @@
+"""Signals in `interp run` scripts, as under python: handlers installed with signal.signal
+(and asyncio's add_signal_handler) run on the script's main thread, Ctrl-C interrupts the
+blocking calls of that thread, the exit status is the script's, and a Ctrl-C ends `interp`
+within the grace even when a thread is stuck in a C call."""
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import INTERP, assert_same_as_python, python_and_interp, write
+
+
+def start(argv, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=e)
+
+
+def python_argv(script, *args):
+    return [sys.executable, str(script), *args]
+
+
+def interp_argv(script, *args):
+    return [*INTERP, "run", str(script), "--result", "none", "--", *args]
+
+
+_pending: dict = {}     # Popen -> bytes read past the last line returned
+
+
+def read_line(p, limit=30.0) -> bytes:
+    """The next line of p's stdout, waiting at most limit seconds (no buffering of ours
+    hides a line from select)."""
+    buf = _pending.pop(p, b"")
+    deadline = time.monotonic() + limit
+    while b"\n" not in buf:
+        ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no output from the script after {buf!r}"
+        chunk = os.read(p.stdout.fileno(), 4096)
+        assert chunk, f"the script ended after {buf!r}: {p.wait()} {p.stderr.read()!r}"
+        buf += chunk
+    line, _, rest = buf.partition(b"\n")
+    _pending[p] = rest
+    return line + b"\n"
+
+
+def drive(argv, steps, env=None, delay=0.0):
+    """Run argv; for each (expected line prefix, signal or None) in steps, wait for a
+    line starting with the prefix, then (after delay seconds) send the signal. Returns (status, lines, stderr,
+    latencies): the seconds from each signal to the next line."""
+    p = start(argv, env)
+    lines, latencies = [], []
+    sent = None
+    try:
+        for prefix, sig in steps:
+            line = read_line(p).decode()
+            if sent is not None:
+                latencies.append(time.monotonic() - sent)
+                sent = None
+            lines.append(line)
+            assert line.startswith(prefix), lines
+            if sig is not None:
+                time.sleep(delay)
+                p.send_signal(sig)
+                sent = time.monotonic()
+        out, err = p.communicate(timeout=30)
+        out = _pending.pop(p, b"") + out
+        if sent is not None:
+            latencies.append(time.monotonic() - sent)
+    finally:
+        p.kill()
+        p.wait()
+    return p.returncode, "".join(lines) + out.decode(), err.decode(), latencies
+
+
+HANDLERS = """\
+import _thread, os, signal, time
+main = _thread.get_ident()
+got = []
+def handler(signum, frame):
+    got.append((signum, _thread.get_ident() == main, frame is not None))
+# (int(): 3.12 prints these enum members differently in a subinterpreter)
+print(int(signal.getsignal(signal.SIGUSR1)), signal.getsignal(signal.SIGINT).__name__,
+      int(signal.getsignal(signal.SIGPIPE)))
+assert signal.signal(signal.SIGUSR1, handler) == signal.SIG_DFL
+assert signal.getsignal(signal.SIGUSR1) is handler
+signal.signal(signal.SIGTERM, handler)
+signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+print("ready", flush=True)
+while len(got) < 1:             # (a handler that returns lets the sleep go on, PEP 475)
+    time.sleep(0.02)
+print("first", got, flush=True)
+while len(got) < 2:
+    time.sleep(0.02)
+print("second", got)
+os.kill(os.getpid(), signal.SIGUSR2)    # ignored
+signal.raise_signal(signal.SIGUSR1)     # its handler has run when this returns
+print("raised", got[-1])
+for bad in ((99, signal.SIG_IGN), (signal.SIGKILL, signal.SIG_IGN), (signal.SIGUSR1, 5)):
+    try:
+        signal.signal(*bad)
+    except (ValueError, OSError, TypeError) as exc:
+        print(type(exc).__name__, exc)
+done = _thread.allocate_lock()
+done.acquire()
+def in_a_thread():
+    try:
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    except ValueError as exc:
+        print("thread:", exc)
+    done.release()
+_thread.start_new_thread(in_a_thread, ())
+done.acquire()
+print(signal.signal(signal.SIGUSR1, signal.SIG_DFL) is handler,
+      int(signal.getsignal(signal.SIGUSR1)))
+"""
+
+
+def test_signal_handlers_run_on_the_main_thread_as_in_python(tmp_path):
+    script = write(tmp_path / "handlers.py", HANDLERS)
+    steps = [("0 default_int_handler 1", None), ("ready", signal.SIGUSR1),
+             ("first", signal.SIGTERM), ("second", None)]
+    py = drive(python_argv(script), steps)
+    ip = drive(interp_argv(script), steps)
+    assert (ip[0], ip[1]) == (py[0], py[1]), (py, ip)
+    assert py[0] == 0 and "[(10, True, True), (15, True, True)]" in py[1], py
+    assert "thread: signal only works in main thread of the main interpreter" in ip[1]
+    assert ip[2] == py[2] == ""
+    assert max(ip[3]) < 1.0, ip[3]      # signal to handler, measured: a few ms
+
+
+ASYNCIO = """\
+import asyncio, os, signal
+async def main():
+    loop = asyncio.get_running_loop()
+    got = asyncio.Event()
+    loop.add_signal_handler(signal.SIGUSR1, lambda: (print("handler"), got.set()))
+    os.kill(os.getpid(), signal.SIGUSR1)
+    await asyncio.wait_for(got.wait(), 10)
+    loop.remove_signal_handler(signal.SIGUSR1)
+    print("removed", int(signal.getsignal(signal.SIGUSR1)))
+asyncio.run(main())
+"""
+
+
+def test_asyncio_add_signal_handler(tmp_path):
+    py, ip = python_and_interp([write(tmp_path / "aio.py", ASYNCIO)])
+    assert_same_as_python(py, ip, stderr=False)
+    assert ip.stdout == "handler\nremoved 0\n"
+
+
+CTRL_C = """\
+import os, select, sys, threading, time
+r, w = os.pipe()
+for what in ("sleep", "select", "read", "loop", "last"):
+    try:
+        print(what, flush=True)
+        if what == "select":
+            select.select([r], [], [], 30)
+        elif what == "read":
+            os.read(r, 10)
+        elif what == "loop":
+            while True:
+                pass
+        else:
+            time.sleep(30)
+    except KeyboardInterrupt:
+        if what == "last" and sys.argv[1] == "raise":
+            raise
+        print("caught", what)
+    finally:
+        print("finally", what, flush=True)
+print("end")
+"""
+
+
+@pytest.mark.parametrize("last", ["exit", "raise"])
+def test_ctrl_c_interrupts_blocking_calls_as_in_python(tmp_path, last):
+    """Each Ctrl-C raises KeyboardInterrupt in the call the main thread waits in; the
+    script's except and finally run; the status is python's (130 only when it escapes)."""
+    script = write(tmp_path / "ctrl_c.py", CTRL_C)
+    steps = [step for what in ("sleep", "select", "read", "loop") for step in
+             ((what, signal.SIGINT), (f"caught {what}", None), (f"finally {what}", None))]
+    steps.append(("last", signal.SIGINT))
+    # (the delay: the main thread is in the call, not still printing its name)
+    py = drive(python_argv(script, last), steps, delay=0.1)
+    ip = drive(interp_argv(script, last), steps, delay=0.1)
+    assert ip[1] == py[1], (py, ip)
+    expected = "finally last\n" + ("end\n" if last == "exit" else "")
+    assert ip[1].endswith(expected), ip
+    assert py[0] == (0 if last == "exit" else -signal.SIGINT)
+    assert ip[0] == (0 if last == "exit" else 130), ip
+    if last == "raise":
+        assert ip[2].rstrip().endswith("KeyboardInterrupt"), ip[2]
+    assert max(ip[3]) < 1.0, ip[3]      # Ctrl-C to the script's next line
+
+
+def test_interrupt_main_in_a_script(tmp_path):
+    code = ("import _thread, time\n"
+            "try:\n"
+            "    _thread.interrupt_main()\n"
+            "    time.sleep(30)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('caught')\n")
+    py, ip = python_and_interp(["-c", code], timeout=20)
+    assert_same_as_python(py, ip)
+    assert ip.stdout == "caught\n"
+
+
+STUCK = """\
+import _thread, time
+lock = _thread.allocate_lock()
+lock.acquire()
+_thread.start_new_thread(lock.acquire, ())     # a thread stuck in C for good
+try:
+    print("started", flush=True)
+    time.sleep(60)              # cut short by Ctrl-C
+finally:
+    print("finally", flush=True)
+"""
+
+
+def test_ctrl_c_ends_interp_within_two_seconds_when_a_thread_is_stuck(tmp_path):
+    script = write(tmp_path / "stuck.py", STUCK)
+    status, out, err, latency = drive(interp_argv(script), [("started", signal.SIGINT)])
+    assert status == 130, err
+    assert latency[0] < 2.0, latency
+    assert out == "started\nfinally\n"
+    last = err.splitlines()[-1]
+    assert last.startswith("interp: ") and "stuck.py still running after Ctrl-C" in last, err
+    assert err.startswith("Traceback") and "Fatal" not in err, err
+
+
+def test_a_second_ctrl_c_ends_interp_at_once(tmp_path):
+    """With a long grace, the wait for the stuck thread after Ctrl-C goes on; another
+    Ctrl-C ends it at once."""
+    script = write(tmp_path / "stuck.py", STUCK)
+    p = start(interp_argv(script), env={"INTERP_GRACE": "60"})
+    try:
+        assert read_line(p) == b"started\n"
+        p.send_signal(signal.SIGINT)
+        assert read_line(p) == b"finally\n"
+        time.sleep(0.3)
+        assert p.poll() is None, p.communicate()    # the grace is 60 s: still waiting
+        t = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        elapsed = time.monotonic() - t
+    finally:
+        p.kill()
+        p.wait()
+    assert p.returncode == 130, err
+    assert elapsed < 1.0, elapsed
+    assert err.decode().splitlines()[-1].startswith("interp: interrupted again"), err
