@@ -285,39 +285,6 @@ def _find_spec(fullname: str, path):
     return None
 
 
-# Run in a program's interpreter once it is done, as python flushes sys.stdout and
-# sys.stderr at exit: a failure (/dev/full, a closed pipe) raises RuntimeError carrying
-# python's "Exception ignored" message (none for stderr), and python then exits 120.
-EXIT_FLUSH = """\
-def _flush():
-    import sys
-    message = None
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name, None)
-        try:
-            if stream is None or stream.closed:
-                continue
-            stream.flush()
-        except Exception as exc:
-            message = message or ""
-            if name == "stdout":
-                import traceback
-                if sys.version_info < (3, 13):
-                    message += f"Exception ignored in: {stream!r}\\n"
-                else:
-                    word = "on" if sys.version_info < (3, 14) else "while"
-                    message += f"Exception ignored {word} flushing sys.stdout:\\n"
-                message += "".join(traceback.format_exception_only(exc))
-    if message is not None:
-        raise RuntimeError(message)
-try:
-    _flush()
-finally:
-    del _flush
-"""
-EXIT_FLUSH_FAILED = 120     # python's exit status when that flush fails
-
-
 def name_programs(programs: list[Program]) -> None:
     """Give each program a unique interpreter name: the script's stem, 'c', the module."""
     bases = [base_name(p.kind, p.label if p.kind == "script" else p.label[3:])

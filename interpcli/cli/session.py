@@ -13,7 +13,7 @@ import time
 
 from _queue import Empty, SimpleQueue
 
-from . import ctrlc, report
+from . import ctrlc, ending, report
 from .ctrlc import GRACE
 from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, leave_now, status_of
@@ -23,52 +23,6 @@ from ..interpreter import create_fresh as create
 from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
 
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
-
-# After the script, its interpreter does what python does at exit (threading._shutdown,
-# run by the script's thread, threading's main thread): threading's exit callbacks (which
-# stop a ThreadPoolExecutor's workers), the main thread marked ended (a thread joining it
-# goes on), then it waits for the non-daemon threads. Done in the run's own thread (where
-# an interrupt or the grace deadline can still end it) rather than by close() in the main
-# thread, which could not take Ctrl-C. Daemon threads (and
-# _thread ones) python does not wait for: if any is left, the interpreter's atexit
-# callbacks run now and the run ends with _THREADS_LEFT; the process then leaves without
-# ending that interpreter, as python leaves its daemon threads.
-_THREADS_LEFT = -99       # the exit code of that run
-_AT_EXIT = ("import sys as _s\n"
-            "if 'threading' in _s.modules:\n"
-            "    import threading as _t\n"
-            "    _t._SHUTTING_DOWN = True\n"
-            "    _c = getattr(_t, '_threading_atexits', [])\n"
-            "    while _c:\n"
-            "        _c.pop()()\n"
-            "    _m = _t.main_thread()\n"
-            "    _h = getattr(_m, '_os_thread_handle', None) or getattr(_m, '_handle', None)\n"
-            "    if _h is not None:\n"
-            "        _h._set_done()\n"
-            "    elif _m._tstate_lock is not None and _m._tstate_lock.locked():\n"
-            "        _m._tstate_lock.release()\n"
-            "        _m._stop()\n"
-            "    for _th in _t.enumerate():\n"
-            "        if not (_th.daemon or _th is _t.main_thread()\n"
-            "                or _th.ident == _t.get_ident()):\n"
-            "            _th.join()\n"
-            "    del _t, _c, _m, _h\n"
-            "import _thread as _th\n"
-            "if _th._count():\n"
-            "    import atexit as _a\n"
-            "    _a._run_exitfuncs()\n"
-            f"    raise SystemExit({_THREADS_LEFT})\n"
-            "del _s, _th\n")
-
-# Then the interpreter hands back the extension modules that refused to load there (see
-# interpcli._extensions, which the prelude installs): as an ImportWarning's message.
-_REPORT_REFUSALS = ("import sys as _s\n"
-                    "_x = _s.modules.get('interpcli._extensions')\n"
-                    "del _s\n"
-                    "if _x is not None and _x.refusals():\n"
-                    "    raise ImportWarning(_x.report())\n"
-                    "del _x\n")
-
 
 class Job:
     """One program, its interpreter and what came of its run."""
@@ -159,22 +113,7 @@ class Session:
                 job.result = job.interp.run(
                     p.source, channels=p.channels or None, timeout=self.timeout,
                     filename=p.filename, canceller=job.canceller)
-            if not self._stopping:
-                end = job.interp.run(_AT_EXIT, filename="<interp: exit>",
-                                     canceller=job.canceller)
-                job.threads_left = end.exit_code == _THREADS_LEFT
-            if not self._stopping:
-                from .programs import EXIT_FLUSH
-                flushed = job.interp.run(EXIT_FLUSH, filename="<interp: exit flush>",
-                                         canceller=job.canceller)
-                if flushed.exc_type == "RuntimeError":
-                    job.exit_flush = flushed.exc_message or ""
-            if not self._stopping:
-                end = job.interp.run(_REPORT_REFUSALS, filename="<interp: exit>",
-                                     canceller=job.canceller)
-                if end.exc_type == "ImportWarning":
-                    from .._extensions import refusals_reported
-                    job.refusals = refusals_reported(end)
+            ending.after_script(job, lambda: self._stopping)
             if not self._stopping:
                 if job.stdout is not None:
                     job.stdout.close()      # downstream sees its end of input now
@@ -358,7 +297,7 @@ class Session:
             elif job.status and self.result_mode != "json":
                 report.report_failure(job.program.label, r, self.timeout)
             if job.exit_flush is not None:      # after the traceback, as python prints it
-                from .programs import EXIT_FLUSH_FAILED
+                from .ending import EXIT_FLUSH_FAILED
                 report._write_err(job.exit_flush)
                 job.status, job.quiet = EXIT_FLUSH_FAILED, False
         if self.pipeline:
