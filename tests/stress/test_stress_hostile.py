@@ -214,8 +214,10 @@ def one_line(proc, status):
     return err
 
 
-def test_cli_directory_as_script(tmp_path):
-    one_line(interp_cli("run", tmp_path), 2)
+def test_cli_directory_without_main_as_script(tmp_path):
+    # python's own answer: one line, status 1
+    err = one_line(interp_cli("run", tmp_path), 1)
+    assert "can't find '__main__' module" in err
 
 
 def test_cli_unreadable_script(tmp_path):
