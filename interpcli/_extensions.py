@@ -14,8 +14,9 @@ them: importing Python modules costs nothing more. Then:
   module, and mypyc's leaves state behind that aborts the process later ("free():
   invalid pointer"); and so are a few stdlib modules on 3.12 and 3.13 (_STDLIB_CRASHES).
 
-The interpreter counts as isolated when it refuses daemon threads, as the isolated
-configurations of interpcli and of the stdlib do (and the shared-GIL ones do not)."""
+The interpreter counts as isolated when interpcli's core made it so, or, for one the
+core did not make, when it refuses daemon threads, as the stdlib's isolated configuration
+does (and the shared-GIL one does not)."""
 import sys
 
 REFUSED = "does not support loading in subinterpreters"
@@ -124,23 +125,27 @@ def _record(name: str, path: str, reason: str) -> None:
 
 
 def _in_isolated() -> bool:
-    """Whether the calling interpreter has its own GIL, as the core recorded it (daemon
-    threads say nothing: interp run allows them in isolated interpreters too); an
-    interpreter the core does not know is taken for an isolated one."""
     global _isolated
     if _isolated is None:
-        _isolated = True
-        core = sys.modules.get("_interpcli") or sys.modules.get("interpcli._native._interpcli")
-        if core is not None:
-            me = core.current_id()
-            if me == core.main_id():
-                _isolated = False
-            else:
-                for iid, _name, isolated, *_rest in core.list_interpreters():
-                    if iid == me:
-                        _isolated = isolated != 0
-                        break
+        _isolated = _isolated_by_core()
+        if _isolated is None:
+            import _thread
+            _isolated = not _thread.daemon_threads_allowed()
     return _isolated
+
+
+def _isolated_by_core():
+    """Whether interpcli's core made the calling interpreter isolated (its isolated
+    interpreters may allow daemon threads), or None when the core did not make it."""
+    core = sys.modules.get("_interpcli")
+    try:
+        me = core.current_id()
+        for r in core.list_interpreters():
+            if r[0] == me and r[2] in (0, 1):
+                return bool(r[2])
+    except Exception:
+        pass
+    return None
 
 
 def is_known_crash(path: str) -> bool:
