@@ -44,27 +44,29 @@ def install() -> None:
     _main = _thread.get_ident()
     _event_fd()         # before any wait: a signal that comes first still ends it
     mod = sys.modules.get("signal")
-    _signal.signal = signal
-    _signal.getsignal = getsignal
-    _signal.set_wakeup_fd = set_wakeup_fd
-    _signal.siginterrupt = siginterrupt
-    _signal.pause = pause
+    # staticmethod: like the builtins they replace, they do not bind when a class keeps
+    # one as an attribute (selectors.SelectSelector._select = select.select)
+    _signal.signal = staticmethod(signal)
+    _signal.getsignal = staticmethod(getsignal)
+    _signal.set_wakeup_fd = staticmethod(set_wakeup_fd)
+    _signal.siginterrupt = staticmethod(siginterrupt)
+    _signal.pause = staticmethod(pause)
     if mod is not None:         # imported already: `from _signal import *` copied these
         for name in ("set_wakeup_fd", "siginterrupt", "pause", "raise_signal"):
-            setattr(mod, name, globals()[name])
-    time.sleep = sleep
-    os.kill = kill
-    os.read = read
-    _thread.interrupt_main = interrupt_main
+            setattr(mod, name, staticmethod(globals()[name]))
+    time.sleep = staticmethod(sleep)
+    os.kill = staticmethod(kill)
+    os.read = staticmethod(read)
+    _thread.interrupt_main = staticmethod(interrupt_main)
     sel = sys.modules.get("select")
     if sel is None:
         import select as sel
     global _orig_select
     _orig_select = sel.select
-    sel.select = select
-    _signal.raise_signal = raise_signal
+    sel.select = staticmethod(select)
+    _signal.raise_signal = staticmethod(raise_signal)
     if mod is not None:
-        mod.raise_signal = raise_signal
+        mod.raise_signal = _signal.raise_signal
 
 
 def _check_signum(signum) -> int:

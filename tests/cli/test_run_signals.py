@@ -256,3 +256,22 @@ def test_a_second_ctrl_c_ends_interp_at_once(tmp_path):
     assert p.returncode == 130, err
     assert elapsed < 1.0, elapsed
     assert err.decode().splitlines()[-1].startswith("interp: interrupted again"), err
+
+
+def test_replaced_waits_behave_as_the_builtins_they_replace(tmp_path):
+    """A class that keeps select.select, time.sleep or os.read as an attribute calls it
+    unbound, as it does the builtins (selectors.SelectSelector does so)."""
+    script = write(tmp_path / "unbound.py", """\
+        import os, select, selectors, time
+        class A:
+            _select, _sleep, _read = select.select, time.sleep, os.read
+        a = A()
+        r, w = os.pipe()
+        os.write(w, b"xy")
+        print(a._select([r], [], [], 0)[0] == [r], a._sleep(0), a._read(r, 1))
+        s = selectors.SelectSelector()
+        s.register(r, selectors.EVENT_READ)
+        print(len(s.select(1)), time.sleep.__name__)
+        """)
+    py, ip = python_and_interp([script], cwd=tmp_path)
+    assert_same_as_python(py, ip)
