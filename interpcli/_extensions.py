@@ -100,6 +100,10 @@ _STDLIB_CRASHES = {
 
 
 STDLIB_FALLBACK = "so the stdlib's pure-Python version is used"
+# Stdlib modules that refuse isolated interpreters but whose caller has a pure-Python
+# twin giving the same result: no note for them (traceback's "Did you mean" suggestions,
+# 3.14+)
+QUIET = frozenset({"_suggestions"})
 
 
 def _stdlib_reason() -> str:

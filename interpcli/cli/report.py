@@ -81,7 +81,8 @@ def refusal_notes(jobs) -> list[str]:
     Refusals that made a run fail are told by its hint instead; the stdlib modules
     interp itself refuses where they would crash the process (datetime's and asyncio's
     accelerators on 3.12 and 3.13, see interpcli._extensions) only in the JSON, so that
-    such common programs print what python prints."""
+    such common programs print what python prints; nor those whose stdlib caller has a
+    pure-Python twin giving the same result (_extensions.QUIET)."""
     seen = set()
     notes = []
     for job in jobs:
@@ -89,8 +90,8 @@ def refusal_notes(jobs) -> list[str]:
             name, path = refusal[0], refusal[1]
             if name in seen or _refused_in_failure(refusal, job.result):
                 continue
-            from .._extensions import STDLIB_FALLBACK, package_of
-            if STDLIB_FALLBACK in refusal[2]:
+            from .._extensions import QUIET, STDLIB_FALLBACK, package_of
+            if STDLIB_FALLBACK in refusal[2] or name in QUIET:
                 continue
             seen.add(name)
             notes.append(f"note: the extension module {name} (from {package_of(name, path)}) "
