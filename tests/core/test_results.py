@@ -1,6 +1,7 @@
-"""RunResult is a frozen dataclass (DESIGN.md) that interpcli writes out by hand, so that
-importing it does not import dataclasses (`interp run hello.py` would pay for inspect, ast
-and re): it must behave exactly as the class @dataclass(frozen=True) makes."""
+"""RunResult is a frozen dataclass (as the README documents it) that interpcli writes out
+by hand, so that importing it does not import dataclasses (`interp run hello.py` would pay
+for inspect, ast and re): it must behave exactly as the class @dataclass(frozen=True)
+makes."""
 from __future__ import annotations
 
 import copy

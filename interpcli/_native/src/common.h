@@ -21,8 +21,9 @@
 #include "core.h"
 
 /* 3.12 cannot make a second thread state after deleting an interpreter's first one
- * (native-core-facts.md): keep the first for the end. 3.13+ end with a fresh thread state
- * made on the ending thread (3.14 caches C stack bounds per thread state). */
+ * (fatal: "init_threadstate: thread state already initialized"): keep the first for the
+ * end. 3.13+ end with a fresh thread state made on the ending thread (3.14 caches C stack
+ * bounds per thread state). */
 #if PY_VERSION_HEX < 0x030D0000
 #define IC_KEEP_HOME 1
 #else
