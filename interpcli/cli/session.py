@@ -297,9 +297,8 @@ class Session:
             elif job.status and self.result_mode != "json":
                 report.report_failure(job.program.label, r, self.timeout)
             if job.exit_flush is not None:      # after the traceback, as python prints it
-                from .ending import EXIT_FLUSH_FAILED
                 report._write_err(job.exit_flush)
-                job.status, job.quiet = EXIT_FLUSH_FAILED, False
+                job.status, job.quiet = ExitStatus.FLUSH_FAILED, False
         if self.pipeline:
             self._pipeline_stage_ended(job)
         elif job.status and not job.quiet and not self._cascade:

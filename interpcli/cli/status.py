@@ -14,6 +14,7 @@ class ExitStatus:
     OK = 0
     FAILURE = 1
     USAGE = 2
+    FLUSH_FAILED = 120      # python's, when flushing sys.stdout/stderr at exit fails
     INTERRUPTED = 130       # 128 + SIGINT, as shells report a Ctrl-C
 
 
