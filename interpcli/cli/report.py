@@ -1,12 +1,12 @@
 """What `interp` writes on stderr: tracebacks and one-line messages, the results (a rich
-table, JSON, or nothing) and a live status line while long runs go on.
+table, JSON, or nothing) and a live status line while long runs go on; the texts and
+tables as interpcli._present shows them for the shell too.
 
 stdout carries only the scripts' data. rich is imported only when a table is drawn."""
 import os
 import sys
 import time
 
-from .. import _present as present
 from .._term import isatty, no_color
 
 PROG = "interp"
@@ -18,11 +18,13 @@ DAEMON_REFUSED = "daemon threads are disabled in this (sub)interpreter"
 
 def error(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
+    from .. import _present as present      # not before something is shown
     _write_err(present.error_line(PROG, message))
 
 
 def usage_error(command_path: str, message: str) -> None:
     """A usage error in one line: `interp run: message (see 'interp run --help')`."""
+    from .. import _present as present
     message = present.one_line(message).rstrip(".")
     _write_err(f"{command_path}: {message} (see '{command_path} --help')\n")
 
@@ -41,6 +43,7 @@ def report_failure(label: str, result, timeout: float | None) -> None:
     """Tell the user why a run failed, as python would: the traceback (or SystemExit's
     silence: the message of sys.exit("...") was printed by the interpreter), then our
     hints."""
+    from .. import _present as present
     if result.exc_type != "SystemExit":
         text = present.failure_text(result)
         if text:
@@ -145,11 +148,14 @@ def _exception_text(job) -> str:
         return job.error
     if job.result is None:
         return "not started"
+    from .. import _present as present
     return present.exception_text(job.result)
 
 
 def draw_table(jobs) -> None:
     from rich.console import Console
+
+    from .. import _present as present
     console = Console(stderr=True, no_color=no_color() or None, highlight=False)
     columns = [("name", {}), ("id", {"justify": "right"}), ("source", {}),
                ("channels", {}), ("completed", {}), ("exception", {}),
