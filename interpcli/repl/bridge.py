@@ -1,9 +1,9 @@
 """Interpreters' output, brought to the shell's terminal through one channel.
 
 Each interpreter of the shell gets sys.stdout and sys.stderr objects (interpcli._shell_sub)
-that send their text (line-buffered, tagged b"o" or b"e") on one shared channel. A reader thread in the shell
-writes it to the shell's own stdout/stderr (render.write), above the prompt while the
-user types: background jobs can print meanwhile.
+that send their text (line-buffered, tagged b"o" or b"e") on one shared channel. A reader
+thread in the shell writes it to the shell's own stdout/stderr (render.write), above the
+prompt while the user types: background jobs can print meanwhile.
 
 After a foreground run the shell calls sync(): it sends a marker behind the run's output
 and waits until the reader has written everything before it (no polling)."""
