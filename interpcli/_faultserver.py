@@ -31,21 +31,10 @@ def serve() -> int:
 
 
 def prelude(server: int) -> str:
-    """Source that makes `import faulthandler` find the stand-in wherever the real module
-    refuses, in the interpreter that runs it (on the thread that will run the script:
-    the stand-in's dumps call it the main thread). It imports nothing until then."""
-    return ("import sys as _s, _thread as _t\n"
-            "class _FaulthandlerFinder:\n"
-            "    main = (_t.get_ident(), _t.get_native_id())\n"
-            "    @classmethod\n"
-            "    def find_spec(cls, name, path=None, target=None):\n"
-            "        if name != 'faulthandler':\n"
-            "            return None\n"
-            "        from interpcli._faulthandler import spec\n"
-            f"        return spec({server!r}, cls.main)\n"
-            "_FaulthandlerFinder.__module__ = 'interpcli._faulthandler'\n"
-            "_s.meta_path.insert(0, _FaulthandlerFinder)\n"
-            "del _s, _t, _FaulthandlerFinder\n")
+    """The line that makes `import faulthandler` find the stand-in wherever the real module
+    refuses, in the interpreter that runs it (interpcli._setup_sub.find_faulthandler)."""
+    return (f"__import__('interpcli._setup_sub', None, None, ['_'])"
+            f".find_faulthandler({server!r})\n")
 
 
 def _serve(end) -> None:

@@ -93,8 +93,8 @@ def normalize_channels(channels) -> dict:
 
 
 def binding_source(channels: dict) -> str:
-    """Python source that binds `channels` in an interpreter's __main__."""
-    items = ", ".join(f"{name}=_c._end({end.id}, {end._mode})" for name, end in channels.items())
-    return ("import _interpcli as _c, types as _t\n"
-            f"channels = _t.SimpleNamespace({items})\n"
-            "del _c, _t\n")
+    """The line that binds `channels` in an interpreter's __main__ (by
+    interpcli._channels_sub)."""
+    items = ", ".join(f"{name}=({end.id}, {end._mode})" for name, end in channels.items())
+    return ("channels = __import__('interpcli._channels_sub', None, None, ['_'])"
+            f".namespace({items})\n")

@@ -13,8 +13,8 @@ from .programs import UsageProblem
 def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, timeout,
         shared_gil, args, early, strict=False) -> int:
     """`interp run`: every program in a fresh interpreter, all in parallel."""
-    from ..channels import create_duplex
     from .session import Session
+    from .wiring import run_wiring
     if not (scripts or codes or modules):
         raise UsageProblem("nothing to run: give a SCRIPT, -c CODE or -m MODULE")
     names = progs.parse_channel_names(channels)
@@ -48,21 +48,17 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
     if shared_gil and len(programs) == 1:
         progs.share_argv(programs[0])
 
-    chans = {name: create_duplex() for name in names}
-    for p in programs:
-        p.channels = dict(chans)
-    session = Session(programs, isolated=not shared_gil, timeout=timeout,
-                      result_mode=result_mode, early=early, strict=strict,
-                      shared_channels=list(chans.values()),
-                      stdin_channel=chans.get(stdin_ch), stdout_channel=chans.get(stdout_ch))
+    wiring = run_wiring(programs, names, stdin_ch, stdout_ch)
+    session = Session(programs, wiring, isolated=not shared_gil, timeout=timeout,
+                      result_mode=result_mode, early=early, strict=strict)
     return session.run()
 
 
 def pipe(stages, channels, result_mode, timeout, shared_gil, args, early,
          strict=False) -> int:
     """`interp pipe`: stdin | STAGE | STAGE ... | stdout, one interpreter per stage."""
-    from ..channels import create_channel, create_duplex
     from .session import Session
+    from .wiring import pipe_plan
     if not stages:
         raise UsageProblem("no stages: give at least one STAGE script")
     names = progs.parse_channel_names(channels)
@@ -76,16 +72,9 @@ def pipe(stages, channels, result_mode, timeout, shared_gil, args, early,
     early = use_early(early, shared_gil)
     progs.name_programs(programs)
 
-    shared = {name: create_duplex() for name in names}
-    links = [create_channel() for _ in range(len(programs) + 1)]    # (recv, send) each
-    session = Session(programs, isolated=not shared_gil, timeout=timeout,
-                      result_mode=result_mode, early=early, strict=strict,
-                      shared_channels=list(shared.values()),
-                      stdin_channel=links[0][1], stdout_channel=links[-1][0],
-                      stdout_writer=links[-1][1], pipeline=True)
-    for i, (p, job) in enumerate(zip(programs, session.jobs)):
-        job.stdin, job.stdout = links[i][0], links[i + 1][1]
-        p.channels = {"stdin": job.stdin, "stdout": job.stdout, **shared}
+    plan = pipe_plan(programs, names)
+    session = Session(programs, plan, isolated=not shared_gil, timeout=timeout,
+                      result_mode=result_mode, early=early, strict=strict)
     return session.run()
 
 

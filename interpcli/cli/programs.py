@@ -37,80 +37,27 @@ class Program:
         return f"Program({self.kind!r}, {self.label!r}, name={self.name!r})"
 
 
-# Watches extension modules in the interpreter (interpcli._extensions: it reports those
-# that refuse to load there and refuses those known to crash it). Installed lazily: this
-# stub only wraps the two extension loaders, and the first extension module loaded loads
-# _extensions from its file (importing the interpcli package for it would cost more).
-_EXTENSIONS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "_extensions.py")
-_EXTENSIONS_STUB = f"""\
-def _interp_extensions(sys):
-    if 'interpcli._extensions' in sys.modules:
-        return
-    import _frozen_importlib as b, _frozen_importlib_external as e
-    E, B = e.ExtensionFileLoader, b.BuiltinImporter
-    file_create, builtin_create = E.create_module, B.create_module
-    def load():
-        E.create_module, B.create_module = file_create, staticmethod(builtin_create)
-        try:
-            s = e.spec_from_file_location('interpcli._extensions', {_EXTENSIONS_FILE!r})
-            m = b.module_from_spec(s)
-            sys.modules[s.name] = m
-            s.loader.exec_module(m)
-            m.install()
-        except Exception:
-            sys.modules.pop('interpcli._extensions', None)
-    def create_module(self, spec):
-        load()
-        return E.create_module(self, spec)
-    def create_builtin(spec):
-        load()
-        return B.create_module(spec)
-    for f, o in ((create_module, file_create), (create_builtin, builtin_create)):
-        f.__code__ = f.__code__.replace(co_filename=o.__code__.co_filename)
-    E.create_module, B.create_module = create_module, staticmethod(create_builtin)
-_interp_extensions(_sys)
-"""
-_extensions_prelude = None
-
-
-def _extensions_setup() -> str:
-    """The prelude's lines that run _EXTENSIONS_STUB: compiled here once and handed over
-    marshalled, as compiling it in each new interpreter costs more (~0.3 ms); run with
-    globals of its own (functions whose globals were __main__'s would keep the script's
-    objects alive into the interpreter's finalization)."""
-    global _extensions_prelude
-    if _extensions_prelude is None:
-        import marshal
-        code = marshal.dumps(compile(_EXTENSIONS_STUB, "<interp: setup>", "exec"))
-        _extensions_prelude = (f"exec(__import__('marshal').loads({code!r}), "
-                               "{'_sys': _sys})\n")
-    return _extensions_prelude
-
-
-def _path_prelude(argv: list[str], path0: str | None, file: str | None) -> str:
-    lines = ["import sys as _sys", _extensions_setup() + f"_sys.argv = {argv!r}"]
+def _prelude(argv: list[str], path0: str | None, file: str | None, **more) -> str:
+    """The prelude's one line: interpcli._setup_sub.prepare sets up sys and __main__ (and
+    watches extension modules) as python does for the script."""
     if path0 is not None and _MAIN_PATH0 is not None:
-        lines += [f"if _sys.path and _sys.path[0] == {_MAIN_PATH0!r}:",
-                  f"    _sys.path[0] = {path0!r}",
-                  "else:",
-                  f"    _sys.path.insert(0, {path0!r})"]
+        more.update(path0=path0, main_path0=_MAIN_PATH0)
     if file is not None:
-        lines.append(f"__file__ = {file!r}")
-    lines += _closed_streams()
-    lines.append("del _sys")
-    return "\n".join(lines) + "\n"
+        more["file"] = file
+    closed = _closed_streams()
+    if closed:
+        more["closed"] = closed
+    args = "".join(f", {k}={v!r}" for k, v in more.items())
+    return (f"__import__('interpcli._setup_sub', None, None, ['_']).prepare(globals(), "
+            f"{argv!r}{args})\n")
 
 
-def _closed_streams() -> list[str]:
-    """Prelude lines that show the script a standard stream closed when `interp` was
-    started with it closed (python's sys.stdin is then None): cli.claim_std_fds put
-    /dev/null on its descriptor, which a new interpreter would take for the stream."""
-    lines = []
-    for name in ("stdin", "stdout", "stderr"):
-        if getattr(sys, name) is None and getattr(sys, f"__{name}__") is None:
-            lines.append(f"_sys.{name} = _sys.__{name}__ = None")
-    return lines
+def _closed_streams() -> tuple[str, ...]:
+    """The standard streams to show the script closed when `interp` was started with them
+    closed (python's sys.stdin is then None): cli.claim_std_fds put /dev/null on their
+    descriptors, which a new interpreter would take for the streams."""
+    return tuple(name for name in ("stdin", "stdout", "stderr")
+                 if getattr(sys, name) is None and getattr(sys, f"__{name}__") is None)
 
 
 def script(path: str, args: list[str]) -> Program:
@@ -133,9 +80,8 @@ def script(path: str, args: list[str]) -> Program:
     path0 = os.path.dirname(os.path.realpath(path))
     # python's __main__ for a file: __file__, __cached__ None (until 3.15), a
     # SourceFileLoader
-    prelude = _path_prelude([path, *args], path0, absolute) + _NO_CACHED + (
-        "__loader__ = __import__('_frozen_importlib_external').SourceFileLoader("
-        f"'__main__', {absolute!r})\n")
+    prelude = _prelude([path, *args], path0, absolute, no_cached=_NO_CACHED,
+                       loader=absolute)
     return _with_argv(Program("script", path, _decoded(data, absolute), absolute, prelude),
                       [path, *args])
 
@@ -147,12 +93,12 @@ def stdin_script(args: list[str]) -> Program:
         data = sys.stdin.buffer.read() if sys.stdin is not None else b""
     except (OSError, ValueError, AttributeError) as exc:
         raise UsageProblem(f"can't read the program from stdin: {exc}") from None
-    prelude = _path_prelude(["-", *args], "", "<stdin>") + _NO_CACHED
+    prelude = _prelude(["-", *args], "", "<stdin>", no_cached=_NO_CACHED)
     return _with_argv(Program("script", "-", _decoded(data, "<stdin>"), "<stdin>", prelude),
                       ["-", *args])
 
 
-_NO_CACHED = "__cached__ = None\n" if sys.version_info < (3, 15) else ""
+_NO_CACHED = sys.version_info < (3, 15)     # python's __main__ has __cached__ None
 
 
 def _decoded(data: bytes, filename: str) -> str:
@@ -197,7 +143,7 @@ def _main_module(path: str, args: list[str]) -> Program:
     (absolute) as sys.path[0], sys.argv[0] the path as given, as python runs it."""
     return _with_argv(Program("script", path, _RUNPY.format(name="__main__", alter_argv=False),
                               "<interp: __main__>",
-                              _path_prelude([path, *args], _abspath(path), None)),
+                              _prelude([path, *args], _abspath(path), None)),
                       [path, *args])
 
 
@@ -212,22 +158,8 @@ def code(text: str, args: list[str]) -> Program:
     tracebacks show CODE's lines where this python's `python -c` shows them."""
     first = text.strip().splitlines()[0] if text.strip() else ""
     label = "-c " + (first if len(first) <= 40 else first[:39] + "…")
-    prelude = _path_prelude(["-c", *args], "", None) + _C_LINES.format(text=text)
+    prelude = _prelude(["-c", *args], "", None, code=text)
     return _with_argv(Program("code", label, text, "<string>", prelude), ["-c", *args])
-
-
-# python -c hands the code to linecache (3.13: under its file name, later versions: by
-# code object) so that tracebacks show its lines; 3.12 does neither.
-_C_LINES = ("import linecache as _lc\n"
-            "if hasattr(_lc, '_interactive_cache'):\n"
-            "    try:\n"
-            "        _lc._register_code(compile({text!r}, '<string>', 'exec', "
-            "dont_inherit=True), {text!r}, '<string>')\n"
-            "    except Exception:\n"
-            "        pass\n"
-            "elif hasattr(_lc, '_register_code'):\n"
-            "    _lc._register_code('<string>', {text!r}, '<string>')\n"
-            "del _lc\n")
 
 
 def module(name: str, args: list[str]) -> Program:
@@ -236,7 +168,7 @@ def module(name: str, args: list[str]) -> Program:
         raise UsageProblem(f"-m {name!r}: not a module name")
     source = _RUNPY.format(name=name, alter_argv=True)
     return _with_argv(Program("module", f"-m {name}", source, "<interp -m>",
-                              _path_prelude(["-m", *args], os.getcwd(), None)), ["-m", *args])
+                              _prelude(["-m", *args], os.getcwd(), None)), ["-m", *args])
 
 
 def _with_argv(program: Program, argv: list[str]) -> Program:

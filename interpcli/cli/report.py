@@ -1,5 +1,6 @@
 """What `interp` writes on stderr: tracebacks and one-line messages, the results (a rich
-table, JSON, or nothing) and a live status line while long runs go on.
+table, JSON, or nothing) and a live status line while long runs go on; the texts and
+tables as interpcli._present shows them for the shell too.
 
 stdout carries only the scripts' data. rich is imported only when a table is drawn."""
 import os
@@ -17,12 +18,14 @@ DAEMON_REFUSED = "daemon threads are disabled in this (sub)interpreter"
 
 def error(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
-    _write_err(f"{PROG}: {' '.join(str(message).split())}\n")
+    from .. import _present as present      # not before something is shown
+    _write_err(present.error_line(PROG, message))
 
 
 def usage_error(command_path: str, message: str) -> None:
     """A usage error in one line: `interp run: message (see 'interp run --help')`."""
-    message = " ".join(str(message).split()).rstrip(".")
+    from .. import _present as present
+    message = present.one_line(message).rstrip(".")
     _write_err(f"{command_path}: {message} (see '{command_path} --help')\n")
 
 
@@ -40,12 +43,11 @@ def report_failure(label: str, result, timeout: float | None) -> None:
     """Tell the user why a run failed, as python would: the traceback (or SystemExit's
     silence: the message of sys.exit("...") was printed by the interpreter), then our
     hints."""
+    from .. import _present as present
     if result.exc_type != "SystemExit":
-        if result.traceback:
-            _write_err(result.traceback if result.traceback.endswith("\n")
-                       else result.traceback + "\n")
-        elif result.exc_type:
-            _write_err(f"{result.exc_type}: {result.exc_message}\n")
+        text = present.failure_text(result)
+        if text:
+            _write_err(text)
         if result.timed_out:
             error(f"{label} timed out after {timeout:g} s")
     if result.exc_message and SUBINTERPRETER_HINT in result.exc_message:
@@ -142,50 +144,34 @@ def render_results(jobs, mode: str, status: int) -> None:
 
 
 def _exception_text(job) -> str:
-    r = job.result
     if job.error is not None:
         return job.error
-    if r is None:
+    if job.result is None:
         return "not started"
-    if r.completed:
-        return ""
-    if r.exc_type == "SystemExit":
-        return f"SystemExit({r.exit_code})"
-    if r.timed_out:
-        return "TimeoutError: " + (r.exc_message or "")
-    text = r.exc_type or ""
-    if r.exc_message:
-        text += f": {r.exc_message}"
-    return text if len(text) <= 60 else text[:59] + "…"
+    from .. import _present as present
+    return present.exception_text(job.result)
 
 
 def draw_table(jobs) -> None:
     from rich.console import Console
-    from rich.table import Table
 
+    from .. import _present as present
     console = Console(stderr=True, no_color=no_color() or None, highlight=False)
-    table = Table(title=None, show_edge=True, header_style="bold")
-    for col, kw in (("name", {}), ("id", {"justify": "right"}), ("source", {}),
-                    ("channels", {}), ("completed", {}), ("exception", {}),
-                    ("duration", {"justify": "right"})):
-        table.add_column(col, **kw)
+    columns = [("name", {}), ("id", {"justify": "right"}), ("source", {}),
+               ("channels", {}), ("completed", {}), ("exception", {}),
+               ("duration", {"justify": "right"})]
+    rows = []
     for job in jobs:
         r = job.result
-        ok = r is not None and r.completed
-        table.add_row(
-            job.program.name,
-            str(r.interpreter.id) if r is not None else "-",
-            job.program.label,
-            ", ".join(job.program.channels),
-            "[green]yes[/]" if ok else "[red]no[/]",
-            _escape(_exception_text(job)),
-            f"{r.duration:.3f} s" if r is not None else "-",
-        )
-    console.print(table)
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
+        rows.append([job.program.name,
+                     str(r.interpreter.id) if r is not None else "-",
+                     job.program.label,
+                     ", ".join(job.program.channels),
+                     present.completed_cell(r),
+                     _exception_text(job),
+                     present.duration_text(r.duration) if r is not None else "-"])
+    console.print(present.results_table(columns, rows, title=None, show_edge=True,
+                                        header_style="bold"))
 
 
 class StatusLine:

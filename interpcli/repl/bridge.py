@@ -1,9 +1,9 @@
 """Interpreters' output, brought to the shell's terminal through one channel.
 
-Each interpreter of the shell gets sys.stdout and sys.stderr objects that send their text
-(line-buffered, tagged b"o" or b"e") on one shared channel. A reader thread in the shell
-writes it to the shell's own stdout/stderr (render.write), above the prompt while the
-user types: background jobs can print meanwhile.
+Each interpreter of the shell gets sys.stdout and sys.stderr objects (interpcli._shell_sub)
+that send their text (line-buffered, tagged b"o" or b"e") on one shared channel. A reader
+thread in the shell writes it to the shell's own stdout/stderr (render.write), above the
+prompt while the user types: background jobs can print meanwhile.
 
 After a foreground run the shell calls sync(): it sends a marker behind the run's output
 and waits until the reader has written everything before it (no polling)."""
@@ -13,85 +13,12 @@ import itertools
 import threading
 
 from . import render
-from .pysource import INTERNAL, RUNNER_SOURCE
 
-# The stream class of the `_interp_shell` module made in each interpreter (beside the
-# runner); its functions see that module's globals, never the user's __main__.
-STREAM_SOURCE = '''
-class ShellStream:
-    """A text stream that sends its lines to the shell (line-buffered)."""
-
-    def __init__(self, chan, tag, orig):
-        self._chan, self._tag, self._orig, self._buf = chan, tag, orig, []
-        self.encoding, self.errors = "utf-8", "backslashreplace"
-
-    def write(self, s):
-        if not isinstance(s, str):
-            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        if s:
-            self._buf.append(s)
-            if "\\n" in s or self._tag == b"e":
-                self.flush()
-        return len(s)
-
-    def writelines(self, lines):
-        for line in lines:
-            self.write(line)
-
-    def flush(self):
-        if self._buf:
-            data = "".join(self._buf)
-            self._buf.clear()
-            try:
-                self._chan.send_nowait(self._tag + data.encode("utf-8", "backslashreplace"))
-            except EOFError:
-                pass
-
-    def isatty(self):
-        try:
-            return self._orig.isatty()
-        except Exception:
-            return False
-
-    def fileno(self):
-        return self._orig.fileno()
-
-    def writable(self):
-        return True
-
-    def readable(self):
-        return False
-
-    def seekable(self):
-        return False
-
-    @property
-    def closed(self):
-        return False
-
-    @property
-    def buffer(self):
-        return self._orig.buffer
-
-
-def install(chan):
-    import sys
-    global out
-    out = chan
-    sys.stdout = ShellStream(chan, b"o", sys.__stdout__)
-    sys.stderr = ShellStream(chan, b"e", sys.__stderr__)
-'''
-
-
-def bootstrap_source() -> str:
-    """Run once in each new interpreter with channels={"out": <the bridge channel>}."""
-    module = RUNNER_SOURCE + STREAM_SOURCE
-    return ("import sys as _s, types as _t\n"
-            "_m = _t.ModuleType('_interp_shell')\n"
-            "_s.modules['_interp_shell'] = _m\n"
-            f"exec(compile({module!r}, {INTERNAL!r}, 'exec'), _m.__dict__)\n"
-            "_m.install(channels.out)\n"
-            "del _s, _t, _m, channels\n")
+# Run once in each new interpreter with channels={"out": <the bridge channel>}: the runner
+# and the streams (interpcli._shell_sub), installed on that channel.
+BOOTSTRAP = "__import__('interpcli._shell_sub', None, None, ['_']).boot(globals())\n"
+# Run in an interpreter to move its output to another bridge channel, bound as channels.out.
+REINSTALL = "__import__('interpcli._shell_sub', None, None, ['_']).install(channels.out)\n"
 
 
 class OutputBridge:

@@ -9,50 +9,8 @@ import re
 import warnings
 
 # The filename of the shell's own code inside interpreters; its frames are hidden.
-INTERNAL = "<interp-shell>"
-
-# Defined in each interpreter at spawn (module `_interp_shell`): runs an input statement
-# by statement in 'single' mode, so expression statements echo through sys.displayhook,
-# and registers the input with linecache so tracebacks show its lines. An input may break
-# its own interpreter (replace __builtins__ or __import__, clear sys.modules): the runner
-# then still serves the next input, as python's REPL goes on. wrap() finds it through
-# _InterpShellHook, a subclass of complex (0j.__class__.__subclasses__() needs neither
-# builtins nor sys.modules; subclasses of a built-in type are per interpreter), kept alive
-# by an exit callback; it imports nothing per input and takes __main__'s namespace from
-# its caller's frame.
-RUNNER_SOURCE = '''
-import ast as _ast, atexit as _atexit, linecache as _linecache, sys as _sys
-
-def run_input(src, filename):
-    linecache, ast = _linecache, _ast
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    tree = compile(src, filename, "exec", ast.PyCF_ONLY_AST | _FLAGS[0], dont_inherit=True)
-    ns = _sys._getframe(1).f_globals
-    for node in tree.body:
-        code = compile(ast.Interactive([node]), filename, "single", _FLAGS[0],
-                       dont_inherit=True)
-        _FLAGS[0] |= code.co_flags & _FUTURE_MASK
-        exec(code, ns)
-
-def _future_mask():
-    import __future__
-    m = 0
-    for name in __future__.all_feature_names:
-        m |= getattr(__future__, name).compiler_flag
-    return m
-
-_FUTURE_MASK = _future_mask()
-_FLAGS = [0]
-
-class _InterpShellHook(complex):
-    __slots__ = ()
-    run_input = staticmethod(run_input)
-
-def _keep(*_objects):
-    pass
-
-_atexit.register(_keep, _InterpShellHook)
-'''
+INTERNAL = "<interp-shell>"     # as interpcli._shell_sub names its code (that module's
+                                # import in the shell would load it here for nothing)
 
 
 _COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
@@ -115,9 +73,11 @@ def defined_names(text: str) -> set[str]:
 
 
 def wrap(source: str, filename: str) -> str:
-    """The source that runs an input through the runner in an interpreter."""
+    """The source that runs an input through the runner in an interpreter
+    (interpcli._shell_sub.run_input)."""
     return ("([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
-            "'_InterpShellHook'] or [__import__('_interp_shell')._InterpShellHook])[0]"
+            "'_InterpShellHook'] or [__import__('interpcli._shell_sub', None, None, "
+            "['_'])._InterpShellHook])[0]"
             f".run_input({source!r}, {filename!r})\n")
 
 

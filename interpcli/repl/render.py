@@ -1,8 +1,11 @@
-"""What the shell prints: the banner, one-line messages, results, and rich tables.
+"""What the shell prints: the banner, one-line messages, results, and rich tables (the
+results' cells and tables, and failures' text, as interpcli._present shows them for the
+CLI too).
 
-Every write goes through write(), under one lock, to the current sys.stdout/sys.stderr.
-While the prompt is shown (prompting()), those are prompt_toolkit's patch_stdout proxy,
-which puts text above the prompt; otherwise they are the real streams, written at once,
+Every write goes through write() (the PromptOutput object `output`, which holds the prompt's
+state), under one lock, to the current sys.stdout/sys.stderr. While the prompt is shown
+(prompting()), those are prompt_toolkit's patch_stdout proxy, which puts text above the
+prompt; otherwise they are the real streams, written at once,
 so what a command prints comes before the next prompt. rich is imported only when a
 table is drawn. Colour follows the terminal and NO_COLOR."""
 from __future__ import annotations
@@ -11,24 +14,75 @@ import contextlib
 import sys
 import threading
 
+from .. import _present as present
 from .commands import COMMANDS, PREFIX, Command
 from .pysource import clean_traceback
 
-_lock = threading.RLock()
-_prompt_session = None          # prompt_toolkit's app session while the prompt is shown
-_real_streams = None            # (stdout, stderr) as they were before the prompt
-_undelivered: list = []         # [text, err] from other threads, not shown yet
 
+class PromptOutput:
+    """Where the shell's writes go, whichever thread makes them: while the prompt is shown
+    (prompting()), text from other threads goes above it, never lost; otherwise it is
+    written at once."""
 
-def write(text: str, err: bool = False) -> None:
-    """Write text to the shell's stdout (or stderr), from any thread. While the prompt is
-    shown, text from other threads goes above it (_above_prompt), never lost."""
-    with _lock:
-        if _prompt_session is not None and threading.current_thread() is not \
-                threading.main_thread():
-            _above_prompt([text, err])
-        else:
-            _write_now(text, err)
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.prompt_session = None      # prompt_toolkit's app session while it is shown
+        self.real_streams = None        # (stdout, stderr) as they were before the prompt
+        self.undelivered: list = []     # [text, err] from other threads, not shown yet
+
+    def write(self, text: str, err: bool = False) -> None:
+        with self.lock:
+            if self.prompt_session is not None and threading.current_thread() is not \
+                    threading.main_thread():
+                self._above_prompt([text, err])
+            else:
+                _write_now(text, err)
+
+    def _above_prompt(self, entry: list) -> None:
+        """Show entry above the prompt from the prompt's own event loop. patch_stdout's
+        proxy schedules its writes on the loop too, but a prompt that ends at once
+        (typed-ahead input) closes its loop first and the text is lost: a job's "[bg] ...
+        result" line was. So the entry stays in undelivered until shown, and prompting()
+        shows what is left when the prompt ends. Called with the lock held."""
+        self.undelivered.append(entry)
+        app = self.prompt_session.app
+        loop = getattr(app, "loop", None) if app is not None and app.is_running else None
+        if loop is None:
+            return                      # shown when the prompt ends
+
+        def show():
+            with self.lock:
+                if any(e is entry for e in self.undelivered):
+                    self.undelivered.remove(entry)
+                    _write_now(entry[0], entry[1], self.real_streams)
+
+        def deliver():
+            from prompt_toolkit.application import run_in_terminal
+            run_in_terminal(show, in_executor=False)
+        try:
+            loop.call_soon_threadsafe(deliver)
+        except RuntimeError:
+            pass                        # the loop is closed: shown when the prompt ends
+
+    @contextlib.contextmanager
+    def prompting(self):
+        """While the prompt is shown: text from other threads goes above it."""
+        from prompt_toolkit.application import get_app_session
+        from prompt_toolkit.patch_stdout import patch_stdout
+        cm = patch_stdout(raw=True)
+        with self.lock:
+            self.real_streams = (sys.stdout, sys.stderr)
+            cm.__enter__()
+            self.prompt_session = get_app_session()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.prompt_session = None
+                cm.__exit__(None, None, None)     # flushes what came meanwhile
+                left, self.undelivered[:] = self.undelivered[:], []
+                for text, err in left:
+                    _write_now(text, err)
 
 
 def _write_now(text: str, err: bool, streams=None) -> None:
@@ -41,53 +95,17 @@ def _write_now(text: str, err: bool, streams=None) -> None:
         pass
 
 
-def _above_prompt(entry: list) -> None:
-    """Show entry above the prompt from the prompt's own event loop. patch_stdout's proxy
-    schedules its writes on the loop too, but a prompt that ends at once (typed-ahead
-    input) closes its loop first and the text is lost: a job's "[bg] ... result" line
-    was. So the entry stays in _undelivered until shown, and prompting() shows what is
-    left when the prompt ends. Called with _lock held."""
-    _undelivered.append(entry)
-    app = _prompt_session.app
-    loop = getattr(app, "loop", None) if app is not None and app.is_running else None
-    if loop is None:
-        return                      # shown when the prompt ends
-
-    def show():
-        with _lock:
-            if any(e is entry for e in _undelivered):
-                _undelivered.remove(entry)
-                _write_now(entry[0], entry[1], _real_streams)
-
-    def deliver():
-        from prompt_toolkit.application import run_in_terminal
-        run_in_terminal(show, in_executor=False)
-    try:
-        loop.call_soon_threadsafe(deliver)
-    except RuntimeError:
-        pass                        # the loop is closed: shown when the prompt ends
+output = PromptOutput()     # the shell's terminal (one per process, as the terminal is)
 
 
-@contextlib.contextmanager
+def write(text: str, err: bool = False) -> None:
+    """Write text to the shell's stdout (or stderr), from any thread (output.write)."""
+    output.write(text, err)
+
+
 def prompting():
     """While the prompt is shown: text from other threads goes above it."""
-    global _prompt_session, _real_streams
-    from prompt_toolkit.application import get_app_session
-    from prompt_toolkit.patch_stdout import patch_stdout
-    cm = patch_stdout(raw=True)
-    with _lock:
-        _real_streams = (sys.stdout, sys.stderr)
-        cm.__enter__()
-        _prompt_session = get_app_session()
-    try:
-        yield
-    finally:
-        with _lock:
-            _prompt_session = None
-            cm.__exit__(None, None, None)     # flushes what came meanwhile
-            left, _undelivered[:] = _undelivered[:], []
-            for text, err in left:
-                _write_now(text, err)
+    return output.prompting()
 
 
 _ANSI = {"error": "31", "ok": "32", "note": "2", "warn": "33", "bold": "1"}
@@ -145,15 +163,7 @@ def help_text(cmd: Command | None = None) -> str:
     return text
 
 
-def outcome(result) -> str:
-    """A short word for how a run ended: ok, the exception type, or the exit status."""
-    if result.completed:
-        return "ok"
-    if result.exc_type == "SystemExit":
-        return f"exit {result.exit_code}"
-    if result.timed_out:
-        return "timed out"
-    return result.exc_type or "failed"
+outcome = present.outcome
 
 
 def show_failure(result) -> None:
@@ -164,11 +174,7 @@ def show_failure(result) -> None:
         return
     if result.completed:
         return
-    tb = clean_traceback(result.traceback)
-    if not tb:
-        tb = f"{result.exc_type}: {result.exc_message}\n" if result.exc_message \
-            else f"{result.exc_type}\n"
-    tb = tb if tb.endswith("\n") else tb + "\n"
+    tb = present.failure_text(result, clean_traceback(result.traceback))
     if _color_on(sys.stderr):
         tb = _highlight_traceback(tb)
     write(tb, err=True)
@@ -237,8 +243,6 @@ def results_table(records) -> None:
     """records: (number, mode, RunResult) tuples. Every column but source is as wide as
     its content (capped); source takes the rest of the terminal's width."""
     from rich import box
-    from rich.table import Table
-    from rich.text import Text
     console = _console()
     heads = ["#", "interpreter", "source", "channels", "completed", "exception", "duration"]
     caps = [6, 20, None, 16, 9, 24, 9]
@@ -246,8 +250,8 @@ def results_table(records) -> None:
     for number, mode, r in records:
         who = f"{r.interpreter.name} ({r.interpreter.id})" + (" bg" if mode == "bg" else "")
         rows.append([str(number), who, first_line(r.source, 200), ", ".join(r.channels),
-                     "yes" if r.completed else "no", "" if r.completed else outcome(r),
-                     f"{r.duration * 1000:.1f} ms" if r.duration < 1 else f"{r.duration:.2f} s"])
+                     present.completed_cell(r), "" if r.completed else outcome(r),
+                     present.duration_text(r.duration, short=True)])
     if not any(row[3] for row in rows):
         del heads[3], caps[3]
         for row in rows:
@@ -257,16 +261,11 @@ def results_table(records) -> None:
               for i, (h, cap) in enumerate(zip(heads, caps))]
     rest = console.width - sum(widths) - 3 * (len(heads) - 1)
     widths[src] = max(8, min(rest, max(len(row[src]) for row in rows)))
-    table = Table(title="results", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                  pad_edge=False)
-    for i, h in enumerate(heads):
-        table.add_column(h, width=widths[i], no_wrap=True, overflow="ellipsis",
-                         justify="right" if h in ("#", "duration") else "left")
-    done = heads.index("completed")
-    for row in rows:
-        cells = [Text(c) for c in row]
-        cells[done].stylize("green" if row[done] == "yes" else "red")
-        table.add_row(*cells)
+    columns = [(h, {"width": widths[i], "no_wrap": True, "overflow": "ellipsis",
+                    "justify": "right" if h in ("#", "duration") else "left"})
+               for i, h in enumerate(heads)]
+    table = present.results_table(columns, rows, title="results", title_justify="left",
+                                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     _print(console, table)
 
 

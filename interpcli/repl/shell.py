@@ -16,7 +16,7 @@ import interpcli
 from interpcli.errors import InterpError
 
 from . import render
-from .bridge import OutputBridge, bootstrap_source
+from .bridge import BOOTSTRAP, REINSTALL, OutputBridge
 from .commands import PREFIX, CommandError, is_command, parse
 from .pysource import INTERNAL, defined_names, wrap
 
@@ -108,7 +108,7 @@ class Shell:
             raise CommandError(str(exc)) from None
         except InterpError as exc:
             raise CommandError(f"cannot create interpreter {name!r}: {exc}") from None
-        boot = interp.run(bootstrap_source(), channels={"out": self.bridge.channel})
+        boot = interp.run(BOOTSTRAP, channels={"out": self.bridge.channel})
         if not boot.completed:
             interp.close()
             raise CommandError(f"cannot set up interpreter {interp.name!r}: "
@@ -185,7 +185,7 @@ class Shell:
         """Bind the shell's channels that e has not seen yet as globals of its __main__
         (and move its output to the current bridge)."""
         if e.bridge is not self.bridge:
-            e.interp.run("__import__('_interp_shell').install(channels.out)\n",
+            e.interp.run(REINSTALL,
                          channels={"out": self.bridge.channel}, filename=INTERNAL).check()
             e.bridge = self.bridge
         new = [n for n in self.channels if n not in e.bound]
