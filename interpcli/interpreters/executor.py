@@ -34,9 +34,9 @@ import types
 
 from .. import _lowlevel
 from .._pool_worker import K_MARSHAL, K_PICKLE, TID, plain
-from . import ExecutionFailed
+from . import ExecutionFailed, NotShareableError
 from . import _crossinterp as _xi
-from . import _pickling
+from . import _pickling, _stdlib
 from ._replies import PoolFuture, Receiver
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
@@ -136,8 +136,13 @@ def _encode(tid, fn, args, kwargs):
     return msg, False
 
 
-class BrokenInterpreterPool(_thread.BrokenThreadPool):
-    """Raised when a worker interpreter's initializer failed: the pool is unusable."""
+class BrokenInterpreterPool(*(_stdlib.std("BrokenInterpreterPool")
+                              or (_thread.BrokenThreadPool,))):
+    """Raised when a worker interpreter's initializer failed: the pool is unusable (on
+    3.14+ a subclass of the stdlib's, itself a BrokenThreadPool)."""
+
+
+_INIT_FAILED = "A thread initializer failed, the thread pool is not usable anymore"
 
 
 _live_pools: "weakref.WeakSet[_Pool]" = weakref.WeakSet()
@@ -162,8 +167,8 @@ class _Pool:
 
     def __init__(self, max_workers, name_prefix, initializer, initargs, shared):
         if isinstance(initializer, str):
-            if initargs:
-                raise ValueError(f"an initializer script does not take args, got {initargs!r}")
+            if initargs:    # the stdlib refuses a script initializer with TypeError
+                raise TypeError(f"an initializer script does not take args, got {initargs!r}")
             compile(initializer, "<string>", "exec")
         elif initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable or a script (str)")
@@ -195,8 +200,13 @@ class _Pool:
             msg, lent = _encode(tid, fn, args, kwargs)
         except KeyboardInterrupt:
             raise                           # the caller's Ctrl-C, not the task's failure
-        except BaseException as exc:        # not shareable: the task fails, as in 3.14
+        except NotShareableError as exc:    # not shareable: the task fails, as in 3.14
             future.set_exception(exc)
+            return future
+        except BaseException as exc:        # pickling failed: as the stdlib's pool says it
+            failed = NotShareableError("args not shareable")
+            failed.__cause__ = exc
+            future.set_exception(failed)
             return future
         with self.lock:
             self.pending.append((tid, future, msg, lent))
@@ -317,8 +327,9 @@ def _work(pool):
             interp = create()
             pool.init_interpreter(interp)
         except BaseException:
-            pool.break_pool("A thread initializer failed, the thread pool "
-                            "is not usable anymore")
+            # as ThreadPoolExecutor's workers: logged, and the pool broken at once
+            _base.LOGGER.critical("Exception in initializer:", exc_info=True)
+            pool.break_pool(_INIT_FAILED)
             return
         res = interp._run(_LOOP.format(tasks=pool.task_recv.id, replies=pool.reply_send.id))
         if not res.completed and not _exiting:
@@ -335,6 +346,8 @@ def _work(pool):
 class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
     """An Executor running calls in a pool of interpreters, one per worker thread."""
 
+    BROKEN = BrokenInterpreterPool
+
     def __init__(self, max_workers=None, thread_name_prefix="", initializer=None,
                  initargs=(), shared=None):
         """Initializes a new InterpreterPoolExecutor instance.
@@ -349,7 +362,10 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
             shared: A mapping of shareable objects to be inserted into
                 each worker interpreter.
         """
-        super().__init__(max_workers, thread_name_prefix or "InterpreterPoolExecutor")
+        # named as the stdlib's: "InterpreterPoolExecutor-N" (ThreadPoolExecutor's counter),
+        # its threads "InterpreterPoolExecutor-N_M"
+        super().__init__(max_workers, thread_name_prefix
+                         or f"InterpreterPoolExecutor-{self._counter()}")
         self._pool = _Pool(self._max_workers, self._thread_name_prefix, initializer,
                            initargs, shared)
         self._initializer, self._initargs = initializer, tuple(initargs)
@@ -363,11 +379,9 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
         if isinstance(fn, str) and (args or kwargs):
             raise ValueError(f"a script does not take args or kwargs, got {args!r} and "
                              f"{kwargs!r}")
-        if not isinstance(fn, str) and not callable(fn):
-            raise TypeError(f"{type(fn).__name__!r} object is not callable")
+        # what is not callable fails its future (the worker calls it), as in the stdlib
         with self._shutdown_lock:
             if self._pool.broken:
-                self._broken = self._pool.broken
                 raise BrokenInterpreterPool(self._pool.broken)
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
@@ -375,6 +389,17 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             return self._pool.submit(fn, args, kwargs)
     submit.__doc__ = _thread.ThreadPoolExecutor.submit.__doc__
+
+    @property
+    def _broken(self):
+        """False, or why the pool is broken (a worker's initializer failed): set by the
+        worker at once, as ThreadPoolExecutor's _initializer_failed() does."""
+        pool = self.__dict__.get("_pool")
+        return (pool.broken or False) if pool is not None else False
+
+    @_broken.setter
+    def _broken(self, value):
+        pass        # ThreadPoolExecutor.__init__ sets False; the pool's state decides
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         with self._shutdown_lock:
