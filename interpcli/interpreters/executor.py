@@ -200,10 +200,7 @@ class _Pool:
             msg, lent = _encode(tid, fn, args, kwargs)
         except KeyboardInterrupt:
             raise                           # the caller's Ctrl-C, not the task's failure
-        except NotShareableError as exc:    # not shareable: the task fails, as in 3.14
-            future.set_exception(exc)
-            return future
-        except BaseException as exc:        # pickling failed: as the stdlib's pool says it
+        except BaseException as exc:        # not shareable: the task fails, as in 3.14
             failed = NotShareableError("args not shareable")
             failed.__cause__ = exc
             future.set_exception(failed)
