@@ -42,8 +42,7 @@ def std(name: str) -> tuple:
         if module not in sys.modules and _core.current_id() != _core.main_id():
             return ()
     try:
-        import importlib
-        cls = getattr(importlib.import_module(module), name, None)
+        cls = getattr(__import__(module, fromlist=[name]), name, None)
     except Exception:       # absent, or an import hook maps that name to this package
         return ()
     if not isinstance(cls, type) or cls.__module__.startswith("interpcli"):
