@@ -17,8 +17,10 @@ closes its interpreter when the pool shuts down.
 Each task's callable, arguments and result are pickled across (functions of __main__ and of
 modules the interpreter cannot import cross by value), plain data is marshalled. An
 exception raised by a task is re-raised in the caller as it was, with __cause__ set to an
-ExecutionFailed that carries the remote traceback; one that does not pickle is raised as
-that ExecutionFailed."""
+ExecutionFailed (on 3.14+ the stdlib's class itself, as its pool gives it) that carries the
+remote traceback; one that does not pickle is raised as that ExecutionFailed. A task whose
+callable or arguments do not pickle (or unpickle in the worker) fails its future with
+NotShareableError('args not shareable'), as the stdlib's does."""
 from __future__ import annotations
 
 import collections
