@@ -153,6 +153,10 @@ def serve(task_chan: int, reply_chan: int) -> None:
                 import pickle
                 try:
                     fn, args, kwargs = pickle.loads(msg[HEAD:])
+                except BaseException as exc:
+                    reply = (False, _not_unpickled(exc))
+                    replies.send_nowait(K_MARSHAL + pack_tid(tid) + dumps(reply))
+                    continue
                 finally:
                     if type(msg) is memoryview:
                         msg.release()     # lent: the sender's memory is let go at once
@@ -187,6 +191,21 @@ def serve(task_chan: int, reply_chan: int) -> None:
         else:
             replies.send_nowait(out)
         del out, data, keep
+
+
+def _not_unpickled(exc):
+    """The failure of a task whose callable or arguments do not unpickle here: the caller
+    raises NotShareableError('args not shareable'), as the stdlib's pool does, caused by
+    an ExecutionFailed that shows exc."""
+    import pickle
+    from .interpreters import _crossinterp as xi
+    from .interpreters._worker import excinfo
+    try:
+        raise pickle.UnpicklingError("the task could not be unpickled in the worker "
+                                     "interpreter") from exc
+    except pickle.UnpicklingError as wrapped:
+        info = excinfo(wrapped, skip=99)
+    return (info, xi.pickle_dumps(xi.NotShareableError("args not shareable"), []))
 
 
 def _exception(exc, preserve):

@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
-"""Run CPython's own interpreters tests against interpcli.interpreters.
+"""Run CPython's own interpreters and InterpreterPoolExecutor tests against interpcli's.
 
-    python tools/conformance.py                   # all four modules, both sides, a table
+    python tools/conformance.py                   # both suites, both sides, a table each
     python tools/conformance.py -k TestInterpreterCall -v
-    python tools/conformance.py --min-rate 0.95   # exit 1 under 95 % or on any hang
+    python tools/conformance.py --suite pool      # only the executor's tests (3.14+)
+    python tools/conformance.py --min-rate 0.95   # exit 1 under 95 %, on a pool test the
+                                                  # stdlib passes and ours not, or a hang
 
 The tests are those of the Python running this script, taken from its installed stdlib
-(`test/test_interpreters/`: test_api, test_queues, test_channels, test_lifecycle); nothing
-of them is copied into the project. Each test runs twice:
+(`test/test_interpreters/`: test_api, test_queues, test_channels, test_lifecycle: the
+"interpreters" suite; and on 3.14+ the "pool" suite: `test/test_concurrent_futures/`'s
+test_interpreter_pool and the InterpreterPool variants of test_as_completed and
+test_init); nothing of them is copied into the project. Each test runs twice:
 
 - "stdlib": unmodified, against the Python's own module (the reference count);
 - "ours": with its imports pointed at interpcli.interpreters: `concurrent.interpreters`
   (3.14+), `test.support.interpreters` (3.13) and 3.14's `test.support.channels` resolve to
   interpcli.interpreters and its submodules. The redirection is an import hook installed
   by a sitecustomize module (on PYTHONPATH), so it holds in every interpreter of the test
-  process, subinterpreters included, and in the Python processes the tests start.
+  process, subinterpreters included, and in the Python processes the tests start. In the
+  pool suite only `concurrent.futures.interpreter` (and so
+  `concurrent.futures.InterpreterPoolExecutor`) resolves to interpcli.interpreters.executor:
+  the tests' `concurrent.interpreters` stays the stdlib's, so they also check that the
+  exceptions ours raises are the stdlib's classes.
 
 Scope: a test that uses CPython's private C modules (`_interpreters`, `_interpqueues`,
 `_interpchannels`) directly is out of scope. That is decided from the source: the test
@@ -51,6 +59,10 @@ import traceback
 
 MODULES = ("test_api", "test_queues", "test_channels", "test_lifecycle")
 PACKAGE = "test.test_interpreters"
+# the pool suite (3.14+): the InterpreterPoolExecutor tests of test_concurrent_futures
+POOL_MODULES = ("test_interpreter_pool", "test_as_completed", "test_init")
+POOL_PACKAGE = "test.test_concurrent_futures"
+SUITES = {"interpreters": PACKAGE, "pool": POOL_PACKAGE}
 PRIVATE = ("_interpreters", "_interpqueues", "_interpchannels")
 _PRIVATE_RE = re.compile(r"\b(?:%s)\b" % "|".join(PRIVATE))
 
@@ -58,6 +70,7 @@ _PRIVATE_RE = re.compile(r"\b(?:%s)\b" % "|".join(PRIVATE))
 # directory put first on PYTHONPATH. Modules alias interpcli's: the loader hands back the
 # target module itself (its own __spec__ restored), so there is one module object.
 SITECUSTOMIZE = r'''
+import os
 import sys
 
 _ALIASES = {
@@ -69,6 +82,11 @@ _ALIASES = {
     "interpcli.interpreters.queues": "interpcli.interpreters._queues",
 }
 _PREFIXES = ("concurrent.interpreters.", "test.support.interpreters.")
+if os.environ.get("CONFORMANCE_SUITE") == "pool":
+    # only the executor is ours: the tests' concurrent.interpreters stays the stdlib's,
+    # whose exception classes ours must be (or subclass) to be caught
+    _ALIASES = {"concurrent.futures.interpreter": "interpcli.interpreters.executor"}
+    _PREFIXES = ()
 
 
 def _target(name):
@@ -115,9 +133,21 @@ sys.meta_path.insert(0, _AliasFinder)
 
 # ---------------------------------------------------------------- the worker side
 
+def _package():
+    return SUITES[os.environ.get("CONFORMANCE_SUITE", "interpreters")]
+
+
+def in_suite(test, module) -> bool:
+    """Whether a collected test belongs to the suite: the pool suite takes all of
+    test_interpreter_pool and the InterpreterPool variants of the other modules."""
+    if _package() != POOL_PACKAGE or module == "test_interpreter_pool":
+        return True
+    return type(test).__name__.startswith("InterpreterPool")
+
+
 def _import_tests(module):
     import unittest
-    name = f"{PACKAGE}.{module}"
+    name = f"{_package()}.{module}"
     loader = unittest.TestLoader()
     try:
         suite = loader.loadTestsFromName(name)
@@ -221,6 +251,8 @@ def worker_collect(modules, out):
             out.write(json.dumps({"module": module, "error": err}) + "\n")
             continue
         for test in _flatten(suite):
+            if not in_suite(test, module):
+                continue
             tid = test.id()
             out.write(json.dumps({"module": module, "id": tid,
                                   "out_of_scope": out_of_scope(test)}) + "\n")
@@ -286,7 +318,7 @@ def worker_main(argv):
     out = os.fdopen(args.fd, "w", buffering=1)
     try:
         if args.collect:
-            worker_collect(args.ids or MODULES, out)
+            worker_collect(args.ids, out)
         else:
             worker_run(args.module, args.ids, out, not args.keep_going)
     except BaseException:
@@ -423,8 +455,13 @@ def main(argv=None):
         signal.signal(signal.SIGINT, signal.default_int_handler)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--suite", choices=("all", "interpreters", "pool"), default="all",
+                    help="test_interpreters, the InterpreterPoolExecutor tests of "
+                         "test_concurrent_futures (3.14+), or both (default: %(default)s)")
     ap.add_argument("--modules", default=",".join(MODULES),
                     help="comma-separated test modules (default: %(default)s)")
+    ap.add_argument("--pool-modules", default=",".join(POOL_MODULES),
+                    help="the pool suite's modules (default: %(default)s)")
     ap.add_argument("-k", action="append", default=[],
                     help="only tests whose id contains this (repeatable)")
     ap.add_argument("--timeout", type=float,
@@ -436,21 +473,36 @@ def main(argv=None):
                     help="do not restart a worker after a failed test")
     ap.add_argument("--min-rate", type=float, default=None,
                     help="exit 1 when ours passes fewer than this share of the in-scope "
-                         "tests (0..1), or when any test hangs")
+                         "test_interpreters tests (0..1), fails a pool test the stdlib "
+                         "passes, or when any test hangs")
     ap.add_argument("-v", "--verbose", action="count", default=0,
                     help="show the traceback of each failure")
     ap.add_argument("--json", help="write every result to this file")
     ap.add_argument("--logs", help="keep the test processes' output in this directory")
     args = ap.parse_args(argv)
 
-    modules = [m for m in args.modules.split(",") if m]
-    testdir = os.path.join(sysconfig.get_paths()["stdlib"], *PACKAGE.split("."))
-    missing = [m for m in modules if not os.path.exists(os.path.join(testdir, m + ".py"))]
-    if missing:
-        print(f"conformance: {', '.join(missing)} not found in {testdir} (on Debian, install "
-              f"libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)",
-              file=sys.stderr)
-        return 2
+    stdlib = sysconfig.get_paths()["stdlib"]
+    plan = []
+    if args.suite in ("all", "interpreters"):
+        plan.append(("interpreters", [m for m in args.modules.split(",") if m]))
+    if args.suite in ("all", "pool"):
+        pool_modules = [m for m in args.pool_modules.split(",") if m]
+        pooldir = os.path.join(stdlib, *POOL_PACKAGE.split("."))
+        if os.path.exists(os.path.join(pooldir, "test_interpreter_pool.py")):
+            plan.append(("pool", pool_modules))
+        elif args.suite == "pool":
+            print(f"conformance: no test_interpreter_pool in {pooldir} (3.14+; on Debian, "
+                  f"install libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)",
+                  file=sys.stderr)
+            return 2
+    for suite, modules in plan:
+        testdir = os.path.join(stdlib, *SUITES[suite].split("."))
+        missing = [m for m in modules if not os.path.exists(os.path.join(testdir, m + ".py"))]
+        if missing:
+            print(f"conformance: {', '.join(missing)} not found in {testdir} (on Debian, "
+                  f"install libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)",
+                  file=sys.stderr)
+            return 2
     try:
         import interpcli.interpreters  # noqa: F401
     except Exception as exc:
@@ -458,13 +510,39 @@ def main(argv=None):
               file=sys.stderr)
         return 2
 
-    logroot = args.logs or tempfile.mkdtemp(prefix="conformance-")
     sitedir = tempfile.mkdtemp(prefix="conformance-site-")
     with open(os.path.join(sitedir, "sitecustomize.py"), "w") as f:
         f.write(SITECUSTOMIZE)
+    status, summaries, dump = 0, [], {}
+    try:
+        for suite, modules in plan:
+            ok, summary, results = run_suite(suite, modules, args, sitedir)
+            summaries.append(summary)
+            dump[suite] = results
+            if not ok:
+                status = 1
+    finally:
+        shutil.rmtree(sitedir, ignore_errors=True)
+    if len(summaries) > 1:
+        print()
+        for line in summaries:
+            print(line)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"python": sys.version.split()[0], **dump}, f, indent=1)
+    return status
+
+
+def run_suite(suite, modules, args, sitedir):
+    """Run one suite on the sides asked; (passes the gate, summary line, results)."""
+    package = SUITES[suite]
+    testdir = os.path.join(sysconfig.get_paths()["stdlib"], *package.split("."))
+    logroot = os.path.join(args.logs, suite) if args.logs else tempfile.mkdtemp(
+        prefix="conformance-")
     base_env = dict(os.environ)
     base_env.pop("PYTHONPATH", None)
     base_env.setdefault("PYTHONFAULTHANDLER", "1")
+    base_env["CONFORMANCE_SUITE"] = suite
     ours_env = dict(base_env, PYTHONPATH=sitedir, CONFORMANCE_SIDE="ours")
     sides = []
     for name, env in (("stdlib", base_env), ("ours", ours_env)):
@@ -473,6 +551,7 @@ def main(argv=None):
             sides.append(Side(name, env, os.path.join(logroot, name)))
 
     t0 = time.monotonic()
+    os.makedirs(logroot, exist_ok=True)
     reference = Side("collect", base_env, logroot)
     collected = collect(reference, modules, timeout=300)
     mod_errors = {c["module"]: c["error"] for c in collected if "error" in c}
@@ -491,12 +570,12 @@ def main(argv=None):
 
     # -- the report --
     v = sys.version.split()[0]
-    print(f"interpreters conformance, Python {v}: CPython's {testdir}")
+    print(f"{suite} conformance, Python {v}: CPython's {testdir}")
     for m, err in mod_errors.items():
         print(f"  {m}: not collected ({err})")
     stdlib_skips = {tid for tid, r in results.get("stdlib", {}).items()
                     if r["status"] == "skipped"}
-    header = f"{'module':<16}{'tests':>6}{'out':>6}{'in':>6}{'skip':>6}"
+    header = f"{'module':<22}{'tests':>6}{'out':>6}{'in':>6}{'skip':>6}"
     cols = [s.name for s in sides]
     for c in cols:
         header += f"{c + ' pass':>13}"
@@ -521,36 +600,43 @@ def main(argv=None):
     counted_total = totals["inn"] - totals["skip"]
     _print_row("total", totals, cols, counted_total)
 
+    ok, summary = True, f"{suite}: ran on one side only"
     if "ours" in cols:
         fails = [(tid, r) for tid, r in sorted(results["ours"].items())
                  if tid not in stdlib_skips and r["status"] != "passed"]
         if fails:
             print("\nnot passing (ours):")
             for tid, r in fails:
-                print(f"  {r['status']:<8} {tid.removeprefix(PACKAGE + '.')}: {r.get('reason', '')}")
+                print(f"  {r['status']:<8} {tid.removeprefix(package + '.')}: {r.get('reason', '')}")
                 if args.verbose and r.get("detail"):
                     print(textwrap.indent(r["detail"].rstrip(), "      | ", lambda line: True))
         rate = totals["ours"] / counted_total if counted_total else 0.0
-        line = (f"ours: {totals['ours']}/{counted_total} in-scope tests pass ({rate:.1%}), "
-                f"{totals['fail']} fail, {totals['hung']} hung")
+        summary = (f"{suite} ({v}) ours: {totals['ours']}/{counted_total} in-scope tests pass "
+                   f"({rate:.1%}), {totals['fail']} fail, {totals['hung']} hung")
         if "stdlib" in cols:
-            line += f"; the stdlib passes {totals['stdlib']}/{counted_total}"
-        print(line + f" [{elapsed:.0f} s]")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"python": v, "tests": tests, "results": results}, f, indent=1)
+            summary += f"; the stdlib passes {totals['stdlib']}/{counted_total}"
+        print(summary + f" [{elapsed:.0f} s]")
+        if args.min_rate is not None:
+            if suite == "pool":
+                # every test the stdlib's executor passes must pass ours
+                lost = [tid for tid, r in results.get("stdlib", {}).items()
+                        if r["status"] == "passed"
+                        and results["ours"].get(tid, {}).get("status") != "passed"]
+                ok = not totals["hung"] and not lost and (
+                    "stdlib" in cols or rate >= args.min_rate)
+                need = "every test the stdlib passes"
+            else:
+                ok = not totals["hung"] and rate >= args.min_rate
+                need = f"{args.min_rate:.0%}"
+            if not ok:
+                print(f"conformance: {suite} FAILED (needs {need} and no hang)")
     if args.logs is None:
         shutil.rmtree(logroot, ignore_errors=True)
-    shutil.rmtree(sitedir, ignore_errors=True)
-    if args.min_rate is not None and "ours" in cols:
-        if totals["hung"] or rate < args.min_rate:
-            print(f"conformance: FAILED (needs {args.min_rate:.0%} and no hang)")
-            return 1
-    return 0
+    return ok, summary, {"tests": tests, "results": results}
 
 
 def _print_row(name, row, cols, counted):
-    line = f"{name:<16}{row['tests']:>6}{row['out']:>6}{row['inn']:>6}{row['skip']:>6}"
+    line = f"{name:<22}{row['tests']:>6}{row['out']:>6}{row['inn']:>6}{row['skip']:>6}"
     for c in cols:
         line += f"{row[c]:>8}/{counted:<4}"
     if "ours" in cols:

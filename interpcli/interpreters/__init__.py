@@ -19,7 +19,9 @@ import threading
 import types
 
 from .. import _lowlevel
-from ..errors import InterpreterError, InterpreterNotFoundError
+from . import _stdlib
+_stdlib.adopt_core()     # noqa: E402 (3.14+: the core's errors subclass the stdlib's)
+from ..errors import InterpreterError, InterpreterNotFoundError  # noqa: E402
 from . import _broker
 from . import _crossinterp as _xi
 from . import _worker

@@ -5,6 +5,7 @@ from __future__ import annotations
 import types
 
 from ..errors import InterpreterError
+from . import _stdlib
 
 _EXEC_FAILURE_STR = """
 {superstr}
@@ -14,7 +15,7 @@ Uncaught in the interpreter:
 {formatted}
 """.strip()
 
-class ExecutionFailed(InterpreterError):
+class ExecutionFailed(InterpreterError, *_stdlib.std("ExecutionFailed")):
     """An unhandled exception happened during execution.
 
     This is raised from Interpreter.exec() and Interpreter.call(); `excinfo` describes the
@@ -27,7 +28,7 @@ class ExecutionFailed(InterpreterError):
                 msg = f"{excinfo.type.__name__}: {excinfo.msg}"
             else:
                 msg = excinfo.type.__name__ or excinfo.msg
-        super().__init__(msg)
+        InterpreterError.__init__(self, msg)    # not the stdlib's (which takes excinfo)
         self.excinfo = excinfo
 
     def __str__(self):
@@ -48,10 +49,11 @@ def _make_excinfo(info) -> types.SimpleNamespace:
         msg=msg, formatted=formatted, errdisplay=errdisplay)
 
 
-def _failure(info, pickled):
-    """The exception for a failed call: ExecutionFailed, or with a pickled exception (the
-    executor's case) that exception, its __cause__ the ExecutionFailed."""
-    failed = ExecutionFailed(_make_excinfo(info))
+def _failure(info, pickled, failed_type=None):
+    """The exception for a failed call: ExecutionFailed (or failed_type, which takes an
+    excinfo), or with a pickled exception (the executor's case) that exception, its
+    __cause__ the ExecutionFailed."""
+    failed = (failed_type or ExecutionFailed)(_make_excinfo(info))
     if pickled is not None:
         try:
             import pickle

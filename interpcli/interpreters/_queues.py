@@ -23,7 +23,7 @@ import weakref
 
 from .._lowlevel import core_module
 from ..errors import InterpError
-from . import _crossinterp
+from . import _crossinterp, _stdlib
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
 from ._queuestate import _COUNTS, _MAGIC, _NONE, _PREFIX, _SKIP, _STATE, QueueState
 from ._shareable import KIND_QUEUE, KIND_QUEUE_PART, kind_of
@@ -39,29 +39,30 @@ __all__ = [
 _core = core_module()
 
 
-class QueueError(InterpError, RuntimeError):
+class QueueError(InterpError, *_stdlib.std("QueueError"), RuntimeError):
     """Indicates that a queue-related error happened."""
 
 
-class QueueNotFoundError(QueueError, LookupError):
+class QueueNotFoundError(QueueError, *_stdlib.std("QueueNotFoundError"), LookupError):
     """The queue does not exist (any more)."""
 
 
-class QueueEmpty(QueueError, queue.Empty):
+class QueueEmpty(QueueError, *_stdlib.std("QueueEmpty"), queue.Empty):
     """Raised from get_nowait() when the queue is empty.
 
     It is also raised from get() if it times out.
     """
 
 
-class QueueFull(QueueError, queue.Full):
+class QueueFull(QueueError, *_stdlib.std("QueueFull"), queue.Full):
     """Raised from put_nowait() when the queue is full.
 
     It is also raised from put() if it times out.
     """
 
 
-class ItemInterpreterDestroyed(QueueError, _crossinterp.ItemInterpreterDestroyed):
+class ItemInterpreterDestroyed(QueueError, *_stdlib.std("ItemInterpreterDestroyed"),
+                               _crossinterp.ItemInterpreterDestroyed):
     """Raised from get() and get_nowait()."""
 
 

@@ -26,9 +26,12 @@ from concurrent.futures import _base
 
 from .._lowlevel import core_module
 from .._pool_worker import HEAD, K_MARSHAL, TID
-from ._excinfo import _failure
+from . import _stdlib
+from ._excinfo import ExecutionFailed, _failure
 
 _core = core_module()
+# a task's failure, as the stdlib's pool gives it: the stdlib's own ExecutionFailed on 3.14+
+_FAILED = (_stdlib.std("ExecutionFailed") or (ExecutionFailed,))[0]
 _DONE = (_base.CANCELLED, _base.CANCELLED_AND_NOTIFIED, _base.FINISHED)
 _LEAD, _FOLLOW = 1, 2
 
@@ -295,7 +298,7 @@ class Receiver:
                 elif isinstance(value, BaseException):
                     fut.set_exception(value)
                 else:
-                    fut.set_exception(_failure(*value))
+                    fut.set_exception(_failure(*value, failed_type=_FAILED))
             except _base.InvalidStateError:     # failed meanwhile by a broken pool
                 pass
         elif fut is not None and again:     # an interrupt may have cut set_result short

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._lowlevel import core_module
 from ..errors import InterpError
+from . import _stdlib
 
 _core = core_module()
 _END_TYPES = (_core.RecvChannel, _core.SendChannel, _core.Channel)
@@ -23,7 +24,7 @@ def kind_of(cid) -> int | None:
         return None
 
 
-class NotShareableError(InterpError, ValueError):
+class NotShareableError(InterpError, *_stdlib.std("NotShareableError"), ValueError):
     """The object cannot be passed to another interpreter (not shareable, not picklable)."""
 
 

@@ -17,8 +17,10 @@ closes its interpreter when the pool shuts down.
 Each task's callable, arguments and result are pickled across (functions of __main__ and of
 modules the interpreter cannot import cross by value), plain data is marshalled. An
 exception raised by a task is re-raised in the caller as it was, with __cause__ set to an
-ExecutionFailed that carries the remote traceback; one that does not pickle is raised as
-that ExecutionFailed."""
+ExecutionFailed (on 3.14+ the stdlib's class itself, as its pool gives it) that carries the
+remote traceback; one that does not pickle is raised as that ExecutionFailed. A task whose
+callable or arguments do not pickle (or unpickle in the worker) fails its future with
+NotShareableError('args not shareable'), as the stdlib's does."""
 from __future__ import annotations
 
 import collections
@@ -34,9 +36,9 @@ import types
 
 from .. import _lowlevel
 from .._pool_worker import K_MARSHAL, K_PICKLE, TID, plain
-from . import ExecutionFailed
+from . import ExecutionFailed, NotShareableError
 from . import _crossinterp as _xi
-from . import _pickling
+from . import _pickling, _stdlib
 from ._replies import PoolFuture, Receiver
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
@@ -136,8 +138,13 @@ def _encode(tid, fn, args, kwargs):
     return msg, False
 
 
-class BrokenInterpreterPool(_thread.BrokenThreadPool):
-    """Raised when a worker interpreter's initializer failed: the pool is unusable."""
+class BrokenInterpreterPool(*(_stdlib.std("BrokenInterpreterPool")
+                              or (_thread.BrokenThreadPool,))):
+    """Raised when a worker interpreter's initializer failed: the pool is unusable (on
+    3.14+ a subclass of the stdlib's, itself a BrokenThreadPool)."""
+
+
+_INIT_FAILED = "A thread initializer failed, the thread pool is not usable anymore"
 
 
 _live_pools: "weakref.WeakSet[_Pool]" = weakref.WeakSet()
@@ -162,8 +169,8 @@ class _Pool:
 
     def __init__(self, max_workers, name_prefix, initializer, initargs, shared):
         if isinstance(initializer, str):
-            if initargs:
-                raise ValueError(f"an initializer script does not take args, got {initargs!r}")
+            if initargs:    # the stdlib refuses a script initializer with TypeError
+                raise TypeError(f"an initializer script does not take args, got {initargs!r}")
             compile(initializer, "<string>", "exec")
         elif initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable or a script (str)")
@@ -196,7 +203,9 @@ class _Pool:
         except KeyboardInterrupt:
             raise                           # the caller's Ctrl-C, not the task's failure
         except BaseException as exc:        # not shareable: the task fails, as in 3.14
-            future.set_exception(exc)
+            failed = NotShareableError("args not shareable")
+            failed.__cause__ = exc
+            future.set_exception(failed)
             return future
         with self.lock:
             self.pending.append((tid, future, msg, lent))
@@ -317,8 +326,9 @@ def _work(pool):
             interp = create()
             pool.init_interpreter(interp)
         except BaseException:
-            pool.break_pool("A thread initializer failed, the thread pool "
-                            "is not usable anymore")
+            # as ThreadPoolExecutor's workers: logged, and the pool broken at once
+            _base.LOGGER.critical("Exception in initializer:", exc_info=True)
+            pool.break_pool(_INIT_FAILED)
             return
         res = interp._run(_LOOP.format(tasks=pool.task_recv.id, replies=pool.reply_send.id))
         if not res.completed and not _exiting:
@@ -335,6 +345,8 @@ def _work(pool):
 class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
     """An Executor running calls in a pool of interpreters, one per worker thread."""
 
+    BROKEN = BrokenInterpreterPool
+
     def __init__(self, max_workers=None, thread_name_prefix="", initializer=None,
                  initargs=(), shared=None):
         """Initializes a new InterpreterPoolExecutor instance.
@@ -349,7 +361,10 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
             shared: A mapping of shareable objects to be inserted into
                 each worker interpreter.
         """
-        super().__init__(max_workers, thread_name_prefix or "InterpreterPoolExecutor")
+        # named as the stdlib's: "InterpreterPoolExecutor-N" (ThreadPoolExecutor's counter),
+        # its threads "InterpreterPoolExecutor-N_M"
+        super().__init__(max_workers, thread_name_prefix
+                         or f"InterpreterPoolExecutor-{self._counter()}")
         self._pool = _Pool(self._max_workers, self._thread_name_prefix, initializer,
                            initargs, shared)
         self._initializer, self._initargs = initializer, tuple(initargs)
@@ -363,11 +378,9 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
         if isinstance(fn, str) and (args or kwargs):
             raise ValueError(f"a script does not take args or kwargs, got {args!r} and "
                              f"{kwargs!r}")
-        if not isinstance(fn, str) and not callable(fn):
-            raise TypeError(f"{type(fn).__name__!r} object is not callable")
+        # what is not callable fails its future (the worker calls it), as in the stdlib
         with self._shutdown_lock:
             if self._pool.broken:
-                self._broken = self._pool.broken
                 raise BrokenInterpreterPool(self._pool.broken)
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
@@ -375,6 +388,17 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             return self._pool.submit(fn, args, kwargs)
     submit.__doc__ = _thread.ThreadPoolExecutor.submit.__doc__
+
+    @property
+    def _broken(self):
+        """False, or why the pool is broken (a worker's initializer failed): set by the
+        worker at once, as ThreadPoolExecutor's _initializer_failed() does."""
+        pool = self.__dict__.get("_pool")
+        return (pool.broken or False) if pool is not None else False
+
+    @_broken.setter
+    def _broken(self, value):
+        pass        # ThreadPoolExecutor.__init__ sets False; the pool's state decides
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         with self._shutdown_lock:
