@@ -7,8 +7,7 @@ import sys
 import time
 
 from .._term import isatty, no_color
-
-PROG = "interp"
+from .environment import current as environment
 
 SUBINTERPRETER_HINT = "does not support loading in subinterpreters"
 FORK_REFUSED = "fork not supported for isolated subinterpreters"   # CPython's message
@@ -17,7 +16,7 @@ DAEMON_REFUSED = "daemon threads are disabled in this (sub)interpreter"
 
 def error(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
-    _write_err(f"{PROG}: {' '.join(str(message).split())}\n")
+    _write_err(f"{environment().program_name}: {' '.join(str(message).split())}\n")
 
 
 def usage_error(command_path: str, message: str) -> None:
@@ -27,11 +26,12 @@ def usage_error(command_path: str, message: str) -> None:
 
 
 def _write_err(text: str) -> None:
-    if sys.stderr is None:
+    stderr = environment().stderr
+    if stderr is None:
         return                  # stderr closed at start (`2>&-`)
     try:
-        sys.stderr.write(text)
-        sys.stderr.flush()
+        stderr.write(text)
+        stderr.flush()
     except (OSError, ValueError):
         pass
 
@@ -224,7 +224,7 @@ class StatusLine:
             now = time.monotonic()
             parts = [f"{j.program.name} {now - j.started_at:.1f} s" for j in running[:4]]
             more = f" +{len(running) - 4}" if len(running) > 4 else ""
-            line = f"{PROG}: {len(running)} running: {', '.join(parts)}{more}"
+            line = f"{environment().program_name}: {len(running)} running: {', '.join(parts)}{more}"
             width = _terminal_width()
             _write_err("\r\x1b[2K" + line[:width - 1])
             if self._done.wait(self.PERIOD):

@@ -336,8 +336,6 @@ class Session:
         left = [j.interp for j in self.jobs
                 if j.interp is not None and not (j.closed or j.threads_left)]
         labels = {j.interp.id: j.program.label for j in self.jobs if j.interp is not None}
-        if self.early is not None:
-            self.early.discard()
         stuck = []
         if deadline is not None:
             keep = []
