@@ -13,7 +13,8 @@ from .signals import sigints, start_raw_thread
 
 class EarlyInterpreters:
     """Isolated interpreters being created in threads, one per name of names (the
-    programs' interpreter names, in order), with the interpreter options shaping (the
+    programs' interpreter names, in order; or a function giving them, called once the
+    first interpreter is begun), with the interpreter options shaping (the
     values of cli.options' `shapes` options). take(name) hands one over as an Interpreter
     (None if making or naming it failed: the normal path then tries again and reports the
     error); close() (or leaving the with block) ends those not taken.
@@ -23,7 +24,7 @@ class EarlyInterpreters:
 
     def __init__(self, names, shaping: dict):
         self.shaping = dict(shaping)
-        self.names = list(names)
+        self.names: list[str] = []
         self._made: dict[str, list] = {}        # name -> [Spare, Interpreter or exception]
         self._done: dict[str, Flag] = {}        # name -> set when made (or not)
         self._taken: set[str] = set()
@@ -31,10 +32,22 @@ class EarlyInterpreters:
             from .. import spares
         except Exception:       # e.g. the C core is not built: the normal path reports it
             return
-        for name in self.names:
-            box = self._made[name] = [None]
-            done = self._done[name] = Flag()
-            _begin(spares.Spare, {"strict": bool(self.shaping.get("strict"))}, box, done)
+        strict = {"strict": bool(self.shaping.get("strict"))}
+        boxes: list = []
+        if callable(names):     # the first is begun before the names are computed
+            boxes.append(([None], Flag()))
+            _begin(spares.Spare, strict, *boxes[0])
+            names = names()
+        self.names = list(names)
+        for _ in range(len(self.names) - len(boxes)):
+            boxes.append(([None], Flag()))
+            _begin(spares.Spare, strict, *boxes[-1])
+        for name, (box, done) in zip(self.names, boxes):
+            self._made[name], self._done[name] = box, done
+        for box, done in boxes[len(self.names):]:     # begun for no program: ended
+            done.wait()
+            if not isinstance(box[0], BaseException):
+                box[0].close()
 
     @classmethod
     def for_line(cls, parsed) -> "EarlyInterpreters | None":
@@ -43,7 +56,7 @@ class EarlyInterpreters:
         shaping = parsed.shaping()
         if shaping.get("shared_gil"):
             return None
-        return cls(parsed.names(), shaping)
+        return cls(parsed.names if parsed.programs() else [], shaping)
 
     def __enter__(self) -> "EarlyInterpreters":
         return self
