@@ -8,12 +8,14 @@ cli.quickargs and run without importing click at all (its import costs more than
 hello.py); the rest goes through the click command tree in cli.app (`interpcli.cli.cli`,
 loaded on first use).
 
-The package, one module per concern: app (the click tree), programs (what a program
-argument means: script, -c, -m, stdin), session (running the programs, their channels
-and Ctrl-C), stdio (stdin/stdout pumps), report (results on stderr), status (exit
-statuses), man (the man page, generated from the click tree), signals (Ctrl-C
-bookkeeping, helper threads), quickargs (the click-free parser), commands (run and pipe
-once parsed)."""
+The package, one module per concern: options (the one table of run's and pipe's
+options), app (the click tree) and quickargs (the click-free parser), both built from it,
+environment (the program name, streams and colour), early (the interpreters made at
+start), programs (what a program argument means: script, -c, -m, stdin), session
+(running the programs, their channels and Ctrl-C), stdio (stdin/stdout pumps), report
+(results on stderr), status (exit statuses), man (the man page, generated from the click
+tree), signals (Ctrl-C bookkeeping, helper threads), commands (run and pipe once
+parsed)."""
 import sys
 
 from .signals import install_sigint_handler
