@@ -6,7 +6,6 @@ import os
 import sys
 import time
 
-from .._term import isatty, no_color
 from .environment import current as environment
 
 SUBINTERPRETER_HINT = "does not support loading in subinterpreters"
@@ -109,7 +108,7 @@ def _refusals_json(job) -> list:
 def wants_table(mode: str) -> bool:
     if mode == "table":
         return True
-    return mode == "auto" and isatty(sys.stderr)
+    return mode == "auto" and environment().stderr_isatty
 
 
 def results_json(jobs, status: int) -> str:
@@ -163,7 +162,7 @@ def draw_table(jobs) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(stderr=True, no_color=no_color() or None, highlight=False)
+    console = Console(stderr=True, no_color=not environment().colors or None, highlight=False)
     table = Table(title=None, show_edge=True, header_style="bold")
     for col, kw in (("name", {}), ("id", {"justify": "right"}), ("source", {}),
                     ("channels", {}), ("completed", {}), ("exception", {}),
@@ -206,7 +205,8 @@ class StatusLine:
     @staticmethod
     def wanted(mode: str) -> bool:
         # only when the scripts' own output does not go to the same terminal line
-        return wants_table(mode) and isatty(sys.stderr) and not isatty(sys.stdout)
+        return (wants_table(mode) and environment().stderr_isatty
+                and not environment().stdout_isatty)
 
     def start(self) -> None:
         from .signals import start_thread
