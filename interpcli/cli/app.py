@@ -7,9 +7,8 @@ import sys
 import click
 
 from .. import __version__
-from . import report
+from . import options, report
 from .programs import UsageProblem
-from . import options
 from .._term import columns
 from .status import ExitStatus, failure_status
 
