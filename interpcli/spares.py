@@ -3,9 +3,12 @@ until taken. Making one releases the GIL for the whole C create, so a spare made
 thread overlaps the caller's other work (`interp` makes its scripts' interpreters this way
 while it loads itself: cli.early).
 
-Imports no more than the C core's door (interpcli._lowlevel): usable before the rest of
-the package is loaded."""
+Imports no more than the C core's door (interpcli._lowlevel) and loads the C core, so a
+spare then made in another thread begins at once: usable before the rest of the package
+is loaded. ImportError when the C core is not built."""
 from . import _lowlevel
+
+_lowlevel.core_module()
 
 
 class Spare:
