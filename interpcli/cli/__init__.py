@@ -8,12 +8,14 @@ cli.quickargs and run without importing click at all (its import costs more than
 hello.py); the rest goes through the click command tree in cli.app (`interpcli.cli.cli`,
 loaded on first use).
 
-The package, one module per concern: app (the click tree), programs (what a program
-argument means: script, -c, -m, stdin), session (running the programs, their channels
-and Ctrl-C), stdio (stdin/stdout pumps), report (results on stderr), status (exit
-statuses), man (the man page, generated from the click tree), signals (Ctrl-C
-bookkeeping, helper threads), quickargs (the click-free parser), commands (run and pipe
-once parsed)."""
+The package, one module per concern: options (the one table of run's and pipe's
+options), app (the click tree) and quickargs (the click-free parser), both built from it,
+environment (the program name, streams and colour), early (the interpreters made at
+start), programs (what a program argument means: script, -c, -m, stdin), session
+(running the programs, their channels and Ctrl-C), stdio (stdin/stdout pumps), report
+(results on stderr), status (exit statuses), man (the man page, generated from the click
+tree), signals (Ctrl-C bookkeeping, helper threads), commands (run and pipe once
+parsed)."""
 import sys
 
 from .signals import install_sigint_handler
@@ -23,20 +25,23 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     """Run the `interp` command line and exit with its status."""
     claim_std_fds()
     args = sys.argv[1:] if argv is None else list(argv)
-    early = None
+    from .environment import Environment, use
+    environment = Environment(prog_name)
+    use(environment)
     try:
         install_sigint_handler()
         from . import quickargs
-        quick = quickargs.parse(args)
-        if quick is not None and not quick[1]["shared_gil"]:
+        parsed = quickargs.parse(args)
+        early = None
+        if parsed is not None:
             from .early import EarlyInterpreters
-            # the first interpreter is being made from here
-            early = EarlyInterpreters(strict=quick[1]["strict"])
-            early.assign(quickargs.program_names(*quick))
-        status = _run_quick(quick, early, prog_name) if quick is not None else None
-        if status is None:
-            from .app import run_cli
-            status = run_cli(args, prog_name=prog_name, early=early)
+            # the programs' interpreters are being made from here
+            early = EarlyInterpreters.for_line(parsed)
+        with early if early is not None else _nothing():
+            status = _run_quick(parsed, early) if parsed is not None else None
+            if status is None:
+                from .app import run_cli
+                status = run_cli(args, environment, early=early)
     except KeyboardInterrupt:
         # Ctrl-C before the scripts ran (a run handles its own): leave at once. A
         # KeyboardInterrupt in the middle of an import can leave an import lock held, so
@@ -47,6 +52,16 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     if argv is None:
         _fast_exit(status)
     sys.exit(status)
+
+
+class _nothing:
+    """A with block's manager that does nothing (contextlib's import costs start-up)."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return None
 
 
 def claim_std_fds() -> None:
@@ -71,31 +86,18 @@ def claim_std_fds() -> None:
             pass
 
 
-def _run_quick(quick, early, prog_name) -> int | None:
+def _run_quick(parsed, early) -> int | None:
     """Run a command line that cli.quickargs read, without click: its exit status, or None
     when the line has a usage error (nothing ran: click's path parses it again and says
     it, with the usage line)."""
-    from . import report
     from .status import failure_status
-    report.PROG = prog_name
-    command, params = quick
     try:
+        from . import commands
+        from .programs import UsageProblem
         try:
-            from . import commands
-            from .programs import UsageProblem
-            try:
-                status = getattr(commands, command)(**params, early=early)
-            except UsageProblem:
-                return None
-        except KeyboardInterrupt:
-            raise
-        except BaseException:
-            if early is not None:
-                early.discard()
-            raise
-        if early is not None:
-            early.discard()             # not used (--shared-gil...)
-        return status
+            return commands.execute(parsed, early)
+        except UsageProblem:
+            return None
     except KeyboardInterrupt:
         raise
     except Exception as exc:

@@ -7,9 +7,8 @@ import sys
 import click
 
 from .. import __version__
-from . import report
+from . import options, report
 from .programs import UsageProblem
-from .quickargs import RESULT_MODES
 from .._term import columns
 from .status import ExitStatus, failure_status
 
@@ -58,16 +57,6 @@ def cli():
     parallel in one process; channels carry bytes between them without polling."""
 
 
-channels_option = click.option(
-    "--channels", "channels", metavar="A,B", multiple=True,
-    help="Create these named channels; each script sees them as channels.A, channels.B "
-         "(both ends; under asyncio, await channels.A.recv_async() and send_async()). "
-         "Repeatable.")
-result_option = click.option(
-    "--result", "result_mode", type=click.Choice(RESULT_MODES), default="auto",
-    show_default=True,
-    help="How to report the runs on stderr: a table (auto: when stderr is a terminal), "
-         "json, or none.")
 def _check_timeout(ctx, param, value):
     import threading
     if value is None or value >= threading.TIMEOUT_MAX:
@@ -77,62 +66,45 @@ def _check_timeout(ctx, param, value):
     return value
 
 
-timeout_option = click.option(
-    "--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-    callback=_check_timeout,
-    help="Interrupt a run that lasts longer (TimeoutError in the script, exit status 1).")
-shared_gil_option = click.option(
-    "--shared-gil", is_flag=True,
-    help="Share the main GIL (legacy interpreters): needed for extension modules that "
-         "cannot load in isolated interpreters (numpy, cffi modules...); no parallelism.")
-strict_option = click.option(
-    "--strict", is_flag=True,
-    help="CPython's isolated restrictions: no daemon threads, no os.exec*() (by default "
-         "both work, as under python; subprocess always does, os.fork() never).")
+def click_option(o: options.Option) -> click.Option:
+    """The click option for an entry of cli.options' table."""
+    kw: dict = {"help": o.help, "metavar": o.metavar, "show_default": o.show_default}
+    if o.kind == "flag":
+        kw["is_flag"] = True
+    elif o.kind == "choice":
+        kw["type"] = click.Choice(o.choices)
+    elif o.kind == "seconds":
+        kw.update(type=click.FloatRange(min=0, min_open=True), callback=_check_timeout)
+    if o.multiple:
+        kw["multiple"] = True
+    elif o.kind != "flag":
+        kw["default"] = o.default
+    return click.Option([*o.flags, o.dest], **kw)
 
 
-@cli.command(cls=ScriptCommand, context_settings=CONTEXT)
-@click.argument("scripts", nargs=-1, metavar="[SCRIPT]...")
-@click.option("-c", "--code", "codes", metavar="CODE", multiple=True,
-              help="Run CODE (a string of Python) in an interpreter of its own. Repeatable.")
-@click.option("-m", "--module", "modules", metavar="MODULE", multiple=True,
-              help="Run library module MODULE as a script, like python -m. Repeatable.")
-@channels_option
-@click.option("--stdin", "stdin_ch", metavar="CH",
-              help="Stream this process's stdin into channel CH in chunks; close CH at EOF.")
-@click.option("--stdout", "stdout_ch", metavar="CH",
-              help="Write every message received on channel CH to stdout as it arrives.")
-@result_option
-@timeout_option
-@shared_gil_option
-@strict_option
+def table_params(command: str) -> list:
+    """The click parameters of command (run or pipe): its positional arguments, then its
+    options, from cli.options."""
+    name, metavar = options.ARGUMENTS[command]
+    return [click.Argument([name], nargs=-1, metavar=metavar),
+            *(click_option(o) for o in options.options_of(command))]
+
+
+@cli.command(cls=ScriptCommand, context_settings=CONTEXT, params=table_params("run"))
 @click.pass_context
-def run(ctx, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, timeout,
-        shared_gil, strict):
+def run(ctx, **params):
     """Run scripts, each in a fresh interpreter, all in parallel.
 
     Every positional argument is a script: a file, a directory or zip application with a
     __main__.py, or `-` (read from stdin); the scripts' own arguments follow `--`:
     `interp run hello.py -- a b` gives sys.argv == ['hello.py', 'a', 'b']. -c CODE and -m
     MODULE run after the scripts, each in an interpreter of its own."""
-    from . import commands
-    try:
-        return commands.run(scripts, codes, modules, channels, stdin_ch, stdout_ch,
-                            result_mode, timeout, shared_gil, _script_args(ctx), _early(ctx),
-                            strict=strict)
-    except UsageProblem as exc:
-        raise click.UsageError(str(exc), ctx) from None
+    return _run_parsed(ctx, "run", params)
 
 
-@cli.command(cls=ScriptCommand, context_settings=CONTEXT)
-@click.argument("stages", nargs=-1, metavar="STAGE...")
-@channels_option
-@result_option
-@timeout_option
-@shared_gil_option
-@strict_option
+@cli.command(cls=ScriptCommand, context_settings=CONTEXT, params=table_params("pipe"))
 @click.pass_context
-def pipe(ctx, stages, channels, result_mode, timeout, shared_gil, strict):
+def pipe(ctx, **params):
     """Run scripts as an in-process pipeline: stdin | STAGE | STAGE ... | stdout.
 
     One interpreter per stage, all running at once. Each stage reads channels.stdin (a
@@ -140,16 +112,19 @@ def pipe(ctx, stages, channels, result_mode, timeout, shared_gil, strict):
     the first stage reads this process's stdin, the last one's output goes to stdout.
     Forward a message you received with channels.stdout.send_buffer(msg) to pass it on
     without copying. Arguments after `--` go to every stage."""
+    return _run_parsed(ctx, "pipe", params)
+
+
+def _run_parsed(ctx, command: str, params: dict) -> int:
     from . import commands
+    parsed = options.Parsed(command, params, ctx.meta.get("interp.script_args", []))
     try:
-        return commands.pipe(stages, channels, result_mode, timeout, shared_gil,
-                             _script_args(ctx), _early(ctx), strict=strict)
+        return commands.execute(parsed, (ctx.obj or {}).get("early"))
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
 
 
-@cli.command(context_settings=CONTEXT)
-@shared_gil_option
+@cli.command(context_settings=CONTEXT, params=[click_option(options.option("shared_gil"))])
 def shell(shared_gil):
     """Start the interactive REPL (interpreters, channels, runs)."""
     import importlib
@@ -200,30 +175,14 @@ def check(ctx, targets, modules, all_installed, stdlib, result_mode, problems, w
         raise click.UsageError(str(exc), ctx) from None
 
 
-def _early(ctx):
-    """The interpreters being made early for this command (cli.early), or None."""
-    return ctx.obj.get("early") if ctx.obj else None
-
-
-def _script_args(ctx) -> list[str]:
-    return ctx.meta.get("interp.script_args", [])
-
-
-def run_cli(args, prog_name="interp", early=None) -> int:
-    """Parse args and run; the exit status. Never lets a Python traceback of ours out."""
-    report.PROG = prog_name
+def run_cli(args, environment=None, early=None) -> int:
+    """Parse args and run in environment (cli.environment: the current one by default)
+    with the interpreters made early (cli.early, owned by the caller); the exit status.
+    Never lets a Python traceback of ours out."""
+    from .environment import current
+    prog_name = (environment or current()).program_name
     try:
-        try:
-            rv = cli.main(args, prog_name=prog_name, standalone_mode=False,
-                          obj={"early": early})
-        except KeyboardInterrupt:
-            raise                       # leave without waiting for anything
-        except BaseException:
-            if early is not None:
-                early.discard()
-            raise
-        if early is not None:
-            early.discard()             # not used (help, usage error, --shared-gil...)
+        rv = cli.main(args, prog_name=prog_name, standalone_mode=False, obj={"early": early})
     except _NO_ARGS_IS_HELP as exc:
         click.echo(exc.ctx.get_help(), err=True)
         return ExitStatus.USAGE

@@ -7,15 +7,13 @@ from . import report
 from ..errors import InterpError
 
 
-def close_all(jobs, early, deadline) -> str:
-    """Close the interpreters the jobs' own threads left open (and discard the early
-    ones); with a deadline, what could not be closed by then because threads were left
+def close_all(jobs, deadline) -> str:
+    """Close the interpreters the jobs' own threads left open (the early ones not taken
+    are main()'s to close: cli.early); with a deadline, what could not be closed by then because threads were left
     in it (as one text)."""
     left = [j.interp for j in jobs
             if j.interp is not None and not (j.closed or j.threads_left)]
     labels = {j.interp.id: j.program.label for j in jobs if j.interp is not None}
-    if early is not None:
-        early.discard()
     stuck = []
     if deadline is not None:
         keep = []

@@ -10,17 +10,29 @@ from . import programs as progs
 from .programs import UsageProblem
 
 
-def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, timeout,
-        shared_gil, args, early, strict=False) -> int:
-    """`interp run`: every program in a fresh interpreter, all in parallel."""
+def execute(parsed, early=None) -> int:
+    """Run a parsed command line (cli.options.Parsed) with the interpreters made early for
+    it (cli.early; used only when made for the same interpreter options); its exit
+    status. The one caller of run() and pipe()."""
+    if early is not None and early.shaping != parsed.shaping():
+        early = None
+    command = run if parsed.command == "run" else pipe
+    return command(**parsed.params, args=parsed.script_args, names=parsed.names(),
+                   early=early)
+
+
+def run(*, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, timeout,
+        shared_gil, strict, args, names, early) -> int:
+    """`interp run`: every program in a fresh interpreter, all in parallel. names: the
+    programs' interpreter names, in order (cli.options.Parsed.names)."""
     from .session import Session
     from .wiring import run_wiring
     if not (scripts or codes or modules):
         raise UsageProblem("nothing to run: give a SCRIPT, -c CODE or -m MODULE")
-    names = progs.parse_channel_names(channels)
+    channel_names = progs.parse_channel_names(channels)
     stdin_ch, stdout_ch = progs.channel_refs(stdin_ch, stdout_ch)
     for opt, ch in (("--stdin", stdin_ch), ("--stdout", stdout_ch)):
-        if ch is not None and ch not in names:
+        if ch is not None and ch not in channel_names:
             raise UsageProblem(f"{opt} {ch}: unknown channel (declare it: --channels {ch})")
     if stdin_ch is not None and stdin_ch == stdout_ch:
         raise UsageProblem(f"--stdin and --stdout name the same channel {stdin_ch!r}")
@@ -43,45 +55,39 @@ def run(scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, tim
     programs += [progs.code(c, args) for c in codes]
     programs += [progs.module(m, args) for m in modules]
     programs = [progs.stdin_script(args) if p is None else p for p in programs]
-    early = use_early(early, shared_gil)
-    progs.name_programs(programs)
+    _name(programs, names)
     if shared_gil and len(programs) == 1:
         progs.share_argv(programs[0])
 
-    wiring = run_wiring(programs, names, stdin_ch, stdout_ch)
+    wiring = run_wiring(programs, channel_names, stdin_ch, stdout_ch)
     session = Session(programs, wiring, isolated=not shared_gil, timeout=timeout,
                       result_mode=result_mode, early=early, strict=strict)
     return session.run()
 
 
-def pipe(stages, channels, result_mode, timeout, shared_gil, args, early,
-         strict=False) -> int:
+def pipe(*, stages, channels, result_mode, timeout, shared_gil, strict, args, names,
+         early) -> int:
     """`interp pipe`: stdin | STAGE | STAGE ... | stdout, one interpreter per stage."""
     from .session import Session
     from .wiring import pipe_plan
     if not stages:
         raise UsageProblem("no stages: give at least one STAGE script")
-    names = progs.parse_channel_names(channels)
+    channel_names = progs.parse_channel_names(channels)
     for reserved in ("stdin", "stdout"):
-        if reserved in names:
+        if reserved in channel_names:
             raise UsageProblem(f"--channels: {reserved!r} is reserved in a pipe "
                                "(every stage has channels.stdin and channels.stdout)")
     if "-" in stages:
         raise UsageProblem("`-` cannot be a stage: stdin is the pipeline's input")
     programs = [progs.script(path, args) for path in stages]
-    early = use_early(early, shared_gil)
-    progs.name_programs(programs)
+    _name(programs, names)
 
-    plan = pipe_plan(programs, names)
+    plan = pipe_plan(programs, channel_names)
     session = Session(programs, plan, isolated=not shared_gil, timeout=timeout,
                       result_mode=result_mode, early=early, strict=strict)
     return session.run()
 
 
-def use_early(early, shared_gil):
-    """The interpreters made early (cli.early) when they fit this run, else None (and they
-    are closed)."""
-    if early is not None and shared_gil:
-        early.discard()
-        return None
-    return early
+def _name(programs, names) -> None:
+    for program, name in zip(programs, names, strict=True):
+        program.name = name

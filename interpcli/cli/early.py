@@ -1,126 +1,137 @@
 """Interpreters made early: for a command line that cli.quickargs read, `interp` begins
-creating the first program's interpreter as soon as the line is read, before it knows the
-programs' names or imports the rest of itself. The C create releases the GIL and each new
-interpreter has its own, so the creations run on the other cores while the main thread
-loads the session; a pipe's stages are made side by side rather than one after the other.
+creating its programs' interpreters as soon as the options that shape an interpreter are
+known (cli.options: `shapes`), before it imports the rest of itself. The C create releases
+the GIL and each new interpreter has its own, so the creations run on the other cores
+while the main thread loads the session; a pipe's stages are made side by side rather
+than one after the other.
 
-The first interpreter is made nameless (a spare of the C core: unlisted, its name reserving
-nothing) and named when it is taken; the others are begun once their names are known."""
+They are spares (interpcli.spares: nameless, unlisted), each named when its program takes
+it. cli.main() owns them: `with EarlyInterpreters.for_line(parsed)` ends those not taken."""
 from .._sync import Flag
 from .signals import sigints, start_raw_thread
 
 
 class EarlyInterpreters:
-    """Isolated interpreters being created in threads. EarlyInterpreters() loads the C
-    core in the calling thread and begins the first; assign(names) names it names[0] and
-    begins one per other name. take(name) hands one over (None if making it failed: the
-    normal path then tries again and reports the error); discard() ends those not taken.
+    """Isolated interpreters being created in threads, one per name of names (the
+    programs' interpreter names, in order; or a function giving them, called once the
+    first interpreter is begun), with the interpreter options shaping (the
+    values of cli.options' `shapes` options). take(name) hands one over as an Interpreter
+    (None if making or naming it failed: the normal path then tries again and reports the
+    error); close() (or leaving the with block) ends those not taken.
 
     Bare _thread threads and _sync.Flag waits, not threading: this runs before threading
     is loaded (a wait is interruptible by Ctrl-C, and one cut short blocks none after it)."""
 
-    def __init__(self, strict: bool = False):
-        self.strict = strict                    # the interpreters' preset (create(strict=))
+    def __init__(self, names, shaping: dict):
+        self.shaping = dict(shaping)
         self.names: list[str] = []
-        self._made: dict[str, list] = {}        # name -> [id, then Interpreter; or exception]
-        self._taken: set[str] = set()
+        self._made: dict[str, list] = {}        # name -> [Spare, Interpreter or exception]
         self._done: dict[str, Flag] = {}        # name -> set when made (or not)
-        self._first = None                      # the nameless first: [id or exception]
-        self._first_done = None
+        self._taken: set[str] = set()
         try:
-            from .. import _lowlevel
-            _lowlevel.core_module()
+            from .. import spares
         except Exception:       # e.g. the C core is not built: the normal path reports it
             return
-        self._first = [None]
-        self._first_done = Flag()
-        _begin(_lowlevel.create_spare, (strict,), self._first, self._first_done)
-
-    def assign(self, names: list[str]) -> None:
-        """The programs' interpreter names, in order: the first interpreter is names[0]'s
-        (ended when names is empty); the others begin now."""
+        strict = {"strict": bool(self.shaping.get("strict"))}
+        boxes: list = []
+        if callable(names):     # the first is begun before the names are computed
+            boxes.append(([None], Flag()))
+            _begin(spares.Spare, strict, *boxes[0])
+            names = names()
         self.names = list(names)
-        if self._first is None:
-            return
-        if not self.names:
-            self._end_first()
-            return
-        self._made[self.names[0]] = self._first
-        self._done[self.names[0]] = self._first_done
-        from .. import _lowlevel
-        for name in self.names[1:]:
-            box = self._made[name] = [None]
-            done = self._done[name] = Flag()
-            _begin(_lowlevel.create, (True, name, self.strict), box, done)
+        for _ in range(len(self.names) - len(boxes)):
+            boxes.append(([None], Flag()))
+            _begin(spares.Spare, strict, *boxes[-1])
+        for name, (box, done) in zip(self.names, boxes):
+            self._made[name], self._done[name] = box, done
+        for box, done in boxes[len(self.names):]:     # begun for no program: ended
+            done.wait()
+            if not isinstance(box[0], BaseException):
+                box[0].close()
 
-    def _end_first(self) -> None:
-        """Wait for the nameless first, then end it (it was never named)."""
-        box, self._first = self._first, None
-        if box is None:
+    @classmethod
+    def for_line(cls, parsed) -> "EarlyInterpreters | None":
+        """The interpreters for a parsed run or pipe line (cli.options.Parsed), begun now;
+        None when none are made early for it (--shared-gil: not isolated)."""
+        shaping = parsed.shaping()
+        if shaping.get("shared_gil"):
+            return None
+        return cls(parsed.names if parsed.programs() else [], shaping)
+
+    def __enter__(self) -> "EarlyInterpreters":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            # leave at once (cli.main): waiting for a creating thread could hang when the
+            # interrupt left an import lock held; the process's end closes them
             return
-        _raise_if_interrupted()
-        self._first_done.wait()
-        if isinstance(box[0], int):
-            from .. import _lowlevel
-            _lowlevel.end_spare(box[0])
+        self.close()
 
     def _join(self, name: str):
-        """The Interpreter made for name, or None."""
+        """The Interpreter made for name (named now), or None."""
         _raise_if_interrupted()
         done = self._done.get(name)
         if done is None:
             return None
         done.wait()
         box = self._made[name]
-        if box is self._first:          # the nameless first: named now
-            self._first = None
-            box[0] = self._name_first(box[0], name)
-        if isinstance(box[0], int):
-            from ..interpreter import Interpreter
-            box[0] = Interpreter(box[0])
         value = box[0]
-        return None if value is None or isinstance(value, BaseException) else value
-
-    @staticmethod
-    def _name_first(value, name: str):
-        """The first interpreter's id once named name, or what went wrong."""
-        if not isinstance(value, int):
-            return value
-        from .. import _lowlevel
-        from ..errors import InterpreterError
-        try:
-            _lowlevel.take_spare(value, name)
-            return value
-        except InterpreterError as exc:     # the name is taken: it stays nameless
-            _lowlevel.end_spare(value)
-            return exc
+        if value is None or isinstance(value, BaseException):
+            return None
+        if not isinstance(value, _Taken):
+            box[0] = _Taken(_name(value, name))
+        return box[0].interp
 
     def take(self, name: str):
-        """The Interpreter made for name, or None."""
-        if name in self._taken or name not in self.names:
+        """The Interpreter made for name, or None (once per name)."""
+        if name in self._taken or name not in self._done:
             return None
         interp = self._join(name)
         self._taken.add(name)
         return interp
 
-    def discard(self) -> None:
+    def close(self) -> None:
         """End the interpreters that were not taken (after waiting for their making)."""
-        if not self.names:
-            self._end_first()
         for name in self.names:
             if name in self._taken:
                 continue
-            interp = self._join(name)
             self._taken.add(name)
-            if interp is not None:
+            done = self._done.get(name)
+            if done is None:
+                continue
+            _raise_if_interrupted()
+            done.wait()
+            value = self._made[name][0]
+            if isinstance(value, _Taken):
+                value = value.interp
+            if value is not None and not isinstance(value, BaseException):
                 try:
-                    interp.close()
+                    value.close()
                 except Exception:
                     pass
 
 
-def _begin(create, args, box: list, done) -> None:
-    """Call create(*args) in a thread, its id (or the exception) into box[0], then set
+class _Taken:
+    """A spare once named: the Interpreter, or None when naming it failed."""
+    __slots__ = ("interp",)
+
+    def __init__(self, interp):
+        self.interp = interp
+
+
+def _name(spare, name: str):
+    """The spare as an Interpreter named name, or None (the name is taken: it is ended)."""
+    from ..errors import InterpreterError
+    try:
+        return spare.take(name)
+    except InterpreterError:
+        spare.close()
+        return None
+
+
+def _begin(create, kwargs: dict, box: list, done) -> None:
+    """Call create(**kwargs) in a thread, its result (or the exception) into box[0], then set
     done; return once that thread is about to enter the C create, which lets the GIL go.
     A new thread needs the GIL to begin, and the main thread, busy importing, would hold
     it for up to a switch interval (5 ms) at a time."""
@@ -129,7 +140,7 @@ def _begin(create, args, box: list, done) -> None:
     def make():
         try:
             begun.set()
-            box[0] = create(*args)
+            box[0] = create(**kwargs)
         except BaseException as exc:
             box[0] = exc
         finally:

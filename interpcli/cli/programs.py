@@ -20,16 +20,18 @@ _MAIN_PATH0 = sys.path[0] if sys.path and not sys.flags.safe_path else None
 class Program:
     """One program to run in its own interpreter."""
 
-    __slots__ = ("kind", "label", "source", "filename", "prelude", "name", "channels",
-                 "argv")
+    __slots__ = ("kind", "label", "what", "source", "filename", "prelude", "name",
+                 "channels", "argv")
 
-    def __init__(self, kind: str, label: str, source: str, filename: str, prelude: str):
+    def __init__(self, kind: str, label: str, source: str, filename: str, prelude: str,
+                 what: str | None = None):
         self.kind = kind            # "script", "code" or "module"
         self.label = label          # for messages and the results table
+        self.what = label if what is None else what     # the path, code or module name
         self.source = source
         self.filename = filename    # for compile(): tracebacks show it
         self.prelude = prelude      # sets sys.argv, __file__, sys.path[0]
-        self.name = ""              # interpreter name, unique in this process
+        self.name = ""              # interpreter name, unique in this process (names())
         self.channels: dict = {}    # name -> channel end, bound as `channels`
         self.argv: list[str] = []   # its sys.argv (for -m, before runpy sets argv[0])
 
@@ -168,7 +170,8 @@ def module(name: str, args: list[str]) -> Program:
         raise UsageProblem(f"-m {name!r}: not a module name")
     source = _RUNPY.format(name=name, alter_argv=True)
     return _with_argv(Program("module", f"-m {name}", source, "<interp -m>",
-                              _prelude(["-m", *args], os.getcwd(), None)), ["-m", *args])
+                              _prelude(["-m", *args], os.getcwd(), None), what=name),
+                      ["-m", *args])
 
 
 def _with_argv(program: Program, argv: list[str]) -> Program:
@@ -184,7 +187,7 @@ def share_argv(program: Program) -> None:
     such as isort read their arguments there."""
     argv = list(program.argv)
     if program.kind == "module":
-        origin = _module_origin(program.label[3:])
+        origin = _module_origin(program.what)
         if origin:
             argv[0] = origin
     sys.argv = argv
@@ -217,12 +220,10 @@ def _find_spec(fullname: str, path):
     return None
 
 
-def name_programs(programs: list[Program]) -> None:
-    """Give each program a unique interpreter name: the script's stem, 'c', the module."""
-    bases = [base_name(p.kind, p.label if p.kind == "script" else p.label[3:])
-             for p in programs]
-    for p, name in zip(programs, unique_names(bases)):
-        p.name = name
+def names(programs) -> list[str]:
+    """The unique interpreter name of each program, given as (kind, what) in the order
+    they run (cli.options.Parsed.programs): the script's stem, 'c', the module."""
+    return unique_names([base_name(kind, what) for kind, what in programs])
 
 
 def unique_names(bases: list[str]) -> list[str]:

@@ -7,9 +7,7 @@ import os
 import sys
 import time
 
-from .._term import isatty, no_color
-
-PROG = "interp"
+from .environment import current as environment
 
 SUBINTERPRETER_HINT = "does not support loading in subinterpreters"
 FORK_REFUSED = "fork not supported for isolated subinterpreters"   # CPython's message
@@ -19,7 +17,7 @@ DAEMON_REFUSED = "daemon threads are disabled in this (sub)interpreter"
 def error(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
     from .. import _present as present      # not before something is shown
-    _write_err(present.error_line(PROG, message))
+    _write_err(present.error_line(environment().program_name, message))
 
 
 def usage_error(command_path: str, message: str) -> None:
@@ -30,11 +28,12 @@ def usage_error(command_path: str, message: str) -> None:
 
 
 def _write_err(text: str) -> None:
-    if sys.stderr is None:
+    stderr = environment().stderr
+    if stderr is None:
         return                  # stderr closed at start (`2>&-`)
     try:
-        sys.stderr.write(text)
-        sys.stderr.flush()
+        stderr.write(text)
+        stderr.flush()
     except (OSError, ValueError):
         pass
 
@@ -111,7 +110,7 @@ def _refusals_json(job) -> list:
 def wants_table(mode: str) -> bool:
     if mode == "table":
         return True
-    return mode == "auto" and isatty(sys.stderr)
+    return mode == "auto" and environment().stderr_isatty
 
 
 def results_json(jobs, status: int) -> str:
@@ -156,7 +155,7 @@ def draw_table(jobs) -> None:
     from rich.console import Console
 
     from .. import _present as present
-    console = Console(stderr=True, no_color=no_color() or None, highlight=False)
+    console = Console(stderr=True, no_color=not environment().colors or None, highlight=False)
     columns = [("name", {}), ("id", {"justify": "right"}), ("source", {}),
                ("channels", {}), ("completed", {}), ("exception", {}),
                ("duration", {"justify": "right"})]
@@ -192,7 +191,8 @@ class StatusLine:
     @staticmethod
     def wanted(mode: str) -> bool:
         # only when the scripts' own output does not go to the same terminal line
-        return wants_table(mode) and isatty(sys.stderr) and not isatty(sys.stdout)
+        return (wants_table(mode) and environment().stderr_isatty
+                and not environment().stdout_isatty)
 
     def start(self) -> None:
         from .signals import start_thread
@@ -210,7 +210,7 @@ class StatusLine:
             now = time.monotonic()
             parts = [f"{j.program.name} {now - j.started_at:.1f} s" for j in running[:4]]
             more = f" +{len(running) - 4}" if len(running) > 4 else ""
-            line = f"{PROG}: {len(running)} running: {', '.join(parts)}{more}"
+            line = f"{environment().program_name}: {len(running)} running: {', '.join(parts)}{more}"
             width = _terminal_width()
             _write_err("\r\x1b[2K" + line[:width - 1])
             if self._done.wait(self.PERIOD):

@@ -175,4 +175,4 @@ class Session:
 
     def _close_all(self, deadline) -> str:
         """Close what is left (cli.closing); with a deadline, what could not be closed."""
-        return closing.close_all(self.jobs, self.early, deadline)
+        return closing.close_all(self.jobs, deadline)

@@ -86,7 +86,14 @@ def test_shell_reports_a_broken_repl_in_one_line(monkeypatch, capsys):
 ])
 def test_early_interpreter_names(args, names):
     from interpcli.cli import quickargs
-    assert quickargs.program_names(*quickargs.parse(args)) == names
+    from interpcli.cli.early import EarlyInterpreters
+    parsed = quickargs.parse(args)
+    early = EarlyInterpreters.for_line(parsed)
+    try:
+        assert (early.names if early is not None else []) == names
+    finally:
+        if early is not None:
+            early.close()
 
 
 def test_early_names_are_the_programs_names(tmp_path, monkeypatch):
@@ -99,13 +106,14 @@ def test_early_names_are_the_programs_names(tmp_path, monkeypatch):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "a.py").write_text("pass\n")
     args = ["run", "a.py", "x/a.py", "-c", "1", "-m", "a", "-c", "2", "b.py"]
-    command, params = quickargs.parse(args)
+    parsed = quickargs.parse(args)
+    params = parsed.params
     progs = [programs.script(p, []) for p in params["scripts"]]
     progs += [programs.code(c, []) for c in params["codes"]]
     progs += [programs.module(m, []) for m in params["modules"]]
-    programs.name_programs(progs)
-    assert [p.name for p in progs] == quickargs.program_names(command, params) == \
-        ["a", "a-2", "b", "c", "c-2", "a-3"]
+    assert [programs.base_name(p.kind, p.what) for p in progs] == \
+        ["a", "a", "b", "c", "c", "a"]
+    assert parsed.names() == ["a", "a-2", "b", "c", "c-2", "a-3"]
 
 
 QUICK_LINES = [
@@ -139,10 +147,10 @@ def test_quick_parse_reads_a_line_as_click_does(args):
     """`interp run`/`pipe` start without click when cli.quickargs can read the line: it
     must read it exactly as the click tree does."""
     from interpcli.cli import quickargs
-    command, params = quickargs.parse(args)
-    ctx = cli.commands[command].make_context(command, list(args[1:]))
-    assert params.pop("args") == ctx.meta["interp.script_args"]
-    assert params == ctx.params
+    parsed = quickargs.parse(args)
+    ctx = cli.commands[parsed.command].make_context(parsed.command, list(args[1:]))
+    assert parsed.script_args == ctx.meta["interp.script_args"]
+    assert parsed.params == ctx.params
 
 
 @pytest.mark.parametrize("args", NOT_QUICK)
