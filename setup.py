@@ -18,6 +18,7 @@ SOURCES = ["errors.c", "registry.c", "lent.c", "wait.c", "channel.c", "ends.c", 
 setup(
     # the `interp` command (pip points its `#!python` line at the installing interpreter)
     scripts=["scripts/interp"],
+    data_files=[("share/man/man1", ["man/interp.1"])],   # `man interp` in the venv or prefix
     ext_modules=[Extension(
         "interpcli._native._interpcli",
         sources=[f"interpcli/_native/src/{name}" for name in SOURCES],

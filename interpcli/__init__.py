@@ -6,7 +6,7 @@
     result = interp.run("channels.out.send(b'hi')", channels={"out": send})
 
 Importing this package loads nothing heavy; the C core loads on first use."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"   # the one source of the version (pyproject.toml reads it)
 
 _EXPORTS = {
     "create": "interpreter", "list_all": "interpreter", "get_main": "interpreter",
