@@ -16,9 +16,8 @@ import marshal
 import struct
 import sys
 
-from ._lowlevel import core_module
+from . import _lowlevel
 
-_core = core_module()
 
 # A message: its kind (K_MARSHAL or K_PICKLE), the task's id, then the payload: for a
 # task (callable spec or callable, args, kwargs), for a reply (ok, result or failure)
@@ -133,9 +132,9 @@ def _cached_function(spec):
 
 
 def serve(task_chan: int, reply_chan: int) -> None:
-    tasks = _core._end(task_chan, 1)
-    replies = _core._end(reply_chan, 2)
-    closed = _core.ChannelClosedError
+    tasks = _lowlevel.end(task_chan, _lowlevel.RECV)
+    replies = _lowlevel.end(reply_chan, _lowlevel.SEND)
+    closed = _lowlevel.ChannelClosedError
     main = sys.modules["__main__"].__dict__
     loads, dumps, unpack_tid, pack_tid = marshal.loads, marshal.dumps, TID.unpack_from, TID.pack
     while True:

@@ -26,20 +26,20 @@ _SIGINT = 2
 GRACE = 1.0     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 
 
-def _core():
-    from .._lowlevel import core_module
-    return core_module()
+def _lowlevel():
+    from .. import _lowlevel
+    return _lowlevel
 
 
 def post_sigint(job) -> None:
     """Deliver SIGINT to the job's script now (its handler, or KeyboardInterrupt)."""
-    _core()._signal_post(job.interp.id, _SIGINT)
+    _lowlevel().signal_post(job.interp.id, _SIGINT)
 
 
 def forget_signals(job) -> None:
     """The job's signal wishes end with its run: the process's dispositions come back."""
     try:
-        _core()._signal_forget(job.interp.id)
+        _lowlevel().signal_forget(job.interp.id)
     except Exception:
         pass
 
@@ -52,7 +52,7 @@ def not_taken(session) -> str:
             continue
         if job.signals and job.result is None and job.interp is not None:
             try:
-                if _core()._signal_taken(job.interp.id):
+                if _lowlevel().signal_taken(job.interp.id):
                     continue
             except Exception:
                 pass

@@ -28,8 +28,7 @@ class EarlyInterpreters:
         self._first = None                      # the nameless first: [id or exception]
         self._first_done = None
         try:
-            from .. import _lowlevel
-            _lowlevel.core_module()
+            from .. import _lowlevel     # loads the C core
         except Exception:       # e.g. the C core is not built: the normal path reports it
             return
         self._first = [None]

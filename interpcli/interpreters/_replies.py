@@ -24,11 +24,10 @@ import threading
 import time
 from concurrent.futures import _base
 
-from .._lowlevel import core_module
+from .. import _lowlevel
 from .._pool_worker import HEAD, K_MARSHAL, TID
 from ._excinfo import _failure
 
-_core = core_module()
 _DONE = (_base.CANCELLED, _base.CANCELLED_AND_NOTIFIED, _base.FINISHED)
 _LEAD, _FOLLOW = 1, 2
 
@@ -122,7 +121,7 @@ class Receiver:
         if self.leader is not None and self.leader != threading.get_ident():
             try:
                 self.send.send_nowait(b"")
-            except _core.ChannelClosedError:
+            except _lowlevel.ChannelClosedError:
                 pass
 
     # -- leading and following --
@@ -201,16 +200,16 @@ class Receiver:
                 raise TimeoutError()
             try:
                 inbox.extend(map(recv, (left,)))
-            except _core.ChannelTimeoutError:
+            except _lowlevel.ChannelTimeoutError:
                 left = 0
-            except _core.ChannelClosedError:
+            except _lowlevel.ChannelClosedError:
                 self.closed = True
 
     def _take_arrived(self):
         """Move the replies that have arrived into the inbox, without waiting."""
         try:
             self.inbox.extend(iter(functools.partial(self.recv.recv_nowait, None), None))
-        except _core.ChannelClosedError:
+        except _lowlevel.ChannelClosedError:
             self.closed = True
 
     def poll(self):
@@ -251,7 +250,7 @@ class Receiver:
                     self.drain()
                     try:
                         self.inbox.extend(map(self.recv.recv, (None,)))
-                    except _core.ChannelClosedError:
+                    except _lowlevel.ChannelClosedError:
                         self.closed = True
                     self.drain()
                 if self.closed:
