@@ -88,40 +88,9 @@ signal_taken = _core._signal_taken
 
 def create(isolated: bool, name: str, strict: bool | None = None) -> int:
     """Create an interpreter (own GIL when isolated); its id. strict: no daemon threads,
-    no os.exec*() (None: strict when isolated). The exit-time shutdown is registered before
-    the interpreter exists: a Ctrl-C landing just after the C call returns must not leave
-    an interpreter that nothing ends at exit (fatal on 3.12)."""
-    ensure_exit_shutdown()
-    return _core._create(bool(isolated), name,
-                                 bool(isolated if strict is None else strict))
-
-
-_exit_shutdown_registered = False
-
-
-def ensure_exit_shutdown() -> None:
-    """Register interpcli._shutdown.shutdown to run at exit, once. It is imported then,
-    not now: `interp run` creates its first interpreter before importing anything else."""
-    global _exit_shutdown_registered
-    if not _exit_shutdown_registered:
-        _exit_shutdown_registered = True
-        import atexit
-        atexit.register(_exit_shutdown)
-
-
-def _exit_shutdown() -> None:
-    import _signal
-    try:        # as _shutdown.shutdown does first: a Ctrl-C must not cut the import short
-        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
-    except (ValueError, OSError):
-        pass    # not the main thread
-    while True:
-        try:
-            from . import _shutdown
-            break
-        except KeyboardInterrupt:   # one that was pending already
-            continue
-    _shutdown.shutdown()
+    no os.exec*() (None: strict when isolated). Nothing ends it at exit unless the exit
+    shutdown is registered first: use _shutdown.create()."""
+    return _core._create(bool(isolated), name, bool(isolated if strict is None else strict))
 
 
 def destroy(interp_id: int, force: bool = False, join_timeout: float | None = None) -> None:
@@ -134,8 +103,7 @@ def destroy(interp_id: int, force: bool = False, join_timeout: float | None = No
 
 def create_spare(strict: bool = True) -> int:
     """Create an isolated interpreter as a spare: unlisted, its name reserving nothing,
-    until take_spare() names it; its id."""
-    ensure_exit_shutdown()
+    until take_spare() names it; its id (see create() on the exit shutdown)."""
     return _core._create_spare(bool(strict))
 
 

@@ -21,7 +21,7 @@ each create()). Every wait is a thread join: a blocking lock, no polling."""
 import os
 import threading
 
-from . import _lowlevel, _sync
+from . import _lowlevel, _shutdown, _sync
 from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
 
 MAX_MISSES = 3      # spares discarded in a row (the environment keeps changing): stop
@@ -60,7 +60,7 @@ class _Job:
         try:
             self.env = _lowlevel.env_snapshot()
             try:
-                self.id = _lowlevel.create_spare()
+                self.id = _shutdown.create_spare()
             except Exception:       # the caller will create afresh (and see the error)
                 self.id = None
         finally:

@@ -28,12 +28,12 @@ class EarlyInterpreters:
         self._first = None                      # the nameless first: [id or exception]
         self._first_done = None
         try:
-            from .. import _lowlevel     # loads the C core
+            from .. import _shutdown     # loads the C core
         except Exception:       # e.g. the C core is not built: the normal path reports it
             return
         self._first = [None]
         self._first_done = Flag()
-        _begin(_lowlevel.create_spare, (strict,), self._first, self._first_done)
+        _begin(_shutdown.create_spare, (strict,), self._first, self._first_done)
 
     def assign(self, names: list[str]) -> None:
         """The programs' interpreter names, in order: the first interpreter is names[0]'s
@@ -46,11 +46,11 @@ class EarlyInterpreters:
             return
         self._made[self.names[0]] = self._first
         self._done[self.names[0]] = self._first_done
-        from .. import _lowlevel
+        from .. import _shutdown
         for name in self.names[1:]:
             box = self._made[name] = [None]
             done = self._done[name] = Flag()
-            _begin(_lowlevel.create, (True, name, self.strict), box, done)
+            _begin(_shutdown.create, (True, name, self.strict), box, done)
 
     def _end_first(self) -> None:
         """Wait for the nameless first, then end it (it was never named)."""

@@ -46,8 +46,8 @@ SCENARIOS = {
     """,
     "a nameless spare that nobody took (cli.early's first)": """
         import sys
-        from interpcli import _lowlevel
-        _lowlevel.create_spare()
+        from interpcli import _shutdown
+        _shutdown.create_spare()
         assert "interpcli._spare" not in sys.modules
         print("done")
     """,
