@@ -18,7 +18,7 @@ import struct
 import sys
 import weakref
 
-from .. import _lowlevel
+from .. import _lowlevel, _xiframe
 from ._pickling import _rebuild_end, pickle_dumps
 from ._shareable import (  # noqa: F401 (register_xi_type: this module's API)
     _PLAIN, NotShareableError, _plain, is_shareable, register_xi_type)
@@ -126,9 +126,9 @@ def alive(interp_id: int) -> bool:
 
 # ---- messages ----
 
-_HEAD = struct.Struct("<qBB")       # putter interpreter id, unbound op, payload kind
+_HEAD = _xiframe.XI_HEAD       # putter interpreter id, unbound op, payload kind
 HEAD_SIZE = _HEAD.size
-K_MARSHAL, K_PICKLE, K_BUFFER = ord("M"), ord("P"), ord("V")
+K_MARSHAL, K_PICKLE, K_BUFFER = _xiframe.K_MARSHAL, _xiframe.K_PICKLE, _xiframe.K_BUFFER
 _CHAN_ID = struct.Struct("<q")
 
 

@@ -25,7 +25,9 @@ import time
 from concurrent.futures import _base
 
 from .. import _lowlevel
-from .._pool_worker import HEAD, K_MARSHAL, TID
+from .._xiframe import MARSHAL as K_MARSHAL
+from .._xiframe import TASK_HEAD as HEAD
+from .._xiframe import TASK_ID as TID
 from ._excinfo import _failure
 
 _DONE = (_base.CANCELLED, _base.CANCELLED_AND_NOTIFIED, _base.FINISHED)

@@ -14,7 +14,7 @@ import threading
 import time
 import weakref
 
-from .. import _lowlevel
+from .. import _lowlevel, _xiframe
 from . import _crossinterp
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
 from ._shareable import KIND_CHANNEL, kind_of
@@ -102,7 +102,7 @@ _NOT_SET = object()
 _EMPTY = object()
 _SKIP = object()
 _TIMED = struct.Struct("<qq")   # token channel id, ack channel id
-K_TIMED = ord("T")
+K_TIMED = _xiframe.K_TIMED
 
 
 class _ChannelEnd:

@@ -33,7 +33,10 @@ import sys
 import types
 
 from .. import _lowlevel
-from .._pool_worker import K_MARSHAL, K_PICKLE, TID, plain
+from .._pool_worker import plain
+from .._xiframe import MARSHAL as K_MARSHAL
+from .._xiframe import PICKLE as K_PICKLE
+from .._xiframe import TASK_ID as TID
 from . import ExecutionFailed
 from . import _crossinterp as _xi
 from . import _pickling

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 
+from .. import _xiframe
 from . import render
 from .pysource import INTERNAL, RUNNER_SOURCE
 
@@ -94,6 +95,10 @@ def bootstrap_source() -> str:
             "del _s, _t, _m, channels\n")
 
 
+# errors in a row after which the reader stops (rather than spin on one that recurs)
+_MAX_ERRORS = 3
+
+
 class OutputBridge:
     """The shared output channel and the reader thread that writes what arrives."""
 
@@ -108,22 +113,27 @@ class OutputBridge:
         self._thread.start()
 
     def _read(self):
+        errors = 0
         while True:
             try:
                 msg = self.channel.recv()
             except EOFError:
                 break
-            except BaseException:       # never let the reader die on a stray error
+            except BaseException:       # a stray error; one that recurs ends the reader
+                errors += 1
+                if errors >= _MAX_ERRORS:
+                    break
                 continue
+            errors = 0
             data = bytes(msg)
             tag, body = data[:1], data[1:]
-            if tag == b"M":
+            if tag == _xiframe.SHELL_MARK:
                 with self._lock:
                     ev = self._markers.pop(body, None)
                 if ev is not None:
                     ev.set()
                 continue
-            render.write(body.decode("utf-8", "replace"), err=tag == b"e")
+            render.write(body.decode("utf-8", "replace"), err=tag == _xiframe.SHELL_ERR)
         with self._lock:
             pending = list(self._markers.values())
             self._markers.clear()
@@ -137,7 +147,7 @@ class OutputBridge:
         with self._lock:
             self._markers[token] = ev
         try:
-            self.channel.send_nowait(b"M" + token)
+            self.channel.send_nowait(_xiframe.SHELL_MARK + token)
         except EOFError:
             return
         ev.wait(timeout)
