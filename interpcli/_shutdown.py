@@ -75,7 +75,12 @@ def create_spare(strict: bool = True) -> int:
     return _lowlevel.create_spare(strict)
 
 
-def grace(default: float) -> float:
+# INTERP_GRACE's one default (README, interp(1)): the seconds a run gets to take a Ctrl-C,
+# to stop after its --timeout, or to stop at exit
+GRACE = 1.0
+
+
+def grace(default: float = GRACE) -> float:
     """Seconds an interrupted run gets to stop before the process leaves without cleanup:
     INTERP_GRACE when it holds a non-negative number of seconds, else default (read at
     each use, so a malformed value never breaks an import or a create())."""
@@ -213,7 +218,7 @@ def _end_all(hurry: bool = False) -> "list[str]":
     # wake every wait on a channel (threads inside interpreters too, which ending the
     # interpreter joins): nobody will feed those channels any more
     _lowlevel.close_all_channels()
-    deadline = time.monotonic() + (0.0 if hurry else grace(10.0))
+    deadline = time.monotonic() + (0.0 if hurry else grace())
     waited: set = set()
     while True:     # runs that registered meanwhile were cancelled on registering
         pending = [done for done in active_runs.pending() if done not in waited]

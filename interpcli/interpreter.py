@@ -8,6 +8,7 @@ import _weakref
 import itertools
 
 from . import _lowlevel, _shutdown, _sync
+from . import _names as _naming
 from ._shutdown import grace  # noqa: F401  (the CLI and tests take it from here)
 from .channels import binding_source, normalize_channels
 from .errors import InterpreterError, InterpreterNotFoundError
@@ -336,7 +337,7 @@ def _spare():
 
 
 def _next_name() -> str:
-    return f"interp-{next(_names)}"
+    return _naming.numbered("interp", next(_names))
 
 
 def _fresh(name: str | None, isolated: bool = True, strict: bool | None = None) -> int:

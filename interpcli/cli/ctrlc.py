@@ -12,6 +12,9 @@ import time
 
 from _queue import Empty, SimpleQueue
 
+# GRACE: seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process
+# leaves, unless INTERP_GRACE says otherwise (interpreter.grace): the one default
+from .._shutdown import GRACE
 from .signals import sigints, start_raw_thread
 from .status import ExitStatus
 from ..interpreter import grace
@@ -22,8 +25,6 @@ SIGNALS = ("import interpcli._signals_sub as _s\n"
            "del _s\n")
 
 _SIGINT = 2
-# seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
-GRACE = 1.0     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 
 
 def _lowlevel():
