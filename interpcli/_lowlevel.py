@@ -168,7 +168,7 @@ class Canceller:
             pass
 
 
-_RUN_FIELDS = ("status", "exit_code", "exc_type", "exc_message", "traceback", "stdout",
+_RUN_FIELDS = ("exit_code", "exc_type", "exc_message", "traceback", "stdout",
                "stderr", "duration")
 
 

@@ -210,7 +210,7 @@ class Interpreter:
 
 
 # the outcome of a run asked for of an interpreter that the exit shutdown already ended
-_EXITING_RESULT = {"status": 1, "exit_code": 1, "exc_type": "KeyboardInterrupt",
+_EXITING_RESULT = {"exit_code": 1, "exc_type": "KeyboardInterrupt",
                    "exc_message": "the process is exiting: the run did not begin",
                    "traceback": None, "stdout": None, "stderr": None, "duration": 0.0}
 
