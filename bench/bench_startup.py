@@ -191,12 +191,12 @@ def create_figures(n):
         for _ in range(k):
             std.destroy(std.create())
     for _ in range(5):
-        _spare._finish()            # no spare made, none in the making
+        _spare.maker.finish()            # no spare made, none in the making
         t0 = time.perf_counter()
         for _ in range(m):
             interpcli.create().close()
         b2b_ours.append((time.perf_counter() - t0) / m)
-        _spare._finish()            # the spares made ahead are not the stdlib's batch's
+        _spare.maker.finish()            # the spares made ahead are not the stdlib's batch's
         t0 = time.perf_counter()
         std_loop(m)
         b2b_std.append((time.perf_counter() - t0) / m)

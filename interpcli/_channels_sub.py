@@ -2,9 +2,9 @@
 a run (interpcli.channels.binding_source)."""
 import types
 
-import _interpcli as _core
+from ._lowlevel import end
 
 
 def namespace(**ends):
     """`channels`: each name bound to its channel end, given as (end id, mode)."""
-    return types.SimpleNamespace(**{name: _core._end(*end) for name, end in ends.items()})
+    return types.SimpleNamespace(**{name: end(*ref) for name, ref in ends.items()})

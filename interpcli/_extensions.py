@@ -141,10 +141,12 @@ def _in_isolated() -> bool:
 def _isolated_by_core():
     """Whether interpcli's core made the calling interpreter isolated (its isolated
     interpreters may allow daemon threads), or None when the core did not make it."""
-    core = sys.modules.get("_interpcli")
+    if "_interpcli" not in sys.modules:     # the core did not make this interpreter
+        return None
     try:
-        me = core.current_id()
-        for r in core.list_interpreters():
+        from . import _lowlevel
+        me = _lowlevel.current_id()
+        for r in _lowlevel.list_interpreters():
             if r[0] == me and r[2] in (0, 1):
                 return bool(r[2])
     except Exception:

@@ -89,14 +89,13 @@ _files: dict = {}       # what keeps a file given to enable()/register() alive, 
 
 def _request(op, *args):
     import marshal
-    from ._lowlevel import core_module
-    core = core_module()
-    recv, _send = core.create_channel()
-    reply = core._end(recv.id, core.MODE_BOTH)
+    from . import _lowlevel as ll
+    recv, _send = ll.create_channel()
+    reply = ll.end(recv.id, ll.BOTH)
     try:
-        core._end(_server, core.MODE_BOTH).send_nowait(marshal.dumps((op, reply.id, *args)))
+        ll.end(_server, ll.BOTH).send_nowait(marshal.dumps((op, reply.id, *args)))
         answer = marshal.loads(reply.recv())
-    except core.ChannelError as exc:
+    except ll.ChannelError as exc:
         raise RuntimeError(f"faulthandler: the main interpreter did not answer ({exc})") \
             from None
     finally:

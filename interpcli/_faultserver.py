@@ -17,10 +17,9 @@ def serve() -> int:
     if _server is None:
         import _signal
         import _thread
-        from ._lowlevel import core_module
-        core = core_module()
-        recv, _send = core.create_channel()
-        end = core._end(recv.id, core.MODE_BOTH)
+        from . import _lowlevel as ll
+        recv, _send = ll.create_channel()
+        end = ll.end(recv.id, ll.BOTH)
         old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
         try:
             _thread.start_new_thread(_serve, (end,))
@@ -59,8 +58,7 @@ def _serve(end) -> None:
         except BaseException as exc:
             reply = ("err", type(exc).__name__, str(exc))
         try:
-            from ._lowlevel import core_module
-            core = core_module()
-            core._end(reply_id, core.MODE_BOTH).send_nowait(marshal.dumps(reply))
+            from . import _lowlevel as ll
+            ll.end(reply_id, ll.BOTH).send_nowait(marshal.dumps(reply))
         except BaseException:
             pass        # the requester is gone

@@ -1,105 +1,130 @@
-"""The one module that loads the C core and calls its lifecycle functions.
+"""The one door to the C core: the only module that imports the core module or calls it.
 
 The core is one multi-phase extension module, `interpcli._native._interpcli`, that imports
 in every interpreter of the process (isolated or not, whoever made it) and holds the one
 process-wide registry of interpreters and channels. The core installs it into each
-interpreter it creates, also as `_interpcli`; elsewhere the first `core_module()` imports
-it. Creating, running and closing interpreters is refused outside the main interpreter
-(InterpreterError); channels work everywhere."""
+interpreter it creates, also as `_interpcli`; elsewhere importing this module imports it.
+Creating, running and closing interpreters is refused outside the main interpreter
+(InterpreterError); channels work everywhere.
+
+Every operation has a name here. Hot paths (channel ends, end(), create_channel()) are the
+C functions themselves bound to a name, not Python wrappers: calling them costs what
+calling the core did."""
 import sys
 
-_core = None
+
+def _load():
+    mod = sys.modules.get("_interpcli")
+    if mod is None:
+        try:
+            from ._native import _interpcli as mod
+        except ImportError as exc:
+            raise ImportError(
+                f"interpcli's C core could not be loaded ({exc}); install the package "
+                "with `pip install .` (or `pip install -e .`) to compile it") from exc
+        sys.modules["_interpcli"] = mod
+    return mod
+
+
+_core = _load()
 
 
 def core_module():
-    """The calling interpreter's core module (importing it on first use)."""
-    global _core
-    if _core is None:
-        mod = sys.modules.get("_interpcli")
-        if mod is None:
-            try:
-                from ._native import _interpcli as mod
-            except ImportError as exc:
-                raise ImportError(
-                    f"interpcli's C core could not be loaded ({exc}); install the package "
-                    "with `pip install .` (or `pip install -e .`) to compile it") from exc
-            sys.modules["_interpcli"] = mod
-        _core = mod
+    """The core module itself, for tests and tools that exercise it directly (inside the
+    package, only this module touches it: tests/core/test_package_shape.py checks)."""
     return _core
 
 
+# -- errors: one hierarchy rooted at InterpError, defined by the core in each interpreter
+InterpError = _core.InterpError
+ChannelError = _core.ChannelError
+ChannelClosedError = _core.ChannelClosedError
+ChannelEmptyError = _core.ChannelEmptyError
+ChannelTimeoutError = _core.ChannelTimeoutError
+InterpreterError = _core.InterpreterError
+InterpreterNotFoundError = _core.InterpreterNotFoundError
+InterpreterBusyError = _core.InterpreterBusyError
+
+# -- channel ends: the core's types; END_TYPES is the one list of them
+RecvChannel = _core.RecvChannel
+SendChannel = _core.SendChannel
+Channel = _core.Channel
+END_TYPES = (RecvChannel, SendChannel, Channel)
+
+# the modes of end(id, mode): which ends of a channel the new object holds
+RECV = _core.MODE_RECV
+SEND = _core.MODE_SEND
+BOTH = _core.MODE_BOTH
+
+create_channel = _core.create_channel
+"""create_channel() -> (RecvChannel, SendChannel): the ends of a new channel."""
+end = _core._end
+"""end(id, mode) -> a new end (mode RECV, SEND or BOTH) of the existing channel id
+(ChannelError when it no longer exists)."""
+kind = _core._kind
+"""kind(id, kind=0) -> the channel's kind (0: plain); a kind > 0 is set first if none was."""
+list_interpreters = _core.list_interpreters
+"""list_interpreters() -> [(id, name, isolated, running, runs, kind)] of every interpreter
+the core knows (kind 'main', 'interpcli' or 'foreign'; isolated -1 when unknown)."""
+current_id = _core.current_id
+main_id = _core.main_id
+
+# -- asyncio: a notifier wakes an event loop; an item's wait ended done or withdrawn
+Notifier = _core.Notifier
+ITEM_DONE = _core.ITEM_DONE
+ITEM_WITHDRAWN = _core.ITEM_WITHDRAWN
+
+# -- signals forwarded to scripts' interpreters (sigfwd.c)
+signal_want = _core._signal_want
+"""signal_want(signum, wanted): the calling interpreter wants signum forwarded (or not)."""
+signal_ack = _core._signal_ack
+"""signal_ack(): the calling interpreter handled the signals forwarded to it."""
+signal_post = _core._signal_post
+"""signal_post(interp_id, signum): forward signum to an interpreter."""
+signal_forget = _core._signal_forget
+"""signal_forget(interp_id): drop what was forwarded to an interpreter and not taken."""
+signal_taken = _core._signal_taken
+"""signal_taken(interp_id) -> whether the interpreter took what was forwarded to it."""
+
 def create(isolated: bool, name: str, strict: bool | None = None) -> int:
     """Create an interpreter (own GIL when isolated); its id. strict: no daemon threads,
-    no os.exec*() (None: strict when isolated). The exit-time shutdown is registered before
-    the interpreter exists: a Ctrl-C landing just after the C call returns must not leave
-    an interpreter that nothing ends at exit (fatal on 3.12)."""
-    ensure_exit_shutdown()
-    return core_module()._create(bool(isolated), name,
-                                 bool(isolated if strict is None else strict))
-
-
-_exit_shutdown_registered = False
-
-
-def ensure_exit_shutdown() -> None:
-    """Register interpcli._shutdown.shutdown to run at exit, once. It is imported then,
-    not now: `interp run` creates its first interpreter before importing anything else."""
-    global _exit_shutdown_registered
-    if not _exit_shutdown_registered:
-        _exit_shutdown_registered = True
-        import atexit
-        atexit.register(_exit_shutdown)
-
-
-def _exit_shutdown() -> None:
-    import _signal
-    try:        # as _shutdown.shutdown does first: a Ctrl-C must not cut the import short
-        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
-    except (ValueError, OSError):
-        pass    # not the main thread
-    while True:
-        try:
-            from . import _shutdown
-            break
-        except KeyboardInterrupt:   # one that was pending already
-            continue
-    _shutdown.shutdown()
+    no os.exec*() (None: strict when isolated). Nothing ends it at exit unless the exit
+    shutdown is registered first: use _shutdown.create()."""
+    return _core._create(bool(isolated), name, bool(isolated if strict is None else strict))
 
 
 def destroy(interp_id: int, force: bool = False, join_timeout: float | None = None) -> None:
     """End an interpreter interpcli made. Its threads' channel waits end; its threads get
     join_timeout seconds (None: no limit) to finish; InterpreterBusyError if any thread
     is left, or it is running."""
-    core_module()._destroy(interp_id, bool(force), -1.0 if join_timeout is None
+    _core._destroy(interp_id, bool(force), -1.0 if join_timeout is None
                            else max(0.0, float(join_timeout)))
 
 
 def create_spare(strict: bool = True) -> int:
     """Create an isolated interpreter as a spare: unlisted, its name reserving nothing,
-    until take_spare() names it; its id."""
-    ensure_exit_shutdown()
-    return core_module()._create_spare(bool(strict))
+    until take_spare() names it; its id (see create() on the exit shutdown)."""
+    return _core._create_spare(bool(strict))
 
 
 def take_spare(interp_id: int, name: str) -> None:
     """Make a spare an ordinary interpreter named name (InterpreterBusyError when the name
     is taken: it stays a spare)."""
-    core_module()._take_spare(interp_id, name)
+    _core._take_spare(interp_id, name)
 
 
 def end_spare(interp_id: int) -> None:
     """End a spare that was never taken; one ended already (by a fork or the exit
     shutdown) is skipped."""
-    core = core_module()
     try:
-        core._destroy_spare(interp_id)
-    except core.InterpreterError:
+        _core._destroy_spare(interp_id)
+    except InterpreterError:
         pass
 
 
 def spares() -> list[int]:
     """The ids of the spares made and not taken."""
-    return core_module()._spares()
+    return _core._spares()
 
 
 def end_spares() -> None:
@@ -111,18 +136,17 @@ def end_spares() -> None:
 def env_snapshot() -> bytes:
     """What a new interpreter reads from the process: the environment, the current
     directory (equal snapshots: a new interpreter would read the same)."""
-    return core_module()._env_snapshot()
+    return _core._env_snapshot()
 
 
 def interrupt(interp_id: int, timeout: bool = False) -> None:
     """KeyboardInterrupt (TimeoutError when timeout) in whatever run is evaluating."""
-    core = core_module()
-    core._interrupt(interp_id, core.INTR_TIMEOUT if timeout else core.INTR_KEYBOARD)
+    _core._interrupt(interp_id, _core.INTR_TIMEOUT if timeout else _core.INTR_KEYBOARD)
 
 
 def close_all_channels() -> None:
     """Close every channel's send side (at exit): no thread stays blocked on a channel."""
-    core_module()._close_all_channels()
+    _core._close_all_channels()
 
 
 class Canceller:
@@ -133,19 +157,18 @@ class Canceller:
 
     def __init__(self, interp_id: int):
         self._interp_id = interp_id
-        self._token = core_module().RunToken()
+        self._token = _core.RunToken()
 
     def cancel(self, timeout: bool = False) -> None:
-        core = core_module()
-        kind = core.INTR_TIMEOUT if timeout else core.INTR_KEYBOARD
-        self._token.stop(kind)
+        intr = _core.INTR_TIMEOUT if timeout else _core.INTR_KEYBOARD
+        self._token.stop(intr)
         try:
-            core._interrupt(self._interp_id, kind, self._token)
-        except core.InterpreterNotFoundError:
+            _core._interrupt(self._interp_id, intr, self._token)
+        except InterpreterNotFoundError:
             pass
 
 
-_RUN_FIELDS = ("status", "exit_code", "exc_type", "exc_message", "traceback", "stdout",
+_RUN_FIELDS = ("exit_code", "exc_type", "exc_message", "traceback", "stdout",
                "stderr", "duration")
 
 
@@ -153,7 +176,7 @@ def run(interp_id: int, source: bytes, filename: bytes, prelude: bytes | None,
         capture: bool, canceller: Canceller | None = None) -> dict:
     """Run in the calling OS thread (the GIL is released meanwhile); a dict of outcomes."""
     token = canceller._token if canceller is not None else None
-    out = core_module()._run(interp_id, source, filename, prelude, bool(capture), token)
+    out = _core._run(interp_id, source, filename, prelude, bool(capture), token)
     return dict(zip(_RUN_FIELDS, out))
 
 
@@ -162,13 +185,6 @@ def interpreters(include_foreign: bool = False) -> list[tuple[int, str, bool | N
     with include_foreign, also those made elsewhere in which interpcli was imported (their
     isolated is None: unknown; interpcli never runs code in them or ends them)."""
     return [(i, n, None if iso < 0 else bool(iso), bool(r), runs)
-            for i, n, iso, r, runs, kind in core_module().list_interpreters()
+            for i, n, iso, r, runs, kind in _core.list_interpreters()
             if include_foreign or kind != "foreign"]
 
-
-def current_id() -> int:
-    return core_module().current_id()
-
-
-def main_id() -> int:
-    return core_module().main_id()

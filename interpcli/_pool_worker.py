@@ -13,18 +13,18 @@ and needs neither pickle nor interpcli.interpreters here. Anything else travels 
 pickle message (by interpcli.interpreters._crossinterp's pickler: functions by value,
 channel ends and queues kept alive in flight), unpickled here with pickle."""
 import marshal
-import struct
 import sys
 
-from ._lowlevel import core_module
+from . import _lowlevel
+from ._xiframe import MARSHAL as K_MARSHAL
+from ._xiframe import PICKLE as K_PICKLE
+from ._xiframe import TASK_HEAD as HEAD
+from ._xiframe import TASK_ID as TID
 
-_core = core_module()
 
-# A message: its kind (K_MARSHAL or K_PICKLE), the task's id, then the payload: for a
-# task (callable spec or callable, args, kwargs), for a reply (ok, result or failure)
-K_MARSHAL, K_PICKLE = b"M", b"P"
-TID = struct.Struct("<q")
-HEAD = 1 + TID.size
+# A message (framed as _xiframe says): its kind (K_MARSHAL or K_PICKLE), the task's id,
+# then the payload: for a task (callable spec or callable, args, kwargs), for a reply (ok,
+# result or failure)
 _PLAIN_TYPES = frozenset({type(None), bool, int, float, complex, str, bytes})
 
 
@@ -133,9 +133,9 @@ def _cached_function(spec):
 
 
 def serve(task_chan: int, reply_chan: int) -> None:
-    tasks = _core._end(task_chan, 1)
-    replies = _core._end(reply_chan, 2)
-    closed = _core.ChannelClosedError
+    tasks = _lowlevel.end(task_chan, _lowlevel.RECV)
+    replies = _lowlevel.end(reply_chan, _lowlevel.SEND)
+    closed = _lowlevel.ChannelClosedError
     main = sys.modules["__main__"].__dict__
     loads, dumps, unpack_tid, pack_tid = marshal.loads, marshal.dumps, TID.unpack_from, TID.pack
     while True:

@@ -10,12 +10,77 @@ import time
 from . import _lowlevel, _sync
 from .errors import InterpreterBusyError, InterpreterError
 
-lock = _thread.allocate_lock()
-active_runs: "dict[_sync.Flag, _lowlevel.Canceller]" = {}     # runs going on -> stop
-exiting = False             # the shutdown began: runs asked for now stop before they begin
+class ActiveRuns:
+    """The runs going on in this process, each a done flag (set when it ended) and the
+    canceller that stops it; the exit shutdown stops them all."""
+
+    def __init__(self):
+        self._lock = _thread.allocate_lock()
+        self._runs: "dict[_sync.Flag, _lowlevel.Canceller]" = {}
+        self.exiting = False    # the shutdown began: runs asked for now stop before they begin
+
+    def add(self, done: "_sync.Flag", canceller: "_lowlevel.Canceller") -> None:
+        """Record a run about to begin; one asked for once the exit began is cancelled
+        now (it stops before it begins)."""
+        with self._lock:
+            self._runs[done] = canceller
+            exiting = self.exiting
+        if exiting:
+            canceller.cancel()
+
+    def remove(self, done: "_sync.Flag") -> None:
+        with self._lock:
+            self._runs.pop(done, None)
+
+    def pending(self) -> "list[_sync.Flag]":
+        with self._lock:
+            return list(self._runs)
+
+    def stop_all(self) -> None:
+        """From now on runs stop before they begin; cancel every run going on."""
+        with self._lock:
+            self.exiting = True
+            cancellers = list(self._runs.values())
+        for canceller in cancellers:
+            try:
+                canceller.cancel()
+            except InterpreterError:
+                pass
 
 
-def grace(default: float) -> float:
+active_runs = ActiveRuns()
+_registered = False
+
+
+def ensure_registered() -> None:
+    """Register shutdown() to run at exit, once: before any interpreter exists (a Ctrl-C
+    landing just after a creation must not leave an interpreter that nothing ends at
+    exit, fatal on 3.12)."""
+    global _registered
+    if not _registered:
+        _registered = True
+        import atexit
+        atexit.register(shutdown)
+
+
+def create(isolated: bool, name: str, strict: "bool | None" = None) -> int:
+    """_lowlevel.create(), with the exit shutdown registered first."""
+    ensure_registered()
+    return _lowlevel.create(isolated, name, strict)
+
+
+def create_spare(strict: bool = True) -> int:
+    """_lowlevel.create_spare(), with the exit shutdown registered first."""
+    ensure_registered()
+    return _lowlevel.create_spare(strict)
+
+
+# INTERP_GRACE's one default (README, interp(1)): the seconds a run gets to take a Ctrl-C,
+# to stop after its --timeout, or to stop at exit
+GRACE = 1.0
+
+
+def grace(default: float = GRACE) -> float:
     """Seconds an interrupted run gets to stop before the process leaves without cleanup:
     INTERP_GRACE when it holds a non-negative number of seconds, else default (read at
     each use, so a malformed value never breaks an import or a create())."""
@@ -120,9 +185,7 @@ def _end_at_exit(iid: int, deadline: float) -> bool:
                 return False        # a thread of its own is left
             # a run that began as we looked: it was cancelled on registering, so it ends
             # at once unless a blocking C call holds it; wait for it, then try again
-            with lock:
-                pending = list(active_runs)
-            for done in pending:
+            for done in active_runs.pending():
                 _wait(done, deadline - time.monotonic())
             if time.monotonic() >= deadline:
                 return False
@@ -144,7 +207,6 @@ def _mark_keyboard_interrupt_exit():
 def _end_all(hurry: bool = False) -> "list[str]":
     """Stop every run, end every interpreter; the names of those that could not be ended.
     hurry: no grace (a Ctrl-C came during it)."""
-    global exiting
     main = _lowlevel.main_id()
     spare = sys.modules.get("interpcli._spare")     # its helpers run only if imported
     if spare is not None:
@@ -152,22 +214,14 @@ def _end_all(hurry: bool = False) -> "list[str]":
     _lowlevel.end_spares()      # also those made elsewhere (cli.early) and never taken
     # stop every run, begun or about to begin (a daemon thread may be just starting one);
     # runs asked for from now on stop before they begin
-    with lock:
-        exiting = True
-        cancellers = list(active_runs.values())
-    for canceller in cancellers:
-        try:
-            canceller.cancel()
-        except InterpreterError:
-            pass
+    active_runs.stop_all()
     # wake every wait on a channel (threads inside interpreters too, which ending the
     # interpreter joins): nobody will feed those channels any more
     _lowlevel.close_all_channels()
-    deadline = time.monotonic() + (0.0 if hurry else grace(10.0))
+    deadline = time.monotonic() + (0.0 if hurry else grace())
     waited: set = set()
     while True:     # runs that registered meanwhile were cancelled on registering
-        with lock:
-            pending = [done for done in active_runs if done not in waited]
+        pending = [done for done in active_runs.pending() if done not in waited]
         if not pending or time.monotonic() >= deadline:
             break
         for done in pending:

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-import _interpcli as _core
+from ._lowlevel import signal_ack, signal_want
 
 SIG_DFL = _signal.SIG_DFL
 SIG_IGN = _signal.SIG_IGN
@@ -110,7 +110,7 @@ def signal(signalnum, handler, /):
     old = getsignal(signum)
     if handler in (SIG_IGN, SIG_DFL) and not callable(handler):
         handler = int(handler)
-    _core._signal_want(signum, handler != SIG_DFL or signum == _signal.SIGINT)
+    signal_want(signum, handler != SIG_DFL or signum == _signal.SIGINT)
     _handlers[signum] = handler
     return old
 
@@ -140,7 +140,7 @@ def pause():
     before = _handled
     while True:
         _blocking(_wake.acquire)
-        _core._signal_ack()
+        signal_ack()
         if _pending:
             _run_pending(sys._getframe(1))
         if _handled != before:      # (the monitoring callback may have run them)
@@ -158,7 +158,7 @@ def sleep(secs, /):
         if left <= 0:
             return None
         if _blocking(_wake.acquire, True, left):
-            _core._signal_ack()
+            signal_ack()
             if _pending:
                 _run_pending(sys._getframe(1))
 
@@ -223,7 +223,7 @@ def _await_delivery(signum, before: int) -> None:
         left = deadline - time.monotonic()
         if left <= 0 or not _blocking(_wake.acquire, True, left):
             return
-    _core._signal_ack()
+    signal_ack()
     if _pending:
         _run_pending(sys._getframe(2))
 
@@ -241,7 +241,7 @@ def _after_wake() -> None:
         os.eventfd_read(_efd)
     except OSError:
         pass
-    _core._signal_ack()
+    signal_ack()
     if _pending:
         _run_pending(sys._getframe(2))
 
@@ -298,7 +298,7 @@ def _blocking(call, *args):
         _waiting = False
     if _keyboard:
         _keyboard = False
-        _core._signal_ack()
+        signal_ack()
         raise KeyboardInterrupt
     return result
 
@@ -366,7 +366,7 @@ def _on_event(*args):
     if _thread.get_ident() != _main:
         return None
     _disarm()
-    _core._signal_ack()
+    signal_ack()
     if _pending:
         _run_pending(sys._getframe(1))
     return None

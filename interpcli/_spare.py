@@ -21,23 +21,11 @@ each create()). Every wait is a thread join: a blocking lock, no polling."""
 import os
 import threading
 
-from . import _lowlevel, _sync
+from . import _lowlevel, _shutdown, _sync
 from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
 
 MAX_MISSES = 3      # spares discarded in a row (the environment keeps changing): stop
 MAX_DEPTH = 2 if (os.cpu_count() or 1) >= 2 else 1
-
-_lock = threading.Lock()
-_ready: list = []               # spares being made or made, not claimed yet, oldest first
-_depth = 1                      # how many to keep: MAX_DEPTH while the caller outruns one
-_stale: list = []               # claimed jobs whose spare the next helper thread ends
-_threads: list = []             # helper threads not joined yet
-_asked = 0                      # isolated creations asked for
-_misses = 0
-_closed = False                 # the exit shutdown began: no more spares
-_paused = False                 # a fork is under way
-_hooked = False                 # the fork hooks are registered
-
 
 def enabled() -> bool:
     """False when INTERP_SPARE is 0."""
@@ -60,7 +48,7 @@ class _Job:
         try:
             self.env = _lowlevel.env_snapshot()
             try:
-                self.id = _lowlevel.create_spare()
+                self.id = _shutdown.create_spare()
             except Exception:       # the caller will create afresh (and see the error)
                 self.id = None
         finally:
@@ -110,193 +98,200 @@ def _helper(job: "_Job | None", stale: list) -> None:
         _end(old)
     while job is not None:
         job.make()
-        job = _next_job(job.thread)
+        job = maker._next_job(job.thread)
 
 
-def _next_job(thread: "_Helper") -> "_Job | None":
-    """While the caller outruns the helpers (_depth is MAX_DEPTH), a helper that made its
-    spare begins the next at once rather than when that spare is taken, so that every
-    core keeps creating while the caller is busy closing: at most _depth in the making
-    and one made ahead of them. None when no more is wanted."""
-    with _lock:
-        if _depth < MAX_DEPTH or not _wanted():
-            return None
-        job = _Job()
-        job.thread = thread
-        _ready.append(job)
-        return job
+class SpareMaker:
+    """The process's spares: the jobs making them, how many to keep, and whether spares
+    are wanted at all (one object, `maker`; its state is guarded by its lock)."""
 
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._ready: list = []      # spares being made or made, not claimed yet, oldest first
+        self._depth = 1             # how many to keep: MAX_DEPTH while the caller outruns one
+        self._stale: list = []      # claimed jobs whose spare the next helper thread ends
+        self._threads: list = []    # helper threads not joined yet
+        self._asked = 0             # isolated creations asked for
+        self._misses = 0
+        self._closed = False        # the exit shutdown began: no more spares
+        self._paused = False        # a fork is under way
+        self._hooked = False        # the fork hooks are registered
 
-def _wanted() -> int:
-    """How many more spares to begin now (under _lock): none before the second creation,
-    after a fork or the exit began, or once spares were discarded too often; else up to
-    _depth ready or in the making, or at MAX_DEPTH up to _depth in the making and one
-    made ahead of them."""
-    if _closed or _paused or _asked < 2 or _misses >= MAX_MISSES or not enabled():
-        return 0
-    if _depth < MAX_DEPTH:
-        return max(0, _depth - len(_ready))
-    making = sum(1 for job in _ready if not job.made.is_set())
-    return max(0, min(_depth - making, _depth + 1 - len(_ready)))
+    def _next_job(self, thread: "_Helper") -> "_Job | None":
+        """While the caller outruns the helpers (_depth is MAX_DEPTH), a helper that made
+        its spare begins the next at once rather than when that spare is taken, so that
+        every core keeps creating while the caller is busy closing: at most _depth in the
+        making and one made ahead of them. None when no more is wanted."""
+        with self._lock:
+            if self._depth < MAX_DEPTH or not self._wanted():
+                return None
+            job = _Job()
+            job.thread = thread
+            self._ready.append(job)
+            return job
 
+    def _wanted(self) -> int:
+        """How many more spares to begin now (under _lock): none before the second
+        creation, after a fork or the exit began, or once spares were discarded too
+        often; else up to _depth ready or in the making, or at MAX_DEPTH up to _depth in
+        the making and one made ahead of them."""
+        if (self._closed or self._paused or self._asked < 2 or self._misses >= MAX_MISSES
+                or not enabled()):
+            return 0
+        if self._depth < MAX_DEPTH:
+            return max(0, self._depth - len(self._ready))
+        making = sum(1 for job in self._ready if not job.made.is_set())
+        return max(0, min(self._depth - making, self._depth + 1 - len(self._ready)))
 
-def create(name: str | None, next_name, fresh) -> int:
-    """The id of a new isolated interpreter named name (None: next_name() until one is
-    free): the oldest spare when there is a usable one, else fresh(name). Then, from the
-    second creation on, helper threads start making the next spares (see _start)."""
-    global _asked
-    with _lock:
-        _asked += 1
-        job = _ready.pop(0) if _ready else None
-    iid = _claim(job, name, next_name) if job is not None else None
-    if iid is None:
-        iid = fresh(name)
-    try:
-        _start()
-    except BaseException:       # a Ctrl-C while the helper starts: nobody got iid
+    def create(self, name: str | None, next_name, fresh) -> int:
+        """The id of a new isolated interpreter named name (None: next_name() until one
+        is free): the oldest spare when there is a usable one, else fresh(name). Then,
+        from the second creation on, helper threads start making the next spares (see
+        _start)."""
+        with self._lock:
+            self._asked += 1
+            job = self._ready.pop(0) if self._ready else None
+        iid = self._claim(job, name, next_name) if job is not None else None
+        if iid is None:
+            iid = fresh(name)
         try:
-            _lowlevel.destroy(iid)
-        except InterpreterError:
-            pass
-        raise
-    return iid
-
-
-def _claim(job: _Job, name, next_name) -> int | None:
-    """Wait for the job, check it and name its spare; None when it cannot be used."""
-    global _misses, _depth
-    taken = False
-    try:
-        waited = not job.made.is_set()
-        job.made.wait()             # a Ctrl-C here gives the job back
-        if job.id is None:
-            return None
-        if job.env != _lowlevel.env_snapshot():
-            with _lock:
-                _stale.append(job)
-                _misses += 1
-            return None
-        while True:
-            candidate = name if name is not None else next_name()
+            self._start()
+        except BaseException:       # a Ctrl-C while the helper starts: nobody got iid
             try:
-                _lowlevel.take_spare(job.id, candidate)
-                taken = True
-                break
-            except InterpreterBusyError:
-                if name is not None:
-                    raise           # the name is taken: as a fresh create() would
-        with _lock:
-            _misses = 0
-            if waited:
-                _depth = MAX_DEPTH      # one helper cannot keep up: two side by side
-            elif not _ready or _ready[0].made.is_set():
-                _depth = 1              # the next one is made already: one is enough
-        return job.id
-    except InterpreterNotFoundError:
-        return None                 # ended under us (a fork in another thread)
-    except BaseException:
-        if taken:
-            try:
-                _lowlevel.destroy(job.id)
+                _lowlevel.destroy(iid)
             except InterpreterError:
                 pass
-        else:
-            _give_back(job)
-        raise
+            raise
+        return iid
 
+    def _claim(self, job: _Job, name, next_name) -> int | None:
+        """Wait for the job, check it and name its spare; None when it cannot be used."""
+        taken = False
+        try:
+            waited = not job.made.is_set()
+            job.made.wait()             # a Ctrl-C here gives the job back
+            if job.id is None:
+                return None
+            if job.env != _lowlevel.env_snapshot():
+                with self._lock:
+                    self._stale.append(job)
+                    self._misses += 1
+                return None
+            while True:
+                candidate = name if name is not None else next_name()
+                try:
+                    _lowlevel.take_spare(job.id, candidate)
+                    taken = True
+                    break
+                except InterpreterBusyError:
+                    if name is not None:
+                        raise           # the name is taken: as a fresh create() would
+            with self._lock:
+                self._misses = 0
+                if waited:
+                    self._depth = MAX_DEPTH     # one helper cannot keep up: two side by side
+                elif not self._ready or self._ready[0].made.is_set():
+                    self._depth = 1             # the next one is made already: one is enough
+            return job.id
+        except InterpreterNotFoundError:
+            return None                 # ended under us (a fork in another thread)
+        except BaseException:
+            if taken:
+                try:
+                    _lowlevel.destroy(job.id)
+                except InterpreterError:
+                    pass
+            else:
+                self._give_back(job)
+            raise
 
-def _give_back(job: _Job) -> None:
-    with _lock:
-        if len(_ready) < _depth and not (_closed or _paused):
-            _ready.insert(0, job)
-        else:
-            _stale.append(job)
+    def _give_back(self, job: _Job) -> None:
+        with self._lock:
+            if len(self._ready) < self._depth and not (self._closed or self._paused):
+                self._ready.insert(0, job)
+            else:
+                self._stale.append(job)
 
-
-def _start() -> None:
-    """Start helper threads to end the stale spares and make the next spares, as many as
-    _wanted(): one thread per spare, the first also ends the stale ones."""
-    with _lock:
-        if _closed or _paused:
-            return
-        need = _wanted()
-        if not need and not _stale:
-            return
-        _hook_fork()
-        stale = _stale[:]
-        _stale.clear()
-        _threads[:] = [x for x in _threads if not x.finished()]
-        for job in [_Job() for _ in range(need)] or [None]:
-            # non-daemon: the exit joins it before the atexit shutdown, never mid-creation
-            t = _Helper(job, stale)
-            # recorded first: a Ctrl-C that cuts start() short leaves a started thread
-            # known; under the lock, nobody joins it before it started
-            _threads.append(t)
-            if job is not None:
-                job.thread = t
-                _ready.append(job)
-            try:
-                t.start()
-            except RuntimeError:    # the interpreter is shutting down: no new threads
-                _threads.remove(t)
-                _stale.extend(stale)
-                if job is not None:
-                    _ready.remove(job)
+    def _start(self) -> None:
+        """Start helper threads to end the stale spares and make the next spares, as many
+        as _wanted(): one thread per spare, the first also ends the stale ones."""
+        with self._lock:
+            if self._closed or self._paused:
                 return
-            stale = []
+            need = self._wanted()
+            if not need and not self._stale:
+                return
+            self._hook_fork()
+            stale = self._stale[:]
+            self._stale.clear()
+            self._threads[:] = [x for x in self._threads if not x.finished()]
+            for job in [_Job() for _ in range(need)] or [None]:
+                # non-daemon: the exit joins it before the atexit shutdown, never
+                # mid-creation
+                t = _Helper(job, stale)
+                # recorded first: a Ctrl-C that cuts start() short leaves a started thread
+                # known; under the lock, nobody joins it before it started
+                self._threads.append(t)
+                if job is not None:
+                    job.thread = t
+                    self._ready.append(job)
+                try:
+                    t.start()
+                except RuntimeError:    # the interpreter is shutting down: no new threads
+                    self._threads.remove(t)
+                    self._stale.extend(stale)
+                    if job is not None:
+                        self._ready.remove(job)
+                    return
+                stale = []
+
+    def finish(self) -> None:
+        """Join every helper thread (a creation in flight completes), then end every spare
+        the core knows, claimed or not."""
+        with self._lock:
+            self._ready.clear()
+            self._stale.clear()
+        while True:
+            with self._lock:
+                if not self._threads:
+                    break
+                t = self._threads[0]
+            t.wait()
+            with self._lock:
+                if t in self._threads:
+                    self._threads.remove(t)
+        _lowlevel.end_spares()
+
+    def shutdown(self) -> None:
+        """At exit, before the interpreters are ended: no more spares, none left."""
+        with self._lock:
+            self._closed = True
+        self.finish()
+
+    def _before_fork(self) -> None:
+        with self._lock:
+            self._paused = True
+        self.finish()
+
+    def _after_fork_in_parent(self) -> None:
+        self._paused = False
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()       # another thread may have held it at the fork
+        self._paused = False
+        self._ready.clear()
+        self._depth = 1
+        self._stale.clear()
+        self._threads.clear()
+
+    def _hook_fork(self) -> None:
+        if not self._hooked:
+            self._hooked = True
+            os.register_at_fork(before=self._before_fork,
+                                after_in_parent=self._after_fork_in_parent,
+                                after_in_child=self._after_fork_in_child)
 
 
-def _finish() -> None:
-    """Join every helper thread (a creation in flight completes), then end every spare
-    the core knows, claimed or not."""
-    with _lock:
-        _ready.clear()
-        _stale.clear()
-    while True:
-        with _lock:
-            if not _threads:
-                break
-            t = _threads[0]
-        t.wait()
-        with _lock:
-            if t in _threads:
-                _threads.remove(t)
-    _lowlevel.end_spares()
-
-
-def shutdown() -> None:
-    """At exit, before the interpreters are ended: no more spares, none left."""
-    global _closed
-    with _lock:
-        _closed = True
-    _finish()
-
-
-def _before_fork() -> None:
-    global _paused
-    with _lock:
-        _paused = True
-    _finish()
-
-
-def _after_fork_in_parent() -> None:
-    global _paused
-    _paused = False
-
-
-def _after_fork_in_child() -> None:
-    global _lock, _paused, _depth
-    _lock = threading.Lock()        # another thread may have held it at the fork
-    _paused = False
-    _ready.clear()
-    _depth = 1
-    _stale.clear()
-    _threads.clear()
-
-
-def _hook_fork() -> None:
-    global _hooked
-    if not _hooked:
-        _hooked = True
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
-                            after_in_child=_after_fork_in_child)
+maker = SpareMaker()
+create = maker.create
+shutdown = maker.shutdown

@@ -42,17 +42,16 @@ from . import _lowlevel
 
 __all__ = ["recv", "send", "messages"]
 
-_core = _lowlevel.core_module()
 _EMPTY = object()
-_ITEM_DONE = _core.ITEM_DONE
-_ITEM_WITHDRAWN = _core.ITEM_WITHDRAWN
+_ITEM_DONE = _lowlevel.ITEM_DONE
+_ITEM_WITHDRAWN = _lowlevel.ITEM_WITHDRAWN
 
 
 class _Hub:
     """One event loop's notifier and the waiters on it (used from the loop's thread)."""
 
     def __init__(self, loop):
-        self._n = _core.Notifier()
+        self._n = _lowlevel.Notifier()
         self._fd = self._n.fileno()
         self._waiters: dict = {}        # token -> future
         self._watched: dict = {}        # token -> end, watches that have not fired

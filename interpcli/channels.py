@@ -6,25 +6,24 @@ Only bytes-like objects cross; `send` waits until a receiver has taken the messa
 memoryview, no copy). Closed channels raise ChannelClosedError (an EOFError)."""
 import keyword
 
-from ._lowlevel import core_module
+from . import _lowlevel
 
-_core = core_module()
 
-RecvChannel = _core.RecvChannel
-SendChannel = _core.SendChannel
-Channel = _core.Channel
-END_TYPES = (RecvChannel, SendChannel, Channel)
+RecvChannel = _lowlevel.RecvChannel
+SendChannel = _lowlevel.SendChannel
+Channel = _lowlevel.Channel
+END_TYPES = _lowlevel.END_TYPES
 
 
 def create_channel():
     """Return (recv, send): the two ends of a new channel (PEP 554 order)."""
-    return _core.create_channel()
+    return _lowlevel.create_channel()
 
 
 def create_duplex() -> "Channel":
     """Return one object with both ends of a new channel (`send` and `recv` methods)."""
-    recv, _send = _core.create_channel()
-    return _core._end(recv.id, _core.MODE_BOTH)
+    recv, _send = _lowlevel.create_channel()
+    return _lowlevel.end(recv.id, _lowlevel.BOTH)
 
 
 def channel_name_problem(name) -> "str | None":

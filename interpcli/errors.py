@@ -2,18 +2,16 @@
 
 All but RunFailedError are defined by the core module in each interpreter (so code inside
 a subinterpreter can catch them too); ChannelClosedError is also an EOFError."""
-from ._lowlevel import core_module
-
-_core = core_module()
-
-InterpError = _core.InterpError
-ChannelError = _core.ChannelError
-ChannelClosedError = _core.ChannelClosedError
-ChannelEmptyError = _core.ChannelEmptyError
-ChannelTimeoutError = _core.ChannelTimeoutError
-InterpreterError = _core.InterpreterError
-InterpreterNotFoundError = _core.InterpreterNotFoundError
-InterpreterBusyError = _core.InterpreterBusyError
+from ._lowlevel import (
+    ChannelClosedError,
+    ChannelEmptyError,
+    ChannelError,
+    ChannelTimeoutError,
+    InterpError,
+    InterpreterBusyError,
+    InterpreterError,
+    InterpreterNotFoundError,
+)
 
 
 class RunFailedError(InterpError):

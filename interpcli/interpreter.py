@@ -8,6 +8,7 @@ import _weakref
 import itertools
 
 from . import _lowlevel, _shutdown, _sync
+from . import _names as _naming
 from ._shutdown import grace  # noqa: F401  (the CLI and tests take it from here)
 from .channels import binding_source, normalize_channels
 from .errors import InterpreterError, InterpreterNotFoundError
@@ -184,18 +185,14 @@ class Interpreter:
         done = _sync.Flag()
         if canceller is None:
             canceller = _lowlevel.Canceller(self._id)
-        with _shutdown.lock:
-            _shutdown.active_runs[done] = canceller
-            exiting = _shutdown.exiting
-        if exiting:
-            canceller.cancel()      # the process is ending: this run stops before it begins
+        _shutdown.active_runs.add(done, canceller)   # cancelled at once when exiting
         try:
             timed_out = False
             if timeout is None and not _sync.is_main_thread():
                 try:
                     out = _lowlevel.run(*args, canceller=canceller)
                 except InterpreterNotFoundError:
-                    if not _shutdown.exiting:
+                    if not _shutdown.active_runs.exiting:
                         raise
                     # ended by the exit shutdown before this (daemon) thread's run began:
                     # an exception printed now, while the process finalizes, can be fatal
@@ -208,13 +205,12 @@ class Interpreter:
                     raise interrupted
         finally:
             done.set()
-            with _shutdown.lock:
-                _shutdown.active_runs.pop(done, None)
+            _shutdown.active_runs.remove(done)
         return _make_result(source, names, ref, out, timed_out, timeout)
 
 
 # the outcome of a run asked for of an interpreter that the exit shutdown already ended
-_EXITING_RESULT = {"status": 1, "exit_code": 1, "exc_type": "KeyboardInterrupt",
+_EXITING_RESULT = {"exit_code": 1, "exc_type": "KeyboardInterrupt",
                    "exc_message": "the process is exiting: the run did not begin",
                    "traceback": None, "stdout": None, "stderr": None, "duration": 0.0}
 
@@ -341,16 +337,16 @@ def _spare():
 
 
 def _next_name() -> str:
-    return f"interp-{next(_names)}"
+    return _naming.numbered("interp", next(_names))
 
 
 def _fresh(name: str | None, isolated: bool = True, strict: bool | None = None) -> int:
     """Create with the C core; an automatic name (interp-N) when name is None."""
     if name is not None:
-        return _lowlevel.create(bool(isolated), name, strict)
+        return _shutdown.create(bool(isolated), name, strict)
     while True:
         try:
-            return _lowlevel.create(bool(isolated), _next_name(), strict)
+            return _shutdown.create(bool(isolated), _next_name(), strict)
         except InterpreterError as exc:
             if "exists already" not in str(exc):
                 raise
@@ -380,4 +376,4 @@ def get(name: str) -> Interpreter:
 
 
 def _ensure_atexit():
-    _lowlevel.ensure_exit_shutdown()
+    _shutdown.ensure_registered()

@@ -155,6 +155,14 @@ class RunResult:
             raise RunFailedError(self)
         return self
 
+    @staticmethod
+    def not_run_dict(source: str, channels) -> dict:
+        """What to_dict() gives, for a run that never began (no interpreter)."""
+        d = dict.fromkeys(_FIELDS)
+        d.update(_DEFAULTS, source=source, channels=list(channels), completed=False,
+                 exit_code=None)
+        return d
+
     def to_dict(self) -> dict:
         """A JSON-ready dict of every field."""
         d = {f: getattr(self, f) for f in _FIELDS}

@@ -3,12 +3,11 @@ until taken. Making one releases the GIL for the whole C create, so a spare made
 thread overlaps the caller's other work (`interp` makes its scripts' interpreters this way
 while it loads itself: cli.early).
 
-Imports no more than the C core's door (interpcli._lowlevel) and loads the C core, so a
+Imports no more than the C core's door (interpcli._lowlevel) and the exit shutdown
+(interpcli._shutdown, which every interpreter made must be known to) and loads the C core, so a
 spare then made in another thread begins at once: usable before the rest of the package
 is loaded. ImportError when the C core is not built."""
-from . import _lowlevel
-
-_lowlevel.core_module()
+from . import _lowlevel, _shutdown  # loads the C core, here in the importing thread
 
 
 class Spare:
@@ -21,7 +20,7 @@ class Spare:
     __slots__ = ("_id",)
 
     def __init__(self, *, strict: bool = True):
-        self._id: int | None = _lowlevel.create_spare(strict)
+        self._id: int | None = _shutdown.create_spare(strict)
 
     @property
     def id(self) -> int | None:

@@ -12,6 +12,9 @@ import time
 
 from _queue import Empty, SimpleQueue
 
+# GRACE: seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process
+# leaves, unless INTERP_GRACE says otherwise (interpreter.grace): the one default
+from .._shutdown import GRACE
 from .signals import sigints, start_raw_thread
 from .status import ExitStatus
 from ..interpreter import grace
@@ -22,24 +25,22 @@ SIGNALS = ("import interpcli._signals_sub as _s\n"
            "del _s\n")
 
 _SIGINT = 2
-# seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process leaves
-GRACE = 1.0     # seconds, unless INTERP_GRACE says otherwise (interpreter.grace)
 
 
-def _core():
-    from .._lowlevel import core_module
-    return core_module()
+def _lowlevel():
+    from .. import _lowlevel
+    return _lowlevel
 
 
 def post_sigint(job) -> None:
     """Deliver SIGINT to the job's script now (its handler, or KeyboardInterrupt)."""
-    _core()._signal_post(job.interp.id, _SIGINT)
+    _lowlevel().signal_post(job.interp.id, _SIGINT)
 
 
 def forget_signals(job) -> None:
     """The job's signal wishes end with its run: the process's dispositions come back."""
     try:
-        _core()._signal_forget(job.interp.id)
+        _lowlevel().signal_forget(job.interp.id)
     except Exception:
         pass
 
@@ -52,7 +53,7 @@ def not_taken(session) -> str:
             continue
         if job.signals and job.result is None and job.interp is not None:
             try:
-                if _core()._signal_taken(job.interp.id):
+                if _lowlevel().signal_taken(job.interp.id):
                     continue
             except Exception:
                 pass

@@ -6,8 +6,11 @@ Problems with the user's input raise UsageProblem (a one-line message, exit stat
 import os
 import sys
 
+from .. import _names
+from .._usererror import UserError
 
-class UsageProblem(Exception):
+
+class UsageProblem(UserError):
     """Bad input from the command line: reported in one line, exit status 2."""
 
 
@@ -231,17 +234,14 @@ def unique_names(bases: list[str]) -> list[str]:
     used: set[str] = set()
     names = []
     for base in bases:
-        name, n = base, 1
-        while name in used:
-            n += 1
-            name = f"{base}-{n}"
+        name = _names.free(base, used)
         used.add(name)
         names.append(name)
     return names
 
 
 def base_name(kind: str, what: str) -> str:
-    """The interpreter name for a program (valid UTF-8 text, at most 100 bytes)."""
+    """The interpreter name for a program (valid UTF-8 text, at most _names.MAX_BYTES)."""
     if kind == "script":
         if what == "-":
             return "stdin"
@@ -254,7 +254,7 @@ def base_name(kind: str, what: str) -> str:
     # a file name may hold bytes that are not UTF-8 (surrogate escapes) or NULs
     name = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     name = name.replace("\0", "?")
-    return name.encode()[:100].decode("utf-8", "ignore") or "script"
+    return _names.fit(name) or "script"
 
 
 def parse_channel_names(values) -> list[str]:

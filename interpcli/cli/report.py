@@ -117,11 +117,9 @@ def results_json(jobs, status: int) -> str:
     import json
     items = []
     for job in jobs:
-        d = job.result.to_dict() if job.result is not None else {
-            "source": job.program.source, "channels": list(job.program.channels),
-            "completed": False, "interpreter": None, "exc_type": None,
-            "exc_message": None, "traceback": None, "exit_code": None,
-            "duration": 0.0, "stdout": None, "stderr": None, "timed_out": False}
+        from ..results import RunResult
+        d = job.result.to_dict() if job.result is not None else RunResult.not_run_dict(
+            job.program.source, job.program.channels)
         d["program"] = job.program.label
         d["status"] = job.status
         d["refused_extensions"] = _refusals_json(job)

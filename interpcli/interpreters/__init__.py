@@ -39,7 +39,6 @@ __all__ = [
     "create_queue", "Queue", "QueueEmpty", "QueueFull",
 ]
 
-_core = _lowlevel.core_module()
 
 
 _LAZY = {
@@ -71,7 +70,7 @@ def __dir__():
 
 def create() -> "Interpreter":
     """Return a new (idle) Python interpreter with its own GIL."""
-    if _core.current_id() != _core.main_id():
+    if _lowlevel.current_id() != _lowlevel.main_id():
         # the main interpreter creates it (see _broker); it lives until closed or exit
         return Interpreter(_broker.request("create"))
     from ..interpreter import create as _create
@@ -84,7 +83,7 @@ def create() -> "Interpreter":
 def list_all() -> list:
     """Return all existing interpreters (those interpcli's core knows), main first."""
     found = []
-    for iid, _n, _iso, _running, _r, kind in _core.list_interpreters():
+    for iid, _n, _iso, _running, _r, kind in _lowlevel.list_interpreters():
         if kind == "foreign":
             continue        # not ours to close: listing it would invite close() calls
         try:
@@ -96,12 +95,12 @@ def list_all() -> list:
 
 def get_current() -> "Interpreter":
     """Return the currently running interpreter."""
-    return Interpreter(_core.current_id())
+    return Interpreter(_lowlevel.current_id())
 
 
 def get_main() -> "Interpreter":
     """Return the main interpreter."""
-    return Interpreter(_core.main_id())
+    return Interpreter(_lowlevel.main_id())
 
 
 class Interpreter:
@@ -123,7 +122,7 @@ class Interpreter:
             raise ValueError(f"id must be a non-negative int, got {id!r}")
         with _known_lock:
             self = _known.get(id)
-            kind = next((k for iid, *_r, k in _core.list_interpreters() if iid == id), None)
+            kind = next((k for iid, *_r, k in _lowlevel.list_interpreters() if iid == id), None)
             if self is not None:
                 # one object per id, but never for an interpreter that is gone (an object
                 # kept from before its close must not make its id look alive)
@@ -141,14 +140,14 @@ class Interpreter:
                 whence = _WHENCE_NAMES.get(whence, "unknown")
                 foreign = True
             else:
-                whence = WHENCE_RUNTIME if id == _core.main_id() else WHENCE_STDLIB
+                whence = WHENCE_RUNTIME if id == _lowlevel.main_id() else WHENCE_STDLIB
                 foreign = False
             self = super().__new__(cls)
             self._id = id
             self._whence = whence
             self._foreign = foreign
             self._ownsref = (bool(_ownsref) and not foreign
-                             and _core.current_id() == _core.main_id())
+                             and _lowlevel.current_id() == _lowlevel.main_id())
             _known[id] = self
             return self
 
@@ -179,7 +178,7 @@ class Interpreter:
         if threading.current_thread() is not threading.main_thread():
             return      # closing from another thread can hang on 3.13 (see README); exit ends it
         try:
-            for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
+            for iid, _n, _iso, running, _r, _kind in _lowlevel.list_interpreters():
                 if iid == self._id and not running:
                     _lowlevel.destroy(self._id)
                     break
@@ -196,14 +195,14 @@ class Interpreter:
 
     def is_running(self):
         """Return whether or not the identified interpreter is running."""
-        if self._id == _core.main_id():
+        if self._id == _lowlevel.main_id():
             return True     # the main thread runs the program there
         if self._foreign and _cpython is not None:
             try:        # whether its __main__ runs, as CPython keeps it
                 return bool(_cpython.is_running(self._id))
             except Exception:
                 pass
-        for iid, _n, _iso, running, _r, _kind in _core.list_interpreters():
+        for iid, _n, _iso, running, _r, _kind in _lowlevel.list_interpreters():
             if iid == self._id:
                 return bool(running)
         raise InterpreterNotFoundError(f"interpreter {self._id} does not exist")
@@ -215,13 +214,13 @@ class Interpreter:
         InterpreterError, as does closing a running interpreter, or one interpcli did not
         make."""
         self._refuse_foreign()
-        if self._id == _core.current_id():
+        if self._id == _lowlevel.current_id():
             raise InterpreterError("cannot destroy the current interpreter")
-        if self._id == _core.main_id():
+        if self._id == _lowlevel.main_id():
             raise InterpreterError("cannot destroy the main interpreter")
         self._ownsref = False
         try:
-            if _core.current_id() != _core.main_id():
+            if _lowlevel.current_id() != _lowlevel.main_id():
                 _broker.request("close", self._id)      # the main interpreter closes it
             else:
                 _lowlevel.destroy(self._id)
@@ -235,10 +234,10 @@ class Interpreter:
         """Queue the request messages on a private channel, run the worker stub in the
         interpreter, and return its reply (status, value)."""
         self._refuse_foreign()
-        if self._id == _core.current_id():
+        if self._id == _lowlevel.current_id():
             raise InterpreterError("cannot run code in the current interpreter this way; "
                                    "call it directly")
-        in_main = _core.current_id() == _core.main_id()
+        in_main = _lowlevel.current_id() == _lowlevel.main_id()
         if in_main:
             from ..interpreter import Interpreter as _Base
             try:
@@ -246,12 +245,12 @@ class Interpreter:
             except InterpreterNotFoundError:
                 raise InterpreterNotFoundError(
                     f"interpreter {self._id} does not exist") from None
-        recv, _send = _core.create_channel()
-        ch = _core._end(recv.id, 3)
+        recv, _send = _lowlevel.create_channel()
+        ch = _lowlevel.end(recv.id, _lowlevel.BOTH)
         for msg, lent in messages:
             (ch.send_buffer_nowait if lent else ch.send_nowait)(msg)
-        rrecv, _rsend = _core.create_channel()      # the reply: never the request
-        rep = _core._end(rrecv.id, 3)
+        rrecv, _rsend = _lowlevel.create_channel()      # the reply: never the request
+        rep = _lowlevel.end(rrecv.id, _lowlevel.BOTH)
         # the stub also tells the interpreter the broker's channel (see _broker)
         broker = _broker.start() if in_main else _broker.BROKER
         first = None
@@ -263,7 +262,7 @@ class Interpreter:
                 res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
             try:
                 reply = rep.recv_nowait(None)
-            except _core.ChannelClosedError:    # closed at exit, the run cut short
+            except _lowlevel.ChannelClosedError:    # closed at exit, the run cut short
                 if res.exc_type is None:
                     raise InterpreterError(f"interpreter {self._id}: the process is "
                                            f"exiting; the {op.rstrip('_')} was cut "

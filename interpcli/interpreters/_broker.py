@@ -17,9 +17,8 @@ from __future__ import annotations
 import marshal
 import threading
 
-from .._lowlevel import core_module
+from .. import _lowlevel
 
-_core = core_module()
 BROKER = None       # the broker channel's id, once known in this interpreter
 _lock = threading.Lock()
 
@@ -32,8 +31,8 @@ def start():
         return BROKER
     with _lock:
         if BROKER is None:
-            recv, _send = _core.create_channel()
-            end = _core._end(recv.id, 3)
+            recv, _send = _lowlevel.create_channel()
+            end = _lowlevel.end(recv.id, _lowlevel.BOTH)
             try:
                 threading.Thread(target=_serve, args=(end,), name="interpreters-broker",
                                  daemon=True).start()
@@ -67,7 +66,6 @@ def _handle(msg):
             res = Interpreter(request[2])._run(request[3])
             value = (res.exc_type, res.exc_message, res.traceback)
         elif op == "close":
-            from .. import _lowlevel
             _lowlevel.destroy(request[2])
             value = None
         else:
@@ -76,7 +74,7 @@ def _handle(msg):
     except BaseException as exc:
         reply = ("err", type(exc).__name__, str(exc))
     try:
-        _core._end(reply_id, 3).send_nowait(marshal.dumps(reply))
+        _lowlevel.end(reply_id, _lowlevel.BOTH).send_nowait(marshal.dumps(reply))
     except BaseException:
         pass        # the requester is gone (or the process is exiting)
 
@@ -98,12 +96,12 @@ def request(op: str, *args):
             "creating, running and closing interpreters from this interpreter needs "
             "interpreters from the main one: this interpreter was not started by "
             "interpcli.interpreters")
-    recv, _send = _core.create_channel()
-    reply = _core._end(recv.id, 3)
+    recv, _send = _lowlevel.create_channel()
+    reply = _lowlevel.end(recv.id, _lowlevel.BOTH)
     try:
-        _core._end(BROKER, 3).send_nowait(marshal.dumps((op, reply.id, *args)))
+        _lowlevel.end(BROKER, _lowlevel.BOTH).send_nowait(marshal.dumps((op, reply.id, *args)))
         answer = marshal.loads(reply.recv())
-    except _core.ChannelError as exc:
+    except _lowlevel.ChannelError as exc:
         raise errors.InterpreterError(
             f"the main interpreter did not answer ({exc}): the process is exiting") from None
     if answer[0] == "ok":

@@ -18,12 +18,13 @@ import struct
 import sys
 import weakref
 
+from .. import _lowlevel, _xiframe
 from ._pickling import _rebuild_end, pickle_dumps
 from ._shareable import (  # noqa: F401 (register_xi_type: this module's API)
-    _PLAIN, NotShareableError, _core, _plain, is_shareable, register_xi_type)
+    _PLAIN, NotShareableError, _plain, is_shareable, register_xi_type)
 
-_CURRENT_ID = _core.current_id()
-_MAIN_ID = _core.main_id()
+_CURRENT_ID = _lowlevel.current_id()
+_MAIN_ID = _lowlevel.main_id()
 
 
 class ItemInterpreterDestroyed(Exception):
@@ -117,7 +118,7 @@ def alive(interp_id: int) -> bool:
     """Whether the interpreter with that id still exists."""
     if interp_id == _CURRENT_ID or interp_id == _MAIN_ID:
         return True
-    for iid, *_ in _core.list_interpreters():
+    for iid, *_ in _lowlevel.list_interpreters():
         if iid == interp_id:
             return True
     return False
@@ -125,9 +126,9 @@ def alive(interp_id: int) -> bool:
 
 # ---- messages ----
 
-_HEAD = struct.Struct("<qBB")       # putter interpreter id, unbound op, payload kind
+_HEAD = _xiframe.XI_HEAD       # putter interpreter id, unbound op, payload kind
 HEAD_SIZE = _HEAD.size
-K_MARSHAL, K_PICKLE, K_BUFFER = ord("M"), ord("P"), ord("V")
+K_MARSHAL, K_PICKLE, K_BUFFER = _xiframe.K_MARSHAL, _xiframe.K_PICKLE, _xiframe.K_BUFFER
 _CHAN_ID = struct.Struct("<q")
 
 
@@ -178,7 +179,7 @@ def encode(obj, op: int, *, shareable_only: bool = False, lend_buffers: bool = T
         raise NotShareableError(f"{type(obj).__name__!r} object is not shareable")
     if t is memoryview and lend_buffers:
         # zero copy: the memory itself travels lent on a private channel
-        brecv, bsend = _core.create_channel()
+        brecv, bsend = _lowlevel.create_channel()
         bsend.send_buffer_nowait(obj)
         _local_views[brecv.id] = obj
         msg = carrier(_HEAD.pack(_CURRENT_ID, op, K_BUFFER) + _CHAN_ID.pack(brecv.id),

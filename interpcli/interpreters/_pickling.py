@@ -10,15 +10,16 @@ import sys
 import types
 import weakref
 
-from ._shareable import _END_TYPES, NotShareableError, _core, _plain, _xi_types
+from .. import _lowlevel
+from ._shareable import _END_TYPES, NotShareableError, _plain, _xi_types
 
 
 # ---- pickling with keep-alive of ends, and functions ----
 
 def _rebuild_end(chan_id, mode):
     try:
-        return _core._end(chan_id, mode)
-    except _core.ChannelError as exc:
+        return _lowlevel.end(chan_id, mode)
+    except _lowlevel.ChannelError as exc:
         raise NotShareableError(f"channel {chan_id} no longer exists") from exc
 
 

@@ -21,7 +21,7 @@ import threading
 import time
 import weakref
 
-from .._lowlevel import core_module
+from .. import _lowlevel
 from ..errors import InterpError
 from . import _crossinterp, _stdlib
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
@@ -36,7 +36,6 @@ __all__ = [
     "ItemInterpreterDestroyed",
 ]
 
-_core = core_module()
 
 
 class QueueError(InterpError, *_stdlib.std("QueueError"), RuntimeError):
@@ -107,11 +106,11 @@ def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
         op |= _SYNCOBJ
     ends = []
     for _ in range(3):
-        recv, _send = _core.create_channel()
-        ends.append(_core._end(recv.id, 3))
+        recv, _send = _lowlevel.create_channel()
+        ends.append(_lowlevel.end(recv.id, _lowlevel.BOTH))
     state, items, wake = ends
     for end, kind in zip(ends, _KINDS):
-        _core._kind(end.id, kind)
+        _lowlevel.kind(end.id, kind)
     # a maxsize <= 0 means no limit, and is kept as given (Queue.maxsize shows it)
     state.send_nowait(_STATE.pack(0, 0, _PREFIX.pack(_MAGIC, items.id, wake.id,
                                                      maxsize, op)))
@@ -138,8 +137,8 @@ def _rebuild(state_id, items_id, wake_id, maxsize, op):
     if tuple(map(kind_of, (state_id, items_id, wake_id))) != _KINDS:
         raise QueueNotFoundError(f"queue {state_id} no longer exists")
     try:
-        ends = [_core._end(cid, 3) for cid in (state_id, items_id, wake_id)]
-    except _core.ChannelError:
+        ends = [_lowlevel.end(cid, _lowlevel.BOTH) for cid in (state_id, items_id, wake_id)]
+    except _lowlevel.ChannelError:
         raise QueueNotFoundError(f"queue {state_id} no longer exists") from None
     return Queue._build(*ends, maxsize, op)
 
@@ -162,8 +161,8 @@ class Queue(QueueState):
         if kind_of(id) != KIND_QUEUE:   # never take another channel's messages
             raise QueueNotFoundError(f"queue {id} not found")
         try:
-            state = _core._end(id, 3)
-        except _core.ChannelError:
+            state = _lowlevel.end(id, _lowlevel.BOTH)
+        except _lowlevel.ChannelError:
             raise QueueNotFoundError(f"queue {id} not found") from None
         holder = []         # see "the shared state" below
         try:
@@ -316,7 +315,7 @@ class Queue(QueueState):
                     self._w.recv()
                 else:
                     self._w.recv(timeout=max(deadline - time.monotonic(), 0.0))
-            except _core.ChannelTimeoutError:
+            except _lowlevel.ChannelTimeoutError:
                 if self._try_put(msg, lent, op, wait=False, unregister=True):
                     return
                 raise QueueFull("queue full") from None
@@ -355,7 +354,7 @@ class Queue(QueueState):
             left = max(deadline - time.monotonic(), 0.0)
             try:
                 obj = self._take(self._i.recv, left)
-            except _core.ChannelTimeoutError:
+            except _lowlevel.ChannelTimeoutError:
                 raise QueueEmpty("queue empty") from None
             if obj is not _SKIP:
                 return obj

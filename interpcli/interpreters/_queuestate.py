@@ -5,12 +5,11 @@ from __future__ import annotations
 import marshal
 import struct
 
-from .._lowlevel import core_module
+from .. import _lowlevel
 from . import _crossinterp
 
-_core = core_module()
-_MAIN_ID = _core.main_id()
-_CURRENT_ID = _core.current_id()
+_MAIN_ID = _lowlevel.main_id()
+_CURRENT_ID = _lowlevel.current_id()
 _HEAD = _crossinterp._HEAD
 _K_MARSHAL = _crossinterp.K_MARSHAL
 
@@ -66,7 +65,7 @@ class QueueState:
     def _dead_removable(removable):
         if not removable:
             return 0
-        alive = {iid for iid, *_ in _core.list_interpreters()}
+        alive = {iid for iid, *_ in _lowlevel.list_interpreters()}
         return sum(n for iid, n in removable.items() if iid not in alive)
 
     def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:

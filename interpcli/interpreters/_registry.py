@@ -7,9 +7,8 @@ import sys
 import threading
 import weakref
 
-from .._lowlevel import core_module
+from .. import _lowlevel
 
-_core = core_module()
 
 WHENCE_RUNTIME = "runtime init"
 WHENCE_STDLIB = "_interpreters module"
@@ -55,7 +54,7 @@ def _warn_at_exit():
 
 def _check_remaining():
     try:
-        alive = {iid for iid, *_ in _core.list_interpreters()}
+        alive = {iid for iid, *_ in _lowlevel.list_interpreters()}
         with _known_lock:
             owned = [i for i in _known.values() if i._ownsref and i._id in alive]
     except Exception:

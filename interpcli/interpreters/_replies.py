@@ -24,12 +24,13 @@ import threading
 import time
 from concurrent.futures import _base
 
-from .._lowlevel import core_module
-from .._pool_worker import HEAD, K_MARSHAL, TID
+from .. import _lowlevel
+from .._xiframe import MARSHAL as K_MARSHAL
+from .._xiframe import TASK_HEAD as HEAD
+from .._xiframe import TASK_ID as TID
 from . import _stdlib
 from ._excinfo import ExecutionFailed, _failure
 
-_core = core_module()
 # a task's failure, as the stdlib's pool gives it: the stdlib's own ExecutionFailed on 3.14+
 _FAILED = (_stdlib.std("ExecutionFailed") or (ExecutionFailed,))[0]
 _DONE = (_base.CANCELLED, _base.CANCELLED_AND_NOTIFIED, _base.FINISHED)
@@ -125,7 +126,7 @@ class Receiver:
         if self.leader is not None and self.leader != threading.get_ident():
             try:
                 self.send.send_nowait(b"")
-            except _core.ChannelClosedError:
+            except _lowlevel.ChannelClosedError:
                 pass
 
     # -- leading and following --
@@ -204,16 +205,16 @@ class Receiver:
                 raise TimeoutError()
             try:
                 inbox.extend(map(recv, (left,)))
-            except _core.ChannelTimeoutError:
+            except _lowlevel.ChannelTimeoutError:
                 left = 0
-            except _core.ChannelClosedError:
+            except _lowlevel.ChannelClosedError:
                 self.closed = True
 
     def _take_arrived(self):
         """Move the replies that have arrived into the inbox, without waiting."""
         try:
             self.inbox.extend(iter(functools.partial(self.recv.recv_nowait, None), None))
-        except _core.ChannelClosedError:
+        except _lowlevel.ChannelClosedError:
             self.closed = True
 
     def poll(self):
@@ -254,7 +255,7 @@ class Receiver:
                     self.drain()
                     try:
                         self.inbox.extend(map(self.recv.recv, (None,)))
-                    except _core.ChannelClosedError:
+                    except _lowlevel.ChannelClosedError:
                         self.closed = True
                     self.drain()
                 if self.closed:

@@ -2,14 +2,13 @@
 cross at all. The base of _crossinterp and _pickling."""
 from __future__ import annotations
 
-from .._lowlevel import core_module
+from .. import _lowlevel
 from ..errors import InterpError
 from . import _stdlib
 
-_core = core_module()
-_END_TYPES = (_core.RecvChannel, _core.SendChannel, _core.Channel)
+_END_TYPES = _lowlevel.END_TYPES
 
-# the kinds this layer gives the core channels it makes (_core._kind), so that a lookup by
+# the kinds this layer gives the core channels it makes (_lowlevel.kind), so that a lookup by
 # id (Queue(id), RecvChannel(id)) refuses a channel made for something else
 KIND_QUEUE = 1           # a queue's state channel: its id is the queue's id
 KIND_QUEUE_PART = 2      # a queue's items and wake channels
@@ -19,8 +18,8 @@ KIND_CHANNEL = 3         # interpreters.channels' channels
 def kind_of(cid) -> int | None:
     """The kind of channel cid, or None when there is no such channel."""
     try:
-        return _core._kind(cid)
-    except (_core.ChannelError, OverflowError, TypeError):
+        return _lowlevel.kind(cid)
+    except (_lowlevel.ChannelError, OverflowError, TypeError):
         return None
 
 

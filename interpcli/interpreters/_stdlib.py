@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from .._lowlevel import core_module
-
-_core = core_module()
+from .. import _lowlevel as _core
 _C_MODULES = {
     "InterpreterError": "_interpreters", "InterpreterNotFoundError": "_interpreters",
     "NotShareableError": "_interpreters",

@@ -17,11 +17,10 @@ import atexit
 import marshal
 import sys
 
-from .._lowlevel import core_module
+from .. import _lowlevel
 from . import _broker
 from . import _crossinterp as _xi
 
-_core = core_module()
 
 ST_OK, ST_EXC, ST_NOTSHAREABLE = 0, 1, 2
 R_SOURCE, R_CODE = 0, 1
@@ -52,7 +51,7 @@ def excinfo(exc: BaseException, skip: int = 1) -> tuple:
 def _reply(ch, obj) -> None:
     try:
         _xi.send(ch, obj, _xi.OP_UNBOUND, block=False)
-    except _core.ChannelClosedError:
+    except _lowlevel.ChannelClosedError:
         return      # the process is exiting (every channel closed): nobody to answer
     except _xi.NotShareableError as exc:
         # the result does not cross: the caller raises NotShareableError (as in 3.14)
@@ -62,13 +61,13 @@ def _reply(ch, obj) -> None:
 def _not_shareable(ch, exc) -> None:
     """What the caller sent cannot be rebuilt here: NotShareableError over there."""
     msg = str(exc) if isinstance(exc, _xi.NotShareableError) else \
-        f"cannot be rebuilt in interpreter {_core.current_id()}: {type(exc).__name__}: {exc}"
+        f"cannot be rebuilt in interpreter {_lowlevel.current_id()}: {type(exc).__name__}: {exc}"
     _xi.send(ch, (ST_NOTSHAREABLE, msg), _xi.OP_UNBOUND, block=False)
 
 
 def _ends(chan_id, reply):
-    ch = _core._end(chan_id, 3)
-    return ch, (ch if reply is None else _core._end(reply, 3))
+    ch = _lowlevel.end(chan_id, _lowlevel.BOTH)
+    return ch, (ch if reply is None else _lowlevel.end(reply, _lowlevel.BOTH))
 
 
 def _main_ns():

@@ -14,7 +14,7 @@ import threading
 import time
 import weakref
 
-from .._lowlevel import core_module
+from .. import _lowlevel, _xiframe
 from . import _crossinterp
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
 from ._shareable import KIND_CHANNEL, kind_of
@@ -27,11 +27,10 @@ __all__ = [
     "ItemInterpreterDestroyed",
 ]
 
-_core = core_module()
 
-ChannelError = _core.ChannelError
-ChannelClosedError = _core.ChannelClosedError
-ChannelEmptyError = _core.ChannelEmptyError
+ChannelError = _lowlevel.ChannelError
+ChannelClosedError = _lowlevel.ChannelClosedError
+ChannelEmptyError = _lowlevel.ChannelEmptyError
 
 
 class ChannelNotFoundError(ChannelError, LookupError):
@@ -72,8 +71,8 @@ def create(*, unbounditems=UNBOUND):
     is UNBOUND, which replaces the unbound item when received.
     """
     unbound = _serialize_unbound(unbounditems)
-    recv_end, send_end = _core.create_channel()
-    _core._kind(recv_end.id, KIND_CHANNEL)
+    recv_end, send_end = _lowlevel.create_channel()
+    _lowlevel.kind(recv_end.id, KIND_CHANNEL)
     recv = RecvChannel._wrap(recv_end)
     send = SendChannel._wrap(send_end, unbound)
     return recv, send
@@ -91,7 +90,7 @@ def list_all():
     out = []
     for cid in ids:
         try:
-            end = _core._end(cid, 1)
+            end = _lowlevel.end(cid, _lowlevel.RECV)
         except ChannelError:
             continue
         if not end.is_closed:
@@ -103,7 +102,7 @@ _NOT_SET = object()
 _EMPTY = object()
 _SKIP = object()
 _TIMED = struct.Struct("<qq")   # token channel id, ack channel id
-K_TIMED = ord("T")
+K_TIMED = _xiframe.K_TIMED
 
 
 class _ChannelEnd:
@@ -137,7 +136,7 @@ class _ChannelEnd:
             if kind_of(self._id) != KIND_CHANNEL:
                 raise ChannelNotFoundError(f"channel {self._id} not found")
             try:
-                end = self._obj = _core._end(self._id, self._mode)
+                end = self._obj = _lowlevel.end(self._id, self._mode)
             except ChannelError:
                 raise ChannelNotFoundError(f"channel {self._id} not found") from None
         return end
@@ -301,8 +300,8 @@ def _send_timed(end, msg, lent, op, timeout):
     timeout = float(timeout)
     if timeout < 0:
         raise ValueError("timeout value must be non-negative")
-    token_r, token_s = _core.create_channel()
-    ack_r, ack_s = _core.create_channel()
+    token_r, token_s = _lowlevel.create_channel()
+    ack_r, ack_s = _lowlevel.create_channel()
     token_s.send_nowait(b"")
     head = _crossinterp._HEAD.pack(_crossinterp._CURRENT_ID, op, K_TIMED)
     outer = _crossinterp.carrier(head + _TIMED.pack(token_r.id, ack_s.id) + msg,
@@ -311,7 +310,7 @@ def _send_timed(end, msg, lent, op, timeout):
     try:
         ack_r.recv(timeout=timeout)
         return
-    except _core.ChannelTimeoutError:
+    except _lowlevel.ChannelTimeoutError:
         pass
     if token_r.recv_nowait(None) is not None:
         raise TimeoutError("nothing received the object in time")
@@ -325,9 +324,9 @@ def _took(msg):
         token_id, ack_id = _TIMED.unpack_from(msg, _crossinterp.HEAD_SIZE)
         inner = msg[_crossinterp.HEAD_SIZE + _TIMED.size:]
         try:
-            taken = _core._end(token_id, 1).recv_nowait(None) is not None
+            taken = _lowlevel.end(token_id, _lowlevel.RECV).recv_nowait(None) is not None
             if taken:
-                _core._end(ack_id, 2).send_nowait(b"")
+                _lowlevel.end(ack_id, _lowlevel.SEND).send_nowait(b"")
         except ChannelError:
             taken = False
         if type(msg) is memoryview:

@@ -35,7 +35,10 @@ import sys
 import types
 
 from .. import _lowlevel
-from .._pool_worker import K_MARSHAL, K_PICKLE, TID, plain
+from .._pool_worker import plain
+from .._xiframe import MARSHAL as K_MARSHAL
+from .._xiframe import PICKLE as K_PICKLE
+from .._xiframe import TASK_ID as TID
 from . import ExecutionFailed, NotShareableError
 from . import _crossinterp as _xi
 from . import _pickling, _stdlib
@@ -43,7 +46,6 @@ from ._replies import PoolFuture, Receiver
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
 
-_core = _lowlevel.core_module()
 
 # tasks in the channel beyond one per worker: a worker that finishes a task finds the
 # next one waiting instead of waiting for the collector to hand it one
@@ -188,8 +190,8 @@ class _Pool:
         self.collector = None                   # the thread of receiver.collect
         self.closing = False                    # no more tasks: close the task channel
         self.broken = None
-        self.task_recv, self.task_send = _core.create_channel()
-        self.reply_recv, self.reply_send = _core.create_channel()
+        self.task_recv, self.task_send = _lowlevel.create_channel()
+        self.reply_recv, self.reply_send = _lowlevel.create_channel()
         self.receiver = Receiver(self, self.reply_recv, self.reply_send, BrokenInterpreterPool)
         _live_pools.add(self)
 
@@ -227,7 +229,7 @@ class _Pool:
             self.inflight[tid] = future
             try:
                 (self.task_send.send_buffer_nowait if lent else self.task_send.send_nowait)(msg)
-            except _core.ChannelClosedError:
+            except _lowlevel.ChannelClosedError:
                 del self.inflight[tid]
                 future.set_exception(BrokenInterpreterPool(self.broken or "the pool is shut down"))
         if self.closing and not self.pending:
@@ -282,7 +284,7 @@ class _Pool:
         try:
             while self.task_recv.recv_nowait(None) is not None:
                 pass
-        except _core.ChannelClosedError:    # drained
+        except _lowlevel.ChannelClosedError:    # drained
             pass
         for future in failed:
             if not future.done():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 
+from .. import _xiframe
 from . import render
 
 # Run once in each new interpreter with channels={"out": <the bridge channel>}: the runner
@@ -19,6 +20,10 @@ from . import render
 BOOTSTRAP = "__import__('interpcli._shell_sub', None, None, ['_']).boot(globals())\n"
 # Run in an interpreter to move its output to another bridge channel, bound as channels.out.
 REINSTALL = "__import__('interpcli._shell_sub', None, None, ['_']).install(channels.out)\n"
+
+
+# errors in a row after which the reader stops (rather than spin on one that recurs)
+_MAX_ERRORS = 3
 
 
 class OutputBridge:
@@ -35,22 +40,27 @@ class OutputBridge:
         self._thread.start()
 
     def _read(self):
+        errors = 0
         while True:
             try:
                 msg = self.channel.recv()
             except EOFError:
                 break
-            except BaseException:       # never let the reader die on a stray error
+            except BaseException:       # a stray error; one that recurs ends the reader
+                errors += 1
+                if errors >= _MAX_ERRORS:
+                    break
                 continue
+            errors = 0
             data = bytes(msg)
             tag, body = data[:1], data[1:]
-            if tag == b"M":
+            if tag == _xiframe.SHELL_MARK:
                 with self._lock:
                     ev = self._markers.pop(body, None)
                 if ev is not None:
                     ev.set()
                 continue
-            render.write(body.decode("utf-8", "replace"), err=tag == b"e")
+            render.write(body.decode("utf-8", "replace"), err=tag == _xiframe.SHELL_ERR)
         with self._lock:
             pending = list(self._markers.values())
             self._markers.clear()
@@ -64,7 +74,7 @@ class OutputBridge:
         with self._lock:
             self._markers[token] = ev
         try:
-            self.channel.send_nowait(b"M" + token)
+            self.channel.send_nowait(_xiframe.SHELL_MARK + token)
         except EOFError:
             return
         ev.wait(timeout)

@@ -10,6 +10,8 @@ import difflib
 import shlex
 from dataclasses import dataclass, field
 
+from .._usererror import UserError
+
 PREFIX = "%"
 
 # Argument kinds: they drive both checking and tab completion.
@@ -22,7 +24,7 @@ REST = "rest"            # the raw rest of the line
 NUMBER = "number"        # a result number
 
 
-class CommandError(Exception):
+class CommandError(UserError):
     """A command line that cannot be carried out; its str is the one line to show."""
 
 

@@ -10,11 +10,12 @@ import re
 from prompt_toolkit.completion import Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
+from ..channels import Channel
 from .commands import BY_NAME, CHAN, COMMAND, COMMANDS, FILE, INTERP, PREFIX, REST, param_at
 
 _IDENT_TAIL = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)?(\.)?([A-Za-z_][A-Za-z_0-9]*)?$")
-_CHANNEL_METHODS = ("send", "send_nowait", "send_buffer", "send_buffer_nowait", "recv",
-                    "recv_nowait", "close", "id", "is_closed")
+# every public attribute of a channel end (the both-ends type has them all)
+_CHANNEL_METHODS = tuple(n for n in dir(Channel) if not n.startswith("_"))
 _PY_NAMES = sorted(set(keyword.kwlist) | {n for n in dir(builtins) if not n.startswith("_")})
 
 

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 import interpcli
+from interpcli import _names
 from interpcli.errors import InterpError
 
 from . import render
@@ -374,12 +375,7 @@ def check_name(name: str, what: str) -> str:
 
 
 def _free_name(base: str) -> str:
-    taken = {i.name for i in interpcli.list_all()}
-    if base not in taken:
-        return base
-    for n in itertools.count(2):
-        if f"{base}{n}" not in taken:
-            return f"{base}{n}"
+    return _names.free(base, {i.name for i in interpcli.list_all()})
 
 
 def _looks_like_file(text: str) -> bool:

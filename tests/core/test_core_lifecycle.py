@@ -272,7 +272,7 @@ def test_channel_ends_when_the_interpreter_holding_its_send_end_closes():
 
 def test_a_duplex_end_counts_as_a_sender():
     duplex = interpcli.channels.create_duplex()
-    recv = interpcli.channels._core._end(duplex.id, interpcli.channels._core.MODE_RECV)
+    recv = interpcli._lowlevel.end(duplex.id, interpcli._lowlevel.RECV)
     assert recv.recv_nowait(None) is None and not recv.is_closed
 
 

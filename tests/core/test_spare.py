@@ -19,8 +19,8 @@ def ready_spare():
     # the second create() starts the spare; wait (a join) until it is made
     interpcli.create().close()
     interpcli.create().close()
-    assert len(_spare._ready) == 1, "no spare started, or more than one"
-    job = _spare._ready[0]
+    assert len(_spare.maker._ready) == 1, "no spare started, or more than one"
+    job = _spare.maker._ready[0]
     job.thread.join()
     assert _lowlevel.spares() == [job.id], (_lowlevel.spares(), job.id)
     return job.id
@@ -45,7 +45,7 @@ def test_the_spare_is_taken_and_fast(python):
         assert i.id == sid and i.name.startswith("interp-"), (i, sid)
         assert i.run("import sys; x = 1").completed
         i.close()
-        _spare._ready[0].thread.join()         # the next spare, made meanwhile
+        _spare.maker._ready[0].thread.join()         # the next spare, made meanwhile
         t0 = time.perf_counter(); _lowlevel.destroy(_lowlevel.create(True, "plain"))
         fresh = time.perf_counter() - t0
         assert took < fresh, (took, fresh)
@@ -83,15 +83,15 @@ def test_a_taken_name_keeps_the_spare(python):
     check(python, """
         sid = ready_spare()
         a = interpcli.create("a")
-        _spare._ready[0].thread.join()
-        sid = _spare._ready[0].id
+        _spare.maker._ready[0].thread.join()
+        sid = _spare.maker._ready[0].id
         try:
             interpcli.create("a")
         except interpcli.InterpreterBusyError as exc:
             assert "exists already" in str(exc)
         else:
             raise AssertionError("a name taken twice")
-        assert [j.id for j in _spare._ready] == [sid]
+        assert [j.id for j in _spare.maker._ready] == [sid]
         assert interpcli.create("b").id == sid
     """)
 
@@ -125,7 +125,7 @@ def test_a_changed_environment_gives_a_fresh_interpreter(python, tmp_path, chang
                 assert cwd == {str(tmp_path)!r}, r.stdout
             i.close()
             # the discarded spare is ended (by the helper making the next one)
-            _spare._ready[0].thread.join()
+            _spare.maker._ready[0].thread.join()
             assert sid not in _lowlevel.spares()
             assert [x.id for x in interpcli.list_all()] == [_lowlevel.main_id()]
     """)
@@ -138,7 +138,7 @@ def test_isolated_false_does_not_take_the_spare(python):
         sid = ready_spare()
         i = interpcli.create(isolated=False)
         assert i.id != sid and i.isolated is False
-        assert _spare._ready[0].id == sid
+        assert _spare.maker._ready[0].id == sid
         i.close()
     """)
 
@@ -174,7 +174,7 @@ def test_fork_after_closing_every_interpreter(python, state):
         else:
             for _ in range(3):
                 interpcli.create().close()
-            assert _spare._ready
+            assert _spare.maker._ready
         def child():
             i = interpcli.create()
             assert i.run("x = 1").completed
@@ -193,7 +193,7 @@ def test_fork_after_closing_every_interpreter(python, state):
         assert p.exitcode == 0, p.exitcode
         # spares come back after the fork
         interpcli.create().close()
-        assert _spare._ready
+        assert _spare.maker._ready
     """)
 
 
@@ -205,7 +205,7 @@ def test_exit_with_a_spare_is_clean(python, state):
             ready_spare()
         elif state == "in flight":
             interpcli.create(); interpcli.create()
-            assert _spare._ready and _spare._ready[0].thread.is_alive()
+            assert _spare.maker._ready and _spare.maker._ready[0].thread.is_alive()
         else:
             ready_spare()
             keep = interpcli.create()
@@ -218,7 +218,7 @@ def test_interp_spare_0_turns_it_off(python):
         for _ in range(4):
             interpcli.create().close()
         import threading
-        assert _spare._ready == [] and _lowlevel.spares() == []
+        assert _spare.maker._ready == [] and _lowlevel.spares() == []
         assert not [t for t in threading.enumerate() if t.name == "interpcli-spare"]
         print("off")
     """, env={"INTERP_SPARE": "0"})
@@ -235,19 +235,19 @@ def test_two_spares_side_by_side_while_the_caller_outruns_one(python):
             print("one core"); raise SystemExit
         ready_spare()
         a = interpcli.create()              # takes the made spare, starts the next
-        assert len(_spare._ready) == 1 and not _spare._ready[0].made.is_set()
+        assert len(_spare.maker._ready) == 1 and not _spare.maker._ready[0].made.is_set()
         b = interpcli.create()              # waits for it: the caller outruns one helper
-        assert _spare._depth == 2
-        assert 2 <= len(_spare._ready) <= 3, _spare._ready
-        for thread in list(_spare._threads):
+        assert _spare.maker._depth == 2
+        assert 2 <= len(_spare.maker._ready) <= 3, _spare.maker._ready
+        for thread in list(_spare.maker._threads):
             thread.join()                   # each made its spare, then one more: three
-        made = [job.id for job in _spare._ready]
+        made = [job.id for job in _spare.maker._ready]
         assert len(made) == 3 and None not in made, made
         assert sorted(_lowlevel.spares()) == sorted(made)
         c = interpcli.create()              # two made ahead: one is enough again
-        assert c.id == made[0] and _spare._depth == 1
-        assert [j.id for j in _spare._ready] == made[1:]
-        assert not any(t.is_alive() for t in _spare._threads)     # none more begun
+        assert c.id == made[0] and _spare.maker._depth == 1
+        assert [j.id for j in _spare.maker._ready] == made[1:]
+        assert not any(t.is_alive() for t in _spare.maker._threads)     # none more begun
         for i in (a, b, c):
             assert i.run("x = 1").completed
             i.close()
@@ -264,7 +264,7 @@ def test_the_exit_does_not_wait_on_a_lock_an_interrupted_wait_kept(python):
     the exit blocks."""
     out = check(python, """
         ready_spare()
-        job = _spare._ready[0]
+        job = _spare.maker._ready[0]
         job.made._lock.acquire()            # what the interrupted waits leave behind
         job.thread._done._lock.acquire()
         i = interpcli.create()              # waits for that spare: returns at once

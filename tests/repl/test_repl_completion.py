@@ -79,9 +79,9 @@ def test_python_names(completer):
 
 
 def test_channel_methods(completer):
-    assert complete(completer, "jobs.se") == ["send", "send_buffer", "send_buffer_nowait",
-                                             "send_nowait"]
-    assert complete(completer, "jobs.recv") == ["recv_nowait"]
+    assert complete(completer, "jobs.se") == ["send", "send_async", "send_buffer",
+                                             "send_buffer_nowait", "send_nowait"]
+    assert complete(completer, "jobs.recv") == ["recv_async", "recv_nowait"]
     assert complete(completer, "other.se") == []
     assert complete(completer, "a.jobs.se") == []
 

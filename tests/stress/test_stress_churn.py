@@ -159,7 +159,7 @@ for _ in range(CYCLES):
 # the warm spare made for the next create() is one live interpreter (3-9 MB of RSS on
 # 3.14/3.15), not memory kept per cycle: end it before measuring
 from interpcli import _spare
-_spare._finish()
+_spare.maker.finish()
 print(json.dumps({"cycles": CYCLES, "stdlib_mb": stdlib_mb, "interpcli_mb": rss() - r0}))
 """
 

@@ -206,7 +206,7 @@ static PyObject *mod_run(PyObject *module, PyObject *args)
         return ic_raise_core(st, rc);
     }
     PyObject *out = Py_BuildValue(
-        "(iiNNNNNd)", res.status, res.exit_code, text_or_none(res.exc_type, -1),
+        "(iNNNNNd)", res.exit_code, text_or_none(res.exc_type, -1),
         text_or_none(res.exc_message, -1), text_or_none(res.traceback, -1),
         capture ? text_or_none(res.out, (Py_ssize_t)res.out_len) : Py_NewRef(Py_None),
         capture ? text_or_none(res.err, (Py_ssize_t)res.err_len) : Py_NewRef(Py_None),
@@ -259,7 +259,7 @@ static PyMethodDef call_methods[] = {
      "Main only."},
     {"_run", mod_run, METH_VARARGS,
      "_run(id, source, filename, prelude=None, capture=False, token=None)\n--\n\nRun in the "
-     "calling thread; return (status, exit_code, exc_type, exc_message, traceback, stdout, "
+     "calling thread; return (exit_code, exc_type, exc_message, traceback, stdout, "
      "stderr, duration). Main only."},
     {"_interrupt", mod_interrupt, METH_VARARGS,
      "_interrupt(id, kind, token=None)\n--\n\nInterrupt the run named by token (any run "

@@ -333,6 +333,12 @@ static inline ic_modstate *state_of_type(PyTypeObject *tp)
 /* send/recv on an end (transfer.c): block and lend as the method names say; timeout < 0
  * waits forever, 0 not at all; dflt is returned when empty (NULL: raise). */
 PyObject *ic_send(EndObject *self, PyObject *obj, int lend, int block);
+/* What every send does first (transfer.c, notifier.c's async send): the queued releases of
+ * lent memory, then the bytes-like check. 0, or -1 with TypeError set. */
+int ic_send_prepare(ic_modstate *st, PyObject *obj);
+/* A heap item (heap = 0: the caller sets it) holding a copy of len bytes at data, its
+ * header zeroed; NULL when out of memory (no exception set). */
+ic_item *ic_item_copy(const char *data, Py_ssize_t len);
 PyObject *ic_recv(EndObject *self, double timeout, PyObject *dflt);
 PyObject *ic_raise_closed(ic_modstate *st, EndObject *self);
 

@@ -1,6 +1,6 @@
-/* The plain-C interface of the interpcli core: what module.c wraps as the module's
- * functions. Only plain C types cross this line; no PyObject*. Every function that can
- * fail returns an IC_ERR_* code and leaves a message for ic_errmsg(). */
+/* The plain-C interface of the interpcli core: what calls.c (and spare.c) wrap as the
+ * module's functions. Only plain C types cross this line; no PyObject*. Every function
+ * that can fail returns an IC_ERR_* code and leaves a message for ic_errmsg(). */
 #ifndef IC_CORE_H
 #define IC_CORE_H
 
@@ -17,18 +17,13 @@
 #define IC_ERR_MAIN 7
 #define IC_ERR_THREADS 8
 
-#define IC_RUN_COMPLETED 0
-#define IC_RUN_EXCEPTION 1
-#define IC_RUN_EXIT 2
-
 #define IC_INTR_KEYBOARD 1
 #define IC_INTR_TIMEOUT 2
 
 #define IC_NAME_MAX 200
 
 typedef struct {
-    int status;          /* IC_RUN_* */
-    int exit_code;       /* SystemExit's code (IC_RUN_EXIT), 1 for an exception, else 0 */
+    int exit_code;       /* SystemExit's code, 1 for another exception, else 0 */
     char *exc_type;      /* qualified name of the uncaught exception's type, or NULL */
     char *exc_message;   /* str() of the exception, or NULL */
     char *traceback;     /* formatted traceback text, or NULL */

@@ -196,10 +196,7 @@ static int mod_exec(PyObject *module)
         || add_int(module, "MODE_SEND", IC_MODE_SEND) < 0
         || add_int(module, "MODE_BOTH", IC_MODE_BOTH) < 0
         || add_int(module, "INTR_KEYBOARD", IC_INTR_KEYBOARD) < 0
-        || add_int(module, "INTR_TIMEOUT", IC_INTR_TIMEOUT) < 0
-        || add_int(module, "RUN_COMPLETED", IC_RUN_COMPLETED) < 0
-        || add_int(module, "RUN_EXCEPTION", IC_RUN_EXCEPTION) < 0
-        || add_int(module, "RUN_EXIT", IC_RUN_EXIT) < 0) {
+        || add_int(module, "INTR_TIMEOUT", IC_INTR_TIMEOUT) < 0) {
         return -1;
     }
     return 0;

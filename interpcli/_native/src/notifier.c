@@ -285,10 +285,7 @@ static PyObject *notifier_send(NotifierObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "a receiving end cannot send");
         return NULL;
     }
-    ic_lent_drain(st->rec);
-    if (!PyObject_CheckBuffer(obj)) {
-        PyErr_Format(PyExc_TypeError,
-                     "channels carry bytes-like objects, not '%.200s'", Py_TYPE(obj)->tp_name);
+    if (ic_send_prepare(st, obj) < 0) {
         return NULL;
     }
     Py_buffer view;
@@ -296,7 +293,7 @@ static PyObject *notifier_send(NotifierObject *self, PyObject *args)
         return NULL;
     }
     ASendObject *a = PyObject_New(ASendObject, st->asend_type);
-    ic_item *it = a != NULL ? malloc(sizeof(*it) + (size_t)view.len) : NULL;
+    ic_item *it = a != NULL ? ic_item_copy(view.buf, view.len) : NULL;
     if (it == NULL) {
         PyBuffer_Release(&view);
         if (a != NULL) {
@@ -307,10 +304,6 @@ static PyObject *notifier_send(NotifierObject *self, PyObject *args)
         }
         return NULL;
     }
-    memset(it, 0, sizeof(*it));
-    memcpy((char *)(it + 1), view.buf, (size_t)view.len);
-    it->data = (char *)(it + 1);
-    it->len = view.len;
     PyBuffer_Release(&view);
     it->heap = IC_HEAP_ASYNC;
     ic_notifier_incref(n);

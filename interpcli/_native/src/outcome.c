@@ -146,7 +146,6 @@ void ic_capture_exception(ic_result *res)
     res->exc_type = type_name(exc);
     res->exc_message = ic_dup_str(exc);
     if (PyErr_GivenExceptionMatches(exc, PyExc_SystemExit)) {
-        res->status = IC_RUN_EXIT;
         PyObject *code = PyObject_GetAttrString(exc, "code");
         if (code == NULL) {
             PyErr_Clear();
@@ -168,7 +167,6 @@ void ic_capture_exception(ic_result *res)
         Py_XDECREF(code);
     }
     else {
-        res->status = IC_RUN_EXCEPTION;
         res->exit_code = 1;
         res->traceback = format_traceback(exc);
     }

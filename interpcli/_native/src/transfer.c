@@ -34,13 +34,33 @@ static PyObject *raise_interrupt(ic_waitctx *w)
     return NULL;
 }
 
-PyObject *ic_send(EndObject *self, PyObject *obj, int lend, int block)
+int ic_send_prepare(ic_modstate *st, PyObject *obj)
 {
-    ic_modstate *st = state_of_type(Py_TYPE(self));
     ic_lent_drain(st->rec);
     if (!PyObject_CheckBuffer(obj)) {
         PyErr_Format(PyExc_TypeError,
                      "channels carry bytes-like objects, not '%.200s'", Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
+ic_item *ic_item_copy(const char *data, Py_ssize_t len)
+{
+    ic_item *it = malloc(sizeof(*it) + (size_t)len);
+    if (it != NULL) {
+        memset(it, 0, sizeof(*it));
+        memcpy((char *)(it + 1), data, (size_t)len);
+        it->data = (char *)(it + 1);
+        it->len = len;
+    }
+    return it;
+}
+
+PyObject *ic_send(EndObject *self, PyObject *obj, int lend, int block)
+{
+    ic_modstate *st = state_of_type(Py_TYPE(self));
+    if (ic_send_prepare(st, obj) < 0) {
         return NULL;
     }
     Py_buffer view;
@@ -69,12 +89,7 @@ PyObject *ic_send(EndObject *self, PyObject *obj, int lend, int block)
             it = calloc(1, sizeof(*it));
         }
         else {
-            it = malloc(sizeof(*it) + (size_t)len);
-            if (it != NULL) {
-                memset(it, 0, sizeof(*it));
-                memcpy((char *)(it + 1), data, (size_t)len);
-                it->data = (char *)(it + 1);
-            }
+            it = ic_item_copy(data, len);
             PyBuffer_Release(&view);
         }
         if (it == NULL) {
