@@ -15,17 +15,14 @@ def serve() -> int:
     blocked so that Ctrl-C still reaches the main thread."""
     global _server
     if _server is None:
-        import _signal
         import _thread
         from ._lowlevel import core_module
         core = core_module()
         recv, _send = core.create_channel()
         end = core._end(recv.id, core.MODE_BOTH)
-        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
-        try:
+        from ._platform import sigint_blocked
+        with sigint_blocked():
             _thread.start_new_thread(_serve, (end,))
-        finally:
-            _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
         _server = end.id
     return _server
 

@@ -298,5 +298,6 @@ def _hook_fork() -> None:
     global _hooked
     if not _hooked:
         _hooked = True
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
-                            after_in_child=_after_fork_in_child)
+        from ._platform import at_fork
+        at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                after_in_child=_after_fork_in_child)
