@@ -7,7 +7,10 @@
  * pthread_cond_wait never returns for a signal. A thread that cannot get a pipe (out of
  * file descriptors) waits on its bucket's condition variable instead, which only a
  * timeout or a wake-up ends. The waiter checks the word under the bucket's mutex and the
- * waker takes that mutex after changing the word, so no wake-up is lost. */
+ * waker takes that mutex after changing the word, so no wake-up is lost.
+ *
+ * fork(): the buckets are locked around it; the child starts with empty lists (the other
+ * threads are gone) and the forking thread drops its pipe, which the parent still uses. */
 #include "common.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +55,34 @@ static void close_pipe(void *unused)
     }
 }
 
+static void before_fork(void)
+{
+    for (int i = 0; i < NBUCKETS; i++) {
+        pthread_mutex_lock(&buckets[i].mu);
+    }
+}
+
+static void after_fork_in_parent(void)
+{
+    for (int i = NBUCKETS - 1; i >= 0; i--) {
+        pthread_mutex_unlock(&buckets[i].mu);
+    }
+}
+
+static void after_fork_in_child(void)
+{
+    for (int i = NBUCKETS - 1; i >= 0; i--) {
+        buckets[i].head = NULL;
+        buckets[i].cv_waiters = 0;
+        pthread_mutex_unlock(&buckets[i].mu);
+    }
+    if (my_pipe[0] >= 0) {
+        close(my_pipe[0]);
+        close(my_pipe[1]);
+        my_pipe[0] = my_pipe[1] = -1;
+    }
+}
+
 static void init_buckets(void)
 {
     pthread_condattr_t attr;
@@ -74,6 +105,10 @@ static void init_buckets(void)
         init_failed = 1;
     }
     have_key = pthread_key_create(&pipe_key, close_pipe) == 0;
+    if (!init_failed
+        && pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child) != 0) {
+        init_failed = 1;
+    }
 }
 
 static bucket *bucket_of(const void *addr)
