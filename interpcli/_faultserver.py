@@ -15,16 +15,13 @@ def serve() -> int:
     blocked so that Ctrl-C still reaches the main thread."""
     global _server
     if _server is None:
-        import _signal
         import _thread
         from . import _lowlevel as ll
+        from ._platform import sigint_blocked
         recv, _send = ll.create_channel()
         end = ll.end(recv.id, ll.BOTH)
-        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
-        try:
+        with sigint_blocked():
             _thread.start_new_thread(_serve, (end,))
-        finally:
-            _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
         _server = end.id
     return _server
 

@@ -56,6 +56,9 @@ RECV = _core.MODE_RECV
 SEND = _core.MODE_SEND
 BOTH = _core.MODE_BOTH
 
+# the waits the core was built with (INTERPCLI_WAIT): "futex" or "portable"
+WAIT_LAYER: str = _core.WAIT_LAYER
+
 create_channel = _core.create_channel
 """create_channel() -> (RecvChannel, SendChannel): the ends of a new channel."""
 end = _core._end

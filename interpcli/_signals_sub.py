@@ -14,6 +14,8 @@ import time
 
 from ._lowlevel import signal_ack, signal_want
 
+from interpcli import _platform
+
 SIG_DFL = _signal.SIG_DFL
 SIG_IGN = _signal.SIG_IGN
 _NSIG = getattr(_signal, "NSIG", 65)
@@ -31,7 +33,8 @@ _delivered: dict = {}   # signum -> how many times _deliver was given it
 _handled = 0            # how many pending signals the main thread took
 _waiting = False        # the main thread is in _blocking
 _keyboard = False       # a KeyboardInterrupt for _blocking to raise
-_efd = None             # an eventfd _deliver writes to: ends select() and read()
+_efd = None             # a wake-up fd _deliver posts to: ends select() and read()
+_efd_w = None           # its write end (_platform.wake_open)
 _orig_sleep, _orig_read, _orig_kill, _orig_select = time.sleep, os.read, os.kill, None
 _orig_getsignal, _orig_raise_signal = _signal.getsignal, _signal.raise_signal
 _orig_pause = getattr(_signal, "pause", None)
@@ -231,14 +234,15 @@ def _await_delivery(signum, before: int) -> None:
 def _event_fd() -> int:
     global _efd
     if _efd is None:
-        _efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        global _efd_w
+        _efd, _efd_w = _platform.wake_open()
     return _efd
 
 
 def _after_wake() -> None:
     """On the main thread, after _deliver woke it: run what is pending."""
     try:
-        os.eventfd_read(_efd)
+        _platform.wake_drain(_efd)
     except OSError:
         pass
     signal_ack()
@@ -335,7 +339,7 @@ def _pending_wake() -> None:
     """End the main thread's wait in sleep(), pause(), select() or read()."""
     if _efd is not None:
         try:
-            os.eventfd_write(_efd, 1)
+            _platform.wake_post(_efd_w)
         except OSError:
             pass
     if _wake.locked():

@@ -287,9 +287,9 @@ class SpareMaker:
     def _hook_fork(self) -> None:
         if not self._hooked:
             self._hooked = True
-            os.register_at_fork(before=self._before_fork,
-                                after_in_parent=self._after_fork_in_parent,
-                                after_in_child=self._after_fork_in_child)
+            from ._platform import at_fork
+            at_fork(before=self._before_fork, after_in_parent=self._after_fork_in_parent,
+                    after_in_child=self._after_fork_in_child)
 
 
 maker = SpareMaker()

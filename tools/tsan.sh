@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # ThreadSanitizer over interpcli's channels and interpreter registry: compile the plain-C
 # stress driver (tools/tsan/driver.c) with -fsanitize=thread together with the core's
-# channel.c, wait.c, notify.c, registry.c, lent.c and errors.c, and run it for a bounded time. CPython does
+# channel.c, wait.c, notify.c, registry.c, lent.c and errors.c and the platform layer's
+# waits, wake-ups and clock, and run it for a bounded time. CPython does
 # not run (an uninstrumented CPython makes TSan reports noise) and libpython is not
 # linked: the driver defines the few CPython functions those files call.
 #
 #   tools/tsan.sh [PYTHON]       PYTHON: whose headers to build against
 #                                (default: python3). TSAN_SECONDS: how long the driver runs
 #                                (default 30; about a minute in all on 2 cores).
+#                                INTERPCLI_WAIT: the platform layer's waits to build,
+#                                futex (Linux's default) or portable, as for setup.py.
 # Exit status 0 when clean; non-zero on any TSan report (data race, lock-order inversion,
 # ...), a broken invariant or a hang. When TSan's runtime is missing it is installed with
 # apt-get if running as root on Debian/Ubuntu; otherwise the run is skipped (status 0,
@@ -17,6 +20,13 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 py="${1:-python3}"
 seconds="${TSAN_SECONDS:-30}"
 src="$here/interpcli/_native/src"
+layer="$(echo "${INTERPCLI_WAIT:-futex}" | tr -d '[:space:]' | tr '[:upper:]' '[:lower:]')"
+case "$layer" in
+    futex) layer_flags=() ;;
+    portable) layer_flags=(-DIC_PORTABLE=1) ;;
+    *) echo "tsan: INTERPCLI_WAIT='$INTERPCLI_WAIT' is not a wait layer; use one of: futex, portable" >&2
+       exit 2 ;;
+esac
 
 skip() {
     if [ "${TSAN_REQUIRED:-0}" = 1 ]; then
@@ -47,11 +57,12 @@ pyinc="$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
 
 work="$(mktemp -d /tmp/interpcli-tsan.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-echo "=== ThreadSanitizer: channels and registry (plain-C driver, $seconds s)"
+echo "=== ThreadSanitizer: channels and registry, $layer waits (plain-C driver, $seconds s)"
 gcc -std=gnu11 -fsanitize=thread -g -O1 -fno-omit-frame-pointer -pthread \
     -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-    -I"$src" -I"$pyinc" \
+    -I"$src" -I"$pyinc" "${layer_flags[@]}" \
     "$here/tools/tsan/driver.c" "$src/channel.c" "$src/wait.c" "$src/notify.c" "$src/registry.c" "$src/lent.c" "$src/errors.c" \
+    "$src/clock.c" "$src/wake.c" "$src/wait_$layer.c" \
     -o "$work/driver" -lm
 
 # halt at the first report, with a status no invariant failure uses

@@ -43,13 +43,24 @@ class ScriptCommand(click.Command):
 
 
 def _version_message() -> str:
+    """`interp 0.2.0 (Python 3.13.0, waits: futex)`: the waits the C core was built with."""
     v = sys.version_info
-    return f"%(prog)s %(version)s (Python {v.major}.{v.minor}.{v.micro})"
+    try:
+        from .._lowlevel import WAIT_LAYER as waits
+    except ImportError:
+        waits = "core not built"
+    return f"interp {__version__} (Python {v.major}.{v.minor}.{v.micro}, waits: {waits})"
+
+
+def _show_version(ctx, _param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_message())
+        ctx.exit()
 
 
 @click.group(context_settings=CONTEXT)
-@click.version_option(__version__, "-V", "--version", prog_name="interp",
-                      message=_version_message())
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version, help="Show the version and exit.")
 def cli():
     """Run Python scripts in CPython subinterpreters connected by channels.
 

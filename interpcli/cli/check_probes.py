@@ -58,11 +58,9 @@ class _Child:
 
     def next_frame(self, timeout: float | None):
         """The next frame; TimeoutError when none came in time; _ChildDied at its end."""
-        import select
+        from .._platform import wait_readable
         from .._probe import read_frame
-        p = select.poll()
-        p.register(self.out_r, select.POLLIN | select.POLLHUP)
-        if not p.poll(None if timeout is None else int(timeout * 1000) + 1):
+        if not wait_readable((self.out_r,), timeout):
             raise TimeoutError
         frame = read_frame(self.out_r)
         if frame is None:

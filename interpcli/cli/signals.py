@@ -52,9 +52,6 @@ def start_raw_thread(function, args) -> None:
 
 
 def _with_sigint_blocked(call, *args) -> None:
-    import _signal
-    old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
-    try:
+    from .._platform import sigint_blocked
+    with sigint_blocked():
         call(*args)
-    finally:
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)

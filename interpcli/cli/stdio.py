@@ -12,7 +12,7 @@ Neither polls: the stdin pump waits in poll() on its descriptor and on a wake-up
 it can be stopped while stdin is idle), the stdout pump in the channel's recv."""
 import errno
 import os
-import select
+from .._platform import is_invalid, wait_readable, wait_writable
 import threading
 
 CHUNK = 1 << 20     # read size: reads from a pipe return at most what the pipe holds
@@ -59,14 +59,11 @@ class StdinPump:
             if _is_regular_file(self.fd):
                 self._pump_file(send, ChannelClosedError)
                 return
-            poller = select.poll()
-            poller.register(self.fd, select.POLLIN)
-            poller.register(self._stop_r, select.POLLIN)
             while True:
-                events = dict(poller.poll())
+                events = wait_readable((self.fd, self._stop_r))
                 if self._stop_r in events:
                     return
-                if events.get(self.fd, 0) & select.POLLNVAL:
+                if is_invalid(events.get(self.fd, 0)):
                     return          # stdin is not open: nothing to send
                 try:
                     data = os.read(self.fd, self.chunk)
@@ -225,6 +222,4 @@ class StdoutPump:
 
 
 def _wait_writable(fd: int) -> None:
-    p = select.poll()
-    p.register(fd, select.POLLOUT)
-    p.poll()
+    wait_writable(fd)

@@ -13,7 +13,8 @@ PKG = Path(interpcli.__file__).parent
 LAYERS = [
     ("the C core", ["interpcli._native", "_interpcli"]),
     ("bare helpers", ["interpcli._sync", "interpcli._source", "interpcli._term",
-                      "interpcli._extfiles", "interpcli._names", "interpcli._usererror"]),
+                      "interpcli._extfiles", "interpcli._names", "interpcli._usererror",
+                      "interpcli._platform"]),
     ("the door to the core", ["interpcli._lowlevel"]),
     ("errors, channels, results, exit, in-interpreter helpers",
      ["interpcli.errors", "interpcli.channels", "interpcli.results", "interpcli.aio",

@@ -17,7 +17,13 @@
  *   - lent buffers (send_buffer) between simulated interpreters, each a GIL (a mutex):
  *     lent, received as "memoryviews", released in the receiver (queued for the owner,
  *     drained there), taken back from blocking sends, and their owners ended
- *     (ic_lent_end_of: queued ones copied, seen ones orphaned) while others still read.
+ *     (ic_lent_end_of: queued ones copied, seen ones orphaned) while others still read;
+ *   - asyncio wake-ups (notify.c over platform_wake.h): posters append tokens to a shared
+ *     notifier while a drainer blocks on its wake fd and takes the ready list, as the
+ *     event loop's reader does; every token must arrive exactly once, none may be left
+ *     waiting for a wake-up that never comes.
+ * The waits and wake-ups are the platform layer's that tools/tsan.sh builds (futex or
+ * portable, INTERPCLI_WAIT).
  * Invariants checked: a message whose send was accepted (put OK for a heap item, wait OK for
  * a blocking one) is received exactly once, one that was refused (closed, interrupted,
  * withdrawn) never; each consumer sees each producer's messages in order; payloads arrive
@@ -30,7 +36,9 @@
  *   driver [SECONDS]     (default 20; TSAN_DRIVER_SECONDS also sets it)
  */
 #include "common.h"
+#include "notify.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1143,6 +1151,83 @@ static void *reg_finder_main(void *p)
     return NULL;
 }
 
+/* ---------------- asyncio wake-ups ---------------- */
+
+#define WAKE_POSTERS 3
+#define WAKE_TOKENS 2000
+
+static _Atomic long st_wake_rounds, st_wake_tokens, st_wake_waits;
+
+typedef struct {
+    ic_notifier *n;
+    uint64_t poster;
+} wake_arg;
+
+static void *wake_poster_main(void *p)
+{
+    wake_arg *a = p;
+    for (uint64_t i = 0; i < WAKE_TOKENS; i++) {
+        ic_notifier_post(a->n, a->poster << 32 | i);
+        if ((i & 63) == 0) {
+            sched_yield();
+        }
+    }
+    return NULL;
+}
+
+/* Rounds of posters against one drainer (this thread) until g_stop. */
+static void *waker_main(void *p)
+{
+    while (!atomic_load(&g_stop)) {
+        ic_notifier *n = ic_notifier_new();
+        if (n == NULL) {
+            fail("ic_notifier_new failed");
+        }
+        pthread_t th[WAKE_POSTERS];
+        wake_arg args[WAKE_POSTERS];
+        uint64_t next[WAKE_POSTERS] = {0};
+        for (int i = 0; i < WAKE_POSTERS; i++) {
+            args[i].n = n;
+            args[i].poster = (uint64_t)i;
+            start(&th[i], wake_poster_main, &args[i]);
+        }
+        long got = 0;
+        while (got < WAKE_POSTERS * WAKE_TOKENS) {
+            if (ic_wake_wait(&n->wake) < 0 && errno != EINTR) {
+                fail("ic_wake_wait failed (errno %d)", errno);
+            }
+            atomic_fetch_add(&st_wake_waits, 1);
+            pthread_mutex_lock(&n->mu);
+            uint64_t *ready = n->ready;
+            size_t count = n->nready;
+            if (n->overflow) {
+                fail("a notifier lost tokens (out of memory)");
+            }
+            n->ready = NULL;
+            n->nready = n->cap = 0;
+            n->pending = 0;
+            pthread_mutex_unlock(&n->mu);
+            for (size_t i = 0; i < count; i++) {
+                uint64_t poster = ready[i] >> 32, seq = ready[i] & 0xffffffffu;
+                if (poster >= WAKE_POSTERS || seq != next[poster]) {
+                    fail("token %llu/%llu out of order or unknown", (unsigned long long)poster,
+                         (unsigned long long)seq);
+                }
+                next[poster]++;
+            }
+            got += (long)count;
+            free(ready);
+        }
+        for (int i = 0; i < WAKE_POSTERS; i++) {
+            pthread_join(th[i], NULL);
+        }
+        atomic_fetch_add(&st_wake_tokens, got);
+        atomic_fetch_add(&st_wake_rounds, 1);
+        ic_notifier_decref(n);
+    }
+    return NULL;
+}
+
 /* ---------------- watchdog and main ---------------- */
 
 static void *watchdog_main(void *p)
@@ -1193,7 +1278,7 @@ int main(int argc, char **argv)
         }
     }
     lent_setup();
-    pthread_t bg[CHURNERS + LOOKUPERS + REG_ADDERS + REG_FINDERS + LENDERS + 3];
+    pthread_t bg[CHURNERS + LOOKUPERS + REG_ADDERS + REG_FINDERS + LENDERS + 4];
     int nbg = 0;
     for (intptr_t i = 0; i < LENDERS; i++) {
         start(&bg[nbg++], lender_main, (void *)i);
@@ -1213,6 +1298,7 @@ int main(int argc, char **argv)
     start(&bg[nbg++], closer_main, NULL);
     start(&bg[nbg++], interrupter_main, NULL);
     start(&bg[nbg++], watchdog_main, NULL);
+    start(&bg[nbg++], waker_main, NULL);
 
     double end = ic_now() + seconds;
     uint32_t round = 1;
@@ -1258,13 +1344,15 @@ int main(int argc, char **argv)
            "%ld messages accepted, %ld refused (%ld interrupted), %ld received; %ld blocking "
            "sends withdrawn; %ld signals (%ld waits ended by one); %ld channels, %ld lookups "
            "(%ld found), %ld registry records; %ld buffers lent, %ld seen as memoryviews, "
-           "%ld as copies, %ld lenders ended: all invariants held\n",
+           "%ld as copies, %ld lenders ended; %s waits; %ld wake-up rounds (%ld tokens, "
+           "%ld wake-ups): all invariants held\n",
            seconds, atomic_load(&st_rounds), atomic_load(&st_closed_early),
            atomic_load(&st_accepted), atomic_load(&st_refused), atomic_load(&st_intr),
            atomic_load(&st_received), atomic_load(&st_withdrawn), atomic_load(&st_signals),
            atomic_load(&st_eintr), atomic_load(&st_channels), atomic_load(&st_lookups),
            atomic_load(&st_lookup_hits), atomic_load(&st_recs), atomic_load(&st_lents_sent),
            atomic_load(&st_lents_seen), atomic_load(&st_lents_copied),
-           atomic_load(&st_lent_ends));
+           atomic_load(&st_lent_ends), ic_wait_layer, atomic_load(&st_wake_rounds),
+           atomic_load(&st_wake_tokens), atomic_load(&st_wake_waits));
     return 0;
 }

@@ -1,14 +1,12 @@
-/* Channels: a FIFO of items per channel, a mutex, and an event count (a futex word that
- * works as the channel's condition variable). Waiters spin briefly on the event count,
+/* Channels: a FIFO of items per channel, a mutex, and an event count (a word to wait on,
+ * platform_wait.h, that works as the channel's condition variable). Waiters spin briefly on the event count,
  * then park in the kernel with no CPU use until a change, a timeout or a signal.
  * No Python objects here: items point at raw bytes. */
 #include "common.h"
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +20,7 @@ static void bump(ic_chan *ch)
 {
     atomic_fetch_add(&ch->seq, 1);
     if (atomic_load(&ch->sleepers) > 0) {
-        syscall(SYS_futex, &ch->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+        ic_word_wake_all(&ch->seq);
     }
     if (atomic_load_explicit(&ch->watches, memory_order_acquire) != NULL) {
         ic_notify_fire(ch);     /* asyncio waiters (notify.c) */
@@ -314,7 +312,7 @@ void ic_chan_wake_all(void)
     pthread_mutex_lock(&chans_mu);
     for (ic_chan *ch = chans_head; ch != NULL; ch = ch->next_all) {
         atomic_fetch_add(&ch->seq, 1);
-        syscall(SYS_futex, &ch->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+        ic_word_wake_all(&ch->seq);
         if (atomic_load(&ch->watches) != NULL) {
             ic_notify_fire(ch);     /* asyncio waiters look again (an interrupt may be due) */
         }

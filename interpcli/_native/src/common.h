@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "core.h"
+#include "platform.h"
 
 /* 3.12 cannot make a second thread state after deleting an interpreter's first one
  * (fatal: "init_threadstate: thread state already initialized"): keep the first for the
@@ -32,7 +33,6 @@
 
 /* ---- errors (errors.c) ---- */
 int ic_fail(int code, const char *fmt, ...);
-double ic_now(void);
 /* str(obj) as a malloc'd UTF-8 string ("<unprintable>" when str() fails); clears errors */
 char *ic_dup_str(PyObject *obj);
 char *ic_dup_text(const char *s, size_t n);
@@ -208,7 +208,7 @@ typedef struct ic_chan {
     ic_item *head, *tail;
     Py_ssize_t count;
     int closed;
-    _Atomic unsigned int seq;   /* futex word: bumped on every change (an event count) */
+    _Atomic unsigned int seq;   /* waited-on word (platform_wait.h): bumped on every change (an event count) */
     _Atomic int sleepers;
     _Atomic int spin_ns;        /* adaptive spin budget before parking */
     _Atomic int kind;           /* what its maker made it for (0: plain); set once */

@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static __thread char errbuf[1024];
+static IC_THREAD_LOCAL char errbuf[1024];
 
 int ic_fail(int code, const char *fmt, ...)
 {
@@ -20,13 +19,6 @@ int ic_fail(int code, const char *fmt, ...)
 const char *ic_errmsg(void)
 {
     return errbuf;
-}
-
-double ic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 char *ic_dup_text(const char *s, size_t n)

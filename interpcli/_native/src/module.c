@@ -164,6 +164,10 @@ static int mod_exec(PyObject *module)
     if (ic_calls_init(module) < 0 || ic_spare_init(module) < 0 || ic_sigfwd_init(module) < 0) {
         return -1;
     }
+    /* the platform layer's waits this build carries (platform.h): "futex" or "portable" */
+    if (PyModule_AddStringConstant(module, "WAIT_LAYER", ic_wait_layer) < 0) {
+        return -1;
+    }
 #define EXC(field, name, doc, b1, b2) \
     if ((st->field = new_exc(module, "interpcli." name, doc, b1, b2)) == NULL) return -1;
     EXC(InterpError, "InterpError", "Base of every interpcli error (never raised itself).",

@@ -1,4 +1,4 @@
-/* The Python side of asyncio support: the Notifier type (one per event loop: an eventfd,
+/* The Python side of asyncio support: the Notifier type (one per event loop: a wake fd,
  * watches on channels, the ready tokens) and the awaiting send, over notify.c. */
 #include "common.h"
 #include "notify.h"
@@ -141,7 +141,7 @@ static void notifier_tp_dealloc(NotifierObject *self)
 static PyObject *notifier_fileno(NotifierObject *self, PyObject *Py_UNUSED(ignored))
 {
     ic_notifier *n = live(self);
-    return n != NULL ? PyLong_FromLong(n->efd) : NULL;
+    return n != NULL ? PyLong_FromLong(ic_wake_fd(&n->wake)) : NULL;
 }
 
 static PyObject *notifier_watch(NotifierObject *self, PyObject *args)
@@ -217,12 +217,8 @@ static PyObject *notifier_drain(NotifierObject *self, PyObject *Py_UNUSED(ignore
     if (n == NULL) {
         return NULL;
     }
-    /* read the eventfd first: a post after the list is taken writes it again */
-    uint64_t v;
-    ssize_t r;
-    do {
-        r = read(n->efd, &v, sizeof(v));
-    } while (r < 0 && errno == EINTR);
+    /* drain the wake fd first: a post after the list is taken writes it again */
+    ic_wake_drain(&n->wake);
     pthread_mutex_lock(&n->mu);
     uint64_t *ready = n->ready;
     size_t count = n->nready;
@@ -332,7 +328,7 @@ static PyObject *notifier_close(NotifierObject *self, PyObject *Py_UNUSED(ignore
 
 static PyMethodDef notifier_methods[] = {
     {"fileno", (PyCFunction)notifier_fileno, METH_NOARGS,
-     "fileno()\n--\n\nThe eventfd to watch for readability (loop.add_reader)."},
+     "fileno()\n--\n\nThe fd to watch for readability (loop.add_reader)."},
     {"watch", (PyCFunction)notifier_watch, METH_VARARGS,
      "watch(end, token)\n--\n\nPost token on the next change of end's channel (once)."},
     {"unwatch", (PyCFunction)notifier_unwatch, METH_VARARGS,
@@ -346,7 +342,7 @@ static PyMethodDef notifier_methods[] = {
      "send(end, obj, token)\n--\n\nQueue a copy of obj; token is posted when a receiver "
      "has taken it or a close dropped it. Returns the AsyncSend."},
     {"close", (PyCFunction)notifier_close, METH_NOARGS,
-     "close()\n--\n\nStop posting; the eventfd closes once no watch or message refers to it."},
+     "close()\n--\n\nStop posting; its fd closes once no watch or message refers to it."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,21 +1,20 @@
 /* asyncio support: a Notifier per event loop, woken by the core, never by polling.
  *
- * A Notifier is raw memory (reference counted) with an eventfd the event loop watches
+ * A Notifier is raw memory (reference counted) with a wake fd (an eventfd or a pipe) the event loop watches
  * (loop.add_reader) and a list of ready tokens. A waiter puts a one-shot watch (notifier,
  * token) on a channel; whoever changes the channel (channel.c's bump) takes the channel's
- * watches, appends their tokens to their notifiers' lists and writes each eventfd once per
+ * watches, appends their tokens to their notifiers' lists and posts each wake fd once per
  * batch. The loop's reader callback drains the list and the waiters retry their
  * non-blocking operation, re-arming if they lost a race. An awaiting send puts an
  * IC_HEAP_ASYNC item whose notifier is told when a receiver has taken it (or a close
  * dropped it). No Python object crosses interpreters: tokens are plain integers, and the
  * memory is malloc'd; each watch and each async item holds a reference to its notifier,
- * so the eventfd stays open until the last of them is gone, even after the loop closed. */
+ * so the fd stays open until the last of them is gone, even after the loop closed. */
 #include "common.h"
 #include "notify.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 _Atomic long ic_live_notifiers, ic_live_watches, ic_live_items;
@@ -26,13 +25,12 @@ ic_notifier *ic_notifier_new(void)
     if (n == NULL) {
         return NULL;
     }
-    n->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (n->efd < 0) {
+    if (ic_wake_open(&n->wake) != 0) {
         free(n);
         return NULL;
     }
     if (pthread_mutex_init(&n->mu, NULL) != 0) {
-        close(n->efd);
+        ic_wake_close(&n->wake);
         free(n);
         return NULL;
     }
@@ -51,7 +49,7 @@ void ic_notifier_decref(ic_notifier *n)
     if (atomic_fetch_sub(&n->refs, 1) != 1) {
         return;
     }
-    close(n->efd);
+    ic_wake_close(&n->wake);
     pthread_mutex_destroy(&n->mu);
     free(n->ready);
     free(n);
@@ -85,11 +83,7 @@ void ic_notifier_post(ic_notifier *n, uint64_t token)
     }
     pthread_mutex_unlock(&n->mu);
     if (wake) {
-        uint64_t one = 1;
-        ssize_t r;
-        do {
-            r = write(n->efd, &one, sizeof(one));
-        } while (r < 0 && errno == EINTR);
+        ic_wake_post(&n->wake);
     }
 }
 

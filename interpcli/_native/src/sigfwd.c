@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #define IC_NSIG 65          /* signals 1..64 */
@@ -32,7 +31,7 @@ static ic_sigsub *subs;
 static int nwant[IC_NSIG];
 static PyOS_sighandler_t saved[IC_NSIG];
 static _Atomic uint64_t caught[WORDS];
-static int wake_fd = -1;
+static ic_wake wake = {-1, -1};   /* platform_wake.h */
 static int started;
 
 static void on_signal(int sig)
@@ -41,9 +40,7 @@ static void on_signal(int sig)
     if (sig > 0 && sig < IC_NSIG) {
         atomic_fetch_or(&caught[sig / 64], (uint64_t)1 << (sig % 64));
     }
-    uint64_t one = 1;
-    ssize_t n = write(wake_fd, &one, sizeof(one));
-    (void)n;
+    ic_wake_post(&wake);
     errno = e;
 }
 
@@ -130,8 +127,7 @@ static void *forwarder(void *arg)
 {
     (void)arg;
     for (;;) {
-        uint64_t n;
-        if (read(wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
+        if (ic_wake_wait(&wake) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -177,9 +173,8 @@ static int start_locked(void)
     if (started) {
         return IC_OK;
     }
-    wake_fd = eventfd(0, EFD_CLOEXEC);
-    if (wake_fd < 0) {
-        return ic_fail(IC_ERR_INTERNAL, "cannot make an eventfd for signals");
+    if (ic_wake_open(&wake) != 0) {
+        return ic_fail(IC_ERR_INTERNAL, "cannot make a wake-up fd for signals");
     }
     sigset_t all, old;
     sigfillset(&all);
@@ -188,8 +183,7 @@ static int start_locked(void)
     int rc = pthread_create(&th, NULL, forwarder, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        close(wake_fd);
-        wake_fd = -1;
+        ic_wake_close(&wake);
         return ic_fail(IC_ERR_INTERNAL, "cannot start the signal forwarder thread");
     }
     pthread_detach(th);

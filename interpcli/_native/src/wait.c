@@ -1,14 +1,11 @@
 /* Waiting on a channel's event count: spin briefly (an idle core on these machines takes
  * tens of microseconds to wake, so a quick peer is caught without any wake-up), then park
- * on the futex word with no CPU use until a change, a timeout, a signal, an interrupt of
- * the waiter's run or the close of its interpreter. */
+ * on the event count (platform_wait.h) with no CPU use until a change, a timeout, a signal,
+ * an interrupt of the waiter's run or the close of its interpreter. */
 #include "common.h"
 #include <errno.h>
-#include <linux/futex.h>
 #include <sched.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Spin budget before parking: an idle core on these machines takes tens of microseconds
  * to wake, so a short spin answers a quick peer without any wake-up at all. */
@@ -105,8 +102,7 @@ int ic_park(ic_chan *ch, unsigned int snap, double deadline, ic_waitctx *w)
         relp = &rel;
     }
     atomic_fetch_add(&ch->sleepers, 1);
-    long r = syscall(SYS_futex, &ch->seq, FUTEX_WAIT_PRIVATE, snap, relp, NULL, 0);
-    int err = r == 0 ? 0 : errno;
+    int err = ic_word_wait(&ch->seq, snap, relp);
     atomic_fetch_sub(&ch->sleepers, 1);
     if (err == ETIMEDOUT && clamped) {
         return 0;       /* the caller looks again and parks for the rest */
