@@ -184,11 +184,15 @@ def raise_signal(signalnum, /):
 
 def interrupt_main(signum=_signal.SIGINT, /):
     """Simulate the arrival of signum on the script's main thread: its handler runs there
-    at the next line (nothing happens for SIG_DFL and SIG_IGN), as python does it."""
+    at the next line (nothing happens for SIG_DFL and SIG_IGN), as python does it; called
+    on the main thread, the handler has run (or raised) when it returns."""
     signum = _check_signum(signum)
     if callable(getsignal(signum)):
         _pending.append(signum)
-        _arm()
+        if _thread.get_ident() == _main:
+            _run_pending(sys._getframe(1))
+        else:
+            _arm()
 
 
 def _int_or_none(value):

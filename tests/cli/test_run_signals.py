@@ -205,10 +205,17 @@ def test_interrupt_main_in_a_script(tmp_path):
             "    _thread.interrupt_main()\n"
             "    time.sleep(30)\n"
             "except KeyboardInterrupt:\n"
-            "    print('caught')\n")
+            "    print('caught')\n"
+            "class Exit:\n"        # on the main thread, raised as interrupt_main returns
+            "    def __enter__(self): pass\n"
+            "    def __exit__(self, *exc):\n"
+            "        print('exit', exc[0].__name__)\n"
+            "        return True\n"
+            "with Exit():\n"
+            "    _thread.interrupt_main()\n")
     py, ip = python_and_interp(["-c", code], timeout=20)
     assert_same_as_python(py, ip)
-    assert ip.stdout == "caught\n"
+    assert ip.stdout == "caught\nexit KeyboardInterrupt\n"
 
 
 STUCK = """\
