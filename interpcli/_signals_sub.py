@@ -2,8 +2,8 @@
 (the design, and what cannot be done: docs/signals.md). install(), run before the script
 in its thread, makes that thread the one that gets signals and replaces, in this
 interpreter only, signal.signal/getsignal/set_wakeup_fd/siginterrupt/pause/raise_signal,
-time.sleep, select.select, os.read, os.kill and _thread.interrupt_main. Handlers run on
-the main thread between bytecodes (a sys.monitoring tool turned on by _deliver) or when
+time.sleep, select.select, os.read, os.kill, signal.pidfd_send_signal and
+_thread.interrupt_main. Handlers run on the main thread between bytecodes (a sys.monitoring tool turned on by _deliver) or when
 one of those waits wakes; SIGINT's default KeyboardInterrupt is raised by such a wait, or
 by the core as an asynchronous exception."""
 import _signal
@@ -35,6 +35,7 @@ _efd = None             # an eventfd _deliver writes to: ends select() and read(
 _orig_sleep, _orig_read, _orig_kill, _orig_select = time.sleep, os.read, os.kill, None
 _orig_getsignal, _orig_raise_signal = _signal.getsignal, _signal.raise_signal
 _orig_pause = getattr(_signal, "pause", None)
+_orig_pidfd_send_signal = getattr(_signal, "pidfd_send_signal", None)
 
 
 def install() -> None:
@@ -43,6 +44,11 @@ def install() -> None:
     global _main
     _main = _thread.get_ident()
     _event_fd()         # before any wait: a signal that comes first still ends it
+    _children_unblocked()
+    for fn in (signal, getsignal, set_wakeup_fd, siginterrupt, pause, raise_signal,
+               pidfd_send_signal):
+        fn.__module__ = "signal"    # as the builtins they replace say (before staticmethod
+        # copies it)
     mod = sys.modules.get("signal")
     # staticmethod: like the builtins they replace, they do not bind when a class keeps
     # one as an attribute (selectors.SelectSelector._select = select.select)
@@ -67,6 +73,43 @@ def install() -> None:
     _signal.raise_signal = staticmethod(raise_signal)
     if mod is not None:
         mod.raise_signal = _signal.raise_signal
+    if _orig_pidfd_send_signal is not None:
+        _signal.pidfd_send_signal = staticmethod(pidfd_send_signal)
+        if mod is not None:
+            mod.pidfd_send_signal = _signal.pidfd_send_signal
+
+
+def _children_unblocked() -> None:
+    """interp runs the script's thread with SIGINT blocked (so that Ctrl-C, and os.kill to
+    the process, reach interp's main thread), and a new program inherits the mask: the
+    calls that start one (subprocess, multiprocessing's spawn, os.posix_spawn, os.system,
+    os.exec*) unblock SIGINT for the time of the call, so the program gets Ctrl-C as
+    under python."""
+    if not hasattr(_signal, "pthread_sigmask"):
+        return
+    try:
+        import _posixsubprocess
+    except ImportError:
+        _posixsubprocess = None
+    targets = [(os, name) for name in ("posix_spawn", "posix_spawnp", "system", "execv",
+                                       "execve") if hasattr(os, name)]
+    if _posixsubprocess is not None:
+        targets.append((_posixsubprocess, "fork_exec"))
+    for module, name in targets:
+        setattr(module, name, staticmethod(_sigint_unblocked(getattr(module, name))))
+
+
+def _sigint_unblocked(call):
+    def unblocked(*args, **kwargs):
+        old = _signal.pthread_sigmask(_signal.SIG_UNBLOCK, (_signal.SIGINT,))
+        try:
+            return call(*args, **kwargs)
+        finally:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+    unblocked.__name__ = unblocked.__qualname__ = call.__name__
+    unblocked.__module__ = getattr(call, "__module__", None)
+    unblocked.__doc__ = call.__doc__
+    return unblocked
 
 
 def _check_signum(signum) -> int:
@@ -174,12 +217,41 @@ def kill(pid, signal, /):
 
 
 def raise_signal(signalnum, /):
-    """Send a signal to the process; its handler has run when this returns."""
+    """Send a signal to the process; its handler has run when this returns. A signal the
+    script handles goes to the process (os.kill), not to this thread as raise() sends it:
+    the main interpreter's main thread, which forwards it, would not see it before its
+    own wait ended."""
     waits = _waits_for(signalnum)
     before = _delivered.get(_int_or_none(signalnum), 0)
-    _orig_raise_signal(signalnum)
     if waits:
+        _orig_kill(os.getpid(), int(signalnum))
         _await_delivery(signalnum, before)
+    else:
+        _orig_raise_signal(signalnum)
+
+
+def pidfd_send_signal(pidfd, sig, siginfo=None, flags=0, /):
+    """signal.pidfd_send_signal; sent to this process (a pidfd of it, or its /proc
+    directory), the signal's handler has run (or its KeyboardInterrupt is raised) when it
+    returns, as os.kill's."""
+    waits = _waits_for(sig) and _pidfd_is_self(pidfd)
+    before = _delivered.get(_int_or_none(sig), 0)
+    _orig_pidfd_send_signal(pidfd, sig, siginfo, flags)
+    if waits:
+        _await_delivery(sig, before)
+
+
+def _pidfd_is_self(pidfd) -> bool:
+    """pidfd names this process: a pidfd (its fdinfo's Pid) or the /proc/PID directory."""
+    try:
+        fd = int(pidfd)
+        pid = str(os.getpid())
+        if os.readlink(f"/proc/self/fd/{fd}") == f"/proc/{pid}":
+            return True
+        with open(f"/proc/self/fdinfo/{fd}") as info:
+            return any(line.split() == ["Pid:", pid] for line in info)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return False
 
 
 def interrupt_main(signum=_signal.SIGINT, /):

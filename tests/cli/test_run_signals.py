@@ -282,3 +282,41 @@ def test_replaced_waits_behave_as_the_builtins_they_replace(tmp_path):
         """)
     py, ip = python_and_interp([script], cwd=tmp_path)
     assert_same_as_python(py, ip)
+
+
+PIDFD = r"""
+import os, signal
+fd = os.open(f"/proc/{os.getpid()}", os.O_DIRECTORY)
+try:
+    signal.pidfd_send_signal(fd, signal.SIGINT)
+    print("returned")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt at once")
+got = []
+signal.signal(signal.SIGUSR1, lambda signum, frame: got.append(signum))
+signal.pidfd_send_signal(os.pidfd_open(os.getpid()), signal.SIGUSR1)
+print("handled", got)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+try:
+    signal.raise_signal(signal.SIGINT)      # python: raised on the main thread at once
+    print("returned")
+except KeyboardInterrupt:
+    print("raise_signal: KeyboardInterrupt")
+import subprocess, sys                      # a child gets SIGINT (not blocked), as python's
+child = subprocess.run([sys.executable, "-c", "import os, signal, time\n"
+                        "os.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)"],
+                       capture_output=True, text=True)
+print("child", child.returncode, child.stderr.splitlines()[-1:])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pidfd_send_signal"), reason="Linux only")
+def test_signals_sent_to_itself_and_to_a_child_as_in_python(tmp_path):
+    """Sent to the process itself (its /proc directory or a pidfd), the handler has run
+    (or KeyboardInterrupt is raised) when signal.pidfd_send_signal returns; so with
+    raise_signal(SIGINT); a child process gets SIGINT as python's does."""
+    py, ip = python_and_interp(["-c", PIDFD], timeout=20)
+    assert py.stdout == ("KeyboardInterrupt at once\nhandled [10]\n"
+                         "raise_signal: KeyboardInterrupt\n"
+                         "child -2 ['KeyboardInterrupt']\n"), py
+    assert_same_as_python(py, ip)
