@@ -33,6 +33,7 @@ _waiting = False        # the main thread is in _blocking
 _keyboard = False       # a KeyboardInterrupt for _blocking to raise
 _efd = None             # an eventfd _deliver writes to: ends select() and read()
 _orig_sleep, _orig_read, _orig_kill, _orig_select = time.sleep, os.read, os.kill, None
+_orig_waitpid, _orig_poll = os.waitpid, None
 _orig_getsignal, _orig_raise_signal = _signal.getsignal, _signal.raise_signal
 _orig_pause = getattr(_signal, "pause", None)
 _orig_pidfd_send_signal = getattr(_signal, "pidfd_send_signal", None)
@@ -67,9 +68,21 @@ def install() -> None:
     sel = sys.modules.get("select")
     if sel is None:
         import select as sel
-    global _orig_select
+    global _orig_select, _orig_poll
     _orig_select = sel.select
     sel.select = staticmethod(select)
+    _orig_poll = getattr(sel, "poll", None)
+    if _orig_poll is not None:
+        sel.poll = staticmethod(poll)
+    if hasattr(sel, "epoll"):
+        sel.epoll = _epoll_class(sel.epoll)
+    if hasattr(os, "pidfd_open"):
+        os.waitpid = staticmethod(waitpid)
+    if _orig_poll is not None:
+        if "socket" in sys.modules:
+            _patch_socket(sys.modules["socket"])
+        else:       # importing socket costs ~9 ms: patched when the script imports it
+            sys.meta_path.insert(0, _SocketFinder)
     _signal.raise_signal = staticmethod(raise_signal)
     if mod is not None:
         mod.raise_signal = _signal.raise_signal
@@ -344,6 +357,209 @@ def select(rlist, wlist, xlist, timeout=None, /):
             left = max(0.0, deadline - time.monotonic())
             if left == 0:
                 return [], [], []
+
+
+def _wait_ready(fd, events: int, timeout=None) -> bool:
+    """On the main thread: wait until fd has one of the poll events (or an error), at most
+    timeout seconds (None: no limit), running the handlers of the signals that come
+    meanwhile (one that raises ends the wait); True when fd is ready."""
+    import select as sel
+    efd = _event_fd()
+    p = _orig_poll()
+    p.register(fd, events)
+    p.register(efd, sel.POLLIN)
+    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    while True:
+        ms = None if deadline is None else max(0, (deadline - time.monotonic()) * 1000)
+        ready = _blocking(p.poll, ms)
+        if any(f == efd for f, _ev in ready):
+            _after_wake()
+        if any(f != efd for f, _ev in ready):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
+def _ms_to_s(timeout):
+    """poll()'s timeout (ms; None or negative: none) in seconds."""
+    if timeout is None:
+        return None
+    timeout = float(timeout)
+    return None if timeout < 0 else timeout / 1000
+
+
+class _Poll:
+    """select.poll()'s object, whose poll() a signal's handler interrupts on the script's
+    main thread (the wait goes on afterwards unless the handler raised)."""
+    __slots__ = ("_p",)
+
+    def __init__(self):
+        self._p = _orig_poll()
+
+    def register(self, fd, eventmask=None, /):
+        if eventmask is None:
+            return self._p.register(fd)
+        return self._p.register(fd, eventmask)
+
+    def modify(self, fd, eventmask, /):
+        return self._p.modify(fd, eventmask)
+
+    def unregister(self, fd, /):
+        return self._p.unregister(fd)
+
+    def poll(self, timeout=None, /):
+        if _thread.get_ident() != _main:
+            return self._p.poll(timeout)
+        import select as sel
+        efd = _event_fd()
+        left = _ms_to_s(timeout)
+        deadline = None if left is None else time.monotonic() + left
+        self._p.register(efd, sel.POLLIN)
+        try:
+            while True:
+                ms = None if deadline is None else max(
+                    0, (deadline - time.monotonic()) * 1000)
+                ready = _blocking(self._p.poll, ms)
+                woke = any(f == efd for f, _ev in ready)
+                ready = [(f, ev) for f, ev in ready if f != efd]
+                if woke:
+                    _after_wake()
+                if ready or not woke:
+                    return ready
+        finally:
+            self._p.unregister(efd)
+
+
+def poll():
+    """select.poll(), interruptible on the main thread (see _Poll)."""
+    return _Poll()
+
+
+def _epoll_class(base):
+    class epoll:
+        """select.epoll, whose poll() a signal's handler interrupts on the script's main
+        thread (the wait goes on afterwards unless the handler raised)."""
+        __slots__ = ("_e",)
+        __module__ = "select"
+
+        def __init__(self, sizehint=-1, flags=0):
+            self._e = base(sizehint, flags)
+
+        @classmethod
+        def fromfd(cls, fd, /):
+            self = cls.__new__(cls)
+            self._e = base.fromfd(fd)
+            return self
+
+        def __getattr__(self, name):        # register, modify, unregister, close, ...
+            return getattr(self._e, name)
+
+        def __enter__(self):
+            self._e.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self._e.__exit__(*exc)
+
+        def poll(self, timeout=None, maxevents=-1):
+            if _thread.get_ident() != _main or (timeout is not None and timeout == 0):
+                return self._e.poll(timeout, maxevents)
+            import select as sel
+            left = None if timeout is None or timeout < 0 else float(timeout)
+            deadline = None if left is None else time.monotonic() + left
+            while True:
+                if deadline is not None:
+                    left = max(0.0, deadline - time.monotonic())
+                if not _wait_ready(self._e.fileno(), sel.POLLIN, left):
+                    return []
+                ready = self._e.poll(0, maxevents)
+                if ready or (deadline is not None and time.monotonic() >= deadline):
+                    return ready
+    return epoll
+
+
+_SOCKET_WAITS = (("_accept", "POLLIN"), ("recv", "POLLIN"), ("recv_into", "POLLIN"),
+                 ("recvfrom", "POLLIN"), ("recvfrom_into", "POLLIN"),
+                 ("send", "POLLOUT"), ("sendall", "POLLOUT"), ("sendto", "POLLOUT"))
+
+
+def _patch_socket(module) -> None:
+    """socket.socket's blocking calls wait (on the main thread) for the socket to be ready
+    in a wait a signal's handler interrupts, then make the call."""
+    import _socket
+    import select as sel
+    cls = module.socket
+    for name, event in _SOCKET_WAITS:
+        orig = getattr(_socket.socket, name, None)
+        if orig is not None and getattr(cls, name, None) is getattr(_socket.socket, name):
+            setattr(cls, name, _socket_wait(orig, getattr(sel, event)))
+
+
+def _socket_wait(orig, event: int):
+    def call(self, /, *args, **kwargs):
+        if _thread.get_ident() == _main:
+            timeout = self.gettimeout()
+            fd = self.fileno()
+            if fd >= 0 and (timeout is None or timeout > 0):
+                if not _wait_ready(fd, event, timeout):
+                    raise TimeoutError("timed out")
+        return orig(self, *args, **kwargs)
+    call.__name__ = call.__qualname__ = orig.__name__
+    call.__doc__ = orig.__doc__
+    return call
+
+
+class _SocketFinder:
+    """On the import of socket (once): the module, then _patch_socket."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "socket":
+            return None
+        try:
+            sys.meta_path.remove(cls)
+        except ValueError:
+            pass
+        finder = sys.modules["_frozen_importlib_external"].PathFinder
+        spec = finder.find_spec(name, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+class _PatchingLoader:
+    """The real loader, and _patch_socket once the module ran."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _patch_socket(module)
+
+
+def waitpid(pid, options, /):
+    """os.waitpid, which a signal's handler interrupts on the main thread while it waits
+    for a given child (Linux: its pidfd)."""
+    if (_thread.get_ident() == _main and type(pid) is int and pid > 0
+            and type(options) is int and not options & os.WNOHANG):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            pidfd = -1
+        if pidfd >= 0:
+            try:
+                import select as sel
+                _wait_ready(pidfd, sel.POLLIN)
+            finally:
+                os.close(pidfd)
+    return _orig_waitpid(pid, options)
 
 
 def read(fd, length, /):

@@ -320,3 +320,47 @@ def test_signals_sent_to_itself_and_to_a_child_as_in_python(tmp_path):
                          "raise_signal: KeyboardInterrupt\n"
                          "child -2 ['KeyboardInterrupt']\n"), py
     assert_same_as_python(py, ip)
+
+
+MORE_WAITS = r"""
+import os, select, selectors, socket, subprocess, sys, time
+r, w = os.pipe()
+p = select.poll()
+p.register(r, select.POLLIN)
+e = select.epoll()
+e.register(r, select.EPOLLIN)
+s = selectors.DefaultSelector()
+s.register(r, selectors.EVENT_READ)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                         stdin=subprocess.DEVNULL)
+server = socket.create_server(("127.0.0.1", 0))
+client = socket.create_connection(server.getsockname())
+peer, _ = server.accept()
+waits = {"poll": lambda: p.poll(), "epoll": lambda: e.poll(), "selector": lambda: s.select(),
+         "wait": child.wait, "accept": server.accept, "recv": lambda: client.recv(10),
+         "recv_into": lambda: client.recv_into(bytearray(10)),
+         "recvfrom": lambda: client.recvfrom(10)}
+for what, wait in waits.items():
+    try:
+        print(what, flush=True)
+        wait()
+        print("returned", what)
+    except KeyboardInterrupt:
+        print("caught", what, flush=True)
+child.kill()
+child.wait()
+print("end")
+"""
+
+
+def test_ctrl_c_interrupts_more_waits_as_in_python(tmp_path):
+    """Ctrl-C raises KeyboardInterrupt on the main thread in select.poll and epoll objects,
+    selectors, subprocess waits (os.waitpid) and blocking socket calls, as in python."""
+    script = write(tmp_path / "more_waits.py", MORE_WAITS)
+    names = ["poll", "epoll", "selector", "wait", "accept", "recv", "recv_into", "recvfrom"]
+    steps = [step for what in names for step in ((what, signal.SIGINT), (f"caught {what}", None))]
+    py = drive(python_argv(script), steps, delay=0.1)
+    ip = drive(interp_argv(script), steps, delay=0.1)
+    assert py[:2] == (0, "".join(f"{n}\ncaught {n}\n" for n in names) + "end\n"), py
+    assert ip[:2] == py[:2], (py, ip)
+    assert max(ip[3]) < 1.0, ip[3]
