@@ -480,7 +480,7 @@ def _epoll_class(base):
 
 _SOCKET_WAITS = (("_accept", "POLLIN"), ("recv", "POLLIN"), ("recv_into", "POLLIN"),
                  ("recvfrom", "POLLIN"), ("recvfrom_into", "POLLIN"),
-                 ("send", "POLLOUT"), ("sendall", "POLLOUT"), ("sendto", "POLLOUT"))
+                 ("send", "POLLOUT"), ("sendto", "POLLOUT"))
 
 
 def _patch_socket(module) -> None:
@@ -493,6 +493,38 @@ def _patch_socket(module) -> None:
         orig = getattr(_socket.socket, name, None)
         if orig is not None and getattr(cls, name, None) is getattr(_socket.socket, name):
             setattr(cls, name, _socket_wait(orig, getattr(sel, event)))
+    if (hasattr(module, "MSG_DONTWAIT")
+            and getattr(cls, "sendall", None) is getattr(_socket.socket, "sendall")):
+        cls.sendall = _sendall(_socket.socket.sendall, _socket.socket.send,
+                               module.MSG_DONTWAIT, sel.POLLOUT)
+
+
+def _sendall(orig, send, dontwait: int, pollout: int):
+    def sendall(self, data, flags=0, /):
+        """socket.sendall; on the main thread, in pieces that never block in C (a
+        signal's handler interrupts the waits between them)."""
+        timeout = self.gettimeout()
+        fd = self.fileno()
+        if _thread.get_ident() != _main or fd < 0 or timeout == 0:
+            return orig(self, data, flags)
+        try:
+            view = memoryview(data).cast("B")
+        except (TypeError, ValueError):
+            return orig(self, data, flags)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with view:
+            done = 0
+            while done < len(view):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0 or not _wait_ready(fd, pollout, left):
+                    raise TimeoutError("timed out")
+                try:
+                    done += send(self, view[done:], flags | dontwait)
+                except BlockingIOError:
+                    pass
+        return None
+    sendall.__name__ = sendall.__qualname__ = "sendall"
+    return sendall
 
 
 def _socket_wait(orig, event: int):

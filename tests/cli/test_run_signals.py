@@ -339,7 +339,8 @@ peer, _ = server.accept()
 waits = {"poll": lambda: p.poll(), "epoll": lambda: e.poll(), "selector": lambda: s.select(),
          "wait": child.wait, "accept": server.accept, "recv": lambda: client.recv(10),
          "recv_into": lambda: client.recv_into(bytearray(10)),
-         "recvfrom": lambda: client.recvfrom(10)}
+         "recvfrom": lambda: client.recvfrom(10),
+         "sendall": lambda: client.sendall(b"x" * 20_000_000)}    # nobody reads
 for what, wait in waits.items():
     try:
         print(what, flush=True)
@@ -355,9 +356,11 @@ print("end")
 
 def test_ctrl_c_interrupts_more_waits_as_in_python(tmp_path):
     """Ctrl-C raises KeyboardInterrupt on the main thread in select.poll and epoll objects,
-    selectors, subprocess waits (os.waitpid) and blocking socket calls, as in python."""
+    selectors, subprocess waits (os.waitpid) and blocking socket calls (sendall too, in
+    the middle of its data), as in python."""
     script = write(tmp_path / "more_waits.py", MORE_WAITS)
-    names = ["poll", "epoll", "selector", "wait", "accept", "recv", "recv_into", "recvfrom"]
+    names = ["poll", "epoll", "selector", "wait", "accept", "recv", "recv_into", "recvfrom",
+             "sendall"]
     steps = [step for what in names for step in ((what, signal.SIGINT), (f"caught {what}", None))]
     py = drive(python_argv(script), steps, delay=0.1)
     ip = drive(interp_argv(script), steps, delay=0.1)
