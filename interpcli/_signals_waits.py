@@ -1,7 +1,7 @@
 """Blocking calls of a script's main thread that a signal's handler interrupts, as
 python's main thread has them (`interp run`; docs/signals.md): select.select, os.read,
 select.poll and epoll objects (so selectors), os.waitpid (Linux: a pidfd), and socket
-calls (accept, recv*, send, sendto, sendall). Each also waits on the eventfd that
+calls (accept, recv*, send, sendto, sendmsg, sendall). Each also waits on the eventfd that
 _signals_sub._deliver writes: the handlers run, and the call goes on unless one raised
 (PEP 475). Other threads use the originals, as python interrupts only its main thread."""
 import _thread
@@ -183,7 +183,8 @@ def _epoll_class(base):
 
 _SOCKET_WAITS = (("_accept", "POLLIN"), ("recv", "POLLIN"), ("recv_into", "POLLIN"),
                  ("recvfrom", "POLLIN"), ("recvfrom_into", "POLLIN"),
-                 ("send", "POLLOUT"), ("sendto", "POLLOUT"))
+                 ("recvmsg", "POLLIN"), ("recvmsg_into", "POLLIN"),
+                 ("send", "POLLOUT"), ("sendto", "POLLOUT"), ("sendmsg", "POLLOUT"))
 
 
 def _patch_socket(module) -> None:
