@@ -2,10 +2,11 @@
 (the design, and what cannot be done: docs/signals.md). install(), run before the script
 in its thread, makes that thread the one that gets signals and replaces, in this
 interpreter only, signal.signal/getsignal/set_wakeup_fd/siginterrupt/pause/raise_signal,
-time.sleep, select.select, os.read, os.kill and _thread.interrupt_main. Handlers run on
-the main thread between bytecodes (a sys.monitoring tool turned on by _deliver) or when
-one of those waits wakes; SIGINT's default KeyboardInterrupt is raised by such a wait, or
-by the core as an asynchronous exception."""
+pidfd_send_signal, time.sleep, os.kill and _thread.interrupt_main (_signals_waits: the
+other waits; _signals_children: the programs it starts). Handlers run on the main thread
+between bytecodes (a sys.monitoring tool turned on by _deliver) or when a wait wakes;
+SIGINT's default KeyboardInterrupt is raised by such a wait, or by the core as an
+asynchronous exception."""
 import _signal
 import _thread
 import os
@@ -35,17 +36,23 @@ _waiting = False        # the main thread is in _blocking
 _keyboard = False       # a KeyboardInterrupt for _blocking to raise
 _efd = None             # a wake-up fd _deliver posts to: ends select() and read()
 _efd_w = None           # its write end (_platform.wake_open)
-_orig_sleep, _orig_read, _orig_kill, _orig_select = time.sleep, os.read, os.kill, None
+_orig_sleep, _orig_kill = time.sleep, os.kill
 _orig_getsignal, _orig_raise_signal = _signal.getsignal, _signal.raise_signal
 _orig_pause = getattr(_signal, "pause", None)
+_orig_pidfd_send_signal = getattr(_signal, "pidfd_send_signal", None)
 
 
 def install() -> None:
     """Make the calling thread the script's main thread for signals, and put this
-    module's functions in place of the stdlib's (see the module docstring)."""
+    module's functions in place of the stdlib's (see the module docstring); the rest is
+    interpcli._signals_setup's."""
     global _main
     _main = _thread.get_ident()
     _event_fd()         # before any wait: a signal that comes first still ends it
+    for fn in (signal, getsignal, set_wakeup_fd, siginterrupt, pause, raise_signal,
+               pidfd_send_signal):
+        fn.__module__ = "signal"    # as the builtins they replace say (before staticmethod
+        # copies it)
     mod = sys.modules.get("signal")
     # staticmethod: like the builtins they replace, they do not bind when a class keeps
     # one as an attribute (selectors.SelectSelector._select = select.select)
@@ -59,17 +66,14 @@ def install() -> None:
             setattr(mod, name, staticmethod(globals()[name]))
     time.sleep = staticmethod(sleep)
     os.kill = staticmethod(kill)
-    os.read = staticmethod(read)
     _thread.interrupt_main = staticmethod(interrupt_main)
-    sel = sys.modules.get("select")
-    if sel is None:
-        import select as sel
-    global _orig_select
-    _orig_select = sel.select
-    sel.select = staticmethod(select)
     _signal.raise_signal = staticmethod(raise_signal)
     if mod is not None:
         mod.raise_signal = _signal.raise_signal
+    if _orig_pidfd_send_signal is not None:
+        _signal.pidfd_send_signal = staticmethod(pidfd_send_signal)
+        if mod is not None:
+            mod.pidfd_send_signal = _signal.pidfd_send_signal
 
 
 def _check_signum(signum) -> int:
@@ -177,21 +181,54 @@ def kill(pid, signal, /):
 
 
 def raise_signal(signalnum, /):
-    """Send a signal to the process; its handler has run when this returns."""
+    """Send a signal to the process; its handler has run when this returns. A signal the
+    script handles goes to the process (os.kill), not to this thread as raise() sends it:
+    the main interpreter's main thread, which forwards it, would not see it before its
+    own wait ended."""
     waits = _waits_for(signalnum)
     before = _delivered.get(_int_or_none(signalnum), 0)
-    _orig_raise_signal(signalnum)
     if waits:
+        _orig_kill(os.getpid(), int(signalnum))
         _await_delivery(signalnum, before)
+    else:
+        _orig_raise_signal(signalnum)
+
+
+def pidfd_send_signal(pidfd, sig, siginfo=None, flags=0, /):
+    """signal.pidfd_send_signal; sent to this process (a pidfd of it, or its /proc
+    directory), the signal's handler has run (or its KeyboardInterrupt is raised) when it
+    returns, as os.kill's."""
+    waits = _waits_for(sig) and _pidfd_is_self(pidfd)
+    before = _delivered.get(_int_or_none(sig), 0)
+    _orig_pidfd_send_signal(pidfd, sig, siginfo, flags)
+    if waits:
+        _await_delivery(sig, before)
+
+
+def _pidfd_is_self(pidfd) -> bool:
+    """pidfd names this process: a pidfd (its fdinfo's Pid) or the /proc/PID directory."""
+    try:
+        fd = int(pidfd)
+        pid = str(os.getpid())
+        if os.readlink(f"/proc/self/fd/{fd}") == f"/proc/{pid}":
+            return True
+        with open(f"/proc/self/fdinfo/{fd}") as info:
+            return any(line.split() == ["Pid:", pid] for line in info)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return False
 
 
 def interrupt_main(signum=_signal.SIGINT, /):
     """Simulate the arrival of signum on the script's main thread: its handler runs there
-    at the next line (nothing happens for SIG_DFL and SIG_IGN), as python does it."""
+    at the next line (nothing happens for SIG_DFL and SIG_IGN), as python does it; called
+    on the main thread, the handler has run (or raised) when it returns."""
     signum = _check_signum(signum)
     if callable(getsignal(signum)):
         _pending.append(signum)
-        _arm()
+        if _thread.get_ident() == _main:
+            _run_pending(sys._getframe(1))
+        else:
+            _arm()
 
 
 def _int_or_none(value):
@@ -248,47 +285,6 @@ def _after_wake() -> None:
     signal_ack()
     if _pending:
         _run_pending(sys._getframe(2))
-
-
-def select(rlist, wlist, xlist, timeout=None, /):
-    """select.select, which a signal's handler interrupts on the main thread (the wait
-    goes on afterwards unless the handler raised, as under python)."""
-    if _thread.get_ident() != _main:
-        return _orig_select(rlist, wlist, xlist, timeout)
-    efd = _event_fd()
-    rlist = list(rlist)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    left = timeout
-    while True:
-        r, w, x = _blocking(_orig_select, rlist + [efd], wlist, xlist, left)
-        woke = any(type(f) is int and f == efd for f in r)
-        if not woke:
-            return r, w, x
-        r = [f for f in r if not (type(f) is int and f == efd)]
-        _after_wake()
-        if r or w or x:
-            return r, w, x
-        if deadline is not None:
-            left = max(0.0, deadline - time.monotonic())
-            if left == 0:
-                return [], [], []
-
-
-def read(fd, length, /):
-    """os.read, which a signal's handler interrupts on the main thread while it waits."""
-    if _thread.get_ident() == _main and type(fd) is int:
-        efd = _event_fd()
-        while True:
-            try:
-                ready, _w, _x = _blocking(_orig_select, [fd, efd], [], [])
-            except (OSError, ValueError):
-                break       # not selectable (or bad): os.read says so itself
-            if efd not in ready:
-                break
-            _after_wake()
-            if fd in ready:
-                break
-    return _orig_read(fd, length)
 
 
 def _blocking(call, *args):

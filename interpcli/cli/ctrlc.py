@@ -20,7 +20,7 @@ from .status import ExitStatus
 from ..interpreter import grace
 
 # Run before the script, in its thread: signals and interruptible waits there.
-SIGNALS = ("import interpcli._signals_sub as _s\n"
+SIGNALS = ("import interpcli._signals_setup as _s\n"
            "_s.install()\n"
            "del _s\n")
 

@@ -147,3 +147,32 @@ def test_strict_refuses_daemon_threads_and_exec(mode, tmp_path):
         assert p.stderr.splitlines()[-1].endswith("starts a daemon thread, which --strict "
                                                   "refuses"), p.stderr
 
+
+
+NESTED = r"""
+import os, textwrap, threading, _testcapi
+r, w = os.pipe()
+code = textwrap.dedent('''
+    import os, threading, time
+    me = threading.current_thread()
+    print("nested", me.name, me.daemon, flush=True)
+    def f():
+        time.sleep(0.05)        # still running when the interpreter ends
+        os.write(%d, b"x")
+    t = threading.Thread(target=f)
+    print("child daemon", t.daemon, flush=True)
+    t.start()
+''' % w)
+print(_testcapi.run_in_subinterp(code), os.read(r, 1))
+"""
+
+
+def test_an_interpreter_the_script_makes_joins_its_threads_as_in_python():
+    """An interpreter made by the script itself (not by interp) on its main thread: its
+    threads are not daemon and are joined when it ends. Without that, on 3.13,
+    Py_EndInterpreter aborts the process ("not the last thread")."""
+    pytest.importorskip("_testcapi")
+    py, ip = python_and_interp(["-c", NESTED], interp_args=("--shared-gil",))
+    assert (py.returncode, py.stdout) == (
+        0, "nested MainThread False\nchild daemon False\n0 b'x'\n"), py
+    assert_same_as_python(py, ip)

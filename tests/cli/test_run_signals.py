@@ -205,10 +205,17 @@ def test_interrupt_main_in_a_script(tmp_path):
             "    _thread.interrupt_main()\n"
             "    time.sleep(30)\n"
             "except KeyboardInterrupt:\n"
-            "    print('caught')\n")
+            "    print('caught')\n"
+            "class Exit:\n"        # on the main thread, raised as interrupt_main returns
+            "    def __enter__(self): pass\n"
+            "    def __exit__(self, *exc):\n"
+            "        print('exit', exc[0].__name__)\n"
+            "        return True\n"
+            "with Exit():\n"
+            "    _thread.interrupt_main()\n")
     py, ip = python_and_interp(["-c", code], timeout=20)
     assert_same_as_python(py, ip)
-    assert ip.stdout == "caught\n"
+    assert ip.stdout == "caught\nexit KeyboardInterrupt\n"
 
 
 STUCK = """\
@@ -275,3 +282,88 @@ def test_replaced_waits_behave_as_the_builtins_they_replace(tmp_path):
         """)
     py, ip = python_and_interp([script], cwd=tmp_path)
     assert_same_as_python(py, ip)
+
+
+PIDFD = r"""
+import os, signal
+fd = os.open(f"/proc/{os.getpid()}", os.O_DIRECTORY)
+try:
+    signal.pidfd_send_signal(fd, signal.SIGINT)
+    print("returned")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt at once")
+got = []
+signal.signal(signal.SIGUSR1, lambda signum, frame: got.append(signum))
+signal.pidfd_send_signal(os.pidfd_open(os.getpid()), signal.SIGUSR1)
+print("handled", got)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+try:
+    signal.raise_signal(signal.SIGINT)      # python: raised on the main thread at once
+    print("returned")
+except KeyboardInterrupt:
+    print("raise_signal: KeyboardInterrupt")
+import subprocess, sys                      # a child gets SIGINT (not blocked), as python's
+child = subprocess.run([sys.executable, "-c", "import os, signal, time\n"
+                        "os.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)"],
+                       capture_output=True, text=True)
+print("child", child.returncode, child.stderr.splitlines()[-1:])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pidfd_send_signal"), reason="Linux only")
+def test_signals_sent_to_itself_and_to_a_child_as_in_python(tmp_path):
+    """Sent to the process itself (its /proc directory or a pidfd), the handler has run
+    (or KeyboardInterrupt is raised) when signal.pidfd_send_signal returns; so with
+    raise_signal(SIGINT); a child process gets SIGINT as python's does."""
+    py, ip = python_and_interp(["-c", PIDFD], timeout=20)
+    assert py.stdout == ("KeyboardInterrupt at once\nhandled [10]\n"
+                         "raise_signal: KeyboardInterrupt\n"
+                         "child -2 ['KeyboardInterrupt']\n"), py
+    assert_same_as_python(py, ip)
+
+
+MORE_WAITS = r"""
+import os, select, selectors, socket, subprocess, sys, time
+r, w = os.pipe()
+p = select.poll()
+p.register(r, select.POLLIN)
+e = select.epoll()
+e.register(r, select.EPOLLIN)
+s = selectors.DefaultSelector()
+s.register(r, selectors.EVENT_READ)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                         stdin=subprocess.DEVNULL)
+server = socket.create_server(("127.0.0.1", 0))
+client = socket.create_connection(server.getsockname())
+peer, _ = server.accept()
+waits = {"poll": lambda: p.poll(), "epoll": lambda: e.poll(), "selector": lambda: s.select(),
+         "wait": child.wait, "accept": server.accept, "recv": lambda: client.recv(10),
+         "recv_into": lambda: client.recv_into(bytearray(10)),
+         "recvfrom": lambda: client.recvfrom(10),
+         "sendall": lambda: client.sendall(b"x" * 20_000_000)}    # nobody reads
+for what, wait in waits.items():
+    try:
+        print(what, flush=True)
+        wait()
+        print("returned", what)
+    except KeyboardInterrupt:
+        print("caught", what, flush=True)
+child.kill()
+child.wait()
+print("end")
+"""
+
+
+def test_ctrl_c_interrupts_more_waits_as_in_python(tmp_path):
+    """Ctrl-C raises KeyboardInterrupt on the main thread in select.poll and epoll objects,
+    selectors, subprocess waits (os.waitpid) and blocking socket calls (sendall too, in
+    the middle of its data), as in python."""
+    script = write(tmp_path / "more_waits.py", MORE_WAITS)
+    names = ["poll", "epoll", "selector", "wait", "accept", "recv", "recv_into", "recvfrom",
+             "sendall"]
+    steps = [step for what in names for step in ((what, signal.SIGINT), (f"caught {what}", None))]
+    py = drive(python_argv(script), steps, delay=0.1)
+    ip = drive(interp_argv(script), steps, delay=0.1)
+    assert py[:2] == (0, "".join(f"{n}\ncaught {n}\n" for n in names) + "end\n"), py
+    assert ip[:2] == py[:2], (py, ip)
+    assert max(ip[3]) < 1.0, ip[3]

@@ -19,6 +19,7 @@ LAYERS = [
     ("errors, channels, results, exit, in-interpreter helpers",
      ["interpcli.errors", "interpcli.channels", "interpcli.results", "interpcli.aio",
       "interpcli._xiframe", "interpcli._shutdown", "interpcli._signals_sub",
+      "interpcli._signals_waits", "interpcli._signals_children", "interpcli._signals_setup",
       "interpcli._faulthandler", "interpcli._faultserver", "interpcli._extensions"]),
     ("interpreters", ["interpcli._spare", "interpcli.interpreter", "interpcli._probe"]),
     ("the PEP 734 layer and its pools", ["interpcli.interpreters", "interpcli._pool_worker"]),

@@ -146,6 +146,9 @@ void ic_adopt_main_thread(ic_interp *rec);
 /* At a run's end, before its thread state is deleted (its GIL held): 3.12 keeps threading's
  * main thread alive past that deletion. Never fails. */
 void ic_main_thread_run_end(ic_interp *rec);
+/* Once, from the main interpreter (3.13+): threading's main thread in interpreters the core
+ * did not make is the thread that imports threading there. -1 with an exception set. */
+int ic_nested_main_thread_init(void);
 
 /* ---- lent buffers (lent.c) ---- */
 struct ic_lent {

@@ -143,3 +143,77 @@ void ic_main_thread_run_end(ic_interp *rec)
     (void)rec;
 #endif
 }
+
+/* Interpreters the core did not make (`_testcapi.run_in_subinterp`, `_interpreters`, an
+ * extension's Py_NewInterpreter), made by a script on its thread, which is not the
+ * process's main OS thread: on 3.13+, threading there takes the process's main thread for
+ * its main thread (_thread._get_main_thread_ident()), so the thread that imports it is a
+ * daemon _DummyThread and every thread it starts is a daemon too; Py_EndInterpreter does
+ * not wait for those: 3.13 aborts the process ("Fatal Python error: Py_EndInterpreter:
+ * not the last thread"), 3.14 and 3.15 leave them hung for good. python, whose scripts run
+ * on the main OS thread, never meets this (3.12's threading takes the importing thread).
+ * So on 3.13+ a process-wide audit hook watches the import of threading in such an
+ * interpreter, off the main OS thread, and
+ * makes _thread._get_main_thread_ident() name the importing thread first, as the core
+ * does for its own interpreters: the threads it starts are joined at the end, as under
+ * python. */
+#if PY_VERSION_HEX >= 0x030D0000
+static void name_importer_main(void)
+{
+    PyObject *thread_mod = module_if_imported("_thread");
+    if (thread_mod == NULL && !PyErr_Occurred()) {
+        thread_mod = PyImport_ImportModule("_thread");
+    }
+    PyObject *get = thread_mod != NULL
+        ? PyObject_GetAttrString(thread_mod, "_get_main_thread_ident") : NULL;
+    /* still the builtin: not made to name a thread already (the core's interpreters) */
+    if (get != NULL && PyCFunction_Check(get)) {
+        PyObject *main = PyObject_CallNoArgs(get);
+        PyObject *ident = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+        if (main != NULL && ident != NULL
+            && PyObject_RichCompareBool(main, ident, Py_NE) == 1) {
+            PyObject *named = PyObject_GetAttrString(ident, "__index__");
+            if (named != NULL) {
+                PyObject_SetAttrString(thread_mod, "_get_main_thread_ident", named);
+            }
+            Py_XDECREF(named);
+        }
+        Py_XDECREF(ident);
+        Py_XDECREF(main);
+    }
+    Py_XDECREF(get);
+    Py_XDECREF(thread_mod);
+}
+
+static int nested_import_hook(const char *event, PyObject *args, void *data)
+{
+    (void)data;
+    if (strcmp(event, "import") != 0 || PyInterpreterState_Get() == PyInterpreterState_Main()
+        || !PyTuple_Check(args) || PyTuple_GET_SIZE(args) < 1) {
+        return 0;
+    }
+    PyObject *name = PyTuple_GET_ITEM(args, 0);
+    if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "threading") != 0) {
+        return 0;
+    }
+    PyObject *exc = PyErr_GetRaisedException();
+    name_importer_main();
+    PyErr_Clear();      /* never a reason for the import to fail */
+    PyErr_SetRaisedException(exc);
+    return 0;
+}
+#endif
+
+int ic_nested_main_thread_init(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    static int installed = 0;
+    if (!installed && PyInterpreterState_Get() == PyInterpreterState_Main()) {
+        installed = 1;
+        if (PySys_AddAuditHook(nested_import_hook, NULL) < 0) {
+            return -1;
+        }
+    }
+#endif
+    return 0;
+}

@@ -161,7 +161,8 @@ static int mod_exec(PyObject *module)
     if (ic_ends_init(module) < 0) {
         return -1;
     }
-    if (ic_calls_init(module) < 0 || ic_spare_init(module) < 0 || ic_sigfwd_init(module) < 0) {
+    if (ic_calls_init(module) < 0 || ic_spare_init(module) < 0 || ic_sigfwd_init(module) < 0
+        || ic_nested_main_thread_init() < 0) {
         return -1;
     }
     /* the platform layer's waits this build carries (platform.h): "futex" or "portable" */

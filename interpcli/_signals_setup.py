@@ -1,0 +1,12 @@
+"""Imported by the line `interp run` runs before a script, in its thread
+(interpcli.cli.ctrlc.SIGNALS): that thread becomes the script's main thread for signals,
+and the stdlib's signal functions (_signals_sub), its blocking calls (_signals_waits) and
+the calls that start programs (_signals_children) are replaced in the interpreter."""
+from . import _signals_children, _signals_sub, _signals_waits
+
+
+def install() -> None:
+    """Everything above, in that order: the wake-up fd exists before any wait."""
+    _signals_sub.install()
+    _signals_children.install()
+    _signals_waits.install()
