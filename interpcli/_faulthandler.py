@@ -89,6 +89,7 @@ _files: dict = {}       # what keeps a file given to enable()/register() alive, 
 
 def _request(op, *args):
     import marshal
+
     from ._lowlevel import core_module
     core = core_module()
     recv, _send = core.create_channel()

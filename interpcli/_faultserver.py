@@ -17,6 +17,7 @@ def serve() -> int:
     if _server is None:
         import _signal
         import _thread
+
         from ._lowlevel import core_module
         core = core_module()
         recv, _send = core.create_channel()

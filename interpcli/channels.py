@@ -59,7 +59,7 @@ def is_channel_name(name) -> bool:
 
 
 def _is_mapping(obj) -> bool:
-    from collections.abc import Mapping     # not at import: `interp run` never needs it
+    from collections.abc import Mapping  # not at import: `interp run` never needs it
     return isinstance(obj, Mapping)
 
 

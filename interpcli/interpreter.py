@@ -41,7 +41,8 @@ class Interpreter:
             obj = ref() if ref is not None else None
             if obj is not None:
                 return obj
-            for iid, name, isolated, _running, _runs in _lowlevel.interpreters(True):
+            # name, isolated: read after the loop
+            for iid, name, isolated, *_ in _lowlevel.interpreters(True):  # noqa: B007
                 if iid == id:
                     break
             else:
@@ -78,7 +79,7 @@ class Interpreter:
         return (Interpreter, (self._id,))
 
     def _info(self):
-        for iid, name, isolated, running, runs in _lowlevel.interpreters(True):
+        for iid, _name, _isolated, running, runs in _lowlevel.interpreters(True):
             if iid == self._id:
                 return running, runs
         return None
@@ -164,7 +165,7 @@ class Interpreter:
                 raise ValueError("timeout must be a positive number of seconds")
             if timeout > _sync.TIMEOUT_MAX:
                 timeout = None      # longer than any wait can be (1e300, inf): no timeout
-        from .results import InterpreterRef, RunResult     # only once a run is asked for
+        from .results import InterpreterRef, RunResult  # only once a run is asked for
         chans = normalize_channels(channels)
         names = tuple(chans)
         ref = InterpreterRef(self._id, self._name)

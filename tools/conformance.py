@@ -52,7 +52,7 @@ import traceback
 MODULES = ("test_api", "test_queues", "test_channels", "test_lifecycle")
 PACKAGE = "test.test_interpreters"
 PRIVATE = ("_interpreters", "_interpqueues", "_interpchannels")
-_PRIVATE_RE = re.compile(r"\b(?:%s)\b" % "|".join(PRIVATE))
+_PRIVATE_RE = re.compile(r"\b(?:" + "|".join(PRIVATE) + r")\b")
 
 # The import hook of the "ours" side, written as sitecustomize.py into a temporary
 # directory put first on PYTHONPATH. Modules alias interpcli's: the loader hands back the
@@ -527,7 +527,8 @@ def main(argv=None):
         if fails:
             print("\nnot passing (ours):")
             for tid, r in fails:
-                print(f"  {r['status']:<8} {tid.removeprefix(PACKAGE + '.')}: {r.get('reason', '')}")
+                short = tid.removeprefix(PACKAGE + ".")
+                print(f"  {r['status']:<8} {short}: {r.get('reason', '')}")
                 if args.verbose and r.get("detail"):
                     print(textwrap.indent(r["detail"].rstrip(), "      | ", lambda line: True))
         rate = totals["ours"] / counted_total if counted_total else 0.0

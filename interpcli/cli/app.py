@@ -7,10 +7,10 @@ import sys
 import click
 
 from .. import __version__
+from .._term import columns
 from . import report
 from .programs import UsageProblem
 from .quickargs import RESULT_MODES
-from .._term import columns
 from .status import ExitStatus, failure_status
 
 _HELP_WIDTH = 100

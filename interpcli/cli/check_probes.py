@@ -59,6 +59,7 @@ class _Child:
     def next_frame(self, timeout: float | None):
         """The next frame; TimeoutError when none came in time; _ChildDied at its end."""
         import select
+
         from .._probe import read_frame
         p = select.poll()
         p.register(self.out_r, select.POLLIN | select.POLLHUP)

@@ -9,12 +9,11 @@ wait), or a thread left in an interpreter after its run, ends the process with s
 and one line naming it; so does another Ctrl-C meanwhile. A script that took the signal
 goes on as long as it likes, as under python."""
 import time
-
 from _queue import Empty, SimpleQueue
 
+from ..interpreter import grace
 from .signals import sigints, start_raw_thread
 from .status import ExitStatus
-from ..interpreter import grace
 
 # Run before the script, in its thread: signals and interruptible waits there.
 SIGNALS = ("import interpcli._signals_sub as _s\n"

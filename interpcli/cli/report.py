@@ -197,7 +197,7 @@ class StatusLine:
     PERIOD = 0.25
 
     def __init__(self, jobs):
-        import threading        # only here: `interp run` does without it otherwise
+        import threading  # only here: `interp run` does without it otherwise
         self._jobs = jobs
         self._done = threading.Event()
         self._t0 = time.monotonic()

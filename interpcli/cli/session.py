@@ -10,17 +10,16 @@ script blocked on a channel); a second Ctrl-C, or a run that ignores the interru
 in a C call), ends the process at once."""
 import _thread
 import time
-
 from _queue import Empty, SimpleQueue
 
-from . import ctrlc, ending, report
-from .ctrlc import GRACE
-from .signals import set_sigint_waker, sigints, start_raw_thread
-from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 from ..errors import InterpError
 from ..interpreter import Canceller, grace
 from ..interpreter import create_fresh as create
 from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
+from . import ctrlc, ending, report
+from .ctrlc import GRACE
+from .signals import set_sigint_waker, sigints, start_raw_thread
+from .status import ExitStatus, is_broken_pipe, leave_now, status_of
 
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 

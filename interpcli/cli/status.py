@@ -51,6 +51,7 @@ def failure_status(exc: Exception) -> int:
     """The exit status for a failure of ours that reached the top of `interp`, after
     reporting it in one line (never a traceback of ours; INTERP_DEBUG=1 re-raises)."""
     import os
+
     from . import report
     if isinstance(exc, BrokenPipeError):
         _silence_stdout()       # our own output (help text...) went to a closed pipe

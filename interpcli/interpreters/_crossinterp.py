@@ -19,8 +19,8 @@ import sys
 import weakref
 
 from ._pickling import _rebuild_end, pickle_dumps
-from ._shareable import (  # noqa: F401 (register_xi_type: this module's API)
-    _PLAIN, NotShareableError, _core, _plain, is_shareable, register_xi_type)
+from ._shareable import _PLAIN, NotShareableError, _core, _plain, is_shareable
+from ._shareable import register_xi_type as register_xi_type  # this module's API
 
 _CURRENT_ID = _core.current_id()
 _MAIN_ID = _core.main_id()

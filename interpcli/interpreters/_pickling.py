@@ -12,7 +12,6 @@ import weakref
 
 from ._shareable import _END_TYPES, NotShareableError, _core, _plain, _xi_types
 
-
 # ---- pickling with keep-alive of ends, and functions ----
 
 def _rebuild_end(chan_id, mode):
@@ -45,7 +44,7 @@ def _rebuild_memoryview(data, fmt, shape):
 
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL",
                          "LOAD_NAME", "STORE_NAME", "DELETE_NAME"})
-_global_names_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_global_names_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _global_names(code) -> frozenset:
@@ -133,7 +132,7 @@ def _main_attr(filename, qualname):
 
 
 _unimportable: set = set()
-_rebuilt: "weakref.WeakSet" = weakref.WeakSet()     # functions rebuilt from their code
+_rebuilt: weakref.WeakSet = weakref.WeakSet()     # functions rebuilt from their code
 
 
 def _rebuild_function(module, qualname, code, name, defaults, kwdefaults, doc):
@@ -170,7 +169,7 @@ def _set_function_globals(fn, state):
     glob.update(values)
 
 
-_all_names_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_all_names_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _all_names(code) -> frozenset:

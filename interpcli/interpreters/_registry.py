@@ -34,7 +34,7 @@ def _cpython_interpreters() -> dict:
 
 
 # the one Interpreter object per id in this interpreter
-_known: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+_known: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 _known_lock = threading.Lock()
 
 

@@ -23,20 +23,18 @@ from __future__ import annotations
 
 import collections
 import itertools
+import marshal
+import sys
 import threading
+import types
 import weakref
 from concurrent.futures import _base
 from concurrent.futures import thread as _thread
 
-import marshal
-import sys
-import types
-
 from .. import _lowlevel
 from .._pool_worker import K_MARSHAL, K_PICKLE, TID, plain
-from . import ExecutionFailed
+from . import ExecutionFailed, _pickling
 from . import _crossinterp as _xi
-from . import _pickling
 from ._replies import PoolFuture, Receiver
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
@@ -140,7 +138,7 @@ class BrokenInterpreterPool(_thread.BrokenThreadPool):
     """Raised when a worker interpreter's initializer failed: the pool is unusable."""
 
 
-_live_pools: "weakref.WeakSet[_Pool]" = weakref.WeakSet()
+_live_pools: weakref.WeakSet[_Pool] = weakref.WeakSet()
 _exiting = False
 
 

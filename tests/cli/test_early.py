@@ -1,7 +1,7 @@
 """cli.early: the interpreters `interp run`/`interp pipe` begin creating before the rest of
 interp is loaded (the first before the programs' names are known), handed over by name."""
-from interpcli import _lowlevel
 import interpcli
+from interpcli import _lowlevel
 from interpcli.cli.early import EarlyInterpreters
 
 

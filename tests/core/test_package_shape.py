@@ -36,9 +36,9 @@ def top_level_imports(path: Path) -> set[str]:
                     continue
                 for alias in stmt.names:
                     sub = f"{target}.{alias.name}"
-                    found.add(sub if (PKG.parent / sub.replace(".", "/")).with_suffix(".py").exists()
-                              or (PKG.parent / sub.replace(".", "/") / "__init__.py").exists()
-                              else target)
+                    path = PKG.parent / sub.replace(".", "/")
+                    found.add(sub if path.with_suffix(".py").exists()
+                              or (path / "__init__.py").exists() else target)
     found.discard(name)
     return found
 
@@ -53,7 +53,8 @@ def test_module_level_imports_have_no_cycle():
         stack.append(node)
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(dep):] + [dep]))
+                cycle = [*stack[stack.index(dep):], dep]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
             if dep not in state:
                 visit(dep)
         stack.pop()

@@ -3,8 +3,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from helpers import run_python
+
 from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, InterpreterPoolExecutor
 from interpcli.interpreters.executor import BrokenInterpreterPool
@@ -186,7 +186,7 @@ def test_a_task_that_does_not_rebuild_there_fails_its_future():
         def m(self):
             return 1
     with InterpreterPoolExecutor(1) as ex:
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 (whichever error rebuilding it raises)
             ex.submit(Local().m).result(timeout=60)
         assert ex.submit(square, 2).result(timeout=60) == 4
 
