@@ -77,7 +77,8 @@ def spec(server: int, main: tuple | None = None):
     """The module spec of `faulthandler` for an interpreter whose server channel is
     server and whose script runs on thread main."""
     from importlib.machinery import ModuleSpec
-    return ModuleSpec("faulthandler", _Loader(server, main), origin="built-in")
+    loader = _Loader(server, main)  # a loader by its methods (find_spec, exec_module)
+    return ModuleSpec("faulthandler", loader, origin="built-in")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- the stand-in's API
@@ -172,7 +173,7 @@ def unregister(signum):
 
 
 def _format_frames(frame, limit=100) -> list[str]:
-    lines = []
+    lines: list[str] = []
     while frame is not None:
         if len(lines) >= limit:
             lines.append("  ...\n")

@@ -171,7 +171,7 @@ def serve(task_chan: int, reply_chan: int) -> None:
             replies.send_nowait(K_MARSHAL + pack_tid(tid) + dumps(reply))
             continue
         from .interpreters import _crossinterp as xi
-        keep = []
+        keep: list = []
         try:
             data = xi.pickle_dumps(reply, keep)
         except BaseException as exc:        # a result that does not pickle

@@ -58,15 +58,13 @@ def install() -> None:
     os.kill = staticmethod(kill)
     os.read = staticmethod(read)
     _thread.interrupt_main = staticmethod(interrupt_main)
-    sel = sys.modules.get("select")
-    if sel is None:
-        import select as sel
+    import select as sel  # the module in sys.modules, imported if it is not yet
     global _orig_select
     _orig_select = sel.select
     sel.select = staticmethod(select)
     _signal.raise_signal = staticmethod(raise_signal)
     if mod is not None:
-        mod.raise_signal = _signal.raise_signal
+        mod.raise_signal = _signal.raise_signal  # type: ignore[attr-defined]
 
 
 def _check_signum(signum) -> int:
@@ -238,7 +236,7 @@ def _event_fd() -> int:
 def _after_wake() -> None:
     """On the main thread, after _deliver woke it: run what is pending."""
     try:
-        os.eventfd_read(_efd)
+        os.eventfd_read(_efd)  # type: ignore[arg-type]  # made before any wake
     except OSError:
         pass
     _core._signal_ack()
@@ -395,4 +393,4 @@ def _disarm() -> None:
     global _armed
     if _armed:
         _armed = False
-        sys.monitoring.set_events(_tool, 0)
+        sys.monitoring.set_events(_tool, 0)  # type: ignore[arg-type]  # taken when armed

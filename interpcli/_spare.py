@@ -78,12 +78,12 @@ class _Helper(threading.Thread):
 
     def __init__(self, job: "_Job | None", stale: list):
         super().__init__(name="interpcli-spare", daemon=False)
-        self._args_ = (job, stale)
+        self._args_: tuple | None = (job, stale)
         self._done = _sync.Flag()
 
     def run(self) -> None:
         try:
-            _helper(*self._args_)
+            _helper(*self._args_)  # type: ignore[misc]  # dropped only after this
         finally:
             # as Thread.run() drops its arguments: a job's stale list holds the jobs
             # before it, whose helpers hold theirs (each with an environment snapshot)
@@ -226,7 +226,8 @@ def _start() -> None:
         stale = _stale[:]
         _stale.clear()
         _threads[:] = [x for x in _threads if not x.finished()]
-        for job in [_Job() for _ in range(need)] or [None]:
+        jobs: list[_Job | None] = [_Job() for _ in range(need)]
+        for job in jobs or [None]:
             # non-daemon: the exit joins it before the atexit shutdown, never mid-creation
             t = _Helper(job, stale)
             # recorded first: a Ctrl-C that cuts start() short leaves a started thread

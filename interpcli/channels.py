@@ -10,9 +10,13 @@ from ._lowlevel import core_module
 
 _core = core_module()
 
-RecvChannel = _core.RecvChannel
-SendChannel = _core.SendChannel
-Channel = _core.Channel
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:   # the same classes, as the core's stub declares them
+    from ._native._interpcli import Channel, RecvChannel, SendChannel
+else:
+    RecvChannel = _core.RecvChannel
+    SendChannel = _core.SendChannel
+    Channel = _core.Channel
 END_TYPES = (RecvChannel, SendChannel, Channel)
 
 
@@ -74,7 +78,7 @@ def normalize_channels(channels) -> dict:
             raise TypeError("channels must be a mapping or a namespace of name -> channel end, "
                             f"not {type(channels).__name__!r}") from None
     out = {}
-    spelled = {}
+    spelled: dict[str, str] = {}
     for name, end in channels.items():
         problem = channel_name_problem(name)
         if problem is not None:

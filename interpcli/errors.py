@@ -6,14 +6,27 @@ from ._lowlevel import core_module
 
 _core = core_module()
 
-InterpError = _core.InterpError
-ChannelError = _core.ChannelError
-ChannelClosedError = _core.ChannelClosedError
-ChannelEmptyError = _core.ChannelEmptyError
-ChannelTimeoutError = _core.ChannelTimeoutError
-InterpreterError = _core.InterpreterError
-InterpreterNotFoundError = _core.InterpreterNotFoundError
-InterpreterBusyError = _core.InterpreterBusyError
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:   # the same classes, as the core's stub declares them
+    from ._native._interpcli import (
+        ChannelClosedError,
+        ChannelEmptyError,
+        ChannelError,
+        ChannelTimeoutError,
+        InterpError,
+        InterpreterBusyError,
+        InterpreterError,
+        InterpreterNotFoundError,
+    )
+else:
+    InterpError = _core.InterpError
+    ChannelError = _core.ChannelError
+    ChannelClosedError = _core.ChannelClosedError
+    ChannelEmptyError = _core.ChannelEmptyError
+    ChannelTimeoutError = _core.ChannelTimeoutError
+    InterpreterError = _core.InterpreterError
+    InterpreterNotFoundError = _core.InterpreterNotFoundError
+    InterpreterBusyError = _core.InterpreterBusyError
 
 
 class RunFailedError(InterpError):

@@ -34,6 +34,9 @@ class Interpreter:
     """A handle on one interpreter; the same object for the same id."""
 
     __slots__ = ("_id", "_name", "_isolated", "__weakref__")
+    _id: int
+    _name: str
+    _isolated: bool | None
 
     def __new__(cls, id: int):
         with _lock:
@@ -228,7 +231,7 @@ class Canceller(_lowlevel.Canceller):
 
     __slots__ = ()
 
-    def __init__(self, interp: "Interpreter"):
+    def __init__(self, interp: "Interpreter | int"):
         super().__init__(interp.id if isinstance(interp, Interpreter) else interp)
 
 

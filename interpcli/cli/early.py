@@ -40,7 +40,7 @@ class EarlyInterpreters:
         """The programs' interpreter names, in order: the first interpreter is names[0]'s
         (ended when names is empty); the others begin now."""
         self.names = list(names)
-        if self._first is None:
+        if self._first is None or self._first_done is None:     # (made together)
             return
         if not self.names:
             self._end_first()
@@ -56,7 +56,7 @@ class EarlyInterpreters:
     def _end_first(self) -> None:
         """Wait for the nameless first, then end it (it was never named)."""
         box, self._first = self._first, None
-        if box is None:
+        if box is None or self._first_done is None:     # (made together)
             return
         _raise_if_interrupted()
         self._first_done.wait()

@@ -71,7 +71,7 @@ def report_failure(label: str, result, timeout: float | None) -> None:
 def _refused_in_failure(refusal, result) -> bool:
     """Did this refusal make the run fail (its ImportError is the run's exception)?"""
     message = result.exc_message if result is not None else None
-    return bool(message) and f"module {refusal[0]} {SUBINTERPRETER_HINT}" in message
+    return bool(message) and f"module {refusal[0]} {SUBINTERPRETER_HINT}" in (message or "")
 
 
 def refusal_notes(jobs) -> list[str]:
@@ -168,7 +168,7 @@ def draw_table(jobs) -> None:
     for col, kw in (("name", {}), ("id", {"justify": "right"}), ("source", {}),
                     ("channels", {}), ("completed", {}), ("exception", {}),
                     ("duration", {"justify": "right"})):
-        table.add_column(col, **kw)
+        table.add_column(col, **kw)  # type: ignore[arg-type]  # kw: justify=
     for job in jobs:
         r = job.result
         ok = r is not None and r.completed

@@ -13,9 +13,9 @@ import time
 from _queue import Empty, SimpleQueue
 
 from ..errors import InterpError
-from ..interpreter import Canceller, grace
+from ..interpreter import Canceller, Interpreter, grace
 from ..interpreter import create_fresh as create
-from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
+from ..results import RunResult
 from . import ctrlc, ending, report
 from .ctrlc import GRACE
 from .signals import set_sigint_waker, sigints, start_raw_thread
@@ -29,13 +29,13 @@ class Job:
     def __init__(self, program, index: int):
         self.program = program
         self.index = index
-        self.interp = None
-        self.result = None
+        self.interp: Interpreter | None = None
+        self.result: RunResult | None = None
         self.error: str | None = None       # a failure of ours (creating the interpreter)
         self.status = 0
         self.quiet = False                  # a broken pipe: no traceback, no failure
         self.running = False
-        self.canceller = None               # stops its runs (set before the first begins)
+        self.canceller: Canceller | None = None     # stops its runs (set before the first begins)
         self.launched = False               # its thread began (the main thread waits for it)
         self.finished = False               # its end was handled by the main thread
         self.started_at = 0.0
@@ -133,7 +133,7 @@ class Session:
         if job.signals:
             ctrlc.forget_signals(job)   # no signal is delivered into it as it closes
         try:
-            job.interp.close()
+            job.interp.close()  # type: ignore[union-attr]  # made before its run
             job.closed = True
         except InterpError:
             pass

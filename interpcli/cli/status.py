@@ -8,6 +8,10 @@ Ctrl-C (SIGINT) stopped the runs."""
 BROKEN_PIPE_ERRORS = frozenset({"interpcli.ChannelClosedError", "ChannelClosedError",
                                 "BrokenPipeError"})
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 
 class ExitStatus:
     """The statuses, as plain ints (no enum: its import costs `interp run` 2 ms)."""
@@ -17,7 +21,7 @@ class ExitStatus:
     INTERRUPTED = 130       # 128 + SIGINT, as shells report a Ctrl-C
 
 
-def leave_now(status: int) -> None:
+def leave_now(status: int) -> "NoReturn":
     """End the process with status at once, without finalizing Python (the one way `interp`
     leaves early): flush what we wrote; a closed pipe there is nothing to report."""
     import os

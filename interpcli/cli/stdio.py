@@ -102,7 +102,7 @@ class StdinPump:
         fd, chunk = self.fd, self.chunk
         start = os.lseek(fd, 0, os.SEEK_CUR)
         turn = threading.Condition()
-        state = {"next": 0, "done": False, "offset": start, "error": None}
+        state: dict = {"next": 0, "done": False, "offset": start, "error": None}
 
         def reader(first: int) -> None:
             i = first

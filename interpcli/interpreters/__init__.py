@@ -35,6 +35,10 @@ from ._registry import (
     _warn_at_exit,
 )
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from ..results import RunResult
+
 __all__ = [
     "get_current", "get_main", "create", "list_all", "is_shareable",
     "Interpreter",
@@ -118,6 +122,11 @@ class Interpreter:
 
     There is one object per id. An interpreter made by create() is closed when its object
     is garbage collected (as in 3.14); close() ends it at once."""
+
+    _id: int                # set in __new__
+    _whence: str
+    _foreign: bool
+    _ownsref: bool
 
     def __new__(cls, id, /, _whence=None, _ownsref=None):
         if not isinstance(id, int):
@@ -262,7 +271,7 @@ class Interpreter:
         for robust in (False, True):
             stub = _worker.stub(op, ch.id, extra, broker, rep.id, robust)
             if in_main:
-                res = base._run(stub, canceller=canceller)
+                res: RunResult | _broker.RunOutcome = base._run(stub, canceller=canceller)
             else:       # the main interpreter runs it (see _broker)
                 res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
             try:

@@ -232,7 +232,7 @@ def _base_pickler():
     return pickle.Pickler
 
 
-class _Pickler(_base_pickler()):
+class _Pickler(_base_pickler()):  # type: ignore[misc]  # the base depends on the version
     def __init__(self, file, keep):
         super().__init__(file, protocol=5)
         self._keep = keep

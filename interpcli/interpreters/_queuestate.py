@@ -8,6 +8,10 @@ import struct
 from .._lowlevel import core_module
 from . import _crossinterp
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from .._native._interpcli import Channel
+
 _core = core_module()
 _MAIN_ID = _core.main_id()
 _CURRENT_ID = _core.current_id()
@@ -32,6 +36,11 @@ class QueueState:
     (_s state, _i items, _w wake), _maxsize, _prefix and _resolve_unbound."""
 
     __slots__ = ()
+    _s: Channel
+    _i: Channel
+    _w: Channel
+    _maxsize: int
+    _prefix: bytes
 
     # -- the shared state, under the queue's lock --
     #
@@ -71,7 +80,7 @@ class QueueState:
 
     def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:
         """Put if there is room (True); else register as a waiting putter if asked."""
-        holder = []
+        holder: list = []
         try:
             holder.extend(map(self._s.recv, _FOREVER))
             data = holder[0]

@@ -158,7 +158,8 @@ def call(chan_id: int, preserve: bool = False, broker=None, reply=None) -> None:
         return
     main = _main_ns()
     try:
-        res = eval(_CALL, main, _CallLocals(main, call))
+        # a mapping by its methods, as eval() takes for locals
+        res = eval(_CALL, main, _CallLocals(main, call))  # type: ignore[arg-type]
     except BaseException as exc:
         info = excinfo(exc, skip=2)     # call, and the <interpreters call> frame
         pickled = None

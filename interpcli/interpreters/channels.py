@@ -29,9 +29,13 @@ __all__ = [
 
 _core = core_module()
 
-ChannelError = _core.ChannelError
-ChannelClosedError = _core.ChannelClosedError
-ChannelEmptyError = _core.ChannelEmptyError
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:   # the same classes, as the core's stub declares them
+    from .._native._interpcli import ChannelClosedError, ChannelEmptyError, ChannelError
+else:
+    ChannelError = _core.ChannelError
+    ChannelClosedError = _core.ChannelClosedError
+    ChannelEmptyError = _core.ChannelEmptyError
 
 
 class ChannelNotFoundError(ChannelError, LookupError):

@@ -151,7 +151,7 @@ def _python_exit():
         pool.finish(cancel=False)
 
 
-threading._register_atexit(_python_exit)
+threading._register_atexit(_python_exit)  # type: ignore[attr-defined]  # as concurrent.futures
 
 
 class _Pool:

@@ -55,8 +55,9 @@ _atexit.register(_keep, _InterpShellHook)
 '''
 
 
-_COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
-             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
+_COMPOUND: tuple[type[ast.stmt], ...] = (
+    ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
 if hasattr(ast, "TryStar"):
     _COMPOUND += (ast.TryStar,)
 

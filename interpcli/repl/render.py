@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import typing
 
 from .commands import COMMANDS, PREFIX, Command
 from .pysource import clean_traceback
 
 _lock = threading.RLock()
-_prompt_session = None          # prompt_toolkit's app session while the prompt is shown
+_prompt_session: typing.Any = None  # prompt_toolkit's app session while the prompt is shown
 _real_streams = None            # (stdout, stderr) as they were before the prompt
 _undelivered: list = []         # [text, err] from other threads, not shown yet
 
@@ -223,7 +224,7 @@ def interpreters_table(rows) -> None:
     table = Table(title="interpreters", title_justify="left")
     for col, kw in (("name", {"overflow": "fold"}), ("id", {"justify": "right"}),
                     ("isolated", {}), ("running", {}), ("runs", {"justify": "right"})):
-        table.add_column(col, no_wrap=col != "name", **kw)
+        table.add_column(col, no_wrap=col != "name", **kw)  # type: ignore[arg-type]  # justify=
     for name, iid, isolated, running, runs, current, job in rows:
         label = f"{name} *" if current else name
         run_text = "yes (bg)" if job else ("yes" if running else "no")

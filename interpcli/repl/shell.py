@@ -20,11 +20,15 @@ from .bridge import OutputBridge, bootstrap_source
 from .commands import PREFIX, CommandError, is_command, parse
 from .pysource import INTERNAL, defined_names, wrap
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from ..channels import Channel
+
 
 @dataclass
 class Entry:
     """One interpreter of the shell."""
-    interp: object
+    interp: interpcli.Interpreter
     bound: set = field(default_factory=set)       # channel names bound in its __main__
     names: set = field(default_factory=set)       # names its inputs defined (completion)
     runs: int = 0
@@ -44,7 +48,7 @@ class Job:
 class Shell:
     def __init__(self, *, shared_gil: bool = False, default_name: str | None = "repl"):
         self.entries: dict[str, Entry] = {}
-        self.channels: dict[str, object] = {}
+        self.channels: dict[str, Channel] = {}
         self.results: list[tuple[int, str, object]] = []
         self.jobs: dict[str, Job] = {}
         self.current: str | None = None
@@ -380,6 +384,7 @@ def _free_name(base: str) -> str:
     for n in itertools.count(2):
         if f"{base}{n}" not in taken:
             return f"{base}{n}"
+    raise AssertionError("unreachable")     # itertools.count() does not end
 
 
 def _looks_like_file(text: str) -> bool:
