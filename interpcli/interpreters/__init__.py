@@ -35,10 +35,6 @@ from ._registry import (
     _warn_at_exit,
 )
 
-TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from ..results import RunResult
-
 __all__ = [
     "get_current", "get_main", "create", "list_all", "is_shareable",
     "Interpreter",
@@ -123,11 +119,9 @@ class Interpreter:
     There is one object per id. An interpreter made by create() is closed when its object
     is garbage collected (as in 3.14); close() ends it at once."""
 
-    _id: int                # set in __new__
+    _id: int                # these: set in __new__
     _whence: str
     _foreign: bool
-    _ownsref: bool
-
     def __new__(cls, id, /, _whence=None, _ownsref=None):
         if not isinstance(id, int):
             raise TypeError(f"id must be an int, got {id!r}")
@@ -271,9 +265,9 @@ class Interpreter:
         for robust in (False, True):
             stub = _worker.stub(op, ch.id, extra, broker, rep.id, robust)
             if in_main:
-                res: RunResult | _broker.RunOutcome = base._run(stub, canceller=canceller)
-            else:       # the main interpreter runs it (see _broker)
-                res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
+                res = base._run(stub, canceller=canceller)
+            else:       # the main interpreter runs it (see _broker); RunResult's fields
+                res = _broker.RunOutcome(*_broker.request("run", self._id, stub))  # type: ignore[assignment]
             try:
                 reply = rep.recv_nowait(None)
             except _core.ChannelClosedError:    # closed at exit, the run cut short
