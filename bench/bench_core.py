@@ -20,8 +20,8 @@ rows: list[tuple[str, str, str, str]] = []
 
 def report(name, ours, anchor, ratio, target):
     rows.append((name, ours, anchor, f"{ratio:,.1f}x (target {target})"))
-    print(f"{name:<34} ours {ours:>14}  anchor {anchor:>16}  ratio {ratio:>10,.1f}x  target {target}",
-          flush=True)
+    print(f"{name:<34} ours {ours:>14}  anchor {anchor:>16}  ratio {ratio:>10,.1f}x  "
+          f"target {target}", flush=True)
 
 
 

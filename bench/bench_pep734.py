@@ -27,7 +27,7 @@ from interpcli.interpreters import InterpreterPoolExecutor
 from interpcli.interpreters import channels as our_channels
 
 try:
-    from test.support import interpreters as stdlib     # 3.13 ships it privately
+    from test.support import interpreters as stdlib  # 3.13 ships it privately
     from test.support.interpreters import channels as stdlib_channels
 except ImportError:
     stdlib = stdlib_channels = None

@@ -3,7 +3,8 @@
 own work (time.perf_counter inside the script), so start-up is not counted; the median of
 the rounds per side and their ratio interp/python are printed per workload (target: within
 3%), for the elapsed time (perf_counter) and for the CPU time of the script's thread
-(thread_time: time spent waiting for a core on a busy machine is left out). A third side runs the same script in a subinterpreter made by the stdlib itself
+(thread_time: time spent waiting for a core on a busy machine is left out). A third side
+runs the same script in a subinterpreter made by the stdlib itself
 (`_interpreters` / `_xxsubinterpreters`, default config: own GIL, own obmalloc): what
 CPython's subinterpreters cost by themselves, with no interpcli code in the way.
 

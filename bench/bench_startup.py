@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 try:
-    from concurrent.futures import InterpreterPoolExecutor as StdlibIPE     # 3.14+
+    from concurrent.futures import InterpreterPoolExecutor as StdlibIPE  # 3.14+
 except ImportError:
     StdlibIPE = None
 
@@ -247,9 +247,9 @@ def bench_create(n, other_venvs):
         report(3, "  bound: the stdlib's loop split over two threads",
                f["b2b_stdlib_2threads_ms"], "_interpreters back-to-back", f["b2b_stdlib_ms"],
                r, "(reference)", None, "ms")
-    print(f"[3] back-to-back is bounded by the CPU that creating and closing take ({os.cpu_count()} "
-          "cores: at most two spares are made side by side); the bound line is the stdlib's "
-          "own work perfectly split over two cores", flush=True)
+    print("[3] back-to-back is bounded by the CPU that creating and closing take "
+          f"({os.cpu_count()} cores: at most two spares are made side by side); the bound "
+          "line is the stdlib's own work perfectly split over two cores", flush=True)
 
 
 # ------------------------------------------------------------------ 4. CLI start-up
@@ -333,7 +333,7 @@ def bench_pipe(rounds, size_mib, tmp):
 
 def bench_core_all():
     import bench_core
-    for name, fn in bench_core.BENCHES.items():
+    for fn in bench_core.BENCHES.values():
         fn()
 
 

@@ -21,7 +21,7 @@ _EXPORTS = {
     "InterpreterBusyError": "errors", "RunFailedError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 (a list)
 
 
 _SUBMODULES = {"channels", "errors", "results", "interpreter", "interpreters"}

@@ -89,6 +89,7 @@ _files: dict = {}       # what keeps a file given to enable()/register() alive, 
 
 def _request(op, *args):
     import marshal
+
     from . import _lowlevel as ll
     recv, _send = ll.create_channel()
     reply = ll.end(recv.id, ll.BOTH)

@@ -16,6 +16,7 @@ def serve() -> int:
     global _server
     if _server is None:
         import _thread
+
         from . import _lowlevel as ll
         from ._platform import sigint_blocked
         recv, _send = ll.create_channel()

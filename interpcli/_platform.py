@@ -35,7 +35,7 @@ def wait_readable(fds, timeout: float | None = None) -> dict[int, int]:
             p.register(fd, select.POLLIN | select.POLLHUP)
         return dict(p.poll(None if timeout is None else int(timeout * 1000) + 1))
     r, _w, _x = select.select(list(fds), [], [], timeout)
-    return {fd: 1 for fd in r}     # select.POLLIN's value
+    return dict.fromkeys(r, 1)     # select.POLLIN's value
 
 
 def wait_writable(fd: int) -> None:

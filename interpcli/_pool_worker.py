@@ -21,7 +21,6 @@ from ._xiframe import PICKLE as K_PICKLE
 from ._xiframe import TASK_HEAD as HEAD
 from ._xiframe import TASK_ID as TID
 
-
 # A message (framed as _xiframe says): its kind (K_MARSHAL or K_PICKLE), the task's id,
 # then the payload: for a task (callable spec or callable, args, kwargs), for a reply (ok,
 # result or failure)
@@ -175,7 +174,7 @@ def serve(task_chan: int, reply_chan: int) -> None:
             replies.send_nowait(K_MARSHAL + pack_tid(tid) + dumps(reply))
             continue
         from .interpreters import _crossinterp as xi
-        keep = []
+        keep: list = []
         try:
             data = xi.pickle_dumps(reply, keep)
         except BaseException as exc:        # a result that does not pickle
@@ -198,6 +197,7 @@ def _not_unpickled(exc):
     raises NotShareableError('args not shareable'), as the stdlib's pool does, caused by
     an ExecutionFailed that shows exc."""
     import pickle
+
     from .interpreters import _crossinterp as xi
     from .interpreters._worker import excinfo
     try:

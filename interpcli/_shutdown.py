@@ -10,13 +10,14 @@ import time
 from . import _lowlevel, _sync
 from .errors import InterpreterBusyError, InterpreterError
 
+
 class ActiveRuns:
     """The runs going on in this process, each a done flag (set when it ended) and the
     canceller that stops it; the exit shutdown stops them all."""
 
     def __init__(self):
         self._lock = _thread.allocate_lock()
-        self._runs: "dict[_sync.Flag, _lowlevel.Canceller]" = {}
+        self._runs: dict[_sync.Flag, _lowlevel.Canceller] = {}
         self.exiting = False    # the shutdown began: runs asked for now stop before they begin
 
     def add(self, done: "_sync.Flag", canceller: "_lowlevel.Canceller") -> None:

@@ -13,9 +13,9 @@ import os
 import sys
 import time
 
-from ._lowlevel import signal_ack, signal_want
-
 from interpcli import _platform
+
+from ._lowlevel import signal_ack, signal_want
 
 SIG_DFL = _signal.SIG_DFL
 SIG_IGN = _signal.SIG_IGN

@@ -198,7 +198,7 @@ def _patch_socket(module) -> None:
         if orig is not None and getattr(cls, name, None) is getattr(_socket.socket, name):
             setattr(cls, name, _socket_wait(orig, getattr(sel, event)))
     if (hasattr(module, "MSG_DONTWAIT")
-            and getattr(cls, "sendall", None) is getattr(_socket.socket, "sendall")):
+            and getattr(cls, "sendall", None) is _socket.socket.sendall):
         cls.sendall = _sendall(_socket.socket.sendall, _socket.socket.send,
                                module.MSG_DONTWAIT, sel.POLLOUT)
 
@@ -220,7 +220,7 @@ def _sendall(orig, send, dontwait: int, pollout: int):
             done = 0
             while done < len(view):
                 left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0 or not _wait_ready(fd, pollout, left):
+                if (left is not None and left <= 0) or not _wait_ready(fd, pollout, left):
                     raise TimeoutError("timed out")
                 try:
                     done += send(self, view[done:], flags | dontwait)

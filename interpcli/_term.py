@@ -33,7 +33,8 @@ def columns(fallback: int = 80) -> int:
         width = 0
     if width <= 0:
         try:
-            width = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            # no sys.__stdout__ (None): the AttributeError is caught
+            width = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
         except (AttributeError, ValueError, OSError):
             width = 0
     return width or fallback

@@ -118,7 +118,7 @@ class _Hub:
             pass
 
 
-_hubs: "dict[int, weakref.ref[_Hub]]" = {}
+_hubs: dict[int, weakref.ref[_Hub]] = {}
 
 
 def _hub() -> _Hub:

@@ -8,7 +8,6 @@ import keyword
 
 from . import _lowlevel
 
-
 RecvChannel = _lowlevel.RecvChannel
 SendChannel = _lowlevel.SendChannel
 Channel = _lowlevel.Channel
@@ -58,7 +57,7 @@ def is_channel_name(name) -> bool:
 
 
 def _is_mapping(obj) -> bool:
-    from collections.abc import Mapping     # not at import: `interp run` never needs it
+    from collections.abc import Mapping  # not at import: `interp run` never needs it
     return isinstance(obj, Mapping)
 
 

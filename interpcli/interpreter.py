@@ -35,6 +35,9 @@ class Interpreter:
     """A handle on one interpreter; the same object for the same id."""
 
     __slots__ = ("_id", "_name", "_isolated", "__weakref__")
+    _id: int
+    _name: str
+    _isolated: bool | None
 
     def __new__(cls, id: int):
         with _lock:
@@ -42,7 +45,8 @@ class Interpreter:
             obj = ref() if ref is not None else None
             if obj is not None:
                 return obj
-            for iid, name, isolated, _running, _runs in _lowlevel.interpreters(True):
+            # name, isolated: read after the loop
+            for iid, name, isolated, *_ in _lowlevel.interpreters(True):  # noqa: B007
                 if iid == id:
                     break
             else:
@@ -79,7 +83,7 @@ class Interpreter:
         return (Interpreter, (self._id,))
 
     def _info(self):
-        for iid, name, isolated, running, runs in _lowlevel.interpreters(True):
+        for iid, _name, _isolated, running, runs in _lowlevel.interpreters(True):
             if iid == self._id:
                 return running, runs
         return None
@@ -165,7 +169,7 @@ class Interpreter:
                 raise ValueError("timeout must be a positive number of seconds")
             if timeout > _sync.TIMEOUT_MAX:
                 timeout = None      # longer than any wait can be (1e300, inf): no timeout
-        from .results import InterpreterRef, RunResult     # only once a run is asked for
+        from .results import InterpreterRef, RunResult  # only once a run is asked for
         chans = normalize_channels(channels)
         names = tuple(chans)
         ref = InterpreterRef(self._id, self._name)
@@ -223,7 +227,7 @@ class Canceller(_lowlevel.Canceller):
 
     __slots__ = ()
 
-    def __init__(self, interp: "Interpreter"):
+    def __init__(self, interp: "Interpreter | int"):
         super().__init__(interp.id if isinstance(interp, Interpreter) else interp)
 
 

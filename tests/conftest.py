@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 import interpcli
-from helpers import run_python
 
 STRESS = Path(__file__).parent / "stress"
 

@@ -64,7 +64,7 @@ POOL_MODULES = ("test_interpreter_pool", "test_as_completed", "test_init")
 POOL_PACKAGE = "test.test_concurrent_futures"
 SUITES = {"interpreters": PACKAGE, "pool": POOL_PACKAGE}
 PRIVATE = ("_interpreters", "_interpqueues", "_interpchannels")
-_PRIVATE_RE = re.compile(r"\b(?:%s)\b" % "|".join(PRIVATE))
+_PRIVATE_RE = re.compile(r"\b(?:" + "|".join(PRIVATE) + r")\b")
 
 # The import hook of the "ours" side, written as sitecustomize.py into a temporary
 # directory put first on PYTHONPATH. Modules alias interpcli's: the loader hands back the
@@ -607,7 +607,8 @@ def run_suite(suite, modules, args, sitedir):
         if fails:
             print("\nnot passing (ours):")
             for tid, r in fails:
-                print(f"  {r['status']:<8} {tid.removeprefix(package + '.')}: {r.get('reason', '')}")
+                name = tid.removeprefix(package + ".")
+                print(f"  {r['status']:<8} {name}: {r.get('reason', '')}")
                 if args.verbose and r.get("detail"):
                     print(textwrap.indent(r["detail"].rstrip(), "      | ", lambda line: True))
         rate = totals["ours"] / counted_total if counted_total else 0.0

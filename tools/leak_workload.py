@@ -11,7 +11,7 @@ from interpcli import _lowlevel
 
 ids = set()
 
-for round_ in range(20):
+for _ in range(20):
     a, b = interpcli.create(), interpcli.create(isolated=False)
     r, s = interpcli.create_channel()
     # copies, lent buffers (released here, in their owner, and after its close), blocking

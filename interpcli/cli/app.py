@@ -7,9 +7,9 @@ import sys
 import click
 
 from .. import __version__
+from .._term import columns
 from . import options, report
 from .programs import UsageProblem
-from .._term import columns
 from .status import ExitStatus, failure_status
 
 _HELP_WIDTH = 100

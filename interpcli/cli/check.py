@@ -139,6 +139,7 @@ def _fmt_time(t) -> str:
 def draw_table(rows, out) -> None:
     from rich.console import Console
     from rich.table import Table
+
     from .._term import columns, isatty, no_color
     # on a terminal, its width; in a file or a pipe, wide enough for a reason in one line
     width = columns() if isatty(out) else max(columns(), 200)

@@ -29,6 +29,7 @@ def stdlib_groups() -> list[Group]:
     """Every stdlib top-level module importable here (the `test` package left out), each
     a group walked for its submodules."""
     import importlib.util
+
     from .._probe import SKIP, SKIP_PARTS
     groups = []
     for name in sorted(sys.stdlib_module_names):

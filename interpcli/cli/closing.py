@@ -3,14 +3,14 @@ downstream first (it holds views of memory upstream lent it), those that refuse 
 while others close, the last forced. After Ctrl-C, within a deadline."""
 import time
 
-from . import report
 from ..errors import InterpError
+from . import report
 
 
 def close_all(jobs, deadline) -> str:
     """Close the interpreters the jobs' own threads left open (the early ones not taken
-    are main()'s to close: cli.early); with a deadline, what could not be closed by then because threads were left
-    in it (as one text)."""
+    are main()'s to close: cli.early); with a deadline, what could not be closed by then
+    because threads were left in it (as one text)."""
     left = [j.interp for j in jobs
             if j.interp is not None and not (j.closed or j.threads_left)]
     labels = {j.interp.id: j.program.label for j in jobs if j.interp is not None}

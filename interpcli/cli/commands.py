@@ -39,7 +39,7 @@ def run(*, scripts, codes, modules, channels, stdin_ch, stdout_ch, result_mode, 
     if scripts.count("-") > 1 or ("-" in scripts and stdin_ch is not None):
         raise UsageProblem("`-` (the program from stdin) can be given once, and not "
                            "with --stdin")
-    programs = []
+    programs: list = []
     for i, path in enumerate(scripts):
         if path == "-":
             programs.append(None)       # read from stdin once every check has passed

@@ -9,15 +9,14 @@ wait), or a thread left in an interpreter after its run, ends the process with s
 and one line naming it; so does another Ctrl-C meanwhile. A script that took the signal
 goes on as long as it likes, as under python."""
 import time
-
 from _queue import Empty, SimpleQueue
 
 # GRACE: seconds an interrupted (Ctrl-C) or timed-out run gets to stop before the process
 # leaves, unless INTERP_GRACE says otherwise (interpreter.grace): the one default
 from .._shutdown import GRACE
+from ..interpreter import grace
 from .signals import sigints, start_raw_thread
 from .status import ExitStatus
-from ..interpreter import grace
 
 # Run before the script, in its thread: signals and interruptible waits there.
 SIGNALS = ("import interpcli._signals_setup as _s\n"

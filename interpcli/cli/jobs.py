@@ -3,10 +3,10 @@ one was made early), run the setup and the script, the exit steps (cli.ending), 
 the interpreter, then tell the session's event loop."""
 import time
 
-from . import ctrlc, ending
 from ..errors import InterpError
 from ..interpreter import Canceller
 from ..interpreter import create_fresh as create
+from . import ctrlc, ending
 
 
 class Job:

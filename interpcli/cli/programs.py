@@ -110,7 +110,7 @@ def _decoded(data: bytes, filename: str) -> str:
     """The script's text, decoded as python decodes a file; one that python would refuse
     becomes a program raising python's SyntaxError, with no traceback (as python prints
     it)."""
-    from .._source import decode_script     # not before the first interpreter is begun
+    from .._source import decode_script  # not before the first interpreter is begun
     text, error = decode_script(data, filename)
     if error is None:
         return text

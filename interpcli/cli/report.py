@@ -16,7 +16,7 @@ DAEMON_REFUSED = "daemon threads are disabled in this (sub)interpreter"
 
 def error(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
-    from .. import _present as present      # not before something is shown
+    from .. import _present as present  # not before something is shown
     _write_err(present.error_line(environment().program_name, message))
 
 
@@ -180,7 +180,7 @@ class StatusLine:
     PERIOD = 0.25
 
     def __init__(self, jobs):
-        import threading        # only here: `interp run` does without it otherwise
+        import threading  # only here: `interp run` does without it otherwise
         self._jobs = jobs
         self._done = threading.Event()
         self._t0 = time.monotonic()

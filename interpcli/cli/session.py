@@ -15,19 +15,17 @@ the channels' wiring (cli.wiring), the pumps (cli.pumps), the reactions to a run
 (cli.status)."""
 import _thread
 import time
-
 from _queue import Empty, SimpleQueue
 
+from ..errors import InterpError
+from ..interpreter import grace
+from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
 from . import closing, ctrlc, report
 from .cascade import Cascade
 from .ctrlc import GRACE
 from .jobs import Job, drive
 from .signals import set_sigint_waker, sigints, start_raw_thread
-from .status import ExitStatus, is_broken_pipe, job_status, leave_now, session_status, \
-    status_of
-from ..errors import InterpError
-from ..interpreter import grace
-from ..results import RunResult  # noqa: F401  (imported while the first interpreter is made)
+from .status import ExitStatus, is_broken_pipe, job_status, leave_now, session_status, status_of
 
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
 

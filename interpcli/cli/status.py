@@ -10,6 +10,10 @@ flushing sys.stdout at exit failed, 130 when Ctrl-C (SIGINT) stopped the runs.""
 BROKEN_PIPE_ERRORS = frozenset({"interpcli.ChannelClosedError", "ChannelClosedError",
                                 "BrokenPipeError"})
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 
 class ExitStatus:
     """The statuses, as plain ints (no enum: its import costs `interp run` 2 ms)."""
@@ -20,7 +24,7 @@ class ExitStatus:
     INTERRUPTED = 130       # 128 + SIGINT, as shells report a Ctrl-C
 
 
-def leave_now(status: int) -> None:
+def leave_now(status: int) -> "NoReturn":
     """End the process with status at once, without finalizing Python (the one way `interp`
     leaves early): flush what we wrote; a closed pipe there is nothing to report."""
     import os
@@ -81,6 +85,7 @@ def failure_status(exc: Exception) -> int:
     """The exit status for a failure of ours that reached the top of `interp`, after
     reporting it in one line (never a traceback of ours; INTERP_DEBUG=1 re-raises)."""
     import os
+
     from . import report
     if isinstance(exc, BrokenPipeError):
         _silence_stdout()       # our own output (help text...) went to a closed pipe

@@ -12,8 +12,9 @@ Neither polls: the stdin pump waits in poll() on its descriptor and on a wake-up
 it can be stopped while stdin is idle), the stdout pump in the channel's recv."""
 import errno
 import os
-from .._platform import is_invalid, wait_readable, wait_writable
 import threading
+
+from .._platform import is_invalid, wait_readable, wait_writable
 
 CHUNK = 1 << 20     # read size: reads from a pipe return at most what the pipe holds
 
@@ -99,7 +100,7 @@ class StdinPump:
         fd, chunk = self.fd, self.chunk
         start = os.lseek(fd, 0, os.SEEK_CUR)
         turn = threading.Condition()
-        state = {"next": 0, "done": False, "offset": start, "error": None}
+        state: dict = {"next": 0, "done": False, "offset": start, "error": None}
 
         def reader(first: int) -> None:
             i = first

@@ -20,16 +20,23 @@ import types
 
 from .. import _lowlevel
 from . import _stdlib
-_stdlib.adopt_core()     # noqa: E402 (3.14+: the core's errors subclass the stdlib's)
-from ..errors import InterpreterError, InterpreterNotFoundError  # noqa: E402
-from . import _broker
+
+_stdlib.adopt_core()
+from ..errors import InterpreterError, InterpreterNotFoundError
+from . import _broker, _worker
 from . import _crossinterp as _xi
-from . import _worker
 from ._crossinterp import NotShareableError, is_shareable
-from ._excinfo import ExecutionFailed, _failure, _make_excinfo  # noqa: F401
+from ._excinfo import ExecutionFailed, _failure, _make_excinfo
 from ._registry import (
-    _WHENCE_NAMES, WHENCE_RUNTIME, WHENCE_STDLIB, _cpython, _cpython_interpreters, _known,
-    _known_lock, _warn_at_exit)
+    _WHENCE_NAMES,
+    WHENCE_RUNTIME,
+    WHENCE_STDLIB,
+    _cpython,
+    _cpython_interpreters,
+    _known,
+    _known_lock,
+    _warn_at_exit,
+)
 
 __all__ = [
     "get_current", "get_main", "create", "list_all", "is_shareable",
@@ -68,7 +75,7 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY) | {"channels"})
 
 
-def create() -> "Interpreter":
+def create() -> Interpreter:
     """Return a new (idle) Python interpreter with its own GIL."""
     if _lowlevel.current_id() != _lowlevel.main_id():
         # the main interpreter creates it (see _broker); it lives until closed or exit
@@ -93,12 +100,12 @@ def list_all() -> list:
     return found
 
 
-def get_current() -> "Interpreter":
+def get_current() -> Interpreter:
     """Return the currently running interpreter."""
     return Interpreter(_lowlevel.current_id())
 
 
-def get_main() -> "Interpreter":
+def get_main() -> Interpreter:
     """Return the main interpreter."""
     return Interpreter(_lowlevel.main_id())
 

@@ -20,8 +20,7 @@ import weakref
 
 from .. import _lowlevel, _xiframe
 from ._pickling import _rebuild_end, pickle_dumps
-from ._shareable import (  # noqa: F401 (register_xi_type: this module's API)
-    _PLAIN, NotShareableError, _plain, is_shareable, register_xi_type)
+from ._shareable import _PLAIN, NotShareableError, _plain, is_shareable, register_xi_type  # noqa: F401 (register_xi_type: this module's API)
 
 _CURRENT_ID = _lowlevel.current_id()
 _MAIN_ID = _lowlevel.main_id()

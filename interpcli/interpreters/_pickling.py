@@ -13,7 +13,6 @@ import weakref
 from .. import _lowlevel
 from ._shareable import _END_TYPES, NotShareableError, _plain, _xi_types
 
-
 # ---- pickling with keep-alive of ends, and functions ----
 
 def _rebuild_end(chan_id, mode):
@@ -46,7 +45,7 @@ def _rebuild_memoryview(data, fmt, shape):
 
 _GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL",
                          "LOAD_NAME", "STORE_NAME", "DELETE_NAME"})
-_global_names_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_global_names_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _global_names(code) -> frozenset:
@@ -134,7 +133,7 @@ def _main_attr(filename, qualname):
 
 
 _unimportable: set = set()
-_rebuilt: "weakref.WeakSet" = weakref.WeakSet()     # functions rebuilt from their code
+_rebuilt: weakref.WeakSet = weakref.WeakSet()     # functions rebuilt from their code
 
 
 def _rebuild_function(module, qualname, code, name, defaults, kwdefaults, doc):
@@ -171,7 +170,7 @@ def _set_function_globals(fn, state):
     glob.update(values)
 
 
-_all_names_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_all_names_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _all_names(code) -> frozenset:
@@ -234,7 +233,7 @@ def _base_pickler():
     return pickle.Pickler
 
 
-class _Pickler(_base_pickler()):
+class _Pickler(_base_pickler()):  # type: ignore[misc]  # the base depends on the version
     def __init__(self, file, keep):
         super().__init__(file, protocol=5)
         self._keep = keep

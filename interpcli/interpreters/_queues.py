@@ -125,7 +125,7 @@ def list_all():
         return list(_known_queues.values())
 
 
-_known_queues: "weakref.WeakValueDictionary[int, Queue]" = weakref.WeakValueDictionary()
+_known_queues: weakref.WeakValueDictionary[int, Queue] = weakref.WeakValueDictionary()
 _known_lock = threading.Lock()
 
 

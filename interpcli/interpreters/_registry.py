@@ -9,7 +9,6 @@ import weakref
 
 from .. import _lowlevel
 
-
 WHENCE_RUNTIME = "runtime init"
 WHENCE_STDLIB = "_interpreters module"
 # CPython's names for where an interpreter came from, by its _interpreters.WHENCE_* value
@@ -33,7 +32,7 @@ def _cpython_interpreters() -> dict:
 
 
 # the one Interpreter object per id in this interpreter
-_known: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+_known: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 _known_lock = threading.Lock()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 
 from .. import _lowlevel as _core
+
 _C_MODULES = {
     "InterpreterError": "_interpreters", "InterpreterNotFoundError": "_interpreters",
     "NotShareableError": "_interpreters",

@@ -21,7 +21,6 @@ from .. import _lowlevel
 from . import _broker
 from . import _crossinterp as _xi
 
-
 ST_OK, ST_EXC, ST_NOTSHAREABLE = 0, 1, 2
 R_SOURCE, R_CODE = 0, 1
 
@@ -157,7 +156,8 @@ def call(chan_id: int, preserve: bool = False, broker=None, reply=None) -> None:
         return
     main = _main_ns()
     try:
-        res = eval(_CALL, main, _CallLocals(main, call))
+        # a mapping by its methods, as eval() takes for locals
+        res = eval(_CALL, main, _CallLocals(main, call))  # type: ignore[arg-type]
     except BaseException as exc:
         info = excinfo(exc, skip=2)     # call, and the <interpreters call> frame
         pickled = None

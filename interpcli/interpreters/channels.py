@@ -78,7 +78,7 @@ def create(*, unbounditems=UNBOUND):
     return recv, send
 
 
-_known: "weakref.WeakSet[_ChannelEnd]" = weakref.WeakSet()
+_known: weakref.WeakSet[_ChannelEnd] = weakref.WeakSet()
 _known_lock = threading.Lock()
 
 

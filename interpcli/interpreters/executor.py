@@ -25,23 +25,21 @@ from __future__ import annotations
 
 import collections
 import itertools
+import marshal
+import sys
 import threading
+import types
 import weakref
 from concurrent.futures import _base
 from concurrent.futures import thread as _thread
-
-import marshal
-import sys
-import types
 
 from .. import _lowlevel
 from .._pool_worker import plain
 from .._xiframe import MARSHAL as K_MARSHAL
 from .._xiframe import PICKLE as K_PICKLE
 from .._xiframe import TASK_ID as TID
-from . import ExecutionFailed, NotShareableError
+from . import ExecutionFailed, NotShareableError, _pickling, _stdlib
 from . import _crossinterp as _xi
-from . import _pickling, _stdlib
 from ._replies import PoolFuture, Receiver
 
 __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"]
@@ -149,7 +147,7 @@ class BrokenInterpreterPool(*(_stdlib.std("BrokenInterpreterPool")
 _INIT_FAILED = "A thread initializer failed, the thread pool is not usable anymore"
 
 
-_live_pools: "weakref.WeakSet[_Pool]" = weakref.WeakSet()
+_live_pools: weakref.WeakSet[_Pool] = weakref.WeakSet()
 _exiting = False
 
 

@@ -6,6 +6,10 @@ import builtins
 from . import render
 from .commands import BY_NAME, PREFIX, CommandError, Invocation, lookup
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 _MAX_SHOWN = 2000
 
 
@@ -168,7 +172,7 @@ def do_exit(shell):
     shell.exiting = True
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[..., None]] = {
     "spawn": do_spawn, "use": do_use, "list": do_list, "close": do_close, "chan": do_chan,
     "send": do_send, "recv": do_recv, "run": do_run, "bg": do_bg, "wait": do_wait,
     "stop": do_stop, "results": do_results, "help": do_help, "exit": do_exit,

@@ -191,9 +191,10 @@ def parse(line: str) -> Invocation:
                 options[opt] = True
                 continue
             if not eq:
-                val = next(it, None)
-                if val is None:
+                following = next(it, None)
+                if following is None:
                     raise CommandError(f"{PREFIX}{cmd.name}: {opt} needs a value")
+                val = following
             try:
                 num = typ(val)
             except ValueError:

@@ -60,7 +60,7 @@ class ShellCompleter(Completer):
         elif kind == CHAN:
             yield from _matches(self.shell.channels, word, "channel")
         elif kind == COMMAND:
-            yield from _matches({n for n in BY_NAME}, word, "command")
+            yield from _matches(set(BY_NAME), word, "command")
         elif kind == FILE or (kind == REST and cmd.name == "bg" and word
                               and (word[0] in "./~" or word.endswith(".py"))):
             completer = self._py_paths if kind == REST else self._paths

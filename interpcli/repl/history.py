@@ -77,7 +77,7 @@ def _safe_file_history(path: str):
 
         def load_history_strings(self):
             try:
-                fd = _open_regular(self.filename, os.O_RDONLY)
+                fd = _open_regular(os.fsdecode(self.filename), os.O_RDONLY)
             except OSError:
                 return []
             import io
@@ -104,7 +104,8 @@ def _safe_file_history(path: str):
                 f"+{line}\n" for line in string.split("\n"))
             data = text.encode("utf-8", errors="replace")
             try:
-                fd = _open_regular(self.filename, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                fd = _open_regular(os.fsdecode(self.filename),
+                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT)
                 try:
                     view = memoryview(data)
                     while view:
@@ -114,7 +115,8 @@ def _safe_file_history(path: str):
             except OSError as exc:
                 self.failed = True
                 from . import render
-                render.error(f"history not saved any more: cannot write {self.filename}: "
+                name = os.fsdecode(self.filename)
+                render.error(f"history not saved any more: cannot write {name}: "
                              f"{_describe(exc)}; it stays in memory for this session")
 
     return SafeFileHistory(path)

@@ -13,8 +13,9 @@ INTERNAL = "<interp-shell>"     # as interpcli._shell_sub names its code (that m
                                 # import in the shell would load it here for nothing)
 
 
-_COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
-             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
+_COMPOUND: tuple[type[ast.stmt], ...] = (
+    ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
 if hasattr(ast, "TryStar"):
     _COMPOUND += (ast.TryStar,)
 

@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from helpers import assert_one_line_error, interp, write
 
 pytestmark = pytest.mark.timeout(180)

@@ -31,8 +31,9 @@ def test_streams_not_given_are_sys_streams_when_asked(monkeypatch):
 
 def test_main_makes_the_environment_with_its_program_name(monkeypatch, capsys):
     """The program name given to main() prefixes interp's own one-line errors."""
-    import interpcli.cli as entry
     import pytest
+
+    import interpcli.cli as entry
     previous = environment.current()
     try:
         with pytest.raises(SystemExit) as exc:

@@ -8,7 +8,6 @@ import os
 import sys
 
 import pytest
-
 from helpers import assert_same_as_python, interp, python_and_interp, write
 
 pytestmark = pytest.mark.timeout(120)

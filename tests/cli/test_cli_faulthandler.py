@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-
 from helpers import assert_same_as_python, interp, python_and_interp, write
 
 pytestmark = pytest.mark.timeout(120)

@@ -4,7 +4,6 @@ all) or equal once NFKC-normalized are one-line usage errors (status 2) found be
 interpreter runs; a script that clears sys.modules or replaces __import__ still gets
 python's own traceback."""
 import pytest
-
 from helpers import assert_one_line_error, assert_same_as_python, interp, python_and_interp
 
 

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from helpers import INTERP, assert_one_line_error, interp, write
 
 pytestmark = pytest.mark.timeout(120)

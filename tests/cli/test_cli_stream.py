@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from helpers import INTERP, interp, write
 
 pytestmark = pytest.mark.timeout(180)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import INTERP
 
 pytestmark = pytest.mark.timeout(120)

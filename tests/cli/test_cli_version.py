@@ -6,8 +6,9 @@ import importlib.metadata
 import os
 import re
 
-import interpcli
 from helpers import interp
+
+import interpcli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -1,8 +1,8 @@
 """cli.early: the interpreters `interp run`/`interp pipe` begin creating before the rest of
 interp is loaded (spares, nameless until their program takes them), handed over by name,
 owned by cli.main() as a context manager."""
-from interpcli import _lowlevel
 import interpcli
+from interpcli import _lowlevel
 from interpcli.cli.early import EarlyInterpreters
 from interpcli.cli.quickargs import parse
 

@@ -8,7 +8,6 @@ import sys
 import zipfile
 
 import pytest
-
 from helpers import assert_same_as_python, python_and_interp, write
 
 pytestmark = pytest.mark.timeout(120)

@@ -7,7 +7,6 @@ from a subinterpreter dies in CPython). Each program runs under `python` and und
 from __future__ import annotations
 
 import pytest
-
 from helpers import assert_same_as_python, interp, python_and_interp, write
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from helpers import INTERP, assert_same_as_python, python_and_interp, write
 
 
@@ -50,8 +49,8 @@ def read_line(p, limit=30.0) -> bytes:
 
 def drive(argv, steps, env=None, delay=0.0):
     """Run argv; for each (expected line prefix, signal or None) in steps, wait for a
-    line starting with the prefix, then (after delay seconds) send the signal. Returns (status, lines, stderr,
-    latencies): the seconds from each signal to the next line."""
+    line starting with the prefix, then (after delay seconds) send the signal. Returns
+    (status, lines, stderr, latencies): the seconds from each signal to the next line."""
     p = start(argv, env)
     lines, latencies = [], []
     sent = None

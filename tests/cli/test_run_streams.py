@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import INTERP, write
 
 pytestmark = pytest.mark.timeout(120)

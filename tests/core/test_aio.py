@@ -500,8 +500,8 @@ def test_example_server_answers(tmp_path):
 
 def test_bench_aio_server_quick_run():
     r = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_aio_server.py"),
-                        "--duration", "0.5", "--warmup", "0.2", "--concurrency", "4", "--rounds", "1",
-                        "--n", "2000", "--json"],
+                        "--duration", "0.5", "--warmup", "0.2", "--concurrency", "4",
+                        "--rounds", "1", "--n", "2000", "--json"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     import json

@@ -218,7 +218,7 @@ def test_channels_mapping_validation(interp):
     with pytest.raises(TypeError, match="channel end"):
         interp.run("pass", channels={"x": b"no"})
     import types
-    r = interp.run("assert channels.x.id == %d" % send.id, channels=types.SimpleNamespace(x=send))
+    r = interp.run(f"assert channels.x.id == {send.id}", channels=types.SimpleNamespace(x=send))
     r.check()
     assert r.channels == ("x",)
 
@@ -235,7 +235,8 @@ def test_ctrl_c_interrupts_a_wait_in_the_main_thread(op):
     import signal
     recv, send = interpcli.create_channel()
     fn = recv.recv if op == "recv" else (lambda: getattr(send, op)(b"never taken"))
-    timer = threading.Timer(0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    timer = threading.Timer(0.2, signal.pthread_kill,
+                            (threading.main_thread().ident, signal.SIGINT))
     timer.start()
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):

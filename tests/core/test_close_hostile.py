@@ -5,12 +5,8 @@ shared-GIL interpreters. The close runs those steps before ending the interprete
 waits for the threads (or refuses), never aborts ("Py_EndInterpreter: not the last
 thread"). And creation under an address-space limit raises MemoryError, never aborts.
 Every scenario runs in a child process: an abort must not end the test run."""
-import os
-import sys
-import textwrap
 
 import pytest
-
 from helpers import interp as run_interp
 from helpers import run_python, write
 

@@ -1,17 +1,15 @@
 """Lifecycle holes of the core (issue 9, items 4-10), each reproduced first. Tests that
 could crash the process run in a fresh one."""
 import re
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 import interpcli
 from interpcli import _lowlevel
-
-from helpers import run_python
 
 SRC = Path(interpcli.__file__).parent / "_native" / "src"
 

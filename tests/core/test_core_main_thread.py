@@ -4,10 +4,9 @@ The presets: daemon threads and os.exec*() unless strict; os.fork() never."""
 import threading
 
 import pytest
+from helpers import run_python
 
 import interpcli
-
-from helpers import run_python
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,7 +42,7 @@ def test_every_run_is_on_the_main_thread_from_any_os_thread():
                 t.start()
                 t.join()
             interp.close()
-    """ % WHO)
+    """ % WHO)  # noqa: UP031 (the program holds braces)
     assert p.returncode == 0 and p.stderr == "", p.stderr
     one = ["MainThread True False True ['MainThread']",
            "MainThread True False True ['MainThread', 'bg']",
@@ -63,7 +62,8 @@ def test_main_interpreter_keeps_its_own_main_thread():
     assert threading.main_thread().ident == threading.get_ident()
 
 
-DAEMON = "import threading, time\nthreading.Thread(target=time.sleep, args=(0.05,), daemon=True).start()\n"
+DAEMON = ("import threading, time\n"
+          "threading.Thread(target=time.sleep, args=(0.05,), daemon=True).start()\n")
 EXEC = "import os\nos.execv('/bin/true', ['true'])\n"     # refused before it replaces us
 FORK = "import os\nos.fork()\n"
 

@@ -1,13 +1,10 @@
 """Interpreters through the public API: create, list, run, results, close."""
-import io
-import sys
 import threading
 import time
 
 import pytest
 
 import interpcli
-from helpers import run_python
 
 
 def test_create_isolated_and_list(interp):
@@ -24,6 +21,7 @@ def test_one_handle_per_id_while_it_lives():
     entry goes too (the interpreter lives on), and the next handle is cached in turn,
     also when handles die in other threads at the same time."""
     import gc
+
     from interpcli import interpreter as module
     interp = interpcli.create()
     iid = interp.id
@@ -342,6 +340,7 @@ def test_ctrl_c_just_as_a_run_starts_always_stops_it():
     # run and surface as KeyboardInterrupt carrying the result, never leave it running.
     import os
     import signal
+
     from interpcli.channels import create_duplex
     ch = create_duplex()
     i = interpcli.create()

@@ -5,11 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import interp, run_python
 
 import interpcli
 from interpcli import _lowlevel
-
-from helpers import interp, run_python
 
 SETUP_PY = Path(interpcli.__file__).parent.parent / "setup.py"
 

@@ -1,7 +1,6 @@
 """The process never dies: ending Python with interpreters alive, runs going on in threads,
 waits blocked on channels, or lent memory still viewed exits cleanly on 3.12 and 3.13."""
 import pytest
-
 from helpers import run_python
 
 SCENARIOS = {

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from interpcli.results import InterpreterRef, RunResult, _DEFAULTS, _FIELDS
+from interpcli.results import _DEFAULTS, _FIELDS, InterpreterRef, RunResult
 
 
 def _twin():

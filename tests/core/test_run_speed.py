@@ -13,7 +13,6 @@ stuck bit raises that figure by about half; a worn interpreter's figure is held 
 import statistics
 
 import interpcli
-
 from interpcli.interpreter import create_fresh
 
 WORK = """

@@ -9,8 +9,6 @@ import textwrap
 
 import pytest
 
-from helpers import run_python
-
 PRELUDE = """
 import os, sys, time, interpcli
 from interpcli import _lowlevel, _spare

@@ -4,14 +4,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from helpers import run_python
+
 from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, InterpreterPoolExecutor
 from interpcli.interpreters.executor import BrokenInterpreterPool
 
 if sys.version_info >= (3, 14):     # a task's failure is the stdlib's own class there
-    from concurrent.interpreters import ExecutionFailed  # noqa: F811
+    from concurrent.interpreters import ExecutionFailed
 
 
 def square(x):
@@ -190,7 +190,7 @@ def test_a_task_that_does_not_rebuild_there_fails_its_future():
         def m(self):
             return 1
     with InterpreterPoolExecutor(1) as ex:
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 (whichever error rebuilding it raises)
             ex.submit(Local().m).result(timeout=60)
         assert ex.submit(square, 2).result(timeout=60) == 4
 

@@ -8,8 +8,8 @@ import textwrap
 import threading
 
 import pytest
-
 from helpers import run_python
+
 from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, Interpreter
 
@@ -318,6 +318,7 @@ def test_api_surface_matches_cpython_3_13():
     from test.support import interpreters as stdlib
     from test.support.interpreters import channels as std_channels
     from test.support.interpreters import queues as std_queues
+
     from interpcli.interpreters import _queues, channels
     for name in stdlib.__all__:
         assert hasattr(interpreters, name), name

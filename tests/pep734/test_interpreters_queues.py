@@ -9,7 +9,13 @@ import pytest
 from interpcli import interpreters
 from interpcli.interpreters import _queues
 from interpcli.interpreters._queues import (
-    UNBOUND, UNBOUND_ERROR, UNBOUND_REMOVE, ItemInterpreterDestroyed, QueueEmpty, QueueFull)
+    UNBOUND,
+    UNBOUND_ERROR,
+    UNBOUND_REMOVE,
+    ItemInterpreterDestroyed,
+    QueueEmpty,
+    QueueFull,
+)
 
 
 def test_create_and_attributes():

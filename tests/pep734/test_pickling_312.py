@@ -5,7 +5,6 @@ pickler there. Each case runs in a fresh process, which must end cleanly."""
 from __future__ import annotations
 
 import pytest
-
 from helpers import run_python
 
 

@@ -6,8 +6,8 @@ import time
 from concurrent.futures import CancelledError, as_completed, wait
 
 import pytest
-
 from helpers import run_python
+
 from interpcli.interpreters import InterpreterPoolExecutor
 
 
@@ -215,7 +215,8 @@ def test_a_stateless_function_of_main_needs_no_pickle_in_the_worker():
                 total += i * i % 7
             return total
 
-        probe = "[m for m in ('pickle', 'interpcli.interpreters') if m in __import__('sys').modules]"
+        probe = ("[m for m in ('pickle', 'interpcli.interpreters') "
+                 "if m in __import__('sys').modules]")
         with InterpreterPoolExecutor(1) as ex:
             print(list(ex.map(work, [10, 20])) == [work(10), work(20)])
             print(ex.submit(eval, probe).result())

@@ -21,7 +21,8 @@ def completer():
 
 def complete(completer, text):
     doc = Document(text, len(text))
-    return [c.text for c in completer.get_completions(doc, CompleteEvent(completion_requested=True))]
+    event = CompleteEvent(completion_requested=True)
+    return [c.text for c in completer.get_completions(doc, event)]
 
 
 def test_command_names(completer):
@@ -34,7 +35,8 @@ def test_command_names(completer):
 def test_command_names_replace_the_prefix_too(completer):
     doc = Document("%sp", 3)
     (c,) = completer.get_completions(doc, CompleteEvent())
-    assert c.start_position == -3 and c.display_meta_text == "create an interpreter and switch to it"
+    assert c.start_position == -3
+    assert c.display_meta_text == "create an interpreter and switch to it"
 
 
 def test_interpreter_names(completer):

@@ -170,7 +170,7 @@ def test_send_expressions_that_raise_or_exit(session):
     assert "raised GeneratorExit" in out
     assert "%send: 1/0 raised ZeroDivisionError: division by zero" in out
     assert "is a str; channels carry bytes" in out
-    assert "b'fine'" in out and not shell.exiting or "b'fine'\n" in out
+    assert ("b'fine'" in out and not shell.exiting) or "b'fine'\n" in out
     assert "internal error" not in out
 
 

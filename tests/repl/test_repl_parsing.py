@@ -249,6 +249,7 @@ def test_enter_runs_or_opens_a_line(text, at_end, accept):
 
 def test_highlighting_python_and_commands():
     from prompt_toolkit.document import Document
+
     from interpcli.repl.ui import ShellLexer
     lexer = ShellLexer()
     line = lexer.lex_document(Document("%spawn w --shared-gil"))(0)
@@ -261,9 +262,11 @@ def test_highlighting_python_and_commands():
 
 def test_tracebacks_are_coloured_only_on_a_terminal(monkeypatch, capsys):
     import re
+
     from interpcli.repl import render
     from interpcli.results import InterpreterRef, RunResult
-    tb = 'Traceback (most recent call last):\n  File "<in-1>", line 1, in <module>\nZeroDivisionError: division by zero\n'
+    tb = ('Traceback (most recent call last):\n  File "<in-1>", line 1, in <module>\n'
+          'ZeroDivisionError: division by zero\n')
     result = RunResult("1/0", (), False, InterpreterRef(1, "w"), "ZeroDivisionError",
                        "division by zero", tb, 1)
     render.show_failure(result)

@@ -9,7 +9,8 @@ import pytest
 pexpect = pytest.importorskip("pexpect")
 
 TIMEOUT = 60    # generous: the machine is small and shared
-pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning")
 
 
 def prompt(name):

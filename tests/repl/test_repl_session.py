@@ -31,7 +31,8 @@ def session(capsys):
     before = shell_names()
 
     def run(keys, shell=None, during=None):
-        assert keys.endswith(("\x04", "exit\r", "exit()\r")), "a session must end, or it waits for keys"
+        assert keys.endswith(("\x04", "exit\r", "exit()\r")), \
+            "a session must end, or it waits for keys"
         shell = shell or Shell()
         sigint = signal.getsignal(signal.SIGINT)
         helper = None
@@ -136,8 +137,9 @@ def test_spawn_use_list_close(session):
 
 
 def test_the_prompt_names_the_current_interpreter():
-    from interpcli.repl.ui import prompt_message
     from types import SimpleNamespace
+
+    from interpcli.repl.ui import prompt_message
     assert "".join(t for _s, t in prompt_message(SimpleNamespace(current="w"))) == "w >>> "
     assert "(none)" in "".join(t for _s, t in prompt_message(SimpleNamespace(current=None)))
 

@@ -22,7 +22,7 @@ def scaled(n: int, minimum: int = 1) -> int:
 
 def report(test: str, **figures) -> None:
     """Record a test's measured figures."""
-    figures = {"test": test, "python": "%d.%d.%d" % sys.version_info[:3], **figures}
+    figures = {"test": test, "python": "{}.{}.{}".format(*sys.version_info[:3]), **figures}
     line = json.dumps(figures, sort_keys=False)
     print("\nFIGURES " + line)
     path = os.environ.get("INTERPCLI_STRESS_REPORT")

@@ -17,7 +17,6 @@ import os
 import sys
 
 import pytest
-
 from stress_util import report, run_python, scaled
 
 CHURN = r"""

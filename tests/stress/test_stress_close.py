@@ -10,7 +10,6 @@ import random
 import time
 
 import pytest
-
 from stress_util import report, run_python, scaled
 
 # Pieces of a script. `work(d)` sleeps d seconds and counts itself on channels.done.
@@ -97,6 +96,6 @@ def test_close_fuzz_against_scripts_that_act_while_closing():
     took = time.monotonic() - t0
     assert "Fatal Python error" not in p.stderr, f"seed {seed}: {p.stderr[-3000:]}"
     assert p.returncode == 0, f"seed {seed}: {p.stderr[-3000:]}"
-    line = next(l for l in p.stdout.splitlines() if l.startswith("OUTCOMES"))
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("OUTCOMES"))
     report("close fuzz", seed=seed, cases=n, outcomes=line[len("OUTCOMES "):],
            seconds=round(took, 2))

@@ -1,16 +1,13 @@
 """Process exit at any moment: a normal end, sys.exit, SIGINT, SIGTERM or the reader of
 stdout going away, while interpreters run, block on channels, hold threads or lend memory.
 The status is the one python gives, and never "Fatal Python error", a core dump or a hang."""
-import os
 import random
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
-
 from stress_util import report
 
 PRELUDE = r"""
@@ -84,7 +81,8 @@ def finish(proc, timeout=60):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        raise AssertionError(f"the process hung; stderr: {err.decode(errors='replace')}")
+        raise AssertionError(
+            f"the process hung; stderr: {err.decode(errors='replace')}") from None
     return out, err.decode(errors="replace")
 
 

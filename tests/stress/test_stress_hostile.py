@@ -1,17 +1,14 @@
 """Hostile input to the API and to `interp`: each gives a clear error or the right result,
 never a crash, a hang or a busy wait."""
-import os
-import resource
-import signal
 import subprocess
 import sys
 import threading
 import time
 
 import pytest
+from stress_util import report
 
 import interpcli
-from stress_util import report, run_python
 
 INTERP = [sys.executable, "-m", "interpcli"]
 

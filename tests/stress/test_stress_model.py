@@ -8,11 +8,10 @@ from collections import deque
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
-                                 rule)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from stress_util import report
 
 import interpcli
-from stress_util import report
 
 OPEN, CLOSED_SEND, CLOSED_RECV = 0, 1, 2
 ACTORS = ["main", "a", "b"]

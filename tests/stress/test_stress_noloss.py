@@ -2,14 +2,12 @@
 send, send_nowait, send_buffer and send_buffer_nowait. Every message arrives exactly once,
 each sender's order is kept on every channel, and payload checksums match."""
 import json
-import threading
 import time
-import zlib
 
 import pytest
+from stress_util import Runner, report, rss_mb, scaled
 
 import interpcli
-from stress_util import Runner, report, rss_mb, scaled
 
 SENDERS = RECEIVERS = CHANNELS = 4
 

@@ -7,10 +7,10 @@ import threading
 import time
 
 import pytest
+from stress_util import Runner, report, scaled
 
 import interpcli
 from interpcli import _lowlevel
-from stress_util import Runner, report, scaled
 
 CLOSED = "interpcli.ChannelClosedError"
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from stress_util import report, scaled
 
 HAMMER = r"""

@@ -1,13 +1,12 @@
 """Width: 64 interpreters alive at once, all running, passing tokens around a ring of
 channels, then closed."""
 import struct
-import threading
 import time
 
 import pytest
+from stress_util import Runner, os_threads, report, rss_mb, scaled
 
 import interpcli
-from stress_util import Runner, os_threads, report, rss_mb, scaled
 
 WIDTH = 64
 
@@ -56,7 +55,7 @@ def test_64_interpreters_exchange_messages():
         assert all(i.is_running() for i in interps)
         rss_all = rss_mb() - rss0
         t1 = time.perf_counter()
-        for i in range(WIDTH):
+        for _ in range(WIDTH):
             go_s.send_nowait(b"go")
         finals = {}
         for _ in range(WIDTH):

@@ -24,7 +24,7 @@
 /* 3.12 cannot make a second thread state after deleting an interpreter's first one
  * (fatal: "init_threadstate: thread state already initialized"): keep the first for the
  * end. 3.13+ end with a fresh thread state made on the ending thread (3.14 caches C stack
- * bounds per thread state). */
+ * bounds per thread state). docs/design.md lists these pitfalls. */
 #if PY_VERSION_HEX < 0x030D0000
 #define IC_KEEP_HOME 1
 #else
