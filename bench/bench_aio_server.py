@@ -15,6 +15,7 @@ The servers stay up side by side and `--rounds` turns of load take turns between
 (rotating order): medians per backend are printed, with every round's figures. Prints
 requests per second and latency percentiles; `--json` for machines. The machine is shared
 and noisy: run it several times and compare within one run."""
+
 from __future__ import annotations
 
 import argparse
@@ -49,15 +50,33 @@ def _time(fn, arg) -> float:
 
 
 def start_server(backend: str, workers: int, uvloop: bool):
-    cmd = [sys.executable, str(EXAMPLE), "--port", "0", "--backend", backend,
-           "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        str(EXAMPLE),
+        "--port",
+        "0",
+        "--backend",
+        backend,
+        "--workers",
+        str(workers),
+    ]
     if uvloop:
         cmd.append("--uvloop")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(EXAMPLE.parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                                 if p]))
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, preexec_fn=_sigint_default)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [str(EXAMPLE.parent)]
+            + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+    )
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_sigint_default,
+    )
     line = proc.stdout.readline()
     if not line.startswith("serving on"):
         proc.kill()
@@ -79,8 +98,7 @@ def stop_server(proc) -> None:
         proc.wait()
 
 
-async def load(port: int, payload: bytes, concurrency: int, warmup: float,
-               duration: float) -> dict:
+async def load(port: int, payload: bytes, concurrency: int, warmup: float, duration: float) -> dict:
     loop = asyncio.get_running_loop()
     start = loop.time()
     measure_from = start + warmup
@@ -111,9 +129,15 @@ async def load(port: int, payload: bytes, concurrency: int, warmup: float,
 
     def pct(p):
         return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] * 1e3 if lat else float("nan")
-    return {"requests": len(lat), "rps": len(lat) / duration, "p50_ms": pct(50),
-            "p99_ms": pct(99), "max_ms": lat[-1] * 1e3 if lat else float("nan"),
-            "errors": errors}
+
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / duration,
+        "p50_ms": pct(50),
+        "p99_ms": pct(99),
+        "max_ms": lat[-1] * 1e3 if lat else float("nan"),
+        "errors": errors,
+    }
 
 
 def _median(xs):
@@ -125,29 +149,46 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per round")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="turns per backend, interleaved (medians are reported)")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="turns per backend, interleaved (medians are reported)",
+    )
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--n", type=int, default=0, help="work size (default: calibrated to 1 ms)")
-    ap.add_argument("--backends", default="",
-                    help="comma-separated (default: interp,process[,stdlib-interp on 3.14+])")
+    ap.add_argument(
+        "--backends",
+        default="",
+        help="comma-separated (default: interp,process[,stdlib-interp on 3.14+])",
+    )
     ap.add_argument("--uvloop", action="store_true", help="servers run on uvloop")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     backends = [b for b in args.backends.split(",") if b] or (
-        ["interp", "process"] + (["stdlib-interp"] if sys.version_info >= (3, 14) else []))
+        ["interp", "process"] + (["stdlib-interp"] if sys.version_info >= (3, 14) else [])
+    )
     n = args.n or calibrate()
     work_ms = min(_time(handle, str(n).encode()) for _ in range(20)) * 1e3
     payload = f"{n}\n".encode()
-    out = {"python": sys.version.split()[0], "n": n, "work_ms": work_ms,
-           "concurrency": args.concurrency, "workers": args.workers,
-           "duration": args.duration, "results": {}}
+    out = {
+        "python": sys.version.split()[0],
+        "n": n,
+        "work_ms": work_ms,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "duration": args.duration,
+        "results": {},
+    }
     if not args.json:
-        print(f"Python {out['python']}: work n={n} ({work_ms:.2f} ms here), "
-              f"{args.workers} workers, concurrency {args.concurrency}, {args.rounds} rounds "
-              f"of {args.duration:g} s each", flush=True)
+        print(
+            f"Python {out['python']}: work n={n} ({work_ms:.2f} ms here), "
+            f"{args.workers} workers, concurrency {args.concurrency}, {args.rounds} rounds "
+            f"of {args.duration:g} s each",
+            flush=True,
+        )
     # every server stays up; the rounds take turns (the order rotates), so a burst of
     # load from elsewhere on the machine hits each backend alike; medians are reported
     servers = {}
@@ -156,11 +197,19 @@ def main():
             servers[backend] = start_server(backend, args.workers, args.uvloop)
         rounds: dict = {b: [] for b in backends}
         for r in range(args.rounds):
-            order = backends[r % len(backends):] + backends[:r % len(backends)]
+            order = backends[r % len(backends) :] + backends[: r % len(backends)]
             for backend in order:
-                rounds[backend].append(asyncio.run(load(
-                    servers[backend][1], payload, args.concurrency, args.warmup,
-                    args.duration)))
+                rounds[backend].append(
+                    asyncio.run(
+                        load(
+                            servers[backend][1],
+                            payload,
+                            args.concurrency,
+                            args.warmup,
+                            args.duration,
+                        )
+                    )
+                )
     finally:
         for proc, _port in servers.values():
             stop_server(proc)
@@ -172,9 +221,12 @@ def main():
         res["p99_ms_rounds"] = [round(x["p99_ms"], 1) for x in runs]
         out["results"][backend] = res
         if not args.json:
-            print(f"  {backend:<14} {res['rps']:8.0f} req/s   p50 {res['p50_ms']:7.2f} ms   "
-                  f"p99 {res['p99_ms']:7.2f} ms   (rounds: req/s {res['rps_rounds']}, "
-                  f"p99 {res['p99_ms_rounds']})  errors {res['errors']}", flush=True)
+            print(
+                f"  {backend:<14} {res['rps']:8.0f} req/s   p50 {res['p50_ms']:7.2f} ms   "
+                f"p99 {res['p99_ms']:7.2f} ms   (rounds: req/s {res['rps_rounds']}, "
+                f"p99 {res['p99_ms_rounds']})  errors {res['errors']}",
+                flush=True,
+            )
     anchors = [r for b, r in out["results"].items() if b != "interp"]
     if "interp" in out["results"] and anchors:
         best = max(anchors, key=lambda r: r["rps"])
@@ -182,8 +234,10 @@ def main():
         out["rps_ratio_vs_best_anchor"] = ours["rps"] / best["rps"]
         out["p99_ratio_vs_best_anchor"] = ours["p99_ms"] / best["p99_ms"]
         if not args.json:
-            print(f"  interp vs best anchor: {out['rps_ratio_vs_best_anchor']:.2f}x req/s, "
-                  f"p99 {out['p99_ratio_vs_best_anchor']:.2f}x (lower is better)")
+            print(
+                f"  interp vs best anchor: {out['rps_ratio_vs_best_anchor']:.2f}x req/s, "
+                f"p99 {out['p99_ratio_vs_best_anchor']:.2f}x (lower is better)"
+            )
     if args.json:
         print(json.dumps(out))
 

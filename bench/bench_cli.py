@@ -11,6 +11,7 @@
     python bench/bench_cli.py --size-mib 1024 --rounds 40 --pipe-rounds 5
 
 Uses the `interp` script beside sys.executable (falls back to `python -m interpcli`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -63,12 +64,15 @@ def bench_startup(rounds: int, tmp: str) -> dict:
         f.write('print("hello")\n')
     cases = {
         "python hello.py": [sys.executable, hello],
-        "floor: python -c 'import click, _interpreters; create/run/destroy'":
-            [sys.executable, "-c", FLOOR.format(hello=hello)],
+        "floor: python -c 'import click, _interpreters; create/run/destroy'": [
+            sys.executable,
+            "-c",
+            FLOOR.format(hello=hello),
+        ],
         "interp run hello.py": [*interp_command(), "run", hello],
     }
     times = {k: [] for k in cases}
-    for cmd in cases.values():      # warm the caches
+    for cmd in cases.values():  # warm the caches
         timed(cmd, stdout=subprocess.DEVNULL)
     for _ in range(rounds):
         for name, cmd in cases.items():
@@ -87,8 +91,10 @@ def bench_pipe(rounds: int, size_mib: int, tmp: str) -> dict:
         f.write(PASS_PYTHON)
     py = sys.executable
     shell = f"{py} {stage} < {data} | {py} {stage} | {py} {stage} > /dev/null"
-    interp = " ".join(interp_command()) + \
-        f" pipe {PASS_INTERP} {PASS_INTERP} {PASS_INTERP} < {data} > /dev/null"
+    interp = (
+        " ".join(interp_command())
+        + f" pipe {PASS_INTERP} {PASS_INTERP} {PASS_INTERP} < {data} > /dev/null"
+    )
     cases = {
         "python | python | python (shell pipes)": ["sh", "-c", shell],
         "interp pipe pass pass pass": ["sh", "-c", interp],
@@ -105,8 +111,10 @@ def bench_pipe(rounds: int, size_mib: int, tmp: str) -> dict:
 def show(title: str, times: dict, unit: str, scale: float) -> None:
     print(title)
     for name, ts in times.items():
-        print(f"  {name:<68} min {min(ts) * scale:8.1f} {unit}   median "
-              f"{statistics.median(ts) * scale:8.1f} {unit}")
+        print(
+            f"  {name:<68} min {min(ts) * scale:8.1f} {unit}   median "
+            f"{statistics.median(ts) * scale:8.1f} {unit}"
+        )
 
 
 def main() -> None:
@@ -118,8 +126,10 @@ def main() -> None:
     ap.add_argument("--skip-startup", action="store_true")
     opts = ap.parse_args()
     v = sys.version_info
-    print(f"Python {v.major}.{v.minor}.{v.micro}, {os.cpu_count()} CPUs, interp: "
-          f"{' '.join(interp_command())}")
+    print(
+        f"Python {v.major}.{v.minor}.{v.micro}, {os.cpu_count()} CPUs, interp: "
+        f"{' '.join(interp_command())}"
+    )
     tmp = tempfile.mkdtemp(prefix="interp-bench-")
     try:
         if not opts.skip_startup:
@@ -128,23 +138,34 @@ def main() -> None:
             names = list(t)
             med = {k: statistics.median(v) for k, v in t.items()}
             mins = {k: min(v) for k, v in t.items()}
-            print(f"  interp run / floor: median {med[names[2]] / med[names[1]]:.2f}x, "
-                  f"min {mins[names[2]] / mins[names[1]]:.2f}x (target <= 1.00x); "
-                  f"interp run / python hello.py: median "
-                  f"{med[names[2]] / med[names[0]]:.2f}x")
+            print(
+                f"  interp run / floor: median {med[names[2]] / med[names[1]]:.2f}x, "
+                f"min {mins[names[2]] / mins[names[1]]:.2f}x (target <= 1.00x); "
+                f"interp run / python hello.py: median "
+                f"{med[names[2]] / med[names[0]]:.2f}x"
+            )
         if not opts.skip_pipe:
             t = bench_pipe(opts.pipe_rounds, opts.size_mib, tmp)
-            show(f"pipe: {opts.size_mib} MiB file -> 3 pass-through stages -> /dev/null "
-                 f"({opts.pipe_rounds} rounds)", t, "s", 1.0)
+            show(
+                f"pipe: {opts.size_mib} MiB file -> 3 pass-through stages -> /dev/null "
+                f"({opts.pipe_rounds} rounds)",
+                t,
+                "s",
+                1.0,
+            )
             names = list(t)
             med = {k: statistics.median(v) for k, v in t.items()}
             mins = {k: min(v) for k, v in t.items()}
             mb = opts.size_mib * (1 << 20) / 1e9
-            print(f"  throughput: shell {mb / med[names[0]]:.2f} GB/s, interp pipe "
-                  f"{mb / med[names[1]]:.2f} GB/s (medians)")
-            print(f"  speed-up interp pipe vs shell: median "
-                  f"{med[names[0]] / med[names[1]]:.2f}x, best "
-                  f"{mins[names[0]] / mins[names[1]]:.2f}x (target >= 2x)")
+            print(
+                f"  throughput: shell {mb / med[names[0]]:.2f} GB/s, interp pipe "
+                f"{mb / med[names[1]]:.2f} GB/s (medians)"
+            )
+            print(
+                f"  speed-up interp pipe vs shell: median "
+                f"{med[names[0]] / med[names[1]]:.2f}x, best "
+                f"{mins[names[0]] / mins[names[1]]:.2f}x (target >= 2x)"
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -4,6 +4,7 @@
     python bench/bench_core.py pingpong   # one of: pingpong stream create parallel
 
 The machine is shared and noisy: compare the ratios, not the absolute times."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -20,9 +21,10 @@ rows: list[tuple[str, str, str, str]] = []
 
 def report(name, ours, anchor, ratio, target):
     rows.append((name, ours, anchor, f"{ratio:,.1f}x (target {target})"))
-    print(f"{name:<34} ours {ours:>14}  anchor {anchor:>16}  ratio {ratio:>10,.1f}x  "
-          f"target {target}", flush=True)
-
+    print(
+        f"{name:<34} ours {ours:>14}  anchor {anchor:>16}  ratio {ratio:>10,.1f}x  target {target}",
+        flush=True,
+    )
 
 
 class Worker:
@@ -33,8 +35,11 @@ class Worker:
         self.interp = interpcli.create()
         r_in, self.send = interpcli.create_channel()
         self.recv, s_out = interpcli.create_channel()
-        self.thread = threading.Thread(target=self.interp.run, args=(code,),
-                                       kwargs={"channels": {"inp": r_in, out_name: s_out}})
+        self.thread = threading.Thread(
+            target=self.interp.run,
+            args=(code,),
+            kwargs={"channels": {"inp": r_in, out_name: s_out}},
+        )
         self.thread.start()
 
     def finish(self) -> None:
@@ -55,7 +60,7 @@ def pingpong_ours(n=50_000) -> float:
     w = Worker(ECHO)
     s_in, r_out = w.send, w.recv
     msg = b"12345678"
-    for _ in range(2000):   # warm-up
+    for _ in range(2000):  # warm-up
         s_in.send(msg)
         r_out.recv()
     t0 = time.perf_counter()
@@ -120,8 +125,7 @@ class StdlibWorker:
 
 
 def pingpong_stdlib(n=20) -> float | None:
-    w = StdlibWorker.start("while (m := inp.recv()) != b'stop':\n"
-                           "    out.send(m)\n")
+    w = StdlibWorker.start("while (m := inp.recv()) != b'stop':\n    out.send(m)\n")
     if w is None:
         return None
     s_in, r_out = w.send, w.recv
@@ -159,9 +163,11 @@ def wake_latency_ours(n=200, gap=0.002) -> float:
 
 
 def wake_latency_stdlib(n=100, gap=0.002) -> float | None:
-    w = StdlibWorker.start("import time\n"
-                           "while (m := inp.recv()) != b'stop':\n"
-                           "    out.send_nowait(str(time.perf_counter_ns() - int(m)).encode())\n")
+    w = StdlibWorker.start(
+        "import time\n"
+        "while (m := inp.recv()) != b'stop':\n"
+        "    out.send_nowait(str(time.perf_counter_ns() - int(m)).encode())\n"
+    )
     if w is None:
         return None
     s_in, r_out = w.send, w.recv
@@ -177,17 +183,32 @@ def wake_latency_stdlib(n=100, gap=0.002) -> float | None:
 def bench_pingpong():
     ours = pingpong_ours()
     pipe = pingpong_pipe()
-    report("ping-pong 8 B vs mp.Pipe", f"{ours * 1e6:.2f} us", f"{pipe * 1e6:.2f} us",
-           pipe / ours, ">= 10x")
+    report(
+        "ping-pong 8 B vs mp.Pipe",
+        f"{ours * 1e6:.2f} us",
+        f"{pipe * 1e6:.2f} us",
+        pipe / ours,
+        ">= 10x",
+    )
     std = pingpong_stdlib()
     if std is not None:
-        report("ping-pong 8 B vs stdlib channel", f"{ours * 1e6:.2f} us", f"{std * 1e6:,.0f} us",
-               std / ours, ">= 1000x")
+        report(
+            "ping-pong 8 B vs stdlib channel",
+            f"{ours * 1e6:.2f} us",
+            f"{std * 1e6:,.0f} us",
+            std / ours,
+            ">= 1000x",
+        )
     ours = wake_latency_ours()
     std = wake_latency_stdlib()
     if std is not None:
-        report("wake a waiting receiver vs stdlib", f"{ours * 1e6:.1f} us", f"{std * 1e6:,.0f} us",
-               std / ours, "(median, one way)")
+        report(
+            "wake a waiting receiver vs stdlib",
+            f"{ours * 1e6:.1f} us",
+            f"{std * 1e6:,.0f} us",
+            std / ours,
+            "(median, one way)",
+        )
 
 
 # ---------------------------------------------------------------- streaming 1 MiB
@@ -204,7 +225,7 @@ channels.ack.send_nowait(str(n).encode())
 def stream_ours(method: str, count=2000, size=MiB) -> float:
     w = Worker(SINK, out_name="ack")
     s_in, r_ack = w.send, w.recv
-    payload = os.urandom(size)   # real pages: an all-zero bytes would copy from the zero page
+    payload = os.urandom(size)  # real pages: an all-zero bytes would copy from the zero page
     send = getattr(s_in, method)
     for _ in range(50):
         send(payload)
@@ -233,7 +254,7 @@ def stream_pipe(count=1000, size=MiB) -> float:
     a, b = mp.Pipe()
     p = mp.Process(target=_pipe_sink, args=(b,))
     p.start()
-    payload = os.urandom(size)   # real pages: an all-zero bytes would copy from the zero page
+    payload = os.urandom(size)  # real pages: an all-zero bytes would copy from the zero page
     for _ in range(20):
         a.send_bytes(payload)
     t0 = time.perf_counter()
@@ -251,8 +272,13 @@ def bench_stream():
     pipe = stream_pipe()
     for method, target in (("send", ">= 2x"), ("send_buffer", ">= 5x")):
         ours = stream_ours(method)
-        report(f"stream 1 MiB {method} vs mp.Pipe", f"{ours / 1e9:.2f} GB/s",
-               f"{pipe / 1e9:.2f} GB/s", ours / pipe, target)
+        report(
+            f"stream 1 MiB {method} vs mp.Pipe",
+            f"{ours / 1e9:.2f} GB/s",
+            f"{pipe / 1e9:.2f} GB/s",
+            ours / pipe,
+            target,
+        )
 
 
 # ---------------------------------------------------------------- create + close
@@ -278,8 +304,13 @@ def create_stdlib(n=50) -> float:
 
 def bench_create():
     ours, std = create_ours(), create_stdlib()
-    report("create+close vs _interpreters", f"{ours * 1e3:.2f} ms", f"{std * 1e3:.2f} ms",
-           std / ours, ">= 1x")
+    report(
+        "create+close vs _interpreters",
+        f"{ours * 1e3:.2f} ms",
+        f"{std * 1e3:.2f} ms",
+        std / ours,
+        ">= 1x",
+    )
     # a pooled interpreter: ready to run again right away
     i = interpcli.create()
     i.run("pass")
@@ -288,8 +319,13 @@ def bench_create():
         i.run("pass")
     reuse = (time.perf_counter() - t0) / 200
     i.close()
-    report("reused interpreter: run('pass')", f"{reuse * 1e6:.0f} us", "1 ms budget",
-           1e-3 / reuse, ">= 1x")
+    report(
+        "reused interpreter: run('pass')",
+        f"{reuse * 1e6:.0f} us",
+        "1 ms budget",
+        1e-3 / reuse,
+        ">= 1x",
+    )
 
 
 # ---------------------------------------------------------------- parallel CPU
@@ -319,14 +355,19 @@ def bench_parallel():
         t1, t2 = one(), two()
         speedups.append(2 * t1 / t2)
     best = max(speedups)
-    report("2 CPU-bound interpreters vs 1", f"{best:.2f}x work/s", "1 interpreter",
-           best, ">= 1.85x")
+    report(
+        "2 CPU-bound interpreters vs 1", f"{best:.2f}x work/s", "1 interpreter", best, ">= 1.85x"
+    )
     a.close()
     b.close()
 
 
-BENCHES = {"pingpong": bench_pingpong, "stream": bench_stream, "create": bench_create,
-           "parallel": bench_parallel}
+BENCHES = {
+    "pingpong": bench_pingpong,
+    "stream": bench_stream,
+    "create": bench_create,
+    "parallel": bench_parallel,
+}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(BENCHES)

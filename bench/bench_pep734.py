@@ -13,6 +13,7 @@ test.support.interpreters, and InterpreterPoolExecutor against the thread and pr
    ProcessPoolExecutor, each timed from creating the pool to shutting it down.
 Each figure is the best of --repeat runs (the machine is shared; the best is the least
 disturbed)."""
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,7 @@ def queue_round_trip(mod, rounds: int) -> float:
     t = threading.Thread(target=interp.exec, args=(QUEUE_ECHO,))
     t.start()
     q_in.put(-1)
-    q_out.get()         # warm: the echo loop is running
+    q_out.get()  # warm: the echo loop is running
     t0 = time.perf_counter()
     for i in range(rounds):
         q_in.put(i)
@@ -153,25 +154,24 @@ def main(argv=None) -> int:
     fig = {"python": sys.version.split()[0]}
     fig["ours_queue_rt_us"] = best(queue_round_trip, args.repeat, ours, ours_rounds) * 1e6
     for send in ("send_nowait", "send"):
-        fig[f"ours_channel_{send}_rt_us"] = best(channel_round_trip, args.repeat, ours,
-                                                 our_channels, ours_rounds, send) * 1e6
+        fig[f"ours_channel_{send}_rt_us"] = (
+            best(channel_round_trip, args.repeat, ours, our_channels, ours_rounds, send) * 1e6
+        )
     if stdlib is not None:
-        fig["stdlib_queue_rt_us"] = best(queue_round_trip, args.repeat, stdlib,
-                                         stdlib_rounds) * 1e6
+        fig["stdlib_queue_rt_us"] = best(queue_round_trip, args.repeat, stdlib, stdlib_rounds) * 1e6
         for send in ("send_nowait", "send"):
-            fig[f"stdlib_channel_{send}_rt_us"] = best(
-                channel_round_trip, args.repeat, stdlib, stdlib_channels, stdlib_rounds,
-                send) * 1e6
+            fig[f"stdlib_channel_{send}_rt_us"] = (
+                best(channel_round_trip, args.repeat, stdlib, stdlib_channels, stdlib_rounds, send)
+                * 1e6
+            )
     fig["warm_task_start_us"] = best(warm_task_start, args.repeat, 200) * 1e6
-    fig["interpreter_pool_overhead_ms"] = best(pool_overhead, args.repeat,
-                                               InterpreterPoolExecutor) * 1e3
-    fig["process_pool_overhead_ms"] = best(pool_overhead, args.repeat,
-                                           ProcessPoolExecutor) * 1e3
+    fig["interpreter_pool_overhead_ms"] = (
+        best(pool_overhead, args.repeat, InterpreterPoolExecutor) * 1e3
+    )
+    fig["process_pool_overhead_ms"] = best(pool_overhead, args.repeat, ProcessPoolExecutor) * 1e3
     fig["map_tasks"], fig["map_size"] = tasks, size
-    fig["serial_s"] = best(lambda: _timed(lambda: [work(size) for _ in range(tasks)]),
-                           args.repeat)
-    fig["interpreter_pool_s"] = best(pool_map, args.repeat, InterpreterPoolExecutor, tasks,
-                                     size)
+    fig["serial_s"] = best(lambda: _timed(lambda: [work(size) for _ in range(tasks)]), args.repeat)
+    fig["interpreter_pool_s"] = best(pool_map, args.repeat, InterpreterPoolExecutor, tasks, size)
     fig["thread_pool_s"] = best(pool_map, args.repeat, ThreadPoolExecutor, tasks, size)
     fig["process_pool_s"] = best(pool_map, args.repeat, ProcessPoolExecutor, tasks, size)
 
@@ -179,20 +179,27 @@ def main(argv=None) -> int:
         print(json.dumps(fig, indent=2))
         return 0
     print(f"Python {fig['python']}, best of {args.repeat}")
-    print(f"{'round trip main <-> subinterpreter':40} {'interpcli':>12} {'3.13 stdlib':>14} "
-          f"{'speed-up':>10}")
+    print(
+        f"{'round trip main <-> subinterpreter':40} {'interpcli':>12} {'3.13 stdlib':>14} "
+        f"{'speed-up':>10}"
+    )
     for kind in ("queue", "channel_send_nowait", "channel_send"):
         o = fig[f"ours_{kind}_rt_us"]
         s = fig.get(f"stdlib_{kind}_rt_us")
         sx = f"{s:12.1f} us" if s else f"{'n/a':>14}"
         ratio = f"{s / o:9.0f}x" if s else f"{'':>10}"
-        label = {"queue": "Queue put/get", "channel_send_nowait": "channel send_nowait/recv",
-                 "channel_send": "channel send (blocking)/recv"}[kind]
+        label = {
+            "queue": "Queue put/get",
+            "channel_send_nowait": "channel send_nowait/recv",
+            "channel_send": "channel send (blocking)/recv",
+        }[kind]
         print(f"{label:40} {o:9.2f} us {sx} {ratio}")
     print(f"{'warm InterpreterPoolExecutor task start':40} {fig['warm_task_start_us']:9.1f} us")
-    print(f"{'2-worker pool start + shutdown':40} interpreters "
-          f"{fig['interpreter_pool_overhead_ms']:.1f} ms, processes "
-          f"{fig['process_pool_overhead_ms']:.1f} ms")
+    print(
+        f"{'2-worker pool start + shutdown':40} interpreters "
+        f"{fig['interpreter_pool_overhead_ms']:.1f} ms, processes "
+        f"{fig['process_pool_overhead_ms']:.1f} ms"
+    )
     print(f"CPU-bound map, {tasks} tasks x work({size}), 2 workers, pool start-up included:")
     for name in ("serial", "interpreter_pool", "thread_pool", "process_pool"):
         v = fig[f"{name}_s"]

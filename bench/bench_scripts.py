@@ -19,6 +19,7 @@ repeats its work a few times and prints every time; a process's figure is its fa
 (noise only ever adds time), a side's figure the median over the rounds. The machine may
 be shared: read the spread of the per-round ratios that is printed with each line. Uses
 the `interp` script beside sys.executable (falls back to `python -m interpcli`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -224,7 +225,7 @@ def interp_command() -> list[str]:
 
 def script_text(name: str, quick: bool) -> str:
     source, size, quick_size, reps = WORKLOADS[name]
-    return (f"SIZE = {quick_size if quick else size}\nREPS = {reps}\n" + source + DRIVER)
+    return f"SIZE = {quick_size if quick else size}\nREPS = {reps}\n" + source + DRIVER
 
 
 def best_times(cmd) -> tuple[float, float]:
@@ -241,7 +242,7 @@ def measure(name: str, path: str, rounds: int, stdlib: bool) -> dict:
     sides = {"python": [sys.executable, path], "interp": [*interp_command(), "run", path]}
     if stdlib:
         sides["stdlib"] = [sys.executable, "-c", STDLIB, path]
-    for cmd in sides.values():      # warm the file caches and the .pyc files
+    for cmd in sides.values():  # warm the file caches and the .pyc files
         best_times(cmd)
     wall = {k: [] for k in sides}
     cpu = {k: [] for k in sides}
@@ -256,10 +257,14 @@ def measure(name: str, path: str, rounds: int, stdlib: bool) -> dict:
     for label, times in (("wall", wall), ("cpu", cpu)):
         med = {k: statistics.median(v) for k, v in times.items()}
         per_round = {k: [t / p for t, p in zip(times[k], times["python"])] for k in sides}
-        row[label] = {"median_s": med, "times_s": times,
-                      "ratio": {k: med[k] / med["python"] for k in sides if k != "python"},
-                      "round_ratio_range": {k: [min(v), max(v)] for k, v in per_round.items()
-                                            if k != "python"}}
+        row[label] = {
+            "median_s": med,
+            "times_s": times,
+            "ratio": {k: med[k] / med["python"] for k in sides if k != "python"},
+            "round_ratio_range": {
+                k: [min(v), max(v)] for k, v in per_round.items() if k != "python"
+            },
+        }
     return row
 
 
@@ -271,8 +276,10 @@ def show(row: dict) -> None:
         for k, name in (("interp", "interp run"), ("stdlib", "stdlib subinterpreter")):
             if k in m:
                 lo, hi = fig["round_ratio_range"][k]
-                line += (f" | {name} {m[k] * 1e3:8.2f} ms x{fig['ratio'][k]:.3f} "
-                         f"(rounds {lo:.2f}-{hi:.2f})")
+                line += (
+                    f" | {name} {m[k] * 1e3:8.2f} ms x{fig['ratio'][k]:.3f} "
+                    f"(rounds {lo:.2f}-{hi:.2f})"
+                )
         if label == "wall":
             line += "  within 3%" if fig["ratio"]["interp"] <= TARGET else "  NOT within 3%"
         print(line, flush=True)
@@ -282,10 +289,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 rounds, smaller sizes")
     ap.add_argument("--rounds", type=int, default=None, help="rounds per workload (11)")
-    ap.add_argument("--only", default=",".join(WORKLOADS),
-                    help=f"comma-separated subset of {','.join(WORKLOADS)}")
-    ap.add_argument("--no-stdlib", action="store_true",
-                    help="leave out the stdlib's subinterpreter side")
+    ap.add_argument(
+        "--only",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated subset of {','.join(WORKLOADS)}",
+    )
+    ap.add_argument(
+        "--no-stdlib", action="store_true", help="leave out the stdlib's subinterpreter side"
+    )
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON to FILE")
     args = ap.parse_args(argv)
     only = [w for w in args.only.split(",") if w]
@@ -293,9 +304,12 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown --only {','.join(sorted(unknown))}")
     rounds = args.rounds or (3 if args.quick else 11)
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, nice {os.nice(0)}, load "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; time inside each script, "
-          f"median of {rounds} alternating rounds", flush=True)
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, nice {os.nice(0)}, load "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; time inside each script, "
+        f"median of {rounds} alternating rounds",
+        flush=True,
+    )
     tmp = tempfile.mkdtemp(prefix="interp-bench-scripts-")
     rows = []
     try:
@@ -310,9 +324,12 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     worst = max(r["wall"]["ratio"]["interp"] for r in rows)
     worst_cpu = max(r["cpu"]["ratio"]["interp"] for r in rows)
-    print(f"interp run / python, worst workload: x{worst:.3f} elapsed, x{worst_cpu:.3f} CPU "
-          f"(target <= x{TARGET}); "
-          f"load at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(
+        f"interp run / python, worst workload: x{worst:.3f} elapsed, x{worst_cpu:.3f} CPU "
+        f"(target <= x{TARGET}); "
+        f"load at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"python": sys.version.split()[0], "rows": rows}, f, indent=1)

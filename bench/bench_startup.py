@@ -23,6 +23,7 @@ side with its anchors, printing every ratio against its target.
 
 Rounds alternate between ours and the anchors, so machine noise hits both alike; read the
 ratios (the machine is shared). Uses the `interp` script beside sys.executable."""
+
 from __future__ import annotations
 
 import argparse
@@ -49,12 +50,24 @@ rows: list[dict] = []
 
 
 def report(point, name, ours, anchor_name, anchor, ratio, target, met, unit=""):
-    row = dict(point=point, name=name, ours=ours, anchor_name=anchor_name, anchor=anchor,
-               ratio=ratio, target=target, met=met, unit=unit)
+    row = dict(
+        point=point,
+        name=name,
+        ours=ours,
+        anchor_name=anchor_name,
+        anchor=anchor,
+        ratio=ratio,
+        target=target,
+        met=met,
+        unit=unit,
+    )
     rows.append(row)
     flag = "" if met is None else ("  met" if met else "  NOT met")
-    print(f"[{point}] {name:<46} ours {ours:>10.4g} {unit:<3} {anchor_name:<26} "
-          f"{anchor:>10.4g} {unit:<3} ratio {ratio:6.3f}  target {target}{flag}", flush=True)
+    print(
+        f"[{point}] {name:<46} ours {ours:>10.4g} {unit:<3} {anchor_name:<26} "
+        f"{anchor:>10.4g} {unit:<3} ratio {ratio:6.3f}  target {target}{flag}",
+        flush=True,
+    )
 
 
 def med(xs):
@@ -62,6 +75,7 @@ def med(xs):
 
 
 # ------------------------------------------------------------------ 1. warm task
+
 
 def _warm(ex, n):
     ex.submit(int).result()
@@ -73,8 +87,12 @@ def _warm(ex, n):
 
 def bench_pool(rounds, n):
     from interpcli.interpreters import InterpreterPoolExecutor as Ours
-    makers = {"ours": lambda: Ours(1), "process": lambda: ProcessPoolExecutor(1),
-              "thread": lambda: ThreadPoolExecutor(1)}
+
+    makers = {
+        "ours": lambda: Ours(1),
+        "process": lambda: ProcessPoolExecutor(1),
+        "thread": lambda: ThreadPoolExecutor(1),
+    }
     if StdlibIPE is not None:
         makers["stdlib"] = lambda: StdlibIPE(1)
     # the process pool forks its worker on its first task: before any interpreter exists
@@ -96,16 +114,44 @@ def bench_pool(rounds, n):
     method = mp.get_start_method()
     if "stdlib" in us:
         r = us["ours"] / us["stdlib"]
-        report(1, "warm task vs 3.14 InterpreterPoolExecutor", us["ours"], "stdlib IPE",
-               us["stdlib"], r, "<= 0.5", r <= 0.5, "us")
+        report(
+            1,
+            "warm task vs 3.14 InterpreterPoolExecutor",
+            us["ours"],
+            "stdlib IPE",
+            us["stdlib"],
+            r,
+            "<= 0.5",
+            r <= 0.5,
+            "us",
+        )
     r = us["ours"] / us["process"]
-    report(1, "warm task vs ProcessPoolExecutor", us["ours"], f"process ({method})",
-           us["process"], r, "<= 0.2", r <= 0.2, "us")
-    report(1, "warm task vs ThreadPoolExecutor (reference)", us["ours"], "thread",
-           us["thread"], us["ours"] / us["thread"], "-", None, "us")
+    report(
+        1,
+        "warm task vs ProcessPoolExecutor",
+        us["ours"],
+        f"process ({method})",
+        us["process"],
+        r,
+        "<= 0.2",
+        r <= 0.2,
+        "us",
+    )
+    report(
+        1,
+        "warm task vs ThreadPoolExecutor (reference)",
+        us["ours"],
+        "thread",
+        us["thread"],
+        us["ours"] / us["thread"],
+        "-",
+        None,
+        "us",
+    )
 
 
 # ------------------------------------------------------------------ 2. CPU-bound map
+
 
 def work(n):
     """CPU-bound, pure Python."""
@@ -126,14 +172,18 @@ def _pool_map(factory, tasks, size):
 
 def bench_map(rounds):
     from interpcli.interpreters import InterpreterPoolExecutor as Ours
-    makers = {"ours": lambda: Ours(2),
-              "fork": lambda: ProcessPoolExecutor(2, mp_context=mp.get_context("fork")),
-              "forkserver": lambda: ProcessPoolExecutor(
-                  2, mp_context=mp.get_context("forkserver"))}
+
+    makers = {
+        "ours": lambda: Ours(2),
+        "fork": lambda: ProcessPoolExecutor(2, mp_context=mp.get_context("fork")),
+        "forkserver": lambda: ProcessPoolExecutor(2, mp_context=mp.get_context("forkserver")),
+    }
     if StdlibIPE is not None:
         makers["stdlib IPE"] = lambda: StdlibIPE(2)
-    for tasks, size, label in ((16, 400_000, "16 x work(400_000)"),
-                               (100, 10_000, "100 x work(10_000)")):
+    for tasks, size, label in (
+        (16, 400_000, "16 x work(400_000)"),
+        (100, 10_000, "100 x work(10_000)"),
+    ):
         serial_t = []
         times = {k: [] for k in makers}
         for _ in range(rounds):
@@ -145,10 +195,12 @@ def bench_map(rounds):
                 times[k].append(_pool_map(m, tasks, size))
         ms = {k: med(v) * 1e3 for k, v in times.items()}
         serial = med(serial_t) * 1e3
-        print(f"[2] map {label}, 2 workers, pool start to shutdown (median of {rounds}): "
-              f"serial {serial:.1f} ms; " + ", ".join(
-                  f"{k} {v:.1f} ms ({serial / v:.2f}x serial)" for k, v in ms.items()),
-              flush=True)
+        print(
+            f"[2] map {label}, 2 workers, pool start to shutdown (median of {rounds}): "
+            f"serial {serial:.1f} ms; "
+            + ", ".join(f"{k} {v:.1f} ms ({serial / v:.2f}x serial)" for k, v in ms.items()),
+            flush=True,
+        )
         for k in makers:
             if k == "ours":
                 continue
@@ -157,6 +209,7 @@ def bench_map(rounds):
 
 
 # ------------------------------------------------------------------ 3. create + close
+
 
 def create_figures(n):
     """Point 3 in this process. Alternating: per round ours, then the stdlib's (latency for
@@ -168,6 +221,7 @@ def create_figures(n):
     the stdlib's batch, which is then undisturbed): the batch pays for its own spares."""
     import interpcli
     from interpcli import _spare
+
     try:
         import _interpreters as std
     except ImportError:
@@ -190,13 +244,14 @@ def create_figures(n):
     def std_loop(k):
         for _ in range(k):
             std.destroy(std.create())
+
     for _ in range(5):
-        _spare.maker.finish()            # no spare made, none in the making
+        _spare.maker.finish()  # no spare made, none in the making
         t0 = time.perf_counter()
         for _ in range(m):
             interpcli.create().close()
         b2b_ours.append((time.perf_counter() - t0) / m)
-        _spare.maker.finish()            # the spares made ahead are not the stdlib's batch's
+        _spare.maker.finish()  # the spares made ahead are not the stdlib's batch's
         t0 = time.perf_counter()
         std_loop(m)
         b2b_std.append((time.perf_counter() - t0) / m)
@@ -209,16 +264,22 @@ def create_figures(n):
         for t in pair:
             t.join()
         b2b_std2.append((time.perf_counter() - t0) / m)
-    return {"ours_ms": med(ours) * 1e3, "stdlib_ms": med(stdlib) * 1e3,
-            "b2b_ours_ms": med(b2b_ours) * 1e3, "b2b_stdlib_ms": med(b2b_std) * 1e3,
-            "b2b_stdlib_2threads_ms": med(b2b_std2) * 1e3,
-            "spare": _spare.enabled(), "install": _install_kind(),
-            "python": sys.version.split()[0]}
+    return {
+        "ours_ms": med(ours) * 1e3,
+        "stdlib_ms": med(stdlib) * 1e3,
+        "b2b_ours_ms": med(b2b_ours) * 1e3,
+        "b2b_stdlib_ms": med(b2b_std) * 1e3,
+        "b2b_stdlib_2threads_ms": med(b2b_std2) * 1e3,
+        "spare": _spare.enabled(),
+        "install": _install_kind(),
+        "python": sys.version.split()[0],
+    }
 
 
 def _install_kind():
     try:
         from importlib.metadata import distribution
+
         text = distribution("interpcli").read_text("direct_url.json") or "{}"
         return "editable" if json.loads(text).get("dir_info", {}).get("editable") else "regular"
     except Exception:
@@ -229,30 +290,73 @@ def bench_create(n, other_venvs):
     figs = [create_figures(n)]
     for venv in other_venvs:
         py = os.path.join(venv, "bin", "python")
-        out = subprocess.run([py, os.path.abspath(__file__), "--create-json", str(n)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [py, os.path.abspath(__file__), "--create-json", str(n)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         figs.append(json.loads(out))
     for f in figs:
         where = f"{f['install']} install ({f['python']}){'' if f['spare'] else ', no spare'}"
         r = f["ours_ms"] / f["stdlib_ms"]
-        report(3, f"create+close alternating, {where}", f["ours_ms"],
-               "_interpreters create+destroy", f["stdlib_ms"], r, "<= 0.5", r <= 0.5, "ms")
+        report(
+            3,
+            f"create+close alternating, {where}",
+            f["ours_ms"],
+            "_interpreters create+destroy",
+            f["stdlib_ms"],
+            r,
+            "<= 0.5",
+            r <= 0.5,
+            "ms",
+        )
         r = f["ours_ms"] / f["b2b_stdlib_ms"]
-        report(3, "  same vs the stdlib's undisturbed (back-to-back)", f["ours_ms"],
-               "_interpreters back-to-back", f["b2b_stdlib_ms"], r, "<= 0.5", r <= 0.5, "ms")
+        report(
+            3,
+            "  same vs the stdlib's undisturbed (back-to-back)",
+            f["ours_ms"],
+            "_interpreters back-to-back",
+            f["b2b_stdlib_ms"],
+            r,
+            "<= 0.5",
+            r <= 0.5,
+            "ms",
+        )
         r = f["b2b_ours_ms"] / f["b2b_stdlib_ms"]
-        report(3, f"create+close back-to-back, {where}", f["b2b_ours_ms"],
-               "_interpreters back-to-back", f["b2b_stdlib_ms"], r, "<= 0.5", r <= 0.5, "ms")
+        report(
+            3,
+            f"create+close back-to-back, {where}",
+            f["b2b_ours_ms"],
+            "_interpreters back-to-back",
+            f["b2b_stdlib_ms"],
+            r,
+            "<= 0.5",
+            r <= 0.5,
+            "ms",
+        )
         r = f["b2b_stdlib_2threads_ms"] / f["b2b_stdlib_ms"]
-        report(3, "  bound: the stdlib's loop split over two threads",
-               f["b2b_stdlib_2threads_ms"], "_interpreters back-to-back", f["b2b_stdlib_ms"],
-               r, "(reference)", None, "ms")
-    print("[3] back-to-back is bounded by the CPU that creating and closing take "
-          f"({os.cpu_count()} cores: at most two spares are made side by side); the bound "
-          "line is the stdlib's own work perfectly split over two cores", flush=True)
+        report(
+            3,
+            "  bound: the stdlib's loop split over two threads",
+            f["b2b_stdlib_2threads_ms"],
+            "_interpreters back-to-back",
+            f["b2b_stdlib_ms"],
+            r,
+            "(reference)",
+            None,
+            "ms",
+        )
+    print(
+        "[3] back-to-back is bounded by the CPU that creating and closing take "
+        f"({os.cpu_count()} cores: at most two spares are made side by side); the bound "
+        "line is the stdlib's own work perfectly split over two cores",
+        flush=True,
+    )
 
 
 # ------------------------------------------------------------------ 4. CLI start-up
+
 
 def interp_command():
     script = os.path.join(os.path.dirname(sys.executable), "interp")
@@ -269,7 +373,7 @@ def _timed(cmd, **kw):
 
 def _alternate(cases, rounds, **kw):
     times = {k: [] for k in cases}
-    for cmd in cases.values():      # warm the caches
+    for cmd in cases.values():  # warm the caches
         _timed(cmd, **kw)
     for _ in range(rounds):
         for k, cmd in cases.items():
@@ -284,33 +388,71 @@ def bench_cli(rounds, tmp):
     interp = interp_command()
     # the floor of any tool that runs a script in a fresh subinterpreter: python's start-up,
     # one stdlib create, the script, one destroy, and an exit that skips finalization
-    floor = ("import os, sys\n"
-             "try:\n    import _interpreters as std\n"
-             "except ImportError:\n    import _xxsubinterpreters as std\n"
-             "i = std.create()\n"
-             "run = getattr(std, 'exec', None) or std.run_string\n"
-             "run(i, open(sys.argv[1]).read() + '\\nimport sys; sys.stdout.flush()\\n')\n"
-             "std.destroy(i)\n"
-             "os._exit(0)\n")
-    t = _alternate({"python": [sys.executable, hello], "interp": [*interp, "run", hello],
-                    "floor": [sys.executable, "-c", floor, hello],
-                    "click": [sys.executable, "-c", "import click"],
-                    "help": [*interp, "--help"]}, rounds, stdout=subprocess.DEVNULL)
+    floor = (
+        "import os, sys\n"
+        "try:\n    import _interpreters as std\n"
+        "except ImportError:\n    import _xxsubinterpreters as std\n"
+        "i = std.create()\n"
+        "run = getattr(std, 'exec', None) or std.run_string\n"
+        "run(i, open(sys.argv[1]).read() + '\\nimport sys; sys.stdout.flush()\\n')\n"
+        "std.destroy(i)\n"
+        "os._exit(0)\n"
+    )
+    t = _alternate(
+        {
+            "python": [sys.executable, hello],
+            "interp": [*interp, "run", hello],
+            "floor": [sys.executable, "-c", floor, hello],
+            "click": [sys.executable, "-c", "import click"],
+            "help": [*interp, "--help"],
+        },
+        rounds,
+        stdout=subprocess.DEVNULL,
+    )
     r = t["interp"] / t["python"]
-    report(4, "interp run hello.py vs python hello.py", t["interp"] * 1e3, "python hello.py",
-           t["python"] * 1e3, r, "<= 2", r <= 2, "ms")
+    report(
+        4,
+        "interp run hello.py vs python hello.py",
+        t["interp"] * 1e3,
+        "python hello.py",
+        t["python"] * 1e3,
+        r,
+        "<= 2",
+        r <= 2,
+        "ms",
+    )
     r = t["floor"] / t["python"]
-    report(4, "  floor: stdlib create, exec hello.py, destroy", t["floor"] * 1e3,
-           "python hello.py", t["python"] * 1e3, r, "(reference)", None, "ms")
+    report(
+        4,
+        "  floor: stdlib create, exec hello.py, destroy",
+        t["floor"] * 1e3,
+        "python hello.py",
+        t["python"] * 1e3,
+        r,
+        "(reference)",
+        None,
+        "ms",
+    )
     r = t["help"] / t["click"]
-    report(4, "interp --help vs python -c 'import click'", t["help"] * 1e3,
-           "python -c 'import click'", t["click"] * 1e3, r, "~ 1 (level)", r <= 1.1, "ms")
+    report(
+        4,
+        "interp --help vs python -c 'import click'",
+        t["help"] * 1e3,
+        "python -c 'import click'",
+        t["click"] * 1e3,
+        r,
+        "~ 1 (level)",
+        r <= 1.1,
+        "ms",
+    )
 
 
 # ------------------------------------------------------------------ 5. interp pipe
 
+
 def bench_pipe(rounds, size_mib, tmp):
     import bench_cli
+
     data = os.path.join(tmp, "data.bin")
     block = os.urandom(1 << 20)
     with open(data, "wb") as f:
@@ -325,14 +467,25 @@ def bench_pipe(rounds, size_mib, tmp):
     ours = " ".join(interp_command()) + f" pipe {p} {p} {p} < {data} > /dev/null"
     t = _alternate({"shell": ["sh", "-c", shell], "ours": ["sh", "-c", ours]}, rounds)
     r = t["shell"] / t["ours"]
-    report(5, f"interp pipe x3, {size_mib} MiB (speed-up)", t["ours"], "python|python|python",
-           t["shell"], r, ">= 4 (speed-up)", r >= 4, "s")
+    report(
+        5,
+        f"interp pipe x3, {size_mib} MiB (speed-up)",
+        t["ours"],
+        "python|python|python",
+        t["shell"],
+        r,
+        ">= 4 (speed-up)",
+        r >= 4,
+        "s",
+    )
 
 
 # ------------------------------------------------------------------ 6. core
 
+
 def bench_core_all():
     import bench_core
+
     for fn in bench_core.BENCHES.values():
         fn()
 
@@ -343,11 +496,16 @@ POINTS = ("pool", "map", "create", "cli", "pipe", "core")
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer rounds, 128 MiB pipe")
-    ap.add_argument("--only", default=",".join(POINTS),
-                    help=f"comma-separated subset of {','.join(POINTS)}")
+    ap.add_argument(
+        "--only", default=",".join(POINTS), help=f"comma-separated subset of {','.join(POINTS)}"
+    )
     ap.add_argument("--size-mib", type=int, default=None, help="pipe data (default 1024)")
-    ap.add_argument("--other-venv", action="append", default=[],
-                    help="also measure create+close with this venv's python")
+    ap.add_argument(
+        "--other-venv",
+        action="append",
+        default=[],
+        help="also measure create+close with this venv's python",
+    )
     ap.add_argument("--json", metavar="FILE", help="write the rows as JSON to FILE")
     ap.add_argument("--create-json", type=int, metavar="N", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -360,9 +518,13 @@ def main(argv=None):
         ap.error(f"unknown --only {','.join(sorted(unknown))}")
     q = args.quick
     import interpcli
-    print(f"Python {sys.version.split()[0]}, interpcli {interpcli.__version__} "
-          f"({_install_kind()} install), {os.cpu_count()} CPUs, load "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+
+    print(
+        f"Python {sys.version.split()[0]}, interpcli {interpcli.__version__} "
+        f"({_install_kind()} install), {os.cpu_count()} CPUs, load "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     tmp = tempfile.mkdtemp(prefix="interp-bench-")
     try:
         if "pool" in only:
@@ -379,6 +541,7 @@ def main(argv=None):
             bench_core_all()
     finally:
         import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:

@@ -13,6 +13,7 @@ requests from one shared channel and answers on another; the loop awaits the ans
 `--backend process` or `--backend stdlib-interp` (3.14+) serve the same requests through
 `loop.run_in_executor` with a ProcessPoolExecutor or concurrent.futures'
 InterpreterPoolExecutor instead (the anchors of bench/bench_aio_server.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,9 @@ def handle(payload: bytes) -> bytes:
     return str(sum(i * i for i in range(n))).encode()
 
 
-WORKER = inspect.getsource(handle) + """
+WORKER = (
+    inspect.getsource(handle)
+    + """
 recv, send = channels.requests, channels.replies
 for msg in recv:                        # until the pool closes the request channel
     try:
@@ -38,6 +41,7 @@ for msg in recv:                        # until the pool closes the request chan
         out = b"error: " + repr(exc).encode()
     send.send_nowait(msg[:8] + out)     # the request's id, then the answer
 """
+)
 
 
 class InterpreterPool:
@@ -46,6 +50,7 @@ class InterpreterPool:
     def __init__(self, workers: int = 2):
         import interpcli
         from interpcli import aio
+
         self._aio = aio
         self._interps = [interpcli.create() for _ in range(workers)]
         self._req_recv, self._req_send = interpcli.create_channel()
@@ -57,8 +62,9 @@ class InterpreterPool:
 
     async def __aenter__(self):
         chans = {"requests": self._req_recv, "replies": self._rep_send}
-        self._runs = [asyncio.create_task(i.run_async(WORKER, channels=chans))
-                      for i in self._interps]
+        self._runs = [
+            asyncio.create_task(i.run_async(WORKER, channels=chans)) for i in self._interps
+        ]
         self._reader = asyncio.create_task(self._read_replies())
         return self
 
@@ -80,12 +86,11 @@ class InterpreterPool:
             self._pending.pop(rid, None)
 
     async def __aexit__(self, *exc):
-        self._req_send.close()          # the workers' loops end
+        self._req_send.close()  # the workers' loops end
         for run in self._runs:
             result = await run
             if not result.completed and result.exc_type != "KeyboardInterrupt":
-                print(f"worker failed: {result.exc_type}: {result.exc_message}",
-                      file=sys.stderr)
+                print(f"worker failed: {result.exc_type}: {result.exc_message}", file=sys.stderr)
         self._rep_send.close()
         await self._reader
         for interp in self._interps:
@@ -98,6 +103,7 @@ class ExecutorPool:
     def __init__(self, kind: str, workers: int = 2):
         if kind == "process":
             from concurrent.futures import ProcessPoolExecutor
+
             self._ex = ProcessPoolExecutor(workers)
         else:
             try:
@@ -110,8 +116,9 @@ class ExecutorPool:
     async def __aenter__(self):
         loop = asyncio.get_running_loop()
         # start every worker before serving, as the interpreter pool does
-        await asyncio.gather(*[loop.run_in_executor(self._ex, handle, b"1")
-                               for _ in range(self._workers * 2)])
+        await asyncio.gather(
+            *[loop.run_in_executor(self._ex, handle, b"1") for _ in range(self._workers * 2)]
+        )
         return self
 
     async def submit(self, payload: bytes) -> bytes:
@@ -127,8 +134,7 @@ def make_pool(backend: str, workers: int):
     return ExecutorPool(backend, workers)
 
 
-async def serve(host: str, port: int, backend: str = "interp", workers: int = 2,
-                ready=None):
+async def serve(host: str, port: int, backend: str = "interp", workers: int = 2, ready=None):
     async with make_pool(backend, workers) as pool:
         writers = set()
 
@@ -138,7 +144,7 @@ async def serve(host: str, port: int, backend: str = "interp", workers: int = 2,
                 while line := await reader.readline():
                     try:
                         answer = await pool.submit(line.strip())
-                    except Exception as exc:        # bad input: answer, keep serving
+                    except Exception as exc:  # bad input: answer, keep serving
                         answer = f"error: {exc}".encode()
                     writer.write(answer + b"\n")
                     await writer.drain()
@@ -162,7 +168,7 @@ async def serve(host: str, port: int, backend: str = "interp", workers: int = 2,
             await asyncio.get_running_loop().create_future()
         finally:
             server.close()
-            for writer in list(writers):    # connected clients too (Ctrl-C)
+            for writer in list(writers):  # connected clients too (Ctrl-C)
                 writer.close()
 
 
@@ -171,14 +177,14 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--backend", choices=["interp", "process", "stdlib-interp"],
-                    default="interp")
+    ap.add_argument("--backend", choices=["interp", "process", "stdlib-interp"], default="interp")
     ap.add_argument("--uvloop", action="store_true", help="run on uvloop")
     args = ap.parse_args(argv)
     coro = serve(args.host, args.port, args.backend, args.workers)
     try:
         if args.uvloop:
             import uvloop
+
             uvloop.run(coro)
         else:
             asyncio.run(coro)

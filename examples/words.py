@@ -1,7 +1,8 @@
 """An `interp pipe` stage: count words per line of text and pass "count<TAB>line" on.
 
-    printf 'a b c\\nhello\\n' | interp pipe examples/upper_stage.py examples/words.py
+printf 'a b c\\nhello\\n' | interp pipe examples/upper_stage.py examples/words.py
 """
+
 pending = b""
 for chunk in channels.stdin:
     pending += bytes(chunk)

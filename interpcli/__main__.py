@@ -1,4 +1,5 @@
 """`python -m interpcli` is `interp`."""
+
 from interpcli.cli import main
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Imported in an interpreter by the one line that binds `channels` in its __main__ before
 a run (interpcli.channels.binding_source)."""
+
 import types
 
 from ._lowlevel import end

@@ -1,6 +1,7 @@
 """What a program's interpreter runs once its script has ended, as python does at exit.
 Imported there by interpcli.cli.ending's one-line stubs, each run by the program's own
 thread, so that an interrupt or the grace deadline can still end it."""
+
 import sys
 
 # The exit code of the run of shut_down_threads when daemon threads are left.
@@ -17,6 +18,7 @@ def shut_down_threads():
     threads."""
     if "threading" in sys.modules:
         import threading as t
+
         t._SHUTTING_DOWN = True
         callbacks = getattr(t, "_threading_atexits", [])
         while callbacks:
@@ -32,8 +34,10 @@ def shut_down_threads():
             if not (th.daemon or th is t.main_thread() or th.ident == t.get_ident()):
                 th.join()
     import _thread
+
     if _thread._count():
         import atexit
+
         atexit._run_exitfuncs()
         raise SystemExit(THREADS_LEFT)
 
@@ -53,6 +57,7 @@ def flush_std_streams():
             message = message or ""
             if name == "stdout":
                 import traceback
+
                 if sys.version_info < (3, 13):
                     message += f"Exception ignored in: {stream!r}\n"
                 else:

@@ -17,14 +17,15 @@ them: importing Python modules costs nothing more. Then:
 The interpreter counts as isolated when interpcli's core made it so, or, for one the
 core did not make, when it refuses daemon threads, as the stdlib's isolated configuration
 does (and the shared-GIL one does not)."""
+
 import sys
 
 REFUSED = "does not support loading in subinterpreters"
 
-_refusals: list = []            # (module name, file path, reason), one per module
-_known_crash: dict = {}         # path -> crash_kind(path)
+_refusals: list = []  # (module name, file path, reason), one per module
+_known_crash: dict = {}  # path -> crash_kind(path)
 _installed = False
-_isolated = None                # this interpreter refuses daemon threads (computed once)
+_isolated = None  # this interpreter refuses daemon threads (computed once)
 
 
 def install() -> None:
@@ -50,10 +51,12 @@ def install() -> None:
             # refused as CPython would refuse it, before CPython touches it
             reason = f"module {spec.name} {REFUSED}"
             if kind == "mypyc":
-                reason += (": it is compiled with mypyc, and loading it in an isolated "
-                           "interpreter crashes the process; load it in a shared-GIL "
-                           "interpreter (interp run --shared-gil, or "
-                           "interpcli.create(isolated=False))")
+                reason += (
+                    ": it is compiled with mypyc, and loading it in an isolated "
+                    "interpreter crashes the process; load it in a shared-GIL "
+                    "interpreter (interp run --shared-gil, or "
+                    "interpcli.create(isolated=False))"
+                )
             elif kind == "stdlib":
                 reason += _stdlib_reason()
             _record(spec.name, path, reason)
@@ -107,8 +110,10 @@ QUIET = frozenset({"_suggestions"})
 
 
 def _stdlib_reason() -> str:
-    return (f": on Python {sys.version_info[0]}.{sys.version_info[1]} it crashes the "
-            f"process once several isolated interpreters loaded it, {STDLIB_FALLBACK}")
+    return (
+        f": on Python {sys.version_info[0]}.{sys.version_info[1]} it crashes the "
+        f"process once several isolated interpreters loaded it, {STDLIB_FALLBACK}"
+    )
 
 
 def refusals() -> list[tuple[str, str, str]]:
@@ -134,6 +139,7 @@ def _in_isolated() -> bool:
         _isolated = _isolated_by_core()
         if _isolated is None:
             import _thread
+
             _isolated = not _thread.daemon_threads_allowed()
     return _isolated
 
@@ -141,10 +147,11 @@ def _in_isolated() -> bool:
 def _isolated_by_core():
     """Whether interpcli's core made the calling interpreter isolated (its isolated
     interpreters may allow daemon threads), or None when the core did not make it."""
-    if "_interpcli" not in sys.modules:     # the core did not make this interpreter
+    if "_interpcli" not in sys.modules:  # the core did not make this interpreter
         return None
     try:
         from . import _lowlevel
+
         me = _lowlevel.current_id()
         for r in _lowlevel.list_interpreters():
             if r[0] == me and r[2] in (0, 1):
@@ -185,8 +192,10 @@ def _extfiles():
     if mod is None:
         import _frozen_importlib as bootstrap
         import _frozen_importlib_external as external
+
         spec = external.spec_from_file_location(
-            "interpcli._extfiles", __file__.rpartition("/")[0] + "/_extfiles.py")
+            "interpcli._extfiles", __file__.rpartition("/")[0] + "/_extfiles.py"
+        )
         mod = bootstrap.module_from_spec(spec)
         sys.modules[spec.name] = mod
         spec.loader.exec_module(mod)
@@ -196,6 +205,7 @@ def _extfiles():
 def report() -> str:
     """refusals() as text (JSON) for the main interpreter: see refusals_reported()."""
     import json
+
     return json.dumps(_refusals)
 
 
@@ -205,6 +215,7 @@ def refusals_reported(result) -> list[tuple[str, str, str]]:
     if result.exc_type != "ImportWarning" or not result.exc_message:
         return []
     import json
+
     try:
         return [tuple(r) for r in json.loads(result.exc_message)]
     except ValueError:
@@ -220,7 +231,8 @@ def package_of(name: str, path: str) -> str:
         return "the standard library"
     try:
         from importlib.metadata import packages_distributions
+
         dists = packages_distributions().get(top)
-    except Exception:       # broken metadata must not break the report
+    except Exception:  # broken metadata must not break the report
         dists = None
     return dists[0] if dists else top

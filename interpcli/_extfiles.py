@@ -1,7 +1,8 @@
 """Whether an extension module file is mypyc-compiled, read from the file without loading
 it (see interpcli._extensions.crash_kind, the one caller). Linux's ELF files are read by
 their section table and dynamic string table; other files only when small."""
-_SHIM_MAX = 64 * 1024           # mypyc's shims are ~12-20 KB
+
+_SHIM_MAX = 64 * 1024  # mypyc's shims are ~12-20 KB
 _SECTION_MAX = 64 * 1024 * 1024
 _MYPYC_SYMBOLS = (b"\0CPyInit", b"\0CPyArg_", b"\0CPyStatics", b"\0CPy_")
 
@@ -46,16 +47,22 @@ def _elf_sections(f, head: bytes) -> list:
         return []
     out = []
     for i in range(shnum):
-        s = table[i * shentsize:(i + 1) * shentsize]
-        out.append((int.from_bytes(s[4:8], "little"), int.from_bytes(s[24:32], "little"),
-                    int.from_bytes(s[32:40], "little"), int.from_bytes(s[40:44], "little")))
+        s = table[i * shentsize : (i + 1) * shentsize]
+        out.append(
+            (
+                int.from_bytes(s[4:8], "little"),
+                int.from_bytes(s[24:32], "little"),
+                int.from_bytes(s[32:40], "little"),
+                int.from_bytes(s[40:44], "little"),
+            )
+        )
     return out
 
 
 def _dynamic_names(f, sections: list) -> bytes | None:
     """The string table of the dynamic symbols (their names)."""
     for kind, _off, _size, link in sections:
-        if kind == 11 and link < len(sections):     # SHT_DYNSYM: names in section `link`
+        if kind == 11 and link < len(sections):  # SHT_DYNSYM: names in section `link`
             _kind, off, size, _link = sections[link]
             if size > _SECTION_MAX:
                 return None

@@ -23,11 +23,12 @@ A registered signal dumps the main interpreter's threads (the real faulthandler 
 interpreter that registered it). The main interpreter serves the requests
 (interpcli._faultserver); the interpreter learns the server's channel from the finder that
 its setup installed (_faultserver.prelude()), through spec()."""
+
 import sys
 
-_server = None          # the main interpreter's request channel (its id), once known
-_main = None            # the thread that runs the interpreter's script (its ident and
-                        # native id), when known
+_server = None  # the main interpreter's request channel (its id), once known
+_main = None  # the thread that runs the interpreter's script (its ident and
+# native id), when known
 
 # ---------------------------------------------------------------- the stand-in's loader
 
@@ -42,6 +43,7 @@ class _Loader:
 
     def create_module(self, spec):
         from importlib.machinery import BuiltinImporter
+
         real = BuiltinImporter.find_spec("faulthandler")
         if real is not None:
             try:
@@ -51,7 +53,7 @@ class _Loader:
             else:
                 self.real = real
                 return module
-        ext = sys.modules.get("interpcli._extensions")    # its refusal is no loss here
+        ext = sys.modules.get("interpcli._extensions")  # its refusal is no loss here
         if ext is not None:
             ext.forget("faulthandler")
         return None
@@ -59,14 +61,17 @@ class _Loader:
     def exec_module(self, module):
         if self.real is not None:
             from importlib.machinery import BuiltinImporter
+
             module.__spec__ = self.real
             module.__loader__ = BuiltinImporter
             BuiltinImporter.exec_module(module)
             return
         global _server, _main
         _server, _main = self.server, self.main
-        module.__doc__ = ("faulthandler for an isolated interpreter (interpcli): forwards "
-                          "to the process's faulthandler in the main interpreter.")
+        module.__doc__ = (
+            "faulthandler for an isolated interpreter (interpcli): forwards "
+            "to the process's faulthandler in the main interpreter."
+        )
         for name in _API:
             if name == "dump_c_stack" and sys.version_info < (3, 14):
                 continue
@@ -77,34 +82,45 @@ def spec(server: int, main: tuple | None = None):
     """The module spec of `faulthandler` for an interpreter whose server channel is
     server and whose script runs on thread main."""
     from importlib.machinery import ModuleSpec
+
     return ModuleSpec("faulthandler", _Loader(server, main), origin="built-in")
 
 
 # ---------------------------------------------------------------- the stand-in's API
 
-_API = ("enable", "disable", "is_enabled", "dump_traceback", "dump_traceback_later",
-        "cancel_dump_traceback_later", "register", "unregister", "dump_c_stack")
-_files: dict = {}       # what keeps a file given to enable()/register() alive, as C does
+_API = (
+    "enable",
+    "disable",
+    "is_enabled",
+    "dump_traceback",
+    "dump_traceback_later",
+    "cancel_dump_traceback_later",
+    "register",
+    "unregister",
+    "dump_c_stack",
+)
+_files: dict = {}  # what keeps a file given to enable()/register() alive, as C does
 
 
 def _request(op, *args):
     import marshal
 
     from . import _lowlevel as ll
+
     recv, _send = ll.create_channel()
     reply = ll.end(recv.id, ll.BOTH)
     try:
         ll.end(_server, ll.BOTH).send_nowait(marshal.dumps((op, reply.id, *args)))
         answer = marshal.loads(reply.recv())
     except ll.ChannelError as exc:
-        raise RuntimeError(f"faulthandler: the main interpreter did not answer ({exc})") \
-            from None
+        raise RuntimeError(f"faulthandler: the main interpreter did not answer ({exc})") from None
     finally:
         reply.close()
     if answer[0] == "ok":
         return answer[1]
     _kind, name, message = answer
     import builtins
+
     exc_type = getattr(builtins, name, None)
     if not (isinstance(exc_type, type) and issubclass(exc_type, Exception)):
         exc_type = RuntimeError
@@ -158,8 +174,11 @@ def register(signum, file=None, all_threads=True, chain=False):
     """Register a handler for signum in the process that dumps the tracebacks to file
     (those of the main interpreter's threads)."""
     fd, keep = _fileno(file)
-    _request("register", int(signum), {"file": fd, "all_threads": bool(all_threads),
-                                       "chain": bool(chain)})
+    _request(
+        "register",
+        int(signum),
+        {"file": fd, "all_threads": bool(all_threads), "chain": bool(chain)},
+    )
     _files[("register", int(signum))] = keep
 
 
@@ -192,9 +211,13 @@ def _threads() -> list[int]:
     idents = [] if _main is None else [_main[0]]
     threading = sys.modules.get("threading")
     if threading is not None:
-        idents += [t.ident for t in threading.enumerate()
-                   if t.ident is not None and t.ident not in idents
-                   and not isinstance(t, (threading._MainThread, threading._DummyThread))]
+        idents += [
+            t.ident
+            for t in threading.enumerate()
+            if t.ident is not None
+            and t.ident not in idents
+            and not isinstance(t, (threading._MainThread, threading._DummyThread))
+        ]
     if _ident() not in idents:
         idents.append(_ident())
     return idents[::-1]
@@ -207,6 +230,7 @@ def _dump(fd: int, all_threads: bool, current: int | None, skip_frames=0) -> Non
     frame objects for them, which corrupts memory when called in a subinterpreter, so
     the other threads are listed without their frames."""
     import os
+
     me = _ident()
     out = []
     if not all_threads:
@@ -216,7 +240,7 @@ def _dump(fd: int, all_threads: bool, current: int | None, skip_frames=0) -> Non
         first = True
         for ident in _threads():
             if current is None and ident == me:
-                continue        # the watchdog's own thread (C's is no Python thread)
+                continue  # the watchdog's own thread (C's is no Python thread)
             if not first:
                 out.append("\n")
             first = False
@@ -228,7 +252,7 @@ def _dump(fd: int, all_threads: bool, current: int | None, skip_frames=0) -> Non
                 out.append(_UNAVAILABLE)
     data = "".join(out).encode("utf-8", "backslashreplace")
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def _name_of(ident: int) -> str:
@@ -236,6 +260,7 @@ def _name_of(ident: int) -> str:
     if sys.version_info < (3, 14):
         return ""
     import _thread
+
     native = None
     if ident == _ident():
         native = _thread.get_native_id()
@@ -256,6 +281,7 @@ def _name_of(ident: int) -> str:
 
 def _ident() -> int:
     import _thread
+
     return _thread.get_ident()
 
 
@@ -271,15 +297,16 @@ class _Watchdog:
 
     def __init__(self, timeout, repeat, fd, keep, exit):
         import _thread
-        self.timeout, self.repeat, self.fd, self.keep, self.exit = \
-            timeout, repeat, fd, keep, exit
+
+        self.timeout, self.repeat, self.fd, self.keep, self.exit = timeout, repeat, fd, keep, exit
         self.cancelled = _thread.allocate_lock()
         self.cancelled.acquire()
         self.finished = _thread.allocate_lock()
-        self.finished.acquire()         # released by the thread as it ends
+        self.finished.acquire()  # released by the thread as it ends
 
     def run(self):
         import os
+
         try:
             while not self.cancelled.acquire(timeout=self.timeout):
                 try:
@@ -322,6 +349,7 @@ def dump_traceback_later(timeout, repeat=False, file=None, exit=False):
     """Dump the tracebacks of this interpreter's threads after timeout seconds, or every
     timeout seconds with repeat; with exit, end the process after dumping."""
     import _thread
+
     global _watchdog
     timeout = float(timeout)
     if timeout >= _thread.TIMEOUT_MAX or timeout != timeout:
@@ -348,9 +376,11 @@ def _cancel_at_exit():
     _exit_hook = True
     try:
         import threading
+
         threading._register_atexit(cancel_dump_traceback_later)
     except Exception:
         import atexit
+
         atexit.register(cancel_dump_traceback_later)
 
 
@@ -365,6 +395,10 @@ def cancel_dump_traceback_later():
 def dump_c_stack(file=None):
     """The C stack of this thread cannot be read from an isolated interpreter: says so."""
     import os
+
     fd, _keep = _fileno(file)
-    os.write(fd, b"Current thread's C stack trace (most recent call first):\n"
-                 b"  <cannot get C stack in an isolated interpreter>\n")
+    os.write(
+        fd,
+        b"Current thread's C stack trace (most recent call first):\n"
+        b"  <cannot get C stack in an isolated interpreter>\n",
+    )

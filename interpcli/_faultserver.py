@@ -6,7 +6,7 @@ and does them with the real faulthandler, which is process-wide. prelude() is th
 source that makes `import faulthandler` in an interpreter find the stand-in where the real
 module refuses. Kept apart from the stand-in so that `interp run` loads only this."""
 
-_server = None          # the request channel's id, once the server runs
+_server = None  # the request channel's id, once the server runs
 
 
 def serve() -> int:
@@ -19,6 +19,7 @@ def serve() -> int:
 
         from . import _lowlevel as ll
         from ._platform import sigint_blocked
+
         recv, _send = ll.create_channel()
         end = ll.end(recv.id, ll.BOTH)
         with sigint_blocked():
@@ -30,16 +31,16 @@ def serve() -> int:
 def prelude(server: int) -> str:
     """The line that makes `import faulthandler` find the stand-in wherever the real module
     refuses, in the interpreter that runs it (interpcli._setup_sub.find_faulthandler)."""
-    return (f"__import__('interpcli._setup_sub', None, None, ['_'])"
-            f".find_faulthandler({server!r})\n")
+    return f"__import__('interpcli._setup_sub', None, None, ['_']).find_faulthandler({server!r})\n"
 
 
 def _serve(end) -> None:
     import marshal
+
     while True:
         try:
             msg = end.recv()
-        except BaseException:       # channels closed at exit: the server ends
+        except BaseException:  # channels closed at exit: the server ends
             return
         try:
             request = marshal.loads(bytes(msg))
@@ -48,15 +49,16 @@ def _serve(end) -> None:
             continue
         try:
             import faulthandler
+
             if op not in ("enable", "disable", "is_enabled", "register", "unregister"):
                 raise ValueError(f"unknown faulthandler request {op!r}")
-            value = getattr(faulthandler, op)(*args[:1], **(args[1] if len(args) > 1
-                                                             else {}))
+            value = getattr(faulthandler, op)(*args[:1], **(args[1] if len(args) > 1 else {}))
             reply = ("ok", value if isinstance(value, (bool, type(None))) else None)
         except BaseException as exc:
             reply = ("err", type(exc).__name__, str(exc))
         try:
             from . import _lowlevel as ll
+
             ll.end(reply_id, ll.BOTH).send_nowait(marshal.dumps(reply))
         except BaseException:
-            pass        # the requester is gone
+            pass  # the requester is gone

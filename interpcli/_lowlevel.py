@@ -10,6 +10,7 @@ Creating, running and closing interpreters is refused outside the main interpret
 Every operation has a name here. Hot paths (channel ends, end(), create_channel()) are the
 C functions themselves bound to a name, not Python wrappers: calling them costs what
 calling the core did."""
+
 import sys
 
 
@@ -21,7 +22,8 @@ def _load():
         except ImportError as exc:
             raise ImportError(
                 f"interpcli's C core could not be loaded ({exc}); install the package "
-                "with `pip install .` (or `pip install -e .`) to compile it") from exc
+                "with `pip install .` (or `pip install -e .`) to compile it"
+            ) from exc
         sys.modules["_interpcli"] = mod
     return mod
 
@@ -89,6 +91,7 @@ signal_forget = _core._signal_forget
 signal_taken = _core._signal_taken
 """signal_taken(interp_id) -> whether the interpreter took what was forwarded to it."""
 
+
 def create(isolated: bool, name: str, strict: bool | None = None) -> int:
     """Create an interpreter (own GIL when isolated); its id. strict: no daemon threads,
     no os.exec*() (None: strict when isolated). Nothing ends it at exit unless the exit
@@ -100,8 +103,9 @@ def destroy(interp_id: int, force: bool = False, join_timeout: float | None = No
     """End an interpreter interpcli made. Its threads' channel waits end; its threads get
     join_timeout seconds (None: no limit) to finish; InterpreterBusyError if any thread
     is left, or it is running."""
-    _core._destroy(interp_id, bool(force), -1.0 if join_timeout is None
-                           else max(0.0, float(join_timeout)))
+    _core._destroy(
+        interp_id, bool(force), -1.0 if join_timeout is None else max(0.0, float(join_timeout))
+    )
 
 
 def create_spare(strict: bool = True) -> int:
@@ -171,12 +175,17 @@ class Canceller:
             pass
 
 
-_RUN_FIELDS = ("exit_code", "exc_type", "exc_message", "traceback", "stdout",
-               "stderr", "duration")
+_RUN_FIELDS = ("exit_code", "exc_type", "exc_message", "traceback", "stdout", "stderr", "duration")
 
 
-def run(interp_id: int, source: bytes, filename: bytes, prelude: bytes | None,
-        capture: bool, canceller: Canceller | None = None) -> dict:
+def run(
+    interp_id: int,
+    source: bytes,
+    filename: bytes,
+    prelude: bytes | None,
+    capture: bool,
+    canceller: Canceller | None = None,
+) -> dict:
     """Run in the calling OS thread (the GIL is released meanwhile); a dict of outcomes."""
     token = canceller._token if canceller is not None else None
     out = _core._run(interp_id, source, filename, prelude, bool(capture), token)
@@ -187,7 +196,8 @@ def interpreters(include_foreign: bool = False) -> list[tuple[int, str, bool | N
     """(id, name, isolated, running, runs) of main and every interpreter interpcli made;
     with include_foreign, also those made elsewhere in which interpcli was imported (their
     isolated is None: unknown; interpcli never runs code in them or ends them)."""
-    return [(i, n, None if iso < 0 else bool(iso), bool(r), runs)
-            for i, n, iso, r, runs, kind in _core.list_interpreters()
-            if include_foreign or kind != "foreign"]
-
+    return [
+        (i, n, None if iso < 0 else bool(iso), bool(r), runs)
+        for i, n, iso, r, runs, kind in _core.list_interpreters()
+        if include_foreign or kind != "foreign"
+    ]

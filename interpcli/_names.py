@@ -2,7 +2,7 @@
 it is taken the base numbered `base-2`, `base-3`... (automatic names are `interp-1`,
 `interp-2`...); a name made here is at most MAX_BYTES bytes of UTF-8."""
 
-MAX_BYTES = 100     # the core takes up to 200 (IC_NAME_MAX); names made here stay shorter
+MAX_BYTES = 100  # the core takes up to 200 (IC_NAME_MAX); names made here stay shorter
 
 
 def fit(name: str, suffix: str = "") -> str:

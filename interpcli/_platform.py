@@ -12,6 +12,7 @@ The C core's counterpart is its platform layer (interpcli/_native/src/platform.h
 - fork (at_fork): os.register_at_fork on POSIX; nothing to do where fork does not exist.
 
 Only built-in modules are imported: this module is used inside every interpreter."""
+
 from __future__ import annotations
 
 import os
@@ -24,23 +25,26 @@ HAS_EVENTFD = LINUX and hasattr(os, "eventfd")
 
 # ---- fd waits ----
 
+
 def wait_readable(fds, timeout: float | None = None) -> dict[int, int]:
     """Block until one of fds is readable (or hung up, or invalid), at most timeout
     seconds (None: no limit). {fd: events} of the ready ones, events as select.POLL*
     bits; {} on timeout."""
     import select
+
     if hasattr(select, "poll"):
         p = select.poll()
         for fd in fds:
             p.register(fd, select.POLLIN | select.POLLHUP)
         return dict(p.poll(None if timeout is None else int(timeout * 1000) + 1))
     r, _w, _x = select.select(list(fds), [], [], timeout)
-    return dict.fromkeys(r, 1)     # select.POLLIN's value
+    return dict.fromkeys(r, 1)  # select.POLLIN's value
 
 
 def wait_writable(fd: int) -> None:
     """Block until fd can be written (or is broken)."""
     import select
+
     if hasattr(select, "poll"):
         p = select.poll()
         p.register(fd, select.POLLOUT)
@@ -52,10 +56,12 @@ def wait_writable(fd: int) -> None:
 def is_invalid(events: int) -> bool:
     """True when wait_readable's events say the fd is not open."""
     import select
+
     return bool(events & getattr(select, "POLLNVAL", 0))
 
 
 # ---- wake-up fds ----
+
 
 def wake_open() -> tuple[int, int]:
     """A wake-up fd pair (read end, write end; the same fd for an eventfd), non-blocking
@@ -100,6 +106,7 @@ def wake_close(rfd: int, wfd: int) -> None:
 
 # ---- signals ----
 
+
 class sigint_blocked:
     """Context manager: SIGINT blocked in the calling thread (so that threads started
     inside inherit the mask and Ctrl-C reaches the main thread). No-op where threads have
@@ -107,6 +114,7 @@ class sigint_blocked:
 
     def __enter__(self):
         import _signal
+
         self._old = None
         if hasattr(_signal, "pthread_sigmask"):
             self._old = _signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
@@ -115,15 +123,24 @@ class sigint_blocked:
     def __exit__(self, *exc):
         if self._old is not None:
             import _signal
+
             _signal.pthread_sigmask(_signal.SIG_SETMASK, self._old)
         return False
 
 
 # ---- fork ----
 
+
 def at_fork(*, before=None, after_in_parent=None, after_in_child=None) -> None:
     """os.register_at_fork where fork exists; nothing elsewhere."""
     if hasattr(os, "register_at_fork"):
-        kw = {k: v for k, v in (("before", before), ("after_in_parent", after_in_parent),
-                                ("after_in_child", after_in_child)) if v is not None}
+        kw = {
+            k: v
+            for k, v in (
+                ("before", before),
+                ("after_in_parent", after_in_parent),
+                ("after_in_child", after_in_child),
+            )
+            if v is not None
+        }
         os.register_at_fork(**kw)

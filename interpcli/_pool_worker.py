@@ -12,6 +12,7 @@ name; functions of __main__ by value, their code marshalled) travels as a "light
 and needs neither pickle nor interpcli.interpreters here. Anything else travels as an
 pickle message (by interpcli.interpreters._crossinterp's pickler: functions by value,
 channel ends and queues kept alive in flight), unpickled here with pickle."""
+
 import marshal
 import sys
 
@@ -69,8 +70,10 @@ def _in_main(fn, args, kwargs):
     global _trampoline
     if _trampoline is None:
         import types
-        _trampoline = types.FunctionType((lambda f, a, k: f(*a, **k)).__code__,
-                                         sys.modules["__main__"].__dict__, "call")
+
+        _trampoline = types.FunctionType(
+            (lambda f, a, k: f(*a, **k)).__code__, sys.modules["__main__"].__dict__, "call"
+        )
     return _trampoline(fn, args, kwargs)
 
 
@@ -80,8 +83,20 @@ def _function(spec):
     values) by value, as interpcli.interpreters._crossinterp rebuilds one."""
     if spec[0] == "r":
         return _import(spec[1], spec[2])
-    (_k, module, qualname, code, name, defaults, kwdefaults, closure, doc, home, modules,
-     values) = spec
+    (
+        _k,
+        module,
+        qualname,
+        code,
+        name,
+        defaults,
+        kwdefaults,
+        closure,
+        doc,
+        home,
+        modules,
+        values,
+    ) = spec
     if module is not None:
         try:
             obj = _import(module, qualname)
@@ -90,6 +105,7 @@ def _function(spec):
         except Exception:
             pass
     import types
+
     main = sys.modules["__main__"].__dict__
     glob = main if home is None else {"__name__": home, "__builtins__": __builtins__}
     if closure is not None:
@@ -119,8 +135,14 @@ _stateless: dict = {}
 def _cached_function(spec):
     """_function(spec), reusing the function rebuilt for a stateless spec (code only, run
     with __main__'s globals: nothing of it can differ), so it stays specialized."""
-    if spec[0] != "v" or spec[1] is not None or spec[5:8] != (None, None, None) or \
-            spec[9] is not None or spec[10] or spec[11]:
+    if (
+        spec[0] != "v"
+        or spec[1] is not None
+        or spec[5:8] != (None, None, None)
+        or spec[9] is not None
+        or spec[10]
+        or spec[11]
+    ):
         return _function(spec)
     key = (spec[3], spec[2], spec[4], spec[8])
     fn = _stateless.get(key)
@@ -150,6 +172,7 @@ def serve(task_chan: int, reply_chan: int) -> None:
                 fn = spec[1] if spec[0] == "s" else _cached_function(spec)
             else:
                 import pickle
+
                 try:
                     fn, args, kwargs = pickle.loads(msg[HEAD:])
                 except BaseException as exc:
@@ -158,7 +181,7 @@ def serve(task_chan: int, reply_chan: int) -> None:
                     continue
                 finally:
                     if type(msg) is memoryview:
-                        msg.release()     # lent: the sender's memory is let go at once
+                        msg.release()  # lent: the sender's memory is let go at once
             del msg
             if type(fn) is str:
                 exec(compile(fn, "<string>", "exec"), main)
@@ -174,11 +197,13 @@ def serve(task_chan: int, reply_chan: int) -> None:
             replies.send_nowait(K_MARSHAL + pack_tid(tid) + dumps(reply))
             continue
         from .interpreters import _crossinterp as xi
+
         keep: list = []
         try:
             data = xi.pickle_dumps(reply, keep)
-        except BaseException as exc:        # a result that does not pickle
+        except BaseException as exc:  # a result that does not pickle
             from .interpreters._worker import excinfo
+
             data = dumps((False, (excinfo(exc, skip=99), None)))
             replies.send_nowait(K_MARSHAL + pack_tid(tid) + data)
             continue
@@ -200,9 +225,11 @@ def _not_unpickled(exc):
 
     from .interpreters import _crossinterp as xi
     from .interpreters._worker import excinfo
+
     try:
-        raise pickle.UnpicklingError("the task could not be unpickled in the worker "
-                                     "interpreter") from exc
+        raise pickle.UnpicklingError(
+            "the task could not be unpickled in the worker interpreter"
+        ) from exc
     except pickle.UnpicklingError as wrapped:
         info = excinfo(wrapped, skip=99)
     return (info, xi.pickle_dumps(xi.NotShareableError("args not shareable"), []))
@@ -211,7 +238,8 @@ def _not_unpickled(exc):
 def _exception(exc, preserve):
     from .interpreters import _crossinterp as xi
     from .interpreters._worker import excinfo
-    info = excinfo(exc, skip=3)     # serve, _in_main, the trampoline
+
+    info = excinfo(exc, skip=3)  # serve, _in_main, the trampoline
     pickled = None
     if preserve:
         try:

@@ -21,8 +21,7 @@ def failure_text(result, traceback: str | None = None) -> str:
     if not tb:
         if not result.exc_type:
             return ""
-        tb = f"{result.exc_type}: {result.exc_message}" if result.exc_message \
-            else result.exc_type
+        tb = f"{result.exc_type}: {result.exc_message}" if result.exc_message else result.exc_type
     return tb if tb.endswith("\n") else tb + "\n"
 
 
@@ -53,7 +52,7 @@ def exception_text(result, width: int = 60) -> str:
 
 def shorten(text: str, width: int) -> str:
     """text cut to width characters, an ellipsis marking the cut."""
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def completed_cell(result) -> str:
@@ -73,6 +72,7 @@ def results_table(columns, rows, completed: str = "completed", **options):
     for "yes" and red otherwise."""
     from rich.table import Table
     from rich.text import Text
+
     table = Table(**options)
     heads = [head for head, _ in columns]
     for head, kw in columns:

@@ -14,6 +14,7 @@ to the parent as the last one started; a fresh child takes the rest.
 Everything here runs in a separate process so that no module probed can take down the
 `interp` process, and so that the memory CPython 3.12/3.13 keep per interpreter ever
 created goes away with the child."""
+
 import marshal
 import os
 import sys
@@ -27,15 +28,18 @@ SKIP_PARTS = frozenset({"__main__", "test", "tests", "idle_test"})
 
 def skipped(name: str) -> bool:
     """Whether `interp check` leaves the module out when walking a package."""
-    return name in SKIP or any(part in SKIP_PARTS for part in name.split(".")[1:]) \
+    return (
+        name in SKIP
+        or any(part in SKIP_PARTS for part in name.split(".")[1:])
         or name.split(".")[0] in SKIP_PARTS
+    )
 
 
 # The code run in each probing interpreter, after _JOB = (names, walk, fd, path0, skip,
 # skip_parts) is bound. It imports only what a fresh interpreter already has (sys, os,
 # marshal, time, the import machinery), so that the modules probed are imported by the
 # probe itself; interpcli._extensions (and the core module) come first, for the hook.
-PROBE_SOURCE = r'''
+PROBE_SOURCE = r"""
 def _interp_check_probe(names, walk, fd, path0, skip, skip_parts):
     import sys, os, marshal, time
     ext_suffixes = sys.modules["_frozen_importlib_external"].EXTENSION_SUFFIXES
@@ -124,14 +128,14 @@ def _interp_check_probe(names, walk, fd, path0, skip, skip_parts):
 
 _interp_check_probe(*_JOB)
 del _interp_check_probe
-'''
+"""
 
 
 def _emit(fd: int, frame: dict) -> None:
     data = marshal.dumps(frame)
     data = len(data).to_bytes(4, "little") + data
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
@@ -159,6 +163,7 @@ def write_frame(fd: int, frame) -> None:
 
 def main(jobs_fd: int, out_fd: int) -> int:
     from .interpreter import create_fresh
+
     while True:
         job = read_frame(jobs_fd)
         if job is None:
@@ -170,11 +175,13 @@ def main(jobs_fd: int, out_fd: int) -> int:
         setup = interp.run(prelude)
         result = interp.run(PROBE_SOURCE, filename="<interp check>") if setup.completed else setup
         if not result.completed:
-            _emit(out_fd, {"event": "error", "error": (result.exc_type or "",
-                                                       result.exc_message or "")})
+            _emit(
+                out_fd,
+                {"event": "error", "error": (result.exc_type or "", result.exc_message or "")},
+            )
         try:
             interp.close(timeout=2.0, force=True)
-        except Exception as exc:    # threads a module started are still running
+        except Exception as exc:  # threads a module started are still running
             _emit(out_fd, {"event": "done", "left": f"{type(exc).__name__}: {exc}"})
             return 0
         _emit(out_fd, {"event": "done"})

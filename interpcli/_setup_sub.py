@@ -3,11 +3,21 @@ imported there by the one-line preludes of interpcli.cli.programs and
 interpcli._faultserver: `sys.argv`, `sys.path[0]`, `__file__`, `__cached__`,
 `__loader__` and the standard streams as python sets them for the script, the watch on
 extension modules, and the finder of the faulthandler stand-in."""
+
 import sys
 
 
-def prepare(main: dict, argv: list, path0=None, main_path0=None, file=None,
-            closed=(), loader=None, no_cached=False, code=None) -> None:
+def prepare(
+    main: dict,
+    argv: list,
+    path0=None,
+    main_path0=None,
+    file=None,
+    closed=(),
+    loader=None,
+    no_cached=False,
+    code=None,
+) -> None:
     """Set up __main__ (its namespace: main) and sys for a script: sys.argv; path0 in
     place of main_path0 (the interp process's own sys.path[0]) or first on sys.path;
     __file__; the standard streams named in closed set to None (interp was started with
@@ -29,6 +39,7 @@ def prepare(main: dict, argv: list, path0=None, main_path0=None, file=None,
         main["__cached__"] = None
     if loader is not None:
         import _frozen_importlib_external
+
         main["__loader__"] = _frozen_importlib_external.SourceFileLoader("__main__", loader)
     if code is not None:
         _register_code(code)
@@ -38,10 +49,12 @@ def _register_code(text: str) -> None:
     """python -c hands the code to linecache (3.13: under its file name, later versions:
     by code object) so that tracebacks show its lines; 3.12 does neither."""
     import linecache
+
     if hasattr(linecache, "_interactive_cache"):
         try:
-            linecache._register_code(compile(text, "<string>", "exec", dont_inherit=True),
-                                     text, "<string>")
+            linecache._register_code(
+                compile(text, "<string>", "exec", dont_inherit=True), text, "<string>"
+            )
         except Exception:
             pass
     elif hasattr(linecache, "_register_code"):
@@ -58,6 +71,7 @@ def watch_extensions() -> None:
         return
     import _frozen_importlib as b
     import _frozen_importlib_external as e
+
     E, B = e.ExtensionFileLoader, b.BuiltinImporter
     file_create, builtin_create = E.create_module, B.create_module
 
@@ -65,6 +79,7 @@ def watch_extensions() -> None:
         E.create_module, B.create_module = file_create, staticmethod(builtin_create)
         try:
             from . import _extensions
+
             _extensions.install()
         except Exception:
             sys.modules.pop("interpcli._extensions", None)
@@ -76,6 +91,7 @@ def watch_extensions() -> None:
     def create_builtin(spec):
         load()
         return B.create_module(spec)
+
     for f, o in ((create_module, file_create), (create_builtin, builtin_create)):
         f.__code__ = f.__code__.replace(co_filename=o.__code__.co_filename)
     E.create_module, B.create_module = create_module, staticmethod(create_builtin)
@@ -95,6 +111,8 @@ def find_faulthandler(server: int) -> None:
             if name != "faulthandler":
                 return None
             from interpcli._faulthandler import spec
+
             return spec(server, cls.main)
+
     _FaulthandlerFinder.__module__ = "interpcli._faulthandler"
     sys.meta_path.insert(0, _FaulthandlerFinder)

@@ -13,6 +13,7 @@ input and takes __main__'s namespace from its caller's frame.
 
 The code of this module carries the file name INTERNAL, so that the shell takes its frames
 out of the tracebacks it shows (interpcli.repl.pysource.clean_traceback)."""
+
 import ast as _ast
 import atexit as _atexit
 import linecache as _linecache
@@ -28,14 +29,14 @@ def run_input(src, filename):
     tree = compile(src, filename, "exec", ast.PyCF_ONLY_AST | _FLAGS[0], dont_inherit=True)
     ns = _sys._getframe(1).f_globals
     for node in tree.body:
-        code = compile(ast.Interactive([node]), filename, "single", _FLAGS[0],
-                       dont_inherit=True)
+        code = compile(ast.Interactive([node]), filename, "single", _FLAGS[0], dont_inherit=True)
         _FLAGS[0] |= code.co_flags & _FUTURE_MASK
         exec(code, ns)
 
 
 def _future_mask():
     import __future__
+
     m = 0
     for name in __future__.all_feature_names:
         m |= getattr(__future__, name).compiler_flag
@@ -115,7 +116,7 @@ class ShellStream:
         return self._orig.buffer
 
 
-out = None      # the channel the streams send on
+out = None  # the channel the streams send on
 
 
 def install(chan):

@@ -1,6 +1,7 @@
 """The exit-time shutdown of every interpreter interpcli made, and the registry of runs
 going on that it stops: the process must never finalize with a live subinterpreter or a
 thread still inside one (fatal errors in CPython), nor hang on a run that will not end."""
+
 import _signal
 import _thread
 import os
@@ -18,7 +19,7 @@ class ActiveRuns:
     def __init__(self):
         self._lock = _thread.allocate_lock()
         self._runs: dict[_sync.Flag, _lowlevel.Canceller] = {}
-        self.exiting = False    # the shutdown began: runs asked for now stop before they begin
+        self.exiting = False  # the shutdown began: runs asked for now stop before they begin
 
     def add(self, done: "_sync.Flag", canceller: "_lowlevel.Canceller") -> None:
         """Record a run about to begin; one asked for once the exit began is cancelled
@@ -61,6 +62,7 @@ def ensure_registered() -> None:
     if not _registered:
         _registered = True
         import atexit
+
         atexit.register(shutdown)
 
 
@@ -109,15 +111,17 @@ def shutdown():
         try:
             stuck = _end_all(hurry)
             break
-        except KeyboardInterrupt:   # in a wait of the grace, or one that was pending
+        except KeyboardInterrupt:  # in a wait of the grace, or one that was pending
             interrupted = hurry = True
             _ignore_sigint()
     if stuck:
         # A run that ignores interrupts (blocked in a C call), or a thread inside an
         # interpreter that does not end, keeps it from ending; finalizing would abort the
         # process (or free what the thread uses), so leave without finalization instead.
-        sys.stderr.write(f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
-                         "exit; exiting without cleanup\n")
+        sys.stderr.write(
+            f"interpcli: interpreter(s) {', '.join(stuck)} did not stop at "
+            "exit; exiting without cleanup\n"
+        )
         _leave(interrupted)
     if isinstance(last, KeyboardInterrupt):
         _mark_keyboard_interrupt_exit()
@@ -127,7 +131,7 @@ def _ignore_sigint():
     try:
         _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     except (ValueError, OSError):
-        pass                    # not the main thread
+        pass  # not the main thread
 
 
 def _wait(done: "_sync.Flag", timeout: float) -> None:
@@ -150,8 +154,7 @@ def _thread_wait_cut_short() -> bool:
         return False
     try:
         main = threading.main_thread()
-        return any(t is not main and not t.daemon and t.is_alive()
-                   for t in threading.enumerate())
+        return any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate())
     except Exception:
         return False
 
@@ -177,13 +180,11 @@ def _end_at_exit(iid: int, deadline: float) -> bool:
     run that ignores interrupts, or a thread of its own that does not end)."""
     while True:
         try:
-            _lowlevel.destroy(iid, force=True,
-                              join_timeout=max(0.0, deadline - time.monotonic()))
+            _lowlevel.destroy(iid, force=True, join_timeout=max(0.0, deadline - time.monotonic()))
             return True
         except InterpreterBusyError:
-            if not any(i == iid and running
-                       for i, _n, _s, running, _r in _lowlevel.interpreters()):
-                return False        # a thread of its own is left
+            if not any(i == iid and running for i, _n, _s, running, _r in _lowlevel.interpreters()):
+                return False  # a thread of its own is left
             # a run that began as we looked: it was cancelled on registering, so it ends
             # at once unless a blocking C call holds it; wait for it, then try again
             for done in active_runs.pending():
@@ -191,7 +192,7 @@ def _end_at_exit(iid: int, deadline: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
         except InterpreterError:
-            return True             # gone already
+            return True  # gone already
 
 
 def _mark_keyboard_interrupt_exit():
@@ -209,10 +210,10 @@ def _end_all(hurry: bool = False) -> "list[str]":
     """Stop every run, end every interpreter; the names of those that could not be ended.
     hurry: no grace (a Ctrl-C came during it)."""
     main = _lowlevel.main_id()
-    spare = sys.modules.get("interpcli._spare")     # its helpers run only if imported
+    spare = sys.modules.get("interpcli._spare")  # its helpers run only if imported
     if spare is not None:
-        spare.shutdown()    # a creation in flight completes, then the spares end
-    _lowlevel.end_spares()      # also those made elsewhere (cli.early) and never taken
+        spare.shutdown()  # a creation in flight completes, then the spares end
+    _lowlevel.end_spares()  # also those made elsewhere (cli.early) and never taken
     # stop every run, begun or about to begin (a daemon thread may be just starting one);
     # runs asked for from now on stop before they begin
     active_runs.stop_all()
@@ -221,12 +222,15 @@ def _end_all(hurry: bool = False) -> "list[str]":
     _lowlevel.close_all_channels()
     deadline = time.monotonic() + (0.0 if hurry else grace())
     waited: set = set()
-    while True:     # runs that registered meanwhile were cancelled on registering
+    while True:  # runs that registered meanwhile were cancelled on registering
         pending = [done for done in active_runs.pending() if done not in waited]
         if not pending or time.monotonic() >= deadline:
             break
         for done in pending:
             _wait(done, deadline - time.monotonic())
             waited.add(done)
-    return [name for iid, name, _iso, _running, _runs in _lowlevel.interpreters()
-            if iid != main and not _end_at_exit(iid, deadline)]
+    return [
+        name
+        for iid, name, _iso, _running, _runs in _lowlevel.interpreters()
+        if iid != main and not _end_at_exit(iid, deadline)
+    ]

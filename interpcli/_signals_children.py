@@ -4,6 +4,7 @@ interp runs the script's thread with SIGINT blocked (so that Ctrl-C, and os.kill
 process, reach interp's main thread), and a new program inherits the signal mask: the
 calls that start one (subprocess, multiprocessing's spawn, os.posix_spawn(p), os.system,
 os.execv(e)) unblock SIGINT for the time of the call."""
+
 import _signal
 import os
 
@@ -16,8 +17,11 @@ def install() -> None:
         import _posixsubprocess
     except ImportError:
         _posixsubprocess = None
-    targets = [(os, name) for name in ("posix_spawn", "posix_spawnp", "system", "execv",
-                                       "execve") if hasattr(os, name)]
+    targets = [
+        (os, name)
+        for name in ("posix_spawn", "posix_spawnp", "system", "execv", "execve")
+        if hasattr(os, name)
+    ]
     if _posixsubprocess is not None:
         targets.append((_posixsubprocess, "fork_exec"))
     for module, name in targets:
@@ -31,6 +35,7 @@ def _sigint_unblocked(call):
             return call(*args, **kwargs)
         finally:
             _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+
     unblocked.__name__ = unblocked.__qualname__ = call.__name__
     unblocked.__module__ = getattr(call, "__module__", None)
     unblocked.__doc__ = call.__doc__

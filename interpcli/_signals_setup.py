@@ -2,6 +2,7 @@
 (interpcli.cli.ctrlc.SIGNALS): that thread becomes the script's main thread for signals,
 and the stdlib's signal functions (_signals_sub), its blocking calls (_signals_waits) and
 the calls that start programs (_signals_children) are replaced in the interpreter."""
+
 from . import _signals_children, _signals_sub, _signals_waits
 
 

@@ -7,6 +7,7 @@ other waits; _signals_children: the programs it starts). Handlers run on the mai
 between bytecodes (a sys.monitoring tool turned on by _deliver) or when a wait wakes;
 SIGINT's default KeyboardInterrupt is raised by such a wait, or by the core as an
 asynchronous exception."""
+
 import _signal
 import _thread
 import os
@@ -22,20 +23,20 @@ SIG_IGN = _signal.SIG_IGN
 _NSIG = getattr(_signal, "NSIG", 65)
 _MAIN_ONLY = "{} only works in main thread of the main interpreter"
 
-_main = None            # the script's thread (set by install)
-_handlers: dict = {}    # signum -> the script's disposition
-_pending: list = []     # signals whose handlers are to run on the main thread
-_wake = _thread.allocate_lock()     # released by _deliver: ends sleep() and pause()
+_main = None  # the script's thread (set by install)
+_handlers: dict = {}  # signum -> the script's disposition
+_pending: list = []  # signals whose handlers are to run on the main thread
+_wake = _thread.allocate_lock()  # released by _deliver: ends sleep() and pause()
 _wake.acquire()
 _wakeup_fd = -1
-_tool = None            # the sys.monitoring tool id, once taken
+_tool = None  # the sys.monitoring tool id, once taken
 _armed = False
-_delivered: dict = {}   # signum -> how many times _deliver was given it
-_handled = 0            # how many pending signals the main thread took
-_waiting = False        # the main thread is in _blocking
-_keyboard = False       # a KeyboardInterrupt for _blocking to raise
-_efd = None             # a wake-up fd _deliver posts to: ends select() and read()
-_efd_w = None           # its write end (_platform.wake_open)
+_delivered: dict = {}  # signum -> how many times _deliver was given it
+_handled = 0  # how many pending signals the main thread took
+_waiting = False  # the main thread is in _blocking
+_keyboard = False  # a KeyboardInterrupt for _blocking to raise
+_efd = None  # a wake-up fd _deliver posts to: ends select() and read()
+_efd_w = None  # its write end (_platform.wake_open)
 _orig_sleep, _orig_kill = time.sleep, os.kill
 _orig_getsignal, _orig_raise_signal = _signal.getsignal, _signal.raise_signal
 _orig_pause = getattr(_signal, "pause", None)
@@ -48,10 +49,17 @@ def install() -> None:
     interpcli._signals_setup's."""
     global _main
     _main = _thread.get_ident()
-    _event_fd()         # before any wait: a signal that comes first still ends it
-    for fn in (signal, getsignal, set_wakeup_fd, siginterrupt, pause, raise_signal,
-               pidfd_send_signal):
-        fn.__module__ = "signal"    # as the builtins they replace say (before staticmethod
+    _event_fd()  # before any wait: a signal that comes first still ends it
+    for fn in (
+        signal,
+        getsignal,
+        set_wakeup_fd,
+        siginterrupt,
+        pause,
+        raise_signal,
+        pidfd_send_signal,
+    ):
+        fn.__module__ = "signal"  # as the builtins they replace say (before staticmethod
         # copies it)
     mod = sys.modules.get("signal")
     # staticmethod: like the builtins they replace, they do not bind when a class keeps
@@ -61,7 +69,7 @@ def install() -> None:
     _signal.set_wakeup_fd = staticmethod(set_wakeup_fd)
     _signal.siginterrupt = staticmethod(siginterrupt)
     _signal.pause = staticmethod(pause)
-    if mod is not None:         # imported already: `from _signal import *` copied these
+    if mod is not None:  # imported already: `from _signal import *` copied these
         for name in ("set_wakeup_fd", "siginterrupt", "pause", "raise_signal"):
             setattr(mod, name, staticmethod(globals()[name]))
     time.sleep = staticmethod(sleep)
@@ -77,7 +85,7 @@ def install() -> None:
 
 
 def _check_signum(signum) -> int:
-    signum = int(signum)    # an enum member, as signal.py passes them
+    signum = int(signum)  # an enum member, as signal.py passes them
     if not 1 <= signum < _NSIG:
         raise ValueError("signal number out of range")
     return signum
@@ -110,8 +118,9 @@ def signal(signalnum, handler, /):
         raise ValueError(_MAIN_ONLY.format("signal"))
     signum = _check_signum(signalnum)
     if not callable(handler) and handler not in (SIG_IGN, SIG_DFL):
-        raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, "
-                        "or a callable object")
+        raise TypeError(
+            "signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable object"
+        )
     if signum in (_signal.SIGKILL, _signal.SIGSTOP):
         raise OSError(22, "Invalid argument")
     old = getsignal(signum)
@@ -150,14 +159,13 @@ def pause():
         signal_ack()
         if _pending:
             _run_pending(sys._getframe(1))
-        if _handled != before:      # (the monitoring callback may have run them)
+        if _handled != before:  # (the monitoring callback may have run them)
             return None
 
 
 def sleep(secs, /):
     """time.sleep(secs), which a signal's handler interrupts on the main thread."""
-    if (_thread.get_ident() != _main or type(secs) not in (int, float)
-            or not 0 < secs < 1e9):
+    if _thread.get_ident() != _main or type(secs) not in (int, float) or not 0 < secs < 1e9:
         return _orig_sleep(secs)
     deadline = time.monotonic() + secs
     while True:
@@ -237,6 +245,7 @@ def _int_or_none(value):
     except (TypeError, ValueError):
         return None
 
+
 def _is_self(pid) -> bool:
     try:
         return int(pid) == os.getpid()
@@ -313,11 +322,13 @@ def _deliver(signum: int) -> bool:
             os.write(_wakeup_fd, bytes([signum]))
         except OSError:
             pass
-    handler = _handlers.get(signum, _signal.default_int_handler
-                            if signum == _signal.SIGINT else SIG_DFL)
-    keyboard = (handler is _signal.default_int_handler
-                or (signum == _signal.SIGINT and handler == SIG_DFL))
-    if keyboard and _waiting:   # in _blocking: raised there as the wait ends
+    handler = _handlers.get(
+        signum, _signal.default_int_handler if signum == _signal.SIGINT else SIG_DFL
+    )
+    keyboard = handler is _signal.default_int_handler or (
+        signum == _signal.SIGINT and handler == SIG_DFL
+    )
+    if keyboard and _waiting:  # in _blocking: raised there as the wait ends
         global _keyboard
         _keyboard = True
         keyboard = False
@@ -357,7 +368,7 @@ def _run_pending(frame) -> None:
                 handler(signum, frame)
             except BaseException:
                 if _pending:
-                    _arm()      # the others run at the next line
+                    _arm()  # the others run at the next line
                 raise
 
 
@@ -384,7 +395,7 @@ def _arm() -> None:
                 _tool = tool
                 break
         else:
-            return      # every tool id is taken: the handlers run at the next sleep
+            return  # every tool id is taken: the handlers run at the next sleep
         for event in (mon.events.LINE, mon.events.PY_START):
             mon.register_callback(_tool, event, _on_event)
     _armed = True

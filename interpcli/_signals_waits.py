@@ -4,6 +4,7 @@ select.poll and epoll objects (so selectors), os.waitpid (Linux: a pidfd), and s
 calls (accept, recv*, send, sendto, sendmsg, sendall). Each also waits on the wake-up fd that
 _signals_sub._deliver writes: the handlers run, and the call goes on unless one raised
 (PEP 475). Other threads use the originals, as python interrupts only its main thread."""
+
 import _thread
 import os
 import sys
@@ -34,7 +35,7 @@ def install() -> None:
         os.waitpid = staticmethod(waitpid)
     if "socket" in sys.modules:
         _patch_socket(sys.modules["socket"])
-    else:       # importing socket costs ~9 ms: patched when the script imports it
+    else:  # importing socket costs ~9 ms: patched when the script imports it
         sys.meta_path.insert(0, _SocketFinder)
 
 
@@ -67,6 +68,7 @@ def _wait_ready(fd, events: int, timeout=None) -> bool:
     timeout seconds (None: no limit), running the handlers of the signals that come
     meanwhile (one that raises ends the wait); True when fd is ready."""
     import select as sel
+
     efd = _s._event_fd()
     p = _orig_poll()
     p.register(fd, events)
@@ -94,6 +96,7 @@ def _ms_to_s(timeout):
 class _Poll:
     """select.poll()'s object, whose poll() a signal's handler interrupts on the script's
     main thread (the wait goes on afterwards unless the handler raised)."""
+
     __slots__ = ("_p",)
 
     def __init__(self):
@@ -114,14 +117,14 @@ class _Poll:
         if _thread.get_ident() != _s._main:
             return self._p.poll(timeout)
         import select as sel
+
         efd = _s._event_fd()
         left = _ms_to_s(timeout)
         deadline = None if left is None else time.monotonic() + left
         self._p.register(efd, sel.POLLIN)
         try:
             while True:
-                ms = None if deadline is None else max(
-                    0, (deadline - time.monotonic()) * 1000)
+                ms = None if deadline is None else max(0, (deadline - time.monotonic()) * 1000)
                 ready = _s._blocking(self._p.poll, ms)
                 woke = any(f == efd for f, _ev in ready)
                 ready = [(f, ev) for f, ev in ready if f != efd]
@@ -142,6 +145,7 @@ def _epoll_class(base):
     class epoll:
         """select.epoll, whose poll() a signal's handler interrupts on the script's main
         thread (the wait goes on afterwards unless the handler raised)."""
+
         __slots__ = ("_e",)
         __module__ = "select"
 
@@ -154,7 +158,7 @@ def _epoll_class(base):
             self._e = base.fromfd(fd)
             return self
 
-        def __getattr__(self, name):        # register, modify, unregister, close, ...
+        def __getattr__(self, name):  # register, modify, unregister, close, ...
             return getattr(self._e, name)
 
         def __enter__(self):
@@ -168,6 +172,7 @@ def _epoll_class(base):
             if _thread.get_ident() != _s._main or (timeout is not None and timeout == 0):
                 return self._e.poll(timeout, maxevents)
             import select as sel
+
             left = None if timeout is None or timeout < 0 else float(timeout)
             deadline = None if left is None else time.monotonic() + left
             while True:
@@ -178,13 +183,22 @@ def _epoll_class(base):
                 ready = self._e.poll(0, maxevents)
                 if ready or (deadline is not None and time.monotonic() >= deadline):
                     return ready
+
     return epoll
 
 
-_SOCKET_WAITS = (("_accept", "POLLIN"), ("recv", "POLLIN"), ("recv_into", "POLLIN"),
-                 ("recvfrom", "POLLIN"), ("recvfrom_into", "POLLIN"),
-                 ("recvmsg", "POLLIN"), ("recvmsg_into", "POLLIN"),
-                 ("send", "POLLOUT"), ("sendto", "POLLOUT"), ("sendmsg", "POLLOUT"))
+_SOCKET_WAITS = (
+    ("_accept", "POLLIN"),
+    ("recv", "POLLIN"),
+    ("recv_into", "POLLIN"),
+    ("recvfrom", "POLLIN"),
+    ("recvfrom_into", "POLLIN"),
+    ("recvmsg", "POLLIN"),
+    ("recvmsg_into", "POLLIN"),
+    ("send", "POLLOUT"),
+    ("sendto", "POLLOUT"),
+    ("sendmsg", "POLLOUT"),
+)
 
 
 def _patch_socket(module) -> None:
@@ -192,15 +206,16 @@ def _patch_socket(module) -> None:
     in a wait a signal's handler interrupts, then make the call."""
     import _socket
     import select as sel
+
     cls = module.socket
     for name, event in _SOCKET_WAITS:
         orig = getattr(_socket.socket, name, None)
         if orig is not None and getattr(cls, name, None) is getattr(_socket.socket, name):
             setattr(cls, name, _socket_wait(orig, getattr(sel, event)))
-    if (hasattr(module, "MSG_DONTWAIT")
-            and getattr(cls, "sendall", None) is _socket.socket.sendall):
-        cls.sendall = _sendall(_socket.socket.sendall, _socket.socket.send,
-                               module.MSG_DONTWAIT, sel.POLLOUT)
+    if hasattr(module, "MSG_DONTWAIT") and getattr(cls, "sendall", None) is _socket.socket.sendall:
+        cls.sendall = _sendall(
+            _socket.socket.sendall, _socket.socket.send, module.MSG_DONTWAIT, sel.POLLOUT
+        )
 
 
 def _sendall(orig, send, dontwait: int, pollout: int):
@@ -227,6 +242,7 @@ def _sendall(orig, send, dontwait: int, pollout: int):
                 except BlockingIOError:
                     pass
         return None
+
     sendall.__name__ = sendall.__qualname__ = "sendall"
     return sendall
 
@@ -240,6 +256,7 @@ def _socket_wait(orig, event: int):
                 if not _wait_ready(fd, event, timeout):
                     raise TimeoutError("timed out")
         return orig(self, *args, **kwargs)
+
     call.__name__ = call.__qualname__ = orig.__name__
     call.__doc__ = orig.__doc__
     return call
@@ -283,8 +300,13 @@ class _PatchingLoader:
 def waitpid(pid, options, /):
     """os.waitpid, which a signal's handler interrupts on the main thread while it waits
     for a given child (Linux: its pidfd)."""
-    if (_thread.get_ident() == _s._main and type(pid) is int and pid > 0
-            and type(options) is int and not options & os.WNOHANG):
+    if (
+        _thread.get_ident() == _s._main
+        and type(pid) is int
+        and pid > 0
+        and type(options) is int
+        and not options & os.WNOHANG
+    ):
         try:
             pidfd = os.pidfd_open(pid)
         except OSError:
@@ -292,6 +314,7 @@ def waitpid(pid, options, /):
         if pidfd >= 0:
             try:
                 import select as sel
+
                 _wait_ready(pidfd, sel.POLLIN)
             finally:
                 os.close(pidfd)
@@ -306,7 +329,7 @@ def read(fd, length, /):
             try:
                 ready, _w, _x = _s._blocking(_orig_select, [fd, efd], [], [])
             except (OSError, ValueError):
-                break       # not selectable (or bad): os.read says so itself
+                break  # not selectable (or bad): os.read says so itself
             if efd not in ready:
                 break
             _s._after_wake()

@@ -3,6 +3,7 @@ shell's `%run` alike: UTF-8 unless a BOM or a coding cookie in the first two lin
 else (tokenize.detect_encoding's rules, read as python's own file reader reads them: a
 cookie line need not be UTF-8), and the SyntaxError `python FILE` reports for a file it
 cannot decode."""
+
 import sys
 
 _PEP263 = "see https://peps.python.org/pep-0263/ for details"
@@ -22,7 +23,7 @@ def decode_script(data: bytes, filename: str):
     encoding is neutralized in it (tracebacks still show the file's own lines)."""
     if not _may_declare(data):
         try:
-            return data.decode("utf-8"), None       # the usual case: no BOM, no cookie
+            return data.decode("utf-8"), None  # the usual case: no BOM, no cookie
         except UnicodeDecodeError:
             pass
     cookie = _cookie(data)
@@ -31,6 +32,7 @@ def decode_script(data: bytes, filename: str):
         if bom and cookie not in (None, "utf-8"):
             raise SyntaxError("a BOM and another encoding's cookie")
         import codecs
+
         encoding = cookie or "utf-8"
         if not codecs.lookup(encoding)._is_text_encoding:
             raise LookupError(f"{encoding!r} is not a text encoding")
@@ -60,6 +62,7 @@ def _cookie(data: bytes):
 def _find_cookie(data: bytes):
     """(the cookie's normalized encoding, the offset after its line), or (None, 0)."""
     import re
+
     cookie_re = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
     blank_re = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
     lines = data.split(b"\n", 2)
@@ -79,8 +82,9 @@ def _normal_name(name: str) -> str:
     enc = name[:12].lower().replace("_", "-")
     if enc == "utf-8" or enc.startswith("utf-8-"):
         return "utf-8"
-    if enc in ("latin-1", "iso-8859-1", "iso-latin-1") or \
-            enc.startswith(("latin-1-", "iso-8859-1-", "iso-latin-1-")):
+    if enc in ("latin-1", "iso-8859-1", "iso-latin-1") or enc.startswith(
+        ("latin-1-", "iso-8859-1-", "iso-latin-1-")
+    ):
         return "iso-8859-1"
     return name
 
@@ -99,39 +103,44 @@ def _python_error(data: bytes, filename: str, cookie, exc) -> SyntaxError:
             bad = _first_bad_utf8(data)
             if bad is not None:
                 line = data.count(b"\n", 0, bad) + 1
-                return SyntaxError(f"Non-UTF-8 code starting with '\\x{data[bad]:02x}' in "
-                                   f"file {filename} on line {line}, but no encoding "
-                                   f"declared; {_PEP263}")
+                return SyntaxError(
+                    f"Non-UTF-8 code starting with '\\x{data[bad]:02x}' in "
+                    f"file {filename} on line {line}, but no encoding "
+                    f"declared; {_PEP263}"
+                )
     elif (cookie == "utf-8" or bom) and isinstance(exc, UnicodeDecodeError):
         # python 3.14+ decodes declared UTF-8 line by line: the line's error, no caret
         body = data[3:] if bom else data
         start = body.rfind(b"\n", 0, exc.start) + 1
         end = body.find(b"\n", exc.start)
-        line = body[start:] if end < 0 else body[start:end + 1]
+        line = body[start:] if end < 0 else body[start : end + 1]
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as error:
             exc = error
-        return SyntaxError(f"(unicode error) {exc}",
-                           (filename, body.count(b"\n", 0, start) + 1, 0,
-                            line.decode("utf-8", "replace")))
+        return SyntaxError(
+            f"(unicode error) {exc}",
+            (filename, body.count(b"\n", 0, start) + 1, 0, line.decode("utf-8", "replace")),
+        )
     elif cookie is not None and cookie != "utf-8" and not bom:
         # python 3.14+ decodes what follows the cookie's line (from its newline) and
         # reports the codec's error, at line 0
         if isinstance(exc, UnicodeDecodeError):
             try:
-                data[_find_cookie(data)[1] - 1:].decode(cookie)
+                data[_find_cookie(data)[1] - 1 :].decode(cookie)
             except UnicodeDecodeError as error:
                 exc = error
         return SyntaxError(str(exc), (filename, 0, -1, None))
     try:
         compile(data, filename, "exec", dont_inherit=True)
-    except SyntaxError as error:      # some name the file "<string>": python names it
+    except SyntaxError as error:  # some name the file "<string>": python names it
         msg = error.msg
         if msg.startswith("Non-UTF-8 code") and " in file " not in msg:
             msg = msg.replace("' on line ", f"' in file {filename} on line ", 1)
-        return SyntaxError(msg, (filename, error.lineno, error.offset, error.text,
-                                 error.end_lineno, error.end_offset))
+        return SyntaxError(
+            msg,
+            (filename, error.lineno, error.offset, error.text, error.end_lineno, error.end_offset),
+        )
     except (ValueError, LookupError) as error:
         return SyntaxError(str(error))
     return SyntaxError(str(exc))
@@ -148,6 +157,7 @@ def _first_bad_utf8(data: bytes):
 
 def _neutralize_cookie(text: str) -> str:
     import re
+
     lines = text.split("\n", 2)
     cookie = re.compile(r"^([ \t\f]*#.*?)coding([:=])")
     for i in range(min(2, len(lines))):

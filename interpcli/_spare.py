@@ -18,14 +18,16 @@ asked. The caller then sees a fresh interpreter:
 
 Only create() of an isolated interpreter uses it; INTERP_SPARE=0 turns it off (read at
 each create()). Every wait is a thread join: a blocking lock, no polling."""
+
 import os
 import threading
 
 from . import _lowlevel, _shutdown, _sync
 from .errors import InterpreterBusyError, InterpreterError, InterpreterNotFoundError
 
-MAX_MISSES = 3      # spares discarded in a row (the environment keeps changing): stop
+MAX_MISSES = 3  # spares discarded in a row (the environment keeps changing): stop
 MAX_DEPTH = 2 if (os.cpu_count() or 1) >= 2 else 1
+
 
 def enabled() -> bool:
     """False when INTERP_SPARE is 0."""
@@ -42,14 +44,14 @@ class _Job:
         self.thread = None
         self.id = None
         self.env = None
-        self.made = _sync.Flag()        # set once made (or not): a helper may go on
+        self.made = _sync.Flag()  # set once made (or not): a helper may go on
 
     def make(self):
         try:
             self.env = _lowlevel.env_snapshot()
             try:
                 self.id = _shutdown.create_spare()
-            except Exception:       # the caller will create afresh (and see the error)
+            except Exception:  # the caller will create afresh (and see the error)
                 self.id = None
         finally:
             self.made.set()
@@ -107,15 +109,15 @@ class SpareMaker:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._ready: list = []      # spares being made or made, not claimed yet, oldest first
-        self._depth = 1             # how many to keep: MAX_DEPTH while the caller outruns one
-        self._stale: list = []      # claimed jobs whose spare the next helper thread ends
-        self._threads: list = []    # helper threads not joined yet
-        self._asked = 0             # isolated creations asked for
+        self._ready: list = []  # spares being made or made, not claimed yet, oldest first
+        self._depth = 1  # how many to keep: MAX_DEPTH while the caller outruns one
+        self._stale: list = []  # claimed jobs whose spare the next helper thread ends
+        self._threads: list = []  # helper threads not joined yet
+        self._asked = 0  # isolated creations asked for
         self._misses = 0
-        self._closed = False        # the exit shutdown began: no more spares
-        self._paused = False        # a fork is under way
-        self._hooked = False        # the fork hooks are registered
+        self._closed = False  # the exit shutdown began: no more spares
+        self._paused = False  # a fork is under way
+        self._hooked = False  # the fork hooks are registered
 
     def _next_job(self, thread: "_Helper") -> "_Job | None":
         """While the caller outruns the helpers (_depth is MAX_DEPTH), a helper that made
@@ -135,8 +137,13 @@ class SpareMaker:
         creation, after a fork or the exit began, or once spares were discarded too
         often; else up to _depth ready or in the making, or at MAX_DEPTH up to _depth in
         the making and one made ahead of them."""
-        if (self._closed or self._paused or self._asked < 2 or self._misses >= MAX_MISSES
-                or not enabled()):
+        if (
+            self._closed
+            or self._paused
+            or self._asked < 2
+            or self._misses >= MAX_MISSES
+            or not enabled()
+        ):
             return 0
         if self._depth < MAX_DEPTH:
             return max(0, self._depth - len(self._ready))
@@ -156,7 +163,7 @@ class SpareMaker:
             iid = fresh(name)
         try:
             self._start()
-        except BaseException:       # a Ctrl-C while the helper starts: nobody got iid
+        except BaseException:  # a Ctrl-C while the helper starts: nobody got iid
             try:
                 _lowlevel.destroy(iid)
             except InterpreterError:
@@ -169,7 +176,7 @@ class SpareMaker:
         taken = False
         try:
             waited = not job.made.is_set()
-            job.made.wait()             # a Ctrl-C here gives the job back
+            job.made.wait()  # a Ctrl-C here gives the job back
             if job.id is None:
                 return None
             if job.env != _lowlevel.env_snapshot():
@@ -185,16 +192,16 @@ class SpareMaker:
                     break
                 except InterpreterBusyError:
                     if name is not None:
-                        raise           # the name is taken: as a fresh create() would
+                        raise  # the name is taken: as a fresh create() would
             with self._lock:
                 self._misses = 0
                 if waited:
-                    self._depth = MAX_DEPTH     # one helper cannot keep up: two side by side
+                    self._depth = MAX_DEPTH  # one helper cannot keep up: two side by side
                 elif not self._ready or self._ready[0].made.is_set():
-                    self._depth = 1             # the next one is made already: one is enough
+                    self._depth = 1  # the next one is made already: one is enough
             return job.id
         except InterpreterNotFoundError:
-            return None                 # ended under us (a fork in another thread)
+            return None  # ended under us (a fork in another thread)
         except BaseException:
             if taken:
                 try:
@@ -237,7 +244,7 @@ class SpareMaker:
                     self._ready.append(job)
                 try:
                     t.start()
-                except RuntimeError:    # the interpreter is shutting down: no new threads
+                except RuntimeError:  # the interpreter is shutting down: no new threads
                     self._threads.remove(t)
                     self._stale.extend(stale)
                     if job is not None:
@@ -277,7 +284,7 @@ class SpareMaker:
         self._paused = False
 
     def _after_fork_in_child(self) -> None:
-        self._lock = threading.Lock()       # another thread may have held it at the fork
+        self._lock = threading.Lock()  # another thread may have held it at the fork
         self._paused = False
         self._ready.clear()
         self._depth = 1
@@ -288,8 +295,12 @@ class SpareMaker:
         if not self._hooked:
             self._hooked = True
             from ._platform import at_fork
-            at_fork(before=self._before_fork, after_in_parent=self._after_fork_in_parent,
-                    after_in_child=self._after_fork_in_child)
+
+            at_fork(
+                before=self._before_fork,
+                after_in_parent=self._after_fork_in_parent,
+                after_in_child=self._after_fork_in_child,
+            )
 
 
 maker = SpareMaker()

@@ -3,6 +3,7 @@ threading costs it 1.5-2.5 ms, a tenth of python's whole start-up): Flag, a one-
 event; start(), a thread that can be awaited; is_main_thread().
 
 Every wait here is a bare lock acquire: no polling, and Ctrl-C interrupts it."""
+
 import _thread
 
 TIMEOUT_MAX = _thread.TIMEOUT_MAX
@@ -23,7 +24,7 @@ class Flag:
         self._lock = _thread.allocate_lock()
         self._lock.acquire()
         self._set = False
-        self.launched = False       # start(): the thread that sets it was started
+        self.launched = False  # start(): the thread that sets it was started
 
     def set(self) -> None:
         if self._set:
@@ -31,7 +32,7 @@ class Flag:
         self._set = True
         try:
             self._lock.release()
-        except RuntimeError:        # another thread's set() released it first
+        except RuntimeError:  # another thread's set() released it first
             pass
 
     def is_set(self) -> bool:
@@ -82,4 +83,5 @@ def is_main_thread() -> bool:
     if get_main is not None:
         return _thread.get_ident() == get_main()
     from os import getpid
+
     return _thread.get_native_id() == getpid()

@@ -1,6 +1,7 @@
 """What the terminal wants, for the CLI's report and the shell alike: whether a stream is a
 terminal, whether colour is wanted on it (NO_COLOR, https://no-color.org), and how wide
 it is."""
+
 import os
 
 
@@ -27,6 +28,7 @@ def columns(fallback: int = 80) -> int:
     terminal on sys.__stdout__, else fallback), without importing shutil: on 3.14 that
     loads the compression modules, 4 ms that `interp --help` would pay over click's own."""
     import sys
+
     try:
         width = int(os.environ["COLUMNS"])
     except (KeyError, ValueError):

@@ -5,13 +5,14 @@ import these names from here (the sending and the receiving interpreter alike).
 A tag exists as bytes (a message's first byte, compared with `msg[:1] == TAG`) and as an
 int (a field of a struct header, `K_...`). Imports nothing of interpcli: it loads in every
 interpreter, the pool's workers included, at no cost."""
+
 import struct
 
 # -- payload kinds (interpreters' queues, channels and calls; the pool's tasks/replies)
-MARSHAL = b"M"      # marshal.dumps of a shareable value
-PICKLE = b"P"       # pickle (with ends and queues kept alive in flight)
-BUFFER = b"V"       # a memoryview lent on a private channel, whose id follows
-TIMED = b"T"        # interpreters.channels' send with a timeout: a token and an ack channel
+MARSHAL = b"M"  # marshal.dumps of a shareable value
+PICKLE = b"P"  # pickle (with ends and queues kept alive in flight)
+BUFFER = b"V"  # a memoryview lent on a private channel, whose id follows
+TIMED = b"T"  # interpreters.channels' send with a timeout: a token and an ack channel
 K_MARSHAL, K_PICKLE, K_BUFFER, K_TIMED = MARSHAL[0], PICKLE[0], BUFFER[0], TIMED[0]
 
 # -- headers

@@ -30,6 +30,7 @@ Runs need an OS thread to drive the interpreter (code runs on the thread that ru
 `run_async` and `call_async` use a small pool of driver threads, one per run going on,
 kept idle (parked, no CPU) for reuse; their completion wakes the loop through the same
 notifier."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,8 @@ class _Hub:
     def __init__(self, loop):
         self._n = _lowlevel.Notifier()
         self._fd = self._n.fileno()
-        self._waiters: dict = {}        # token -> future
-        self._watched: dict = {}        # token -> end, watches that have not fired
+        self._waiters: dict = {}  # token -> future
+        self._watched: dict = {}  # token -> end, watches that have not fired
         self._tokens = itertools.count(1)
         self._loopref = weakref.ref(loop)
         self._closed = False
@@ -62,7 +63,7 @@ class _Hub:
 
     def _on_ready(self):
         tokens = self._n.drain()
-        if tokens is None:              # the core ran out of memory storing tokens
+        if tokens is None:  # the core ran out of memory storing tokens
             tokens = list(self._waiters)
         pop, unwatched = self._waiters.pop, self._watched.pop
         for t in tokens:
@@ -103,7 +104,7 @@ class _Hub:
         if loop is not None and not loop.is_closed():
             try:
                 loop.remove_reader(self._fd)
-            except Exception:       # the loop is going away
+            except Exception:  # the loop is going away
                 pass
         for token, end in list(self._watched.items()):
             self._n.unwatch(end, token)
@@ -136,6 +137,7 @@ def _hub() -> _Hub:
 
 # ------------------------------------------------------------------ channels
 
+
 async def _until(end, attempt):
     """attempt() until it returns something but _EMPTY, waiting for changes of end's
     channel in between (a watch first, then one more attempt, so no change is missed)."""
@@ -160,8 +162,7 @@ async def recv(end):
     try:
         attempt = end.recv_nowait
     except AttributeError:
-        raise TypeError(f"expected a receiving channel end, not {type(end).__name__!r}") \
-            from None
+        raise TypeError(f"expected a receiving channel end, not {type(end).__name__!r}") from None
     msg = attempt(_EMPTY)
     if msg is not _EMPTY:
         return msg
@@ -185,11 +186,12 @@ async def send(end, obj):
                 return
             if state == _ITEM_WITHDRAWN:
                 from .errors import ChannelClosedError
+
                 raise ChannelClosedError(f"channel {end.id} is closed")
             await fut
             token, fut = hub.future(token)
     except BaseException:
-        ticket.withdraw()       # not delivered, unless a receiver took it already
+        ticket.withdraw()  # not delivered, unless a receiver took it already
         raise
     finally:
         hub.forget(token)
@@ -199,6 +201,7 @@ async def messages(end):
     """Async iterator over a receiving end's messages, until the channel closes:
     `async for msg in interpcli.aio.messages(recv): ...`"""
     from .errors import ChannelClosedError
+
     while True:
         try:
             msg = await recv(end)
@@ -208,6 +211,7 @@ async def messages(end):
 
 
 # ------------------------------------------------------------------ runs
+
 
 class _Drivers:
     """OS threads that drive runs for the event loops: one per run going on, kept parked
@@ -229,7 +233,7 @@ class _Drivers:
                 threading._register_atexit(self._stop)
                 self._registered = True
             if self._stopping:
-                canceller.cancel()      # the process is ending: it stops before it begins
+                canceller.cancel()  # the process is ending: it stops before it begins
             self._active.add(canceller)
             q = self._idle.pop() if self._idle else None
         if q is None:
@@ -247,7 +251,7 @@ class _Drivers:
             if job is None:
                 return
             job()
-            del job                 # it refers to the loop's notifier: not kept while idle
+            del job  # it refers to the loop's notifier: not kept while idle
             with self._lock:
                 if self._stopping or len(self._idle) >= self.MAX_IDLE:
                     return
@@ -282,7 +286,7 @@ async def _drive(interp_id, fn):
     def job():
         try:
             box.append((True, fn(canceller)))
-        except BaseException as exc:        # handed to the awaiting coroutine
+        except BaseException as exc:  # handed to the awaiting coroutine
             box.append((False, exc))
         finally:
             _drivers.finished(canceller)
@@ -306,7 +310,7 @@ async def _drive(interp_id, fn):
                 canceller.cancel()
         raise
     except BaseException:
-        canceller.cancel()      # the coroutine is being closed: no waiting here
+        canceller.cancel()  # the coroutine is being closed: no waiting here
         raise
     finally:
         hub.forget(token)

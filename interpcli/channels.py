@@ -4,6 +4,7 @@ Ends are the core module's own types, so the same objects work in every interpre
 Only bytes-like objects cross; `send` waits until a receiver has taken the message,
 `send_nowait` queues a copy, `send_buffer` lends memory (the receiver gets a read-only
 memoryview, no copy). Closed channels raise ChannelClosedError (an EOFError)."""
+
 import keyword
 
 from . import _lowlevel
@@ -48,6 +49,7 @@ def python_name(name: str) -> str:
     if name.isascii():
         return name
     import unicodedata
+
     return unicodedata.normalize("NFKC", name)
 
 
@@ -58,6 +60,7 @@ def is_channel_name(name) -> bool:
 
 def _is_mapping(obj) -> bool:
     from collections.abc import Mapping  # not at import: `interp run` never needs it
+
     return isinstance(obj, Mapping)
 
 
@@ -69,8 +72,10 @@ def normalize_channels(channels) -> dict:
         try:
             channels = vars(channels)
         except TypeError:
-            raise TypeError("channels must be a mapping or a namespace of name -> channel end, "
-                            f"not {type(channels).__name__!r}") from None
+            raise TypeError(
+                "channels must be a mapping or a namespace of name -> channel end, "
+                f"not {type(channels).__name__!r}"
+            ) from None
     out = {}
     spelled = {}
     for name, end in channels.items():
@@ -79,13 +84,17 @@ def normalize_channels(channels) -> dict:
             raise ValueError(f"channel name {problem}")
         bound = python_name(name)
         if bound in spelled:
-            raise ValueError(f"channel names {spelled[bound]!r} and {name!r} are the same "
-                             f"name to Python ({bound!r})")
+            raise ValueError(
+                f"channel names {spelled[bound]!r} and {name!r} are the same "
+                f"name to Python ({bound!r})"
+            )
         spelled[bound] = name
         name = bound
         if not isinstance(end, END_TYPES):
-            raise TypeError(f"channel {name!r} must be a channel end (RecvChannel, SendChannel "
-                            f"or Channel), not {type(end).__name__!r}")
+            raise TypeError(
+                f"channel {name!r} must be a channel end (RecvChannel, SendChannel "
+                f"or Channel), not {type(end).__name__!r}"
+            )
         out[name] = end
     return out
 
@@ -94,5 +103,6 @@ def binding_source(channels: dict) -> str:
     """The line that binds `channels` in an interpreter's __main__ (by
     interpcli._channels_sub)."""
     items = ", ".join(f"{name}=({end.id}, {end._mode})" for name, end in channels.items())
-    return ("channels = __import__('interpcli._channels_sub', None, None, ['_'])"
-            f".namespace({items})\n")
+    return (
+        f"channels = __import__('interpcli._channels_sub', None, None, ['_']).namespace({items})\n"
+    )

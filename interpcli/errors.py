@@ -2,6 +2,7 @@
 
 All but RunFailedError are defined by the core module in each interpreter (so code inside
 a subinterpreter can catch them too); ChannelClosedError is also an EOFError."""
+
 from ._lowlevel import (
     ChannelClosedError,
     ChannelEmptyError,
@@ -34,7 +35,13 @@ class RunFailedError(InterpError):
 
 
 __all__ = [
-    "InterpError", "ChannelError", "ChannelClosedError", "ChannelEmptyError",
-    "ChannelTimeoutError", "InterpreterError", "InterpreterNotFoundError",
-    "InterpreterBusyError", "RunFailedError",
+    "InterpError",
+    "ChannelError",
+    "ChannelClosedError",
+    "ChannelEmptyError",
+    "ChannelTimeoutError",
+    "InterpreterError",
+    "InterpreterNotFoundError",
+    "InterpreterBusyError",
+    "RunFailedError",
 ]

@@ -3,6 +3,7 @@
 Each interpreter is a CPython subinterpreter made by the C core: isolated (own GIL,
 multi-phase extensions only) by default, or sharing the main GIL (legacy mode, for
 single-phase extensions such as numpy or cffi modules) with isolated=False."""
+
 import _thread
 import _weakref
 import itertools
@@ -13,11 +14,11 @@ from ._shutdown import grace  # noqa: F401  (the CLI and tests take it from here
 from .channels import binding_source, normalize_channels
 from .errors import InterpreterError, InterpreterNotFoundError
 
-TYPE_CHECKING = False     # typing costs a few ms at start: `interp run` avoids it
+TYPE_CHECKING = False  # typing costs a few ms at start: `interp run` avoids it
 if TYPE_CHECKING:
     from .results import RunResult
 
-_by_id: dict = {}              # id -> a weak reference to its Interpreter
+_by_id: dict = {}  # id -> a weak reference to its Interpreter
 _lock = _thread.allocate_lock()
 _names = itertools.count(1)
 
@@ -26,8 +27,10 @@ def _forgetter(iid):
     """The callback dropping iid's entry in _by_id once its Interpreter is gone, unless a
     new one took the entry meanwhile (one atomic step in C, as WeakValueDictionary does it;
     weakref's import costs `interp run` half a millisecond)."""
+
     def forget(_ref):
         _weakref._remove_dead_weakref(_by_id, iid)
+
     return forget
 
 
@@ -124,8 +127,17 @@ class Interpreter:
         next bytecode, or at once when it waits on a channel."""
         _lowlevel.interrupt(self._id)
 
-    def run(self, source, /, *, channels=None, timeout=None, capture_output=False,
-            filename: str = "<string>", canceller: "Canceller | None" = None) -> "RunResult":
+    def run(
+        self,
+        source,
+        /,
+        *,
+        channels=None,
+        timeout=None,
+        capture_output=False,
+        filename: str = "<string>",
+        canceller: "Canceller | None" = None,
+    ) -> "RunResult":
         """Run source (str) in this interpreter's __main__ and return a RunResult.
 
         The source's own exceptions, SyntaxError and SystemExit included, become data on
@@ -136,9 +148,14 @@ class Interpreter:
         source in tracebacks. canceller (a Canceller made for this interpreter) lets
         another thread stop this run, begun or not yet begun. Ctrl-C in the main thread
         interrupts the run, then raises KeyboardInterrupt (carrying .result)."""
-        return self._run(source, channels=channels, timeout=timeout,
-                         capture_output=capture_output, filename=filename,
-                         canceller=canceller)
+        return self._run(
+            source,
+            channels=channels,
+            timeout=timeout,
+            capture_output=capture_output,
+            filename=filename,
+            canceller=canceller,
+        )
 
     async def run_async(self, source, /, *, channels=None, capture_output=False) -> "RunResult":
         """Awaitable run(): the RunResult, with the event loop free meanwhile (a driver
@@ -146,18 +163,33 @@ class Interpreter:
         in asyncio.run) interrupts the run with KeyboardInterrupt and waits until it has
         stopped, so the interpreter is free again when CancelledError arrives."""
         from . import aio
-        chans = normalize_channels(channels)    # misuse raises here, not in the thread
-        return await aio._drive(self._id, lambda canceller: self._run(
-            source, channels=chans, capture_output=capture_output, canceller=canceller))
+
+        chans = normalize_channels(channels)  # misuse raises here, not in the thread
+        return await aio._drive(
+            self._id,
+            lambda canceller: self._run(
+                source, channels=chans, capture_output=capture_output, canceller=canceller
+            ),
+        )
 
     async def call_async(self, callable, /, *args, **kwargs):
         """Awaitable call: call the object in this interpreter and return its result
         (see interpcli.interpreters.Interpreter.call); cancelling interrupts it."""
         from .interpreters import Interpreter as _PEP734
+
         return await _PEP734(self._id).call_async(callable, *args, **kwargs)
 
-    def _run(self, source, *, channels=None, timeout=None, capture_output=False,
-             filename="<string>", prelude="", canceller=None) -> "RunResult":
+    def _run(
+        self,
+        source,
+        *,
+        channels=None,
+        timeout=None,
+        capture_output=False,
+        filename="<string>",
+        prelude="",
+        canceller=None,
+    ) -> "RunResult":
         """run() with a prelude run first in __main__ (the channel binding)."""
         if isinstance(source, (bytes, bytearray)):
             source = bytes(source).decode("utf-8", "surrogateescape")
@@ -168,28 +200,43 @@ class Interpreter:
             if not timeout > 0:
                 raise ValueError("timeout must be a positive number of seconds")
             if timeout > _sync.TIMEOUT_MAX:
-                timeout = None      # longer than any wait can be (1e300, inf): no timeout
+                timeout = None  # longer than any wait can be (1e300, inf): no timeout
         from .results import InterpreterRef, RunResult  # only once a run is asked for
+
         chans = normalize_channels(channels)
         names = tuple(chans)
         ref = InterpreterRef(self._id, self._name)
         if "\0" in source:
-            return RunResult(source, names, False, ref, "SyntaxError",
-                             "source code cannot contain null bytes", None, 1)
+            return RunResult(
+                source,
+                names,
+                False,
+                ref,
+                "SyntaxError",
+                "source code cannot contain null bytes",
+                None,
+                1,
+            )
         try:
             src_bytes = source.encode("utf-8")
         except UnicodeEncodeError:
-            return RunResult(source, names, False, ref, "SyntaxError",
-                             "source is not valid UTF-8", None, 1)
+            return RunResult(
+                source, names, False, ref, "SyntaxError", "source is not valid UTF-8", None, 1
+            )
         if chans:
             prelude = binding_source(chans) + prelude
-        args = (self._id, src_bytes, filename.encode("utf-8", "surrogateescape"),
-                prelude.encode() if prelude else None, capture_output)
+        args = (
+            self._id,
+            src_bytes,
+            filename.encode("utf-8", "surrogateescape"),
+            prelude.encode() if prelude else None,
+            capture_output,
+        )
         _ensure_atexit()
         done = _sync.Flag()
         if canceller is None:
             canceller = _lowlevel.Canceller(self._id)
-        _shutdown.active_runs.add(done, canceller)   # cancelled at once when exiting
+        _shutdown.active_runs.add(done, canceller)  # cancelled at once when exiting
         try:
             timed_out = False
             if timeout is None and not _sync.is_main_thread():
@@ -202,8 +249,9 @@ class Interpreter:
                     # an exception printed now, while the process finalizes, can be fatal
                     out = _EXITING_RESULT
             else:
-                out, timed_out, interrupted = _run_in_thread(self._id, args, timeout, done,
-                                                             canceller)
+                out, timed_out, interrupted = _run_in_thread(
+                    self._id, args, timeout, done, canceller
+                )
                 if interrupted is not None:
                     interrupted.result = _make_result(source, names, ref, out, False, timeout)
                     raise interrupted
@@ -214,9 +262,15 @@ class Interpreter:
 
 
 # the outcome of a run asked for of an interpreter that the exit shutdown already ended
-_EXITING_RESULT = {"exit_code": 1, "exc_type": "KeyboardInterrupt",
-                   "exc_message": "the process is exiting: the run did not begin",
-                   "traceback": None, "stdout": None, "stderr": None, "duration": 0.0}
+_EXITING_RESULT = {
+    "exit_code": 1,
+    "exc_type": "KeyboardInterrupt",
+    "exc_message": "the process is exiting: the run did not begin",
+    "traceback": None,
+    "stdout": None,
+    "stderr": None,
+    "duration": 0.0,
+}
 
 
 class Canceller(_lowlevel.Canceller):
@@ -237,14 +291,24 @@ _NOT_BEGUN_RESULT = dict(_EXITING_RESULT, exc_message="interrupted before the ru
 
 def _make_result(source, names, ref, out, timed_out, timeout) -> "RunResult":
     from .results import RunResult
+
     msg = out["exc_message"]
     if timed_out and out["exc_type"] == "TimeoutError":
         msg = f"run timed out after {timeout:g} s"
     return RunResult(
-        source=source, channels=names, completed=out["exit_code"] == 0, interpreter=ref,
-        exc_type=out["exc_type"], exc_message=msg, traceback=out["traceback"],
-        exit_code=out["exit_code"], duration=out["duration"], stdout=out["stdout"],
-        stderr=out["stderr"], timed_out=timed_out and out["exc_type"] == "TimeoutError")
+        source=source,
+        channels=names,
+        completed=out["exit_code"] == 0,
+        interpreter=ref,
+        exc_type=out["exc_type"],
+        exc_message=msg,
+        traceback=out["traceback"],
+        exit_code=out["exit_code"],
+        duration=out["duration"],
+        stdout=out["stdout"],
+        stderr=out["stderr"],
+        timed_out=timed_out and out["exc_type"] == "TimeoutError",
+    )
 
 
 def _run_in_thread(interp_id, args, timeout, done, canceller):
@@ -260,10 +324,10 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
     def target():
         try:
             box["out"] = _lowlevel.run(*args, canceller=canceller)
-        except BaseException as exc:    # handed to the caller below
+        except BaseException as exc:  # handed to the caller below
             box["exc"] = exc
         finally:
-            done.set()                  # _sync.start sets `finished` as this returns
+            done.set()  # _sync.start sets `finished` as this returns
 
     timed_out = False
     interrupted = None
@@ -276,7 +340,7 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
     except KeyboardInterrupt as exc:
         # whether the run has begun or not, it stops (a Ctrl-C may land in start())
         interrupted = exc
-        if not finished.launched:       # landed before the thread was started: no run
+        if not finished.launched:  # landed before the thread was started: no run
             return dict(_NOT_BEGUN_RESULT), False, interrupted
         while True:
             try:
@@ -290,8 +354,9 @@ def _run_in_thread(interp_id, args, timeout, done, canceller):
     return box["out"], timed_out, interrupted
 
 
-def create(name: str | None = None, *, isolated: bool = True,
-           strict: bool | None = None) -> Interpreter:
+def create(
+    name: str | None = None, *, isolated: bool = True, strict: bool | None = None
+) -> Interpreter:
     """Create an interpreter. isolated=True: own GIL, runs in parallel with the others;
     isolated=False: shares the main GIL but can import single-phase extensions.
     strict=True: CPython's isolated restrictions, no daemon threads and no os.exec*();
@@ -303,8 +368,9 @@ def create(name: str | None = None, *, isolated: bool = True,
     return _create(name, isolated, spare=True, strict=strict)
 
 
-def create_fresh(name: str | None = None, *, isolated: bool = True,
-                 strict: bool | None = None) -> Interpreter:
+def create_fresh(
+    name: str | None = None, *, isolated: bool = True, strict: bool | None = None
+) -> Interpreter:
     """create() without the warm spare (none taken, none made): for callers that make a
     known number of interpreters at once, such as the pool's workers and the CLI's."""
     return _create(name, isolated, spare=False, strict=strict)
@@ -325,7 +391,7 @@ def _create(name, isolated, spare, strict=None):
         iid = _fresh(name, isolated, strict)
     try:
         return Interpreter(iid)
-    except BaseException:           # a Ctrl-C: the interpreter nobody got is ended now
+    except BaseException:  # a Ctrl-C: the interpreter nobody got is ended now
         try:
             _lowlevel.destroy(iid)
         except InterpreterError:
@@ -337,6 +403,7 @@ def _spare():
     """interpcli._spare, imported on first use (it loads threading: create_fresh, which
     `interp` uses, does without)."""
     from . import _spare
+
     return _spare
 
 

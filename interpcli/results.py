@@ -6,10 +6,31 @@ hello.py` does in all (it imports inspect, ast, re...), so this module does not 
 the class is written out as @dataclass(frozen=True) would make it, and its dataclass
 metadata (__dataclass_fields__, __dataclass_params__) is made by dataclasses on first use.
 tests/core/test_results.py checks it against the dataclass that the decorator makes."""
-_FIELDS = ("source", "channels", "completed", "interpreter", "exc_type", "exc_message",
-           "traceback", "exit_code", "duration", "stdout", "stderr", "timed_out")
-_DEFAULTS = {"exc_type": None, "exc_message": None, "traceback": None, "exit_code": 0,
-             "duration": 0.0, "stdout": None, "stderr": None, "timed_out": False}
+
+_FIELDS = (
+    "source",
+    "channels",
+    "completed",
+    "interpreter",
+    "exc_type",
+    "exc_message",
+    "traceback",
+    "exit_code",
+    "duration",
+    "stdout",
+    "stderr",
+    "timed_out",
+)
+_DEFAULTS = {
+    "exc_type": None,
+    "exc_message": None,
+    "traceback": None,
+    "exit_code": 0,
+    "duration": 0.0,
+    "stdout": None,
+    "stderr": None,
+    "timed_out": False,
+}
 
 
 class InterpreterRef(tuple):
@@ -33,8 +54,7 @@ class InterpreterRef(tuple):
         return {"id": self[0], "name": self[1]}
 
     def _replace(self, **changes) -> "InterpreterRef":
-        return type(self)(changes.pop("id", self[0]), changes.pop("name", self[1]),
-                          **changes)
+        return type(self)(changes.pop("id", self[0]), changes.pop("name", self[1]), **changes)
 
     @classmethod
     def _make(cls, iterable) -> "InterpreterRef":
@@ -56,11 +76,17 @@ class _DataclassMetadata:
 
     def __get__(self, obj, cls):
         import dataclasses
+
         twin = dataclasses.make_dataclass(
             cls.__name__,
-            [(f, cls.__annotations__[f], dataclasses.field(default=_DEFAULTS[f]))
-             if f in _DEFAULTS else (f, cls.__annotations__[f]) for f in _FIELDS],
-            frozen=True)
+            [
+                (f, cls.__annotations__[f], dataclasses.field(default=_DEFAULTS[f]))
+                if f in _DEFAULTS
+                else (f, cls.__annotations__[f])
+                for f in _FIELDS
+            ],
+            frozen=True,
+        )
         for attr in ("__dataclass_fields__", "__dataclass_params__"):
             type.__setattr__(cls, attr, getattr(twin, attr))
         return getattr(cls, self.attr)
@@ -93,11 +119,21 @@ class RunResult:
     stderr: str | None
     timed_out: bool
 
-    def __init__(self, source: str, channels: tuple[str, ...], completed: bool,
-                 interpreter: InterpreterRef, exc_type: str | None = None,
-                 exc_message: str | None = None, traceback: str | None = None,
-                 exit_code: int = 0, duration: float = 0.0, stdout: str | None = None,
-                 stderr: str | None = None, timed_out: bool = False) -> None:
+    def __init__(
+        self,
+        source: str,
+        channels: tuple[str, ...],
+        completed: bool,
+        interpreter: InterpreterRef,
+        exc_type: str | None = None,
+        exc_message: str | None = None,
+        traceback: str | None = None,
+        exit_code: int = 0,
+        duration: float = 0.0,
+        stdout: str | None = None,
+        stderr: str | None = None,
+        timed_out: bool = False,
+    ) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "source", source)
         setattr_(self, "channels", channels)
@@ -123,10 +159,12 @@ class RunResult:
 
     def __setattr__(self, name, value):
         from dataclasses import FrozenInstanceError
+
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
     def __delattr__(self, name):
         from dataclasses import FrozenInstanceError
+
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __eq__(self, other):
@@ -152,6 +190,7 @@ class RunResult:
         """Return self if the run completed, else raise RunFailedError carrying it."""
         if not self.completed:
             from .errors import RunFailedError
+
             raise RunFailedError(self)
         return self
 
@@ -159,8 +198,7 @@ class RunResult:
     def not_run_dict(source: str, channels) -> dict:
         """What to_dict() gives, for a run that never began (no interpreter)."""
         d = dict.fromkeys(_FIELDS)
-        d.update(_DEFAULTS, source=source, channels=list(channels), completed=False,
-                 exit_code=None)
+        d.update(_DEFAULTS, source=source, channels=list(channels), completed=False, exit_code=None)
         return d
 
     def to_dict(self) -> dict:

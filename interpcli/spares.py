@@ -7,6 +7,7 @@ Imports no more than the C core's door (interpcli._lowlevel) and the exit shutdo
 (interpcli._shutdown, which every interpreter made must be known to) and loads the C core, so a
 spare then made in another thread begins at once: usable before the rest of the package
 is loaded. ImportError when the C core is not built."""
+
 from . import _lowlevel, _shutdown  # loads the C core, here in the importing thread
 
 
@@ -32,6 +33,7 @@ class Spare:
         has that name (the spare stays a spare: take it under another name, or close it);
         InterpreterError once it was taken or closed."""
         from .errors import InterpreterError
+
         if not isinstance(name, str) or not name or "\0" in name:
             raise ValueError("an interpreter name must be a non-empty string without NUL")
         if len(name.encode()) > 200:
@@ -41,6 +43,7 @@ class Spare:
         _lowlevel.take_spare(self._id, name)
         iid, self._id = self._id, None
         from .interpreter import Interpreter
+
         return Interpreter(iid)
 
     def close(self) -> None:

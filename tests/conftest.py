@@ -1,6 +1,7 @@
 """Fixtures for every test layer: core/ (the C core through the Python API), pep734/
 (interpcli.interpreters), cli/ (`interp`), repl/ (`interp shell`) and stress/. Tests under
 stress/ carry the `stress` marker: `python -m pytest -m "not stress"` skips them."""
+
 import signal
 import sys
 import time
@@ -35,11 +36,15 @@ def _no_run_left_going():
     tests after it. Passing tests leave none; one that must is reported on stderr."""
     yield
     from interpcli import _lowlevel
+
     main = _lowlevel.main_id()
     deadline = time.monotonic() + 5
     while True:
-        going = [(iid, name) for iid, name, _iso, running, _runs in _lowlevel.interpreters()
-                 if running and iid != main]
+        going = [
+            (iid, name)
+            for iid, name, _iso, running, _runs in _lowlevel.interpreters()
+            if running and iid != main
+        ]
         if not going or time.monotonic() > deadline:
             break
         for iid, name in going:

@@ -1,6 +1,7 @@
 """Helpers shared by the test layers (tests/*/): fresh Python processes and the `interp`
 command run as a real process. Importable from every test module: pytest puts tests/ on
 sys.path for the root conftest."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,13 @@ INTERP = [sys.executable, "-m", "interpcli"]
 
 def run_python(code: str, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
     """Run code (dedented) in a fresh Python process: the interpreter running the tests."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
 
 
 def interp(*args, input=None, timeout=60, cwd=None, env=None, text=True, **kw):
@@ -23,8 +29,16 @@ def interp(*args, input=None, timeout=60, cwd=None, env=None, text=True, **kw):
     e.pop("NO_COLOR", None)
     if env:
         e.update(env)
-    return subprocess.run([*INTERP, *map(str, args)], input=input, capture_output=True,
-                          timeout=timeout, cwd=cwd, env=e, text=text, **kw)
+    return subprocess.run(
+        [*INTERP, *map(str, args)],
+        input=input,
+        capture_output=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=e,
+        text=text,
+        **kw,
+    )
 
 
 def write(path, source: str):
@@ -57,11 +71,27 @@ def python_and_interp(argv, *, interp_args=(), input=None, timeout=60, cwd=None,
     e.pop("NO_COLOR", None)
     if env:
         e.update(env)
-    py = subprocess.run([sys.executable, *argv], input=input, capture_output=True, text=True,
-                        timeout=timeout, cwd=cwd, env=e)
-    ip = interp("run", *program, *interp_args, "--result", "none",
-                *(["--", *rest] if rest else []),
-                input=input, timeout=timeout, cwd=cwd, env=env)
+    py = subprocess.run(
+        [sys.executable, *argv],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=e,
+    )
+    ip = interp(
+        "run",
+        *program,
+        *interp_args,
+        "--result",
+        "none",
+        *(["--", *rest] if rest else []),
+        input=input,
+        timeout=timeout,
+        cwd=cwd,
+        env=env,
+    )
     return py, ip
 
 
@@ -69,6 +99,7 @@ def assert_same_as_python(py, ip, *, stderr=True):
     """interp's exit status, stdout and (unless stderr=False) stderr are python's."""
     assert (ip.returncode, ip.stdout) == (py.returncode, py.stdout), (
         f"python: {py.returncode} {py.stdout!r} {py.stderr!r}\n"
-        f"interp: {ip.returncode} {ip.stdout!r} {ip.stderr!r}")
+        f"interp: {ip.returncode} {ip.stdout!r} {ip.stderr!r}"
+    )
     if stderr:
         assert ip.stderr == py.stderr, f"python: {py.stderr!r}\ninterp: {ip.stderr!r}"

@@ -2,6 +2,7 @@
 ([tool.ruff], [tool.mypy]): `ruff check` over the repository, `mypy` over interpcli/.
 Each is skipped, with the reason, where it is not installed (both are in the `test`
 extra)."""
+
 import importlib.util
 import subprocess
 import sys
@@ -16,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _tool(module: str, *args: str) -> subprocess.CompletedProcess:
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed (pip install -e '.[test]')")
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_ruff_check_finds_nothing():

@@ -7,6 +7,7 @@ the working tree, whose core other processes load).
 COPY_ROOT holds a copy of setup.py, pyproject.toml, README.md and interpcli/; the sanitized
 extension is built in place there (setup.py build_ext --inplace --force) with the
 sanitizer flags in CFLAGS/LDFLAGS. Prints the path of the built module."""
+
 import glob
 import os
 import subprocess
@@ -14,8 +15,9 @@ import sys
 import sysconfig
 
 root = os.path.abspath(sys.argv[1])
-flags = "-fsanitize=address,undefined -fno-sanitize-recover=undefined " \
-        "-fno-omit-frame-pointer -g -O1"
+flags = (
+    "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
+)
 env = dict(os.environ)
 # setuptools appends CFLAGS/LDFLAGS from the environment to CPython's own flags, so these
 # come last and win (-O1 over CPython's -O3)
@@ -26,10 +28,23 @@ env.pop("LD_PRELOAD", None)
 suffix = sysconfig.get_config_var("EXT_SUFFIX")
 for old in glob.glob(os.path.join(root, "interpcli", "_native", "_interpcli*")):
     os.remove(old)
-proc = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace", "--force",
-                       "--build-temp", os.path.join(root, "build", "temp-sanitize")],
-                      cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                      text=True)
+proc = subprocess.run(
+    [
+        sys.executable,
+        "setup.py",
+        "-q",
+        "build_ext",
+        "--inplace",
+        "--force",
+        "--build-temp",
+        os.path.join(root, "build", "temp-sanitize"),
+    ],
+    cwd=root,
+    env=env,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+    text=True,
+)
 out = os.path.join(root, "interpcli", "_native", "_interpcli" + suffix)
 if proc.returncode != 0 or not os.path.exists(out):
     sys.stderr.write(proc.stdout)

@@ -36,6 +36,7 @@ with a deadline: a test still running at its deadline counts as hung, its worker
 and a new one goes on with the next test. A worker is also restarted after a failure, so
 that what a failing test leaves behind cannot fail the tests after it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,7 @@ _PRIVATE_RE = re.compile(r"\b(?:" + "|".join(PRIVATE) + r")\b")
 # The import hook of the "ours" side, written as sitecustomize.py into a temporary
 # directory put first on PYTHONPATH. Modules alias interpcli's: the loader hands back the
 # target module itself (its own __spec__ restored), so there is one module object.
-SITECUSTOMIZE = r'''
+SITECUSTOMIZE = r"""
 import os
 import sys
 
@@ -128,10 +129,11 @@ class _AliasFinder:
 
 
 sys.meta_path.insert(0, _AliasFinder)
-'''
+"""
 
 
 # ---------------------------------------------------------------- the worker side
+
 
 def _package():
     return SUITES[os.environ.get("CONFORMANCE_SUITE", "interpreters")]
@@ -147,6 +149,7 @@ def in_suite(test, module) -> bool:
 
 def _import_tests(module):
     import unittest
+
     name = f"{_package()}.{module}"
     loader = unittest.TestLoader()
     try:
@@ -156,7 +159,7 @@ def _import_tests(module):
     except Exception as exc:
         return None, _one_line(exc)
     mod = sys.modules.get(name)
-    if mod is None:     # loadTestsFromName turns an import error into a failing test
+    if mod is None:  # loadTestsFromName turns an import error into a failing test
         try:
             __import__(name)
         except Exception as exc:
@@ -166,6 +169,7 @@ def _import_tests(module):
 
 def _flatten(suite):
     import unittest
+
     for t in suite:
         if isinstance(t, unittest.TestSuite):
             yield from _flatten(t)
@@ -238,8 +242,11 @@ def _reason(err_text: str) -> str:
     lines = [ln for ln in err_text.strip().splitlines() if ln.strip()]
     # the last "Name: message" line of the traceback
     for ln in reversed(lines):
-        if re.match(r"^[\w.]+(Error|Exception|Failed|Failure|Interrupt|Exit|Empty|Full|"
-                    r"Destroyed|Warning)\b", ln) or ln.startswith("AssertionError"):
+        if re.match(
+            r"^[\w.]+(Error|Exception|Failed|Failure|Interrupt|Exit|Empty|Full|"
+            r"Destroyed|Warning)\b",
+            ln,
+        ) or ln.startswith("AssertionError"):
             return ln[:300]
     return (lines[-1] if lines else "")[:300]
 
@@ -254,24 +261,31 @@ def worker_collect(modules, out):
             if not in_suite(test, module):
                 continue
             tid = test.id()
-            out.write(json.dumps({"module": module, "id": tid,
-                                  "out_of_scope": out_of_scope(test)}) + "\n")
+            out.write(
+                json.dumps({"module": module, "id": tid, "out_of_scope": out_of_scope(test)}) + "\n"
+            )
     out.flush()
 
 
 def worker_run(module, ids, out, stop_after_failure):
     import unittest
+
     if os.environ.get("CONFORMANCE_SIDE") == "ours":
         # script_helper starts Pythons with -I (no PYTHONPATH, so no import hook) unless
         # the interpreter "requires its environment": say it does, so the Python
         # processes a test starts resolve concurrent.interpreters as the test does
         from test.support import script_helper
+
         setattr(script_helper, "__cached_interp_requires_environment", True)
     suite, err = _import_tests(module)
     if suite is None:
         for tid in ids:
-            out.write(json.dumps({"id": tid, "status": "error",
-                                  "reason": f"test module does not import: {err}"}) + "\n")
+            out.write(
+                json.dumps(
+                    {"id": tid, "status": "error", "reason": f"test module does not import: {err}"}
+                )
+                + "\n"
+            )
         out.flush()
         return
     tests = {t.id(): t for t in _flatten(suite)}
@@ -280,19 +294,18 @@ def worker_run(module, ids, out, stop_after_failure):
         out.flush()
         test = tests.get(tid)
         if test is None:
-            out.write(json.dumps({"id": tid, "status": "error",
-                                  "reason": "test not found"}) + "\n")
+            out.write(json.dumps({"id": tid, "status": "error", "reason": "test not found"}) + "\n")
             out.flush()
             continue
         result = unittest.TestResult()
         t0 = time.monotonic()
         try:
             test.run(result)
-        except BaseException as exc:     # a KeyboardInterrupt or SystemExit out of a test
+        except BaseException as exc:  # a KeyboardInterrupt or SystemExit out of a test
             result.errors.append((test, "".join(traceback.format_exception(exc))))
         took = time.monotonic() - t0
         if result.errors or result.failures or result.unexpectedSuccesses:
-            bad = (result.errors + result.failures)
+            bad = result.errors + result.failures
             reason = _reason(bad[0][1]) if bad else "unexpected success"
             status = "failed"
             detail = bad[0][1] if bad else ""
@@ -300,8 +313,18 @@ def worker_run(module, ids, out, stop_after_failure):
             status, reason, detail = "skipped", result.skipped[0][1][:300], ""
         else:
             status, reason, detail = "passed", "", ""
-        out.write(json.dumps({"id": tid, "status": status, "reason": reason,
-                              "detail": detail[-4000:], "time": round(took, 3)}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "id": tid,
+                    "status": status,
+                    "reason": reason,
+                    "detail": detail[-4000:],
+                    "time": round(took, 3),
+                }
+            )
+            + "\n"
+        )
         out.flush()
         if status == "failed" and stop_after_failure:
             return
@@ -333,6 +356,7 @@ def worker_main(argv):
 
 # ---------------------------------------------------------------- the parent side
 
+
 class Side:
     """One way of running the tests: the stdlib's module or interpcli's."""
 
@@ -343,10 +367,25 @@ class Side:
 def _spawn(side, args, logname):
     r, w = os.pipe()
     log = open(os.path.join(side.logdir, logname), "ab")
-    cmd = [sys.executable, "-X", "faulthandler", os.path.abspath(__file__), "--worker",
-           "--fd", str(w), *args]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                            env=side.env, pass_fds=(w,), start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-X",
+        "faulthandler",
+        os.path.abspath(__file__),
+        "--worker",
+        "--fd",
+        str(w),
+        *args,
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        env=side.env,
+        pass_fds=(w,),
+        start_new_session=True,
+    )
     os.close(w)
     log.close()
     return proc, os.fdopen(r, "r")
@@ -387,15 +426,20 @@ def run_module(side, module, ids, timeout, keep_going):
             while True:
                 wait = None if deadline is None else max(deadline - time.monotonic(), 0)
                 if not sel.select(wait):
-                    results[current] = {"id": current, "status": "hung",
-                                        "reason": f"no result after {timeout:g} s"}
+                    results[current] = {
+                        "id": current,
+                        "status": "hung",
+                        "reason": f"no result after {timeout:g} s",
+                    }
                     break
                 chunk = os.read(rf.fileno(), 65536).decode("utf-8", "replace")
                 if not chunk:
                     if current is not None:
-                        results[current] = {"id": current, "status": "crashed",
-                                            "reason": "the test process died "
-                                                      f"(see {side.name}/{module}.log)"}
+                        results[current] = {
+                            "id": current,
+                            "status": "crashed",
+                            "reason": f"the test process died (see {side.name}/{module}.log)",
+                        }
                     break
                 buf += chunk
                 while "\n" in buf:
@@ -411,11 +455,14 @@ def run_module(side, module, ids, timeout, keep_going):
             rf.close()
             _kill(proc)
         left = [t for t in todo if t not in results]
-        if len(left) == len(todo):      # the worker died before it began a test
+        if len(left) == len(todo):  # the worker died before it began a test
             for t in left:
-                results[t] = {"id": t, "status": "crashed",
-                              "reason": f"the test process died before the test began "
-                                        f"(see {side.name}/{module}.log)"}
+                results[t] = {
+                    "id": t,
+                    "status": "crashed",
+                    "reason": f"the test process died before the test began "
+                    f"(see {side.name}/{module}.log)",
+                }
             left = []
         todo = left
     return results
@@ -453,30 +500,51 @@ def main(argv=None):
     # test process would inherit that, and the tests that send SIGINT would fail
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", choices=("all", "interpreters", "pool"), default="all",
-                    help="test_interpreters, the InterpreterPoolExecutor tests of "
-                         "test_concurrent_futures (3.14+), or both (default: %(default)s)")
-    ap.add_argument("--modules", default=",".join(MODULES),
-                    help="comma-separated test modules (default: %(default)s)")
-    ap.add_argument("--pool-modules", default=",".join(POOL_MODULES),
-                    help="the pool suite's modules (default: %(default)s)")
-    ap.add_argument("-k", action="append", default=[],
-                    help="only tests whose id contains this (repeatable)")
-    ap.add_argument("--timeout", type=float,
-                    default=float(os.environ.get("CONFORMANCE_TIMEOUT", 60)),
-                    help="deadline per test in seconds (default: %(default)s)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--suite",
+        choices=("all", "interpreters", "pool"),
+        default="all",
+        help="test_interpreters, the InterpreterPoolExecutor tests of "
+        "test_concurrent_futures (3.14+), or both (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--modules",
+        default=",".join(MODULES),
+        help="comma-separated test modules (default: %(default)s)",
+    )
+    ap.add_argument(
+        "--pool-modules",
+        default=",".join(POOL_MODULES),
+        help="the pool suite's modules (default: %(default)s)",
+    )
+    ap.add_argument(
+        "-k", action="append", default=[], help="only tests whose id contains this (repeatable)"
+    )
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=float(os.environ.get("CONFORMANCE_TIMEOUT", 60)),
+        help="deadline per test in seconds (default: %(default)s)",
+    )
     ap.add_argument("-j", "--jobs", type=int, default=2, help="worker processes at once")
     ap.add_argument("--side", choices=("both", "ours", "stdlib"), default="both")
-    ap.add_argument("--keep-going", action="store_true",
-                    help="do not restart a worker after a failed test")
-    ap.add_argument("--min-rate", type=float, default=None,
-                    help="exit 1 when ours passes fewer than this share of the in-scope "
-                         "test_interpreters tests (0..1), fails a pool test the stdlib "
-                         "passes, or when any test hangs")
-    ap.add_argument("-v", "--verbose", action="count", default=0,
-                    help="show the traceback of each failure")
+    ap.add_argument(
+        "--keep-going", action="store_true", help="do not restart a worker after a failed test"
+    )
+    ap.add_argument(
+        "--min-rate",
+        type=float,
+        default=None,
+        help="exit 1 when ours passes fewer than this share of the in-scope "
+        "test_interpreters tests (0..1), fails a pool test the stdlib "
+        "passes, or when any test hangs",
+    )
+    ap.add_argument(
+        "-v", "--verbose", action="count", default=0, help="show the traceback of each failure"
+    )
     ap.add_argument("--json", help="write every result to this file")
     ap.add_argument("--logs", help="keep the test processes' output in this directory")
     args = ap.parse_args(argv)
@@ -491,23 +559,29 @@ def main(argv=None):
         if os.path.exists(os.path.join(pooldir, "test_interpreter_pool.py")):
             plan.append(("pool", pool_modules))
         elif args.suite == "pool":
-            print(f"conformance: no test_interpreter_pool in {pooldir} (3.14+; on Debian, "
-                  f"install libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)",
-                  file=sys.stderr)
+            print(
+                f"conformance: no test_interpreter_pool in {pooldir} (3.14+; on Debian, "
+                f"install libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)",
+                file=sys.stderr,
+            )
             return 2
     for suite, modules in plan:
         testdir = os.path.join(stdlib, *SUITES[suite].split("."))
         missing = [m for m in modules if not os.path.exists(os.path.join(testdir, m + ".py"))]
         if missing:
-            print(f"conformance: {', '.join(missing)} not found in {testdir} (on Debian, "
-                  f"install libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)",
-                  file=sys.stderr)
+            print(
+                f"conformance: {', '.join(missing)} not found in {testdir} (on Debian, "
+                f"install libpython{sys.version_info[0]}.{sys.version_info[1]}-testsuite)",
+                file=sys.stderr,
+            )
             return 2
     try:
         import interpcli.interpreters  # noqa: F401
     except Exception as exc:
-        print(f"conformance: interpcli.interpreters does not import: {_one_line(exc)}",
-              file=sys.stderr)
+        print(
+            f"conformance: interpcli.interpreters does not import: {_one_line(exc)}",
+            file=sys.stderr,
+        )
         return 2
 
     sitedir = tempfile.mkdtemp(prefix="conformance-site-")
@@ -537,8 +611,9 @@ def run_suite(suite, modules, args, sitedir):
     """Run one suite on the sides asked; (passes the gate, summary line, results)."""
     package = SUITES[suite]
     testdir = os.path.join(sysconfig.get_paths()["stdlib"], *package.split("."))
-    logroot = os.path.join(args.logs, suite) if args.logs else tempfile.mkdtemp(
-        prefix="conformance-")
+    logroot = (
+        os.path.join(args.logs, suite) if args.logs else tempfile.mkdtemp(prefix="conformance-")
+    )
     base_env = dict(os.environ)
     base_env.pop("PYTHONPATH", None)
     base_env.setdefault("PYTHONFAULTHANDLER", "1")
@@ -573,8 +648,7 @@ def run_suite(suite, modules, args, sitedir):
     print(f"{suite} conformance, Python {v}: CPython's {testdir}")
     for m, err in mod_errors.items():
         print(f"  {m}: not collected ({err})")
-    stdlib_skips = {tid for tid, r in results.get("stdlib", {}).items()
-                    if r["status"] == "skipped"}
+    stdlib_skips = {tid for tid, r in results.get("stdlib", {}).items() if r["status"] == "skipped"}
     header = f"{'module':<22}{'tests':>6}{'out':>6}{'in':>6}{'skip':>6}"
     cols = [s.name for s in sides]
     for c in cols:
@@ -587,8 +661,9 @@ def run_suite(suite, modules, args, sitedir):
         mt = [t for t in tests if t["module"] == m]
         mi = [t["id"] for t in mt if not t["out_of_scope"]]
         counted = [t for t in mi if t not in stdlib_skips]
-        row = collections.Counter(tests=len(mt), out=len(mt) - len(mi), inn=len(mi),
-                                  skip=len(mi) - len(counted))
+        row = collections.Counter(
+            tests=len(mt), out=len(mt) - len(mi), inn=len(mi), skip=len(mi) - len(counted)
+        )
         for c in cols:
             row[c] = sum(results[c].get(t, {}).get("status") == "passed" for t in counted)
         if "ours" in cols:
@@ -602,8 +677,11 @@ def run_suite(suite, modules, args, sitedir):
 
     ok, summary = True, f"{suite}: ran on one side only"
     if "ours" in cols:
-        fails = [(tid, r) for tid, r in sorted(results["ours"].items())
-                 if tid not in stdlib_skips and r["status"] != "passed"]
+        fails = [
+            (tid, r)
+            for tid, r in sorted(results["ours"].items())
+            if tid not in stdlib_skips and r["status"] != "passed"
+        ]
         if fails:
             print("\nnot passing (ours):")
             for tid, r in fails:
@@ -612,19 +690,23 @@ def run_suite(suite, modules, args, sitedir):
                 if args.verbose and r.get("detail"):
                     print(textwrap.indent(r["detail"].rstrip(), "      | ", lambda line: True))
         rate = totals["ours"] / counted_total if counted_total else 0.0
-        summary = (f"{suite} ({v}) ours: {totals['ours']}/{counted_total} in-scope tests pass "
-                   f"({rate:.1%}), {totals['fail']} fail, {totals['hung']} hung")
+        summary = (
+            f"{suite} ({v}) ours: {totals['ours']}/{counted_total} in-scope tests pass "
+            f"({rate:.1%}), {totals['fail']} fail, {totals['hung']} hung"
+        )
         if "stdlib" in cols:
             summary += f"; the stdlib passes {totals['stdlib']}/{counted_total}"
         print(summary + f" [{elapsed:.0f} s]")
         if args.min_rate is not None:
             if suite == "pool":
                 # every test the stdlib's executor passes must pass ours
-                lost = [tid for tid, r in results.get("stdlib", {}).items()
-                        if r["status"] == "passed"
-                        and results["ours"].get(tid, {}).get("status") != "passed"]
-                ok = not totals["hung"] and not lost and (
-                    "stdlib" in cols or rate >= args.min_rate)
+                lost = [
+                    tid
+                    for tid, r in results.get("stdlib", {}).items()
+                    if r["status"] == "passed"
+                    and results["ours"].get(tid, {}).get("status") != "passed"
+                ]
+                ok = not totals["hung"] and not lost and ("stdlib" in cols or rate >= args.min_rate)
                 need = "every test the stdlib passes"
             else:
                 ok = not totals["hung"] and rate >= args.min_rate

@@ -1,6 +1,7 @@
 """A focused workload for the C core's leak check (tools/sanitize.sh runs it under LSan):
 every path that allocates in the core (the extension module interpcli._native._interpcli,
 reached through interpcli and interpcli._lowlevel), each ending with everything released."""
+
 import pickle
 import sys
 import textwrap
@@ -15,9 +16,12 @@ for _ in range(20):
     a, b = interpcli.create(), interpcli.create(isolated=False)
     r, s = interpcli.create_channel()
     # copies, lent buffers (released here, in their owner, and after its close), blocking
-    res = a.run("channels.s.send_nowait(b'x' * 1000)\n"
-                "channels.s.send_buffer_nowait(bytearray(5000))\n"
-                "channels.s.send_buffer_nowait(b'lent' * 10)\n", channels={"s": s})
+    res = a.run(
+        "channels.s.send_nowait(b'x' * 1000)\n"
+        "channels.s.send_buffer_nowait(bytearray(5000))\n"
+        "channels.s.send_buffer_nowait(b'lent' * 10)\n",
+        channels={"s": s},
+    )
     assert res.completed, res.traceback
     assert r.recv() == b"x" * 1000
     v = r.recv()
@@ -40,9 +44,15 @@ for _ in range(20):
     for code in ("channels.r.recv()", "channels.s.send(b'never')"):
         ready_r, ready_s = interpcli.create_channel()
         out = {}
-        t = threading.Thread(target=lambda: out.setdefault("res", a.run(
-            "channels.ready.send_nowait(b'')\n" + code,
-            channels={"r": r2, "s": s2, "ready": ready_s})))
+        t = threading.Thread(
+            target=lambda: out.setdefault(
+                "res",
+                a.run(
+                    "channels.ready.send_nowait(b'')\n" + code,
+                    channels={"r": r2, "s": s2, "ready": ready_s},
+                ),
+            )
+        )
         t.start()
         ready_r.recv()
         _lowlevel.interrupt(a.id)
@@ -66,13 +76,17 @@ for _ in range(20):
     a.run("import threading, time\nthreading.Thread(target=time.sleep, args=(0.01,)).start()")
     # queued items dropped by closes of either end, lent items converted at close
     r3, s3 = interpcli.create_channel()
-    b.run("channels.s.send_nowait(b'dropped')\n"
-          "channels.s.send_buffer_nowait(bytearray(300))\n", channels={"s": s3})
+    b.run(
+        "channels.s.send_nowait(b'dropped')\nchannels.s.send_buffer_nowait(bytearray(300))\n",
+        channels={"s": s3},
+    )
     b.close()
     assert r3.recv() == b"dropped"
     r3.close()
-    a.run("channels.s.send_buffer_nowait(bytearray(64))\nchannels.s.send_nowait(b'q')",
-          channels={"s": s})
+    a.run(
+        "channels.s.send_buffer_nowait(bytearray(64))\nchannels.s.send_nowait(b'q')",
+        channels={"s": s},
+    )
     a.close()
     s.close()
     assert r.recv() == bytes(64)
@@ -83,21 +97,25 @@ for _ in range(20):
 # them, channels cross, and their records go when they end
 if sys.version_info >= (3, 13):
     import _interpreters as stdlib_interps
+
     for kind in ("isolated", "legacy"):
         r5, s5 = interpcli.create_channel()
         sub = stdlib_interps.create(kind)
-        err = stdlib_interps.exec(sub, textwrap.dedent(f"""
+        err = stdlib_interps.exec(
+            sub,
+            textwrap.dedent(f"""
             import interpcli, pickle
             out = pickle.loads({pickle.dumps(s5)!r})
             out.send_nowait(b"from a foreign interpreter")
             out.send_buffer_nowait(bytearray(128))
             mine_r, mine_s = interpcli.create_channel()
             mine_s.send_nowait(b"queued")
-            """))
+            """),
+        )
         assert err is None, err
         assert r5.recv() == b"from a foreign interpreter"
         stdlib_interps.destroy(sub)
-        assert r5.recv() == bytes(128)      # its lent buffer became a copy as it ended
+        assert r5.recv() == bytes(128)  # its lent buffer became a copy as it ended
         ids.add(r5.id)
         del r5, s5
 # memory a registry still points at is not a leak to LSan: check the registries directly

@@ -5,12 +5,15 @@ sources). CPython's own leaks at exit are ignored. Exit status 1 if any.
     python tools/lsan_filter.py REPORT_OR_DIR...
 
 A directory stands for the files in it; none at all means LSan found no leak."""
+
 import os
 import re
 import sys
 
-ALLOCATORS = re.compile(r" in (malloc|calloc|realloc|strdup|strndup|__interceptor_\w+|"
-                        r"PyMem_Raw\w+|_PyMem_Raw\w+)\b")
+ALLOCATORS = re.compile(
+    r" in (malloc|calloc|realloc|strdup|strndup|__interceptor_\w+|"
+    r"PyMem_Raw\w+|_PyMem_Raw\w+)\b"
+)
 OURS = re.compile(r"interpcli/_native/src/\w+\.c")
 
 ours = 0

@@ -9,6 +9,7 @@ directory that holds no `interpcli` package; the script checks that `import inte
 its C core resolve to the installed copy, then runs `python -m pytest` there with the
 interpreter's directory first on PATH (the README's test command). Exit status: pytest's,
 or 3 when interpcli would not come from the installation."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,10 @@ TREES = ("tests", "examples", "bench", "tools", "man", "docs")
 FILES = ("README.md", "CHANGELOG.md", "RELIABILITY.md", "BENCHMARKS.md", "pyproject.toml")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", ".pytest_cache", ".hypothesis")
 
-WHERE = ("import interpcli, interpcli._native._interpcli as core; "
-         "print(interpcli.__file__); print(core.__file__)")
+WHERE = (
+    "import interpcli, interpcli._native._interpcli as core; "
+    "print(interpcli.__file__); print(core.__file__)"
+)
 
 
 def copy_tests(dest: str) -> None:
@@ -39,8 +42,9 @@ def copy_tests(dest: str) -> None:
 def installed_where(cwd: str, env: dict) -> list[str] | str:
     """The files of interpcli and of its C core as the tests' python imports them from cwd,
     or the reason they are not the installed ones."""
-    p = subprocess.run([sys.executable, "-c", WHERE], cwd=cwd, env=env, capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", WHERE], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
     if p.returncode != 0:
         return f"import interpcli failed:\n{p.stderr}"
     files = p.stdout.split()

@@ -24,15 +24,15 @@ class InterpreterBusyError(InterpreterError): ...
 
 # ---- constants ----
 
-MODE_RECV: Final[int]           # _end() modes; an end's _mode
+MODE_RECV: Final[int]  # _end() modes; an end's _mode
 MODE_SEND: Final[int]
 MODE_BOTH: Final[int]
-INTR_KEYBOARD: Final[int]       # _interrupt() / RunToken.stop() kinds
+INTR_KEYBOARD: Final[int]  # _interrupt() / RunToken.stop() kinds
 INTR_TIMEOUT: Final[int]
-RUN_COMPLETED: Final[int]       # _run()'s status
+RUN_COMPLETED: Final[int]  # _run()'s status
 RUN_EXCEPTION: Final[int]
 RUN_EXIT: Final[int]
-ITEM_QUEUED: Final[int]         # AsyncSend.state
+ITEM_QUEUED: Final[int]  # AsyncSend.state
 ITEM_INFLIGHT: Final[int]
 ITEM_DONE: Final[int]
 ITEM_WITHDRAWN: Final[int]
@@ -98,11 +98,17 @@ class RunToken:
 
 def _create(isolated: bool, name: str, strict: bool = ..., /) -> int: ...
 def _destroy(id: int, force: bool = False, join_timeout: float = -1.0, /) -> None: ...
-def _run(id: int, source: bytes, filename: bytes, prelude: bytes | None = None,
-         capture: bool = False, token: RunToken | None = None, /,
-         ) -> tuple[int, int, str | None, str | None, str | None, str | None, str | None,
-                    float]:
+def _run(
+    id: int,
+    source: bytes,
+    filename: bytes,
+    prelude: bytes | None = None,
+    capture: bool = False,
+    token: RunToken | None = None,
+    /,
+) -> tuple[int, int, str | None, str | None, str | None, str | None, str | None, float]:
     """(status, exit_code, exc_type, exc_message, traceback, stdout, stderr, duration)."""
+
 def _interrupt(id: int, kind: int, token: RunToken | None = None, /) -> None: ...
 def _close_all_channels() -> None: ...
 

@@ -16,6 +16,7 @@ start), programs (what a program argument means: script, -c, -m, stdin), session
 (results on stderr), status (exit statuses), man (the man page, generated from the click
 tree), signals (Ctrl-C bookkeeping, helper threads), commands (run and pipe once
 parsed)."""
+
 import sys
 
 from .signals import install_sigint_handler
@@ -26,21 +27,25 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
     claim_std_fds()
     args = sys.argv[1:] if argv is None else list(argv)
     from .environment import Environment, use
+
     environment = Environment(prog_name)
     use(environment)
     try:
         install_sigint_handler()
         from . import quickargs
+
         parsed = quickargs.parse(args)
         early = None
         if parsed is not None:
             from .early import EarlyInterpreters
+
             # the programs' interpreters are being made from here
             early = EarlyInterpreters.for_line(parsed)
         with early if early is not None else _nothing():
             status = _run_quick(parsed, early) if parsed is not None else None
             if status is None:
                 from .app import run_cli
+
                 status = run_cli(args, environment, early=early)
     except KeyboardInterrupt:
         # Ctrl-C before the scripts ran (a run handles its own): leave at once. A
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None, prog_name: str = "interp") -> None:
         # waiting for the early interpreter's thread could hang; nothing of the user's
         # ran yet, there is nothing to clean up that the process's end does not.
         from .status import ExitStatus, leave_now
+
         leave_now(ExitStatus.INTERRUPTED)
     if argv is None:
         _fast_exit(status)
@@ -71,6 +77,7 @@ def claim_std_fds() -> None:
     The scripts still see the stream closed (cli.programs: sys.stdin is None), as python
     shows it."""
     import os
+
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
@@ -91,9 +98,11 @@ def _run_quick(parsed, early) -> int | None:
     when the line has a usage error (nothing ran: click's path parses it again and says
     it, with the usage line)."""
     from .status import failure_status
+
     try:
         from . import commands
         from .programs import UsageProblem
+
         try:
             return commands.execute(parsed, early)
         except UsageProblem:
@@ -110,19 +119,23 @@ def _fast_exit(status: int) -> None:
     closed (its atexit handlers ran), our threads are done, and we flush our streams.
     INTERP_NO_FAST_EXIT=1 exits the normal way (coverage tools need that)."""
     import os
+
     if os.environ.get("INTERP_NO_FAST_EXIT"):
         return
     import atexit
+
     try:
-        atexit._run_exitfuncs()     # the safety nets (interpreters left open, if any)
+        atexit._run_exitfuncs()  # the safety nets (interpreters left open, if any)
     except BaseException:
-        return                      # let the normal exit report it
+        return  # let the normal exit report it
     from .status import leave_now
-    leave_now(status)               # a closed pipe (`interp --help | head -1`) is fine there
+
+    leave_now(status)  # a closed pipe (`interp --help | head -1`) is fine there
 
 
 def __getattr__(name):
     if name == "cli":
         from .app import cli
+
         return cli
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """The click command tree of `interp`: run, pipe, shell. Usage errors become one line on
 stderr and exit status 2; the scripts' own failures are reported by cli.session."""
+
 from __future__ import annotations
 
 import sys
@@ -14,8 +15,11 @@ from .status import ExitStatus, failure_status
 
 _HELP_WIDTH = 100
 # the width click's help formatter would take (it imports shutil for it: see _term.columns)
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": _HELP_WIDTH,
-           "terminal_width": max(min(columns(), _HELP_WIDTH) - 2, 50)}
+CONTEXT = {
+    "help_option_names": ["-h", "--help"],
+    "max_content_width": _HELP_WIDTH,
+    "terminal_width": max(min(columns(), _HELP_WIDTH) - 2, 50),
+}
 # click >= 8.2 raises this for a group called without a command; older click exits 0
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
@@ -34,7 +38,7 @@ class ScriptCommand(click.Command):
                 takes_value.update(param.opts)
         for i, a in enumerate(args):
             if a == "--" and (i == 0 or args[i - 1] not in takes_value):
-                ctx.meta["interp.script_args"] = list(args[i + 1:])
+                ctx.meta["interp.script_args"] = list(args[i + 1 :])
                 args = list(args[:i])
                 break
         else:
@@ -59,8 +63,15 @@ def _show_version(ctx, _param, value) -> None:
 
 
 @click.group(context_settings=CONTEXT)
-@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=_show_version, help="Show the version and exit.")
+@click.option(
+    "-V",
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and exit.",
+)
 def cli():
     """Run Python scripts in CPython subinterpreters connected by channels.
 
@@ -70,8 +81,9 @@ def cli():
 
 def _check_timeout(ctx, param, value):
     import threading
+
     if value is None or value >= threading.TIMEOUT_MAX:
-        return None                     # inf, or longer than a thread can wait: no timeout
+        return None  # inf, or longer than a thread can wait: no timeout
     if value != value:
         raise click.BadParameter("not a number of seconds", ctx, param)
     return value
@@ -97,8 +109,10 @@ def table_params(command: str) -> list:
     """The click parameters of command (run or pipe): its positional arguments, then its
     options, from cli.options."""
     name, metavar = options.ARGUMENTS[command]
-    return [click.Argument([name], nargs=-1, metavar=metavar),
-            *(click_option(o) for o in options.options_of(command))]
+    return [
+        click.Argument([name], nargs=-1, metavar=metavar),
+        *(click_option(o) for o in options.options_of(command)),
+    ]
 
 
 @cli.command(cls=ScriptCommand, context_settings=CONTEXT, params=table_params("run"))
@@ -128,6 +142,7 @@ def pipe(ctx, **params):
 
 def _run_parsed(ctx, command: str, params: dict) -> int:
     from . import commands
+
     parsed = options.Parsed(command, params, ctx.meta.get("interp.script_args", []))
     try:
         return commands.execute(parsed, (ctx.obj or {}).get("early"))
@@ -139,6 +154,7 @@ def _run_parsed(ctx, command: str, params: dict) -> int:
 def shell(shared_gil):
     """Start the interactive REPL (interpreters, channels, runs)."""
     import importlib
+
     try:
         repl = importlib.import_module("interpcli.repl")
     except ImportError as exc:
@@ -150,24 +166,48 @@ def shell(shared_gil):
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, metavar="[SCRIPT|DISTRIBUTION]...")
-@click.option("-m", "--module", "modules", metavar="MODULE", multiple=True,
-              help="Check MODULE and its submodules. Repeatable.")
-@click.option("--all", "all_installed", is_flag=True,
-              help="Check every installed distribution.")
+@click.option(
+    "-m",
+    "--module",
+    "modules",
+    metavar="MODULE",
+    multiple=True,
+    help="Check MODULE and its submodules. Repeatable.",
+)
+@click.option("--all", "all_installed", is_flag=True, help="Check every installed distribution.")
 @click.option("--stdlib", is_flag=True, help="Check every importable stdlib module.")
-@click.option("--result", "result_mode", type=click.Choice(["table", "json"]),
-              default="table", show_default=True, help="A table on stdout, or JSON.")
-@click.option("--problems", is_flag=True,
-              help="List only the modules that do not load isolated or fall back to pure "
-                   "Python (the summary still counts all).")
-@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), metavar="N",
-              help="Child processes importing at once (default: the cores, at most 4).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              default=60.0, show_default=True,
-              help="Give up on a module whose import takes longer.")
+@click.option(
+    "--result",
+    "result_mode",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table on stdout, or JSON.",
+)
+@click.option(
+    "--problems",
+    is_flag=True,
+    help="List only the modules that do not load isolated or fall back to pure "
+    "Python (the summary still counts all).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    "workers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Child processes importing at once (default: the cores, at most 4).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    default=60.0,
+    show_default=True,
+    help="Give up on a module whose import takes longer.",
+)
 @click.pass_context
-def check(ctx, targets, modules, all_installed, stdlib, result_mode, problems, workers,
-          timeout):
+def check(ctx, targets, modules, all_installed, stdlib, result_mode, problems, workers, timeout):
     """Tell which modules can run in an isolated interpreter.
 
     Imports each target's modules and submodules in a fresh isolated interpreter, and
@@ -179,9 +219,11 @@ def check(ctx, targets, modules, all_installed, stdlib, result_mode, problems, w
     processes, so a module that crashes is reported, never fatal. Exit status 0 when every
     module loads isolated, 1 otherwise."""
     from . import check as checking
+
     try:
-        return checking.check(targets, modules, all_installed, stdlib, result_mode,
-                              problems, workers, timeout)
+        return checking.check(
+            targets, modules, all_installed, stdlib, result_mode, problems, workers, timeout
+        )
     except UsageProblem as exc:
         raise click.UsageError(str(exc), ctx) from None
 
@@ -191,6 +233,7 @@ def run_cli(args, environment=None, early=None) -> int:
     with the interpreters made early (cli.early, owned by the caller); the exit status.
     Never lets a Python traceback of ours out."""
     from .environment import current
+
     prog_name = (environment or current()).program_name
     try:
         rv = cli.main(args, prog_name=prog_name, standalone_mode=False, obj={"early": early})
@@ -206,7 +249,7 @@ def run_cli(args, environment=None, early=None) -> int:
     except click.exceptions.Abort:
         return ExitStatus.INTERRUPTED
     except KeyboardInterrupt:
-        raise                           # cli.main leaves at once
+        raise  # cli.main leaves at once
     except click.ClickException as exc:
         report.error(exc.format_message())
         return exc.exit_code

@@ -12,7 +12,7 @@ class Cascade:
         self.wiring = wiring
         self.jobs = jobs
         self.pumps = pumps
-        self.started = False        # a run failed: the channels were closed on the rest
+        self.started = False  # a run failed: the channels were closed on the rest
 
     def reader_gone(self, job) -> bool:
         """Did the job fail because the reading side of its output went away?"""

@@ -11,6 +11,7 @@ Each module gets one of three statuses: "isolated" (it loads in an own-GIL inter
 perhaps falling back to pure Python because one of its extensions refused there),
 "shared-GIL only", or "fails" (in both), with the reason (single-phase init, no
 per-interpreter GIL support, a known crash, the error) and the time its import took."""
+
 import os
 import sys
 import time
@@ -38,6 +39,7 @@ def _init_kind(path: str) -> str | None:
 def extension_reason(name: str, path: str, message: str) -> str:
     """Why one extension module refused, in a few words."""
     from .._extensions import is_known_crash
+
     if "mypyc" in message or (path and is_known_crash(path)):
         return f"known crash: {name} is mypyc-compiled"
     if _REFUSED in message:
@@ -78,14 +80,22 @@ def verdict(rec: Record) -> dict:
                     reasons.append(f"crashes the process ({shared['crash']})")
                 elif shared.get("error") and _error_text(shared["error"]) not in reasons:
                     reasons.append("shared GIL: " + _error_text(shared["error"]))
-            error = _error_text((shared or iso).get("error")) \
-                if (shared or iso).get("error") else None
+            error = (
+                _error_text((shared or iso).get("error")) if (shared or iso).get("error") else None
+            )
         reason = "; ".join(reasons)
     dist = rec.group.distribution
     if dist is None:
         dist = _distribution_of(rec.module)
-    return {"module": rec.module, "distribution": dist, "status": status,
-            "fallback": fallback, "reason": reason, "time": took, "error": error}
+    return {
+        "module": rec.module,
+        "distribution": dist,
+        "status": status,
+        "fallback": fallback,
+        "reason": reason,
+        "time": took,
+        "error": error,
+    }
 
 
 def _error_text(error) -> str:
@@ -105,6 +115,7 @@ def _distribution_of(module: str) -> str:
         return STDLIB
     if _DISTS is None:
         from importlib import metadata
+
         try:
             _DISTS = metadata.packages_distributions()
         except Exception:
@@ -114,20 +125,27 @@ def _distribution_of(module: str) -> str:
 
 # ---------------------------------------------------------------- output
 
+
 def summary(rows) -> dict:
     counts = {ISOLATED: 0, SHARED_ONLY: 0, FAILS: 0}
     for row in rows:
         counts[row["status"]] += 1
-    return {"modules": len(rows), "isolated": counts[ISOLATED],
-            "fallback": sum(1 for r in rows if r["fallback"]),
-            "shared_gil_only": counts[SHARED_ONLY], "fails": counts[FAILS]}
+    return {
+        "modules": len(rows),
+        "isolated": counts[ISOLATED],
+        "fallback": sum(1 for r in rows if r["fallback"]),
+        "shared_gil_only": counts[SHARED_ONLY],
+        "fails": counts[FAILS],
+    }
 
 
 def summary_line(s: dict, took: float) -> str:
     plural = "" if s["modules"] == 1 else "s"
-    return (f"{s['modules']} module{plural}: {s['isolated']} load isolated "
-            f"({s['fallback']} of them falling back to pure Python), "
-            f"{s['shared_gil_only']} shared-GIL only, {s['fails']} fail; {took:.1f} s")
+    return (
+        f"{s['modules']} module{plural}: {s['isolated']} load isolated "
+        f"({s['fallback']} of them falling back to pure Python), "
+        f"{s['shared_gil_only']} shared-GIL only, {s['fails']} fail; {took:.1f} s"
+    )
 
 
 def _fmt_time(t) -> str:
@@ -141,27 +159,37 @@ def draw_table(rows, out) -> None:
     from rich.table import Table
 
     from .._term import columns, isatty, no_color
+
     # on a terminal, its width; in a file or a pipe, wide enough for a reason in one line
     width = columns() if isatty(out) else max(columns(), 200)
     console = Console(file=out, no_color=no_color(), highlight=False, width=width)
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for col, kw in (("module", {"overflow": "fold"}), ("distribution", {}),
-                    ("loads", {"no_wrap": True}), ("pure-Python fallback", {}),
-                    ("reason", {"overflow": "fold", "ratio": 1}),
-                    ("time", {"justify": "right", "no_wrap": True})):
+    for col, kw in (
+        ("module", {"overflow": "fold"}),
+        ("distribution", {}),
+        ("loads", {"no_wrap": True}),
+        ("pure-Python fallback", {}),
+        ("reason", {"overflow": "fold", "ratio": 1}),
+        ("time", {"justify": "right", "no_wrap": True}),
+    ):
         table.add_column(col, **kw)
     styles = {ISOLATED: "green", SHARED_ONLY: "yellow", FAILS: "red"}
     for r in rows:
-        table.add_row(r["module"], r["distribution"] or "",
-                      f"[{styles[r['status']]}]{r['status']}[/]",
-                      ", ".join(r["fallback"]), r["reason"], _fmt_time(r["time"]))
+        table.add_row(
+            r["module"],
+            r["distribution"] or "",
+            f"[{styles[r['status']]}]{r['status']}[/]",
+            ", ".join(r["fallback"]),
+            r["reason"],
+            _fmt_time(r["time"]),
+        )
     console.print(table)
 
 
-def check(targets, modules, all_installed, stdlib, result_mode, problems, workers,
-          timeout) -> int:
+def check(targets, modules, all_installed, stdlib, result_mode, problems, workers, timeout) -> int:
     """`interp check`: the exit status (0: every module loads isolated, 1: some do not)."""
     import json
+
     start = time.monotonic()
     groups = resolve(targets, modules, all_installed, stdlib)
     if workers is None:
@@ -170,16 +198,25 @@ def check(targets, modules, all_installed, stdlib, result_mode, problems, worker
         records = Checker(groups, workers, timeout).run()
     except ProbeFailed as exc:
         from . import report
+
         report.error(f"check: {exc}")
         return 1
     rows = [verdict(r) for r in records]
     took = time.monotonic() - start
     s = summary(rows)
-    shown = [r for r in rows if r["status"] != ISOLATED or r["fallback"]] if problems \
-        else rows
+    shown = [r for r in rows if r["status"] != ISOLATED or r["fallback"]] if problems else rows
     if result_mode == "json":
-        sys.stdout.write(json.dumps({"python": sys.version.split()[0], "summary": s,
-                                     "duration": round(took, 3), "modules": shown}) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "python": sys.version.split()[0],
+                    "summary": s,
+                    "duration": round(took, 3),
+                    "modules": shown,
+                }
+            )
+            + "\n"
+        )
     else:
         if shown:
             draw_table(shown, sys.stdout)

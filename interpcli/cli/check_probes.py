@@ -5,6 +5,7 @@ crashing) extension, those modules are imported again, in a fresh shared-GIL int
 in a fresh child process (an extension initialized once in a process, as PyO3's are, may
 refuse every later interpreter). A child that dies takes the module it was importing with
 it: that module is reported as crashing, and a new child goes on with the rest."""
+
 from __future__ import annotations
 
 import os
@@ -34,32 +35,38 @@ class _Child:
     def __init__(self):
         import subprocess
         import tempfile
+
         jobs_r, self.jobs_w = os.pipe()
         self.out_r, out_w = os.pipe()
         self.stderr = tempfile.TemporaryFile()
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-P", "-m", "interpcli._probe", str(jobs_r), str(out_w)],
-                pass_fds=(jobs_r, out_w), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=self.stderr)
+                pass_fds=(jobs_r, out_w),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self.stderr,
+            )
         finally:
             os.close(jobs_r)
             os.close(out_w)
         self.jobs = 0
-        self.frames = 0         # received so far: none at its end means it never worked
+        self.frames = 0  # received so far: none at its end means it never worked
 
     def send(self, job) -> None:
         from .._probe import write_frame
+
         self.jobs += 1
         try:
             write_frame(self.jobs_w, job)
         except OSError:
-            pass        # it died: reading its output says how
+            pass  # it died: reading its output says how
 
     def next_frame(self, timeout: float | None):
         """The next frame; TimeoutError when none came in time; _ChildDied at its end."""
         from .._platform import wait_readable
         from .._probe import read_frame
+
         if not wait_readable((self.out_r,), timeout):
             raise TimeoutError
         frame = read_frame(self.out_r)
@@ -70,6 +77,7 @@ class _Child:
 
     def _how(self) -> str:
         import signal
+
         code = self.proc.wait()
         self.stderr.seek(0, 2)
         size = self.stderr.tell()
@@ -78,8 +86,9 @@ class _Child:
         message = ""
         for line in reversed(tail):
             line = line.strip()
-            if line and not line.startswith(("File ", "Current thread", "Thread ",
-                                              "Extension modules", "<")):
+            if line and not line.startswith(
+                ("File ", "Current thread", "Thread ", "Extension modules", "<")
+            ):
                 message = line
                 break
         if code < 0:
@@ -116,7 +125,7 @@ class Record:
     def __init__(self, module, group):
         self.module = module
         self.group = group
-        self.isolated: dict | None = None    # the result frame (or a crash / timeout)
+        self.isolated: dict | None = None  # the result frame (or a crash / timeout)
         self.shared: dict | None = None
 
 
@@ -126,6 +135,7 @@ class Checker:
     def __init__(self, groups, workers: int, timeout: float | None):
         import threading
         from queue import SimpleQueue
+
         self.groups = groups
         self.workers = max(1, workers)
         self.timeout = timeout
@@ -134,14 +144,17 @@ class Checker:
         self._lock = threading.Lock()
         self._queue = SimpleQueue()
         self._outstanding = 0
-        self.broken: str | None = None      # why the probing process does not work
+        self.broken: str | None = None  # why the probing process does not work
 
     def run(self) -> list[Record]:
         import threading
+
         for group in sorted(self.groups, key=_weight):
             self._submit((True, group, list(group.names), group.walk))
-        threads = [threading.Thread(target=self._worker, daemon=True,
-                                    name=f"interp-check-{i}") for i in range(self.workers)]
+        threads = [
+            threading.Thread(target=self._worker, daemon=True, name=f"interp-check-{i}")
+            for i in range(self.workers)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -149,8 +162,10 @@ class Checker:
         if self.broken is not None:
             raise ProbeFailed(self.broken)
         rank = {id(g): i for i, g in enumerate(self.groups)}
-        return sorted((self.records[m] for m in self.order),
-                      key=lambda r: (rank.get(id(r.group), 0), r.module))
+        return sorted(
+            (self.records[m] for m in self.order),
+            key=lambda r: (rank.get(id(r.group), 0), r.module),
+        )
 
     def _submit(self, job) -> None:
         with self._lock:
@@ -183,8 +198,8 @@ class Checker:
                 isolated = job[0]
                 try:
                     if self.broken is not None:
-                        continue                # nothing can be checked: drain the queue
-                    if not isolated:            # a fresh process for each shared-GIL retry
+                        continue  # nothing can be checked: drain the queue
+                    if not isolated:  # a fresh process for each shared-GIL retry
                         if child is not None:
                             child.close()
                         child = None
@@ -203,8 +218,8 @@ class Checker:
         to use next, or None."""
         isolated, group, names, walk = job
         pending = list(names)
-        failed: list[str] = []      # isolated: the modules that did not load
-        refusing = False            # isolated: one of them met a refusal (or a crash)
+        failed: list[str] = []  # isolated: the modules that did not load
+        refusing = False  # isolated: one of them met a refusal (or a crash)
         while pending:
             if child is None or child.jobs >= _JOBS_PER_CHILD:
                 if child is not None:
@@ -246,14 +261,18 @@ class Checker:
             except TimeoutError:
                 child.close(kill=True)
                 child = None
-                self._failed(current, group, isolated,
-                             ("TimeoutError", f"its import took over {self.timeout:g} s"))
+                self._failed(
+                    current,
+                    group,
+                    isolated,
+                    ("TimeoutError", f"its import took over {self.timeout:g} s"),
+                )
             except _ChildDied as died:
                 never_worked = child.frames == 0
                 child.close()
                 child = None
                 if current is None:
-                    pending = []        # died outside any import: give up on this job
+                    pending = []  # died outside any import: give up on this job
                     if never_worked:
                         self.broken = f"the probing process ended at once ({died.how})"
                 else:
@@ -261,15 +280,22 @@ class Checker:
                     if isolated:
                         failed.append(current)
                         refusing = True
-        if failed and refusing:     # the others may have failed for the refusing one
+        if failed and refusing:  # the others may have failed for the refusing one
             self._submit((False, group, failed, False))
         return child
 
     def _failed(self, module, group, isolated, error, crash=None) -> None:
         if module is None:
             return
-        frame = {"event": "result", "module": module, "error": error, "time": None,
-                 "refused": [], "file": None, "crash": crash}
+        frame = {
+            "event": "result",
+            "module": module,
+            "error": error,
+            "time": None,
+            "refused": [],
+            "file": None,
+            "crash": crash,
+        }
         rec = self._record(module, group)
         if isolated:
             rec.isolated = frame
@@ -279,9 +305,23 @@ class Checker:
 
 def _weight(group: Group):
     """Big packages first, so that the last job to finish is a short one."""
-    big = ("encodings", "idlelib", "email", "asyncio", "xml", "multiprocessing",
-           "concurrent", "importlib", "tkinter", "unittest", "sqlite3", "pip", "setuptools",
-           "hypothesis", "_pytest")
+    big = (
+        "encodings",
+        "idlelib",
+        "email",
+        "asyncio",
+        "xml",
+        "multiprocessing",
+        "concurrent",
+        "importlib",
+        "tkinter",
+        "unittest",
+        "sqlite3",
+        "pip",
+        "setuptools",
+        "hypothesis",
+        "_pytest",
+    )
     return (0 if any(n in big for n in group.names) else 1, group.label)
 
 
@@ -289,5 +329,4 @@ def _needs_shared(frame) -> bool:
     error = frame.get("error")
     if error is None:
         return False
-    return bool(frame.get("refused")) or "subinterpreter" in error[1] \
-        or "mypyc" in error[1]
+    return bool(frame.get("refused")) or "subinterpreter" in error[1] or "mypyc" in error[1]

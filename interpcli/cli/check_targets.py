@@ -2,6 +2,7 @@
 imported in one fresh interpreter: a `-m` module, an installed distribution's top-level
 modules (each walked for its submodules), the modules a script imports (as named, not
 walked), or each stdlib top-level module."""
+
 from __future__ import annotations
 
 import os
@@ -31,6 +32,7 @@ def stdlib_groups() -> list[Group]:
     import importlib.util
 
     from .._probe import SKIP, SKIP_PARTS
+
     groups = []
     for name in sorted(sys.stdlib_module_names):
         if name in SKIP or name in SKIP_PARTS:
@@ -53,8 +55,12 @@ def _top_level_of(dist) -> list[str]:
     if not names:
         for f in dist.files or ():
             parts = f.parts
-            if not parts or parts[0] in ("..", "") or parts[0].endswith(
-                    (".dist-info", ".egg-info", ".data")) or parts[0] == "__pycache__":
+            if (
+                not parts
+                or parts[0] in ("..", "")
+                or parts[0].endswith((".dist-info", ".egg-info", ".data"))
+                or parts[0] == "__pycache__"
+            ):
                 continue
             first = parts[0]
             if len(parts) == 1:
@@ -63,12 +69,12 @@ def _top_level_of(dist) -> list[str]:
                     names.append(stem)
             elif parts[1] == "__init__.py":
                 names.append(first)
-    return [n for n in dict.fromkeys(names)
-            if n and all(p.isidentifier() for p in n.split("."))]
+    return [n for n in dict.fromkeys(names) if n and all(p.isidentifier() for p in n.split("."))]
 
 
 def distribution_group(name: str) -> Group | None:
     from importlib import metadata
+
     try:
         dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:
@@ -80,6 +86,7 @@ def distribution_group(name: str) -> Group | None:
 def installed_groups() -> list[Group]:
     """One group per installed distribution (the first found of each name)."""
     from importlib import metadata
+
     seen, groups = set(), []
     for dist in metadata.distributions():
         dname = dist.metadata["Name"]
@@ -99,12 +106,14 @@ def installed_groups() -> list[Group]:
 def script_group(path: str) -> Group:
     """The modules a script imports (absolute imports anywhere in it), not walked."""
     import ast
+
     try:
         with open(path, "rb") as f:
             tree = ast.parse(f.read(), filename=path)
     except OSError as exc:
-        raise UsageProblem(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") \
-            from None
+        raise UsageProblem(
+            f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}"
+        ) from None
     except (SyntaxError, ValueError) as exc:
         raise UsageProblem(f"can't read the imports of {path!r}: {exc}") from None
     names: list[str] = []
@@ -129,8 +138,10 @@ def resolve(targets, modules, all_installed: bool, stdlib: bool) -> list[Group]:
             continue
         group = distribution_group(target)
         if group is None:
-            raise UsageProblem(f"{target!r} is neither a script nor an installed "
-                               "distribution (for a module, use -m NAME)")
+            raise UsageProblem(
+                f"{target!r} is neither a script nor an installed "
+                "distribution (for a module, use -m NAME)"
+            )
         if not group.names:
             raise UsageProblem(f"distribution {target!r} installs no importable module")
         groups.append(group)
@@ -143,6 +154,7 @@ def resolve(targets, modules, all_installed: bool, stdlib: bool) -> list[Group]:
     if stdlib:
         groups += stdlib_groups()
     if not groups:
-        raise UsageProblem("nothing to check: give a SCRIPT, -m MODULE, a DISTRIBUTION, "
-                           "--all or --stdlib")
+        raise UsageProblem(
+            "nothing to check: give a SCRIPT, -m MODULE, a DISTRIBUTION, --all or --stdlib"
+        )
     return groups

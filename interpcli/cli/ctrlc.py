@@ -8,6 +8,7 @@ main thread has not run Python since the Ctrl-C (blocked in a C call, such as a 
 wait), or a thread left in an interpreter after its run, ends the process with status 130
 and one line naming it; so does another Ctrl-C meanwhile. A script that took the signal
 goes on as long as it likes, as under python."""
+
 import time
 from _queue import Empty, SimpleQueue
 
@@ -19,15 +20,14 @@ from .signals import sigints, start_raw_thread
 from .status import ExitStatus
 
 # Run before the script, in its thread: signals and interruptible waits there.
-SIGNALS = ("import interpcli._signals_setup as _s\n"
-           "_s.install()\n"
-           "del _s\n")
+SIGNALS = "import interpcli._signals_setup as _s\n_s.install()\ndel _s\n"
 
 _SIGINT = 2
 
 
 def _lowlevel():
     from .. import _lowlevel
+
     return _lowlevel
 
 
@@ -73,27 +73,31 @@ def wait_for_runs(session) -> None:
                     event = session._events.get()
                 else:
                     event = session._events.get(
-                        timeout=min(max(0.0, deadline - time.monotonic()), 3600.0))
+                        timeout=min(max(0.0, deadline - time.monotonic()), 3600.0)
+                    )
             except Empty:
                 if time.monotonic() < deadline:
                     continue
                 stuck = not_taken(session)
                 if stuck:
-                    session._force_exit(f"{stuck} did not stop when interrupted "
-                                        "(blocked in a C call?)", ExitStatus.INTERRUPTED)
-                deadline = None     # every run took it: wait for them to end
+                    session._force_exit(
+                        f"{stuck} did not stop when interrupted (blocked in a C call?)",
+                        ExitStatus.INTERRUPTED,
+                    )
+                deadline = None  # every run took it: wait for them to end
                 continue
             if event[0] != "sigint":
                 session._handle(event)
                 continue
         except KeyboardInterrupt:
             event = ("sigint", sigints())
-        if event[1] > seen:         # another Ctrl-C
+        if event[1] > seen:  # another Ctrl-C
             seen = event[1]
             stuck = not_taken(session)
             if stuck:
-                session._force_exit(f"interrupted again while {stuck} did not stop",
-                                    ExitStatus.INTERRUPTED)
+                session._force_exit(
+                    f"interrupted again while {stuck} did not stop", ExitStatus.INTERRUPTED
+                )
             session._interrupt()
             deadline = time.monotonic() + grace(GRACE)
 

@@ -7,6 +7,7 @@ than one after the other.
 
 They are spares (interpcli.spares: nameless, unlisted), each named when its program takes
 it. cli.main() owns them: `with EarlyInterpreters.for_line(parsed)` ends those not taken."""
+
 from .._sync import Flag
 from .signals import sigints, start_raw_thread
 
@@ -25,16 +26,16 @@ class EarlyInterpreters:
     def __init__(self, names, shaping: dict):
         self.shaping = dict(shaping)
         self.names: list[str] = []
-        self._made: dict[str, list] = {}        # name -> [Spare, Interpreter or exception]
-        self._done: dict[str, Flag] = {}        # name -> set when made (or not)
+        self._made: dict[str, list] = {}  # name -> [Spare, Interpreter or exception]
+        self._done: dict[str, Flag] = {}  # name -> set when made (or not)
         self._taken: set[str] = set()
         try:
             from .. import spares
-        except Exception:       # e.g. the C core is not built: the normal path reports it
+        except Exception:  # e.g. the C core is not built: the normal path reports it
             return
         strict = {"strict": bool(self.shaping.get("strict"))}
         boxes: list = []
-        if callable(names):     # the first is begun before the names are computed
+        if callable(names):  # the first is begun before the names are computed
             boxes.append(([None], Flag()))
             _begin(spares.Spare, strict, *boxes[0])
             names = names()
@@ -44,7 +45,7 @@ class EarlyInterpreters:
             _begin(spares.Spare, strict, *boxes[-1])
         for name, (box, done) in zip(self.names, boxes):
             self._made[name], self._done[name] = box, done
-        for box, done in boxes[len(self.names):]:     # begun for no program: ended
+        for box, done in boxes[len(self.names) :]:  # begun for no program: ended
             done.wait()
             if not isinstance(box[0], BaseException):
                 box[0].close()
@@ -114,6 +115,7 @@ class EarlyInterpreters:
 
 class _Taken:
     """A spare once named: the Interpreter, or None when naming it failed."""
+
     __slots__ = ("interp",)
 
     def __init__(self, interp):
@@ -123,6 +125,7 @@ class _Taken:
 def _name(spare, name: str):
     """The spare as an Interpreter named name, or None (the name is taken: it is ended)."""
     from ..errors import InterpreterError
+
     try:
         return spare.take(name)
     except InterpreterError:
@@ -146,9 +149,10 @@ def _begin(create, kwargs: dict, box: list, done) -> None:
         finally:
             begun.set()
             done.set()
+
     try:
         start_raw_thread(make, ())
-    except RuntimeError:            # no new thread now: create here (no overlap)
+    except RuntimeError:  # no new thread now: create here (no overlap)
         make()
     begun.wait()
 

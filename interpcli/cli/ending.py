@@ -20,6 +20,7 @@ def after_script(job, stopping) -> None:
         end = run(REPORT_REFUSALS, filename="<interp: exit>", canceller=job.canceller)
         if end.exc_type == "ImportWarning":
             from .._extensions import refusals_reported
+
             job.refusals = refusals_reported(end)
 
 
@@ -28,4 +29,4 @@ _SUB = "__import__('interpcli._exit_sub', None, None, ['_'])"
 AT_EXIT = f"{_SUB}.shut_down_threads()\n"
 EXIT_FLUSH = f"{_SUB}.flush_std_streams()\n"
 REPORT_REFUSALS = f"{_SUB}.report_refusals()\n"
-THREADS_LEFT = -99       # interpcli._exit_sub.THREADS_LEFT (not imported here for it)
+THREADS_LEFT = -99  # interpcli._exit_sub.THREADS_LEFT (not imported here for it)

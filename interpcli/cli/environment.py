@@ -2,6 +2,7 @@
 streams and whether its output may be coloured. One Environment is made by cli.main()
 and made current for the command's whole run; what writes to the user (cli.report) reads
 it from there rather than from module globals. Tests make their own."""
+
 import sys
 
 from .._term import isatty, no_color
@@ -16,8 +17,15 @@ class Environment:
 
     __slots__ = ("program_name", "_stdin", "_stdout", "_stderr", "_colors")
 
-    def __init__(self, program_name: str = "interp", *, stdin=None, stdout=None,
-                 stderr=None, colors: bool | None = None):
+    def __init__(
+        self,
+        program_name: str = "interp",
+        *,
+        stdin=None,
+        stdout=None,
+        stderr=None,
+        colors: bool | None = None,
+    ):
         self.program_name = program_name
         self._stdin = stdin
         self._stdout = stdout

@@ -1,6 +1,7 @@
 """One program of a session and the thread that runs it: create its interpreter (unless
 one was made early), run the setup and the script, the exit steps (cli.ending), and close
 the interpreter, then tell the session's event loop."""
+
 import time
 
 from ..errors import InterpError
@@ -17,22 +18,22 @@ class Job:
         self.index = index
         self.interp = None
         self.result = None
-        self.error: str | None = None       # a failure of ours (creating the interpreter)
+        self.error: str | None = None  # a failure of ours (creating the interpreter)
         self.status = 0
-        self.quiet = False                  # a broken pipe: no traceback, no failure
+        self.quiet = False  # a broken pipe: no traceback, no failure
         self.running = False
-        self.canceller = None               # stops its runs (set before the first begins)
-        self.launched = False               # its thread began (the main thread waits for it)
-        self.finished = False               # its end was handled by the main thread
+        self.canceller = None  # stops its runs (set before the first begins)
+        self.launched = False  # its thread began (the main thread waits for it)
+        self.finished = False  # its end was handled by the main thread
         self.started_at = 0.0
-        self.stdin = stdin                  # pipe: the end this stage reads
-        self.stdout = stdout                # pipe: the end this stage writes
-        self.downstream_gone = False        # pipe: the next stage stopped reading
-        self.closed = False                 # its interpreter was closed by its own thread
-        self.refusals: list = []            # extension modules its interpreter refused
-        self.exit_flush = None              # python's message when flushing at exit failed
-        self.threads_left = False           # daemon threads left: never closed (python's exit)
-        self.signals = False                # its script's signals go through _signals_sub
+        self.stdin = stdin  # pipe: the end this stage reads
+        self.stdout = stdout  # pipe: the end this stage writes
+        self.downstream_gone = False  # pipe: the next stage stopped reading
+        self.closed = False  # its interpreter was closed by its own thread
+        self.refusals: list = []  # extension modules its interpreter refused
+        self.exit_flush = None  # python's message when flushing at exit failed
+        self.threads_left = False  # daemon threads left: never closed (python's exit)
+        self.signals = False  # its script's signals go through _signals_sub
 
 
 def drive(session, job: Job) -> None:
@@ -41,13 +42,12 @@ def drive(session, job: Job) -> None:
     try:
         with session._lock:
             if session._stopping:
-                return          # Ctrl-C came first: the main thread does not wait for us
+                return  # Ctrl-C came first: the main thread does not wait for us
             job.launched = True
-        if session.early is not None:       # None if making it failed: again here
+        if session.early is not None:  # None if making it failed: again here
             job.interp = session.early.take(job.program.name)
         if job.interp is None:
-            job.interp = create(job.program.name, isolated=session.isolated,
-                                strict=session.strict)
+            job.interp = create(job.program.name, isolated=session.isolated, strict=session.strict)
         with session._lock:
             if session._stopping:
                 return
@@ -55,28 +55,33 @@ def drive(session, job: Job) -> None:
             job.canceller = Canceller(job.interp)
             job.running = True
             job.started_at = time.monotonic()
-        session._events.put(("start", job))       # the main thread's --timeout watch
+        session._events.put(("start", job))  # the main thread's --timeout watch
         p = job.program
         prelude = p.prelude or ""
-        if session.isolated:   # `import faulthandler` works there (interpcli._faultserver)
+        if session.isolated:  # `import faulthandler` works there (interpcli._faultserver)
             prelude = session._faults + prelude
         # sys.argv, __file__, sys.path[0] as python sets them; signals (_signals_sub)
-        setup = job.interp.run(prelude + ctrlc.SIGNALS, filename="<interp: setup>",
-                               canceller=job.canceller)
+        setup = job.interp.run(
+            prelude + ctrlc.SIGNALS, filename="<interp: setup>", canceller=job.canceller
+        )
         if not setup.completed:
-            job.result = setup      # stopped (Ctrl-C) before the script began
+            job.result = setup  # stopped (Ctrl-C) before the script began
         else:
             job.signals = True
             job.result = job.interp.run(
-                p.source, channels=p.channels or None, timeout=session.timeout,
-                filename=p.filename, canceller=job.canceller)
+                p.source,
+                channels=p.channels or None,
+                timeout=session.timeout,
+                filename=p.filename,
+                canceller=job.canceller,
+            )
         ending.after_script(job, lambda: session._stopping)
         if not session._stopping:
             if job.stdout is not None:
-                job.stdout.close()      # downstream sees its end of input now
+                job.stdout.close()  # downstream sees its end of input now
             if not job.threads_left:
                 close_own(job)
-    except BaseException as exc:        # reported by the main thread, never lost
+    except BaseException as exc:  # reported by the main thread, never lost
         job.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     finally:
         job.running = False
@@ -91,7 +96,7 @@ def close_own(job: Job) -> None:
     viewed downstream) is left to the main thread, which closes the rest in order
     (cli.closing)."""
     if job.signals:
-        ctrlc.forget_signals(job)   # no signal is delivered into it as it closes
+        ctrlc.forget_signals(job)  # no signal is delivered into it as it closes
     try:
         job.interp.close()
         job.closed = True

@@ -3,6 +3,7 @@ the command line cannot drift apart (a test compares the committed page with thi
 
     python -m interpcli.cli.man > man/interp.1
 """
+
 from __future__ import annotations
 
 import click
@@ -13,40 +14,59 @@ NAME = "run Python scripts in CPython subinterpreters connected by channels"
 
 EXIT_STATUS = [
     ("0", "Every script completed (or left with sys.exit(0))."),
-    ("1", "A script raised an uncaught exception (its traceback is on stderr), a run timed "
-          "out (--timeout), or interp itself failed."),
+    (
+        "1",
+        "A script raised an uncaught exception (its traceback is on stderr), a run timed "
+        "out (--timeout), or interp itself failed.",
+    ),
     ("N", "A script left with sys.exit(N): the first such script, in command-line order."),
-    ("2", "Usage error: a missing script, an unknown or badly named channel, a bad option. "
-          "One line on stderr, no traceback."),
-    ("130", "Interrupted by Ctrl-C (SIGINT): the KeyboardInterrupt every script got "
-            "escaped one (a script that catches it and ends normally gives 0). A run that "
-            "has not taken the Ctrl-C within INTERP_GRACE seconds (blocked in a C call), "
-            "a thread left running in an interpreter, or a second Ctrl-C meanwhile, ends "
-            "the process at once."),
+    (
+        "2",
+        "Usage error: a missing script, an unknown or badly named channel, a bad option. "
+        "One line on stderr, no traceback.",
+    ),
+    (
+        "130",
+        "Interrupted by Ctrl-C (SIGINT): the KeyboardInterrupt every script got "
+        "escaped one (a script that catches it and ends normally gives 0). A run that "
+        "has not taken the Ctrl-C within INTERP_GRACE seconds (blocked in a C call), "
+        "a thread left running in an interpreter, or a second Ctrl-C meanwhile, ends "
+        "the process at once.",
+    ),
 ]
 
 ENVIRONMENT = [
     ("NO_COLOR", "When set and not empty, the results table has no colours."),
-    ("INTERP_GRACE", "Seconds a run gets to take a Ctrl-C or to stop after its --timeout "
-                     "before interp leaves without cleanup (a run blocked in a C call such "
-                     "as a lock wait ignores interrupts). Default 1."),
+    (
+        "INTERP_GRACE",
+        "Seconds a run gets to take a Ctrl-C or to stop after its --timeout "
+        "before interp leaves without cleanup (a run blocked in a C call such "
+        "as a lock wait ignores interrupts). Default 1.",
+    ),
     ("INTERP_DEBUG", "When set, an internal error of interp shows its Python traceback."),
-    ("INTERP_SPARE", "0 turns off the warm spare: from the second isolated interpreter "
-                     "on, interpcli.create() (and interp shell's spawn) hands over one made "
-                     "ahead in the background. interp run and interp pipe never use it."),
+    (
+        "INTERP_SPARE",
+        "0 turns off the warm spare: from the second isolated interpreter "
+        "on, interpcli.create() (and interp shell's spawn) hands over one made "
+        "ahead in the background. interp run and interp pipe never use it.",
+    ),
 ]
 
 EXAMPLES = [
-    ("Run a script with arguments (they follow --):",
-     "interp run hello.py -- a b"),
-    ("Run a producer and a consumer in parallel, sharing a channel:",
-     "interp run producer.py consumer.py --channels jobs"),
-    ("Stream stdin through a script (binary safe, bounded memory):",
-     "interp run upper.py --channels inp,out --stdin inp --stdout out < in > out"),
-    ("An in-process pipeline, one interpreter per stage:",
-     "interp pipe decode.py filter.py encode.py < in.bin > out.bin"),
-    ("Machine-readable results on stderr:",
-     "interp run job.py --result json 2> results.json"),
+    ("Run a script with arguments (they follow --):", "interp run hello.py -- a b"),
+    (
+        "Run a producer and a consumer in parallel, sharing a channel:",
+        "interp run producer.py consumer.py --channels jobs",
+    ),
+    (
+        "Stream stdin through a script (binary safe, bounded memory):",
+        "interp run upper.py --channels inp,out --stdin inp --stdout out < in > out",
+    ),
+    (
+        "An in-process pipeline, one interpreter per stage:",
+        "interp pipe decode.py filter.py encode.py < in.bin > out.bin",
+    ),
+    ("Machine-readable results on stderr:", "interp run job.py --result json 2> results.json"),
 ]
 
 
@@ -63,6 +83,7 @@ def esc(text: str) -> str:
 
 def paragraphs(text: str) -> list[str]:
     import inspect
+
     text = inspect.cleandoc(text or "")
     return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
 
@@ -85,7 +106,7 @@ def _arguments(cmd: click.Command, ctx: click.Context) -> str:
     for p in cmd.params:
         if isinstance(p, click.Argument):
             try:
-                names.append(p.make_metavar(ctx))      # click >= 8.2
+                names.append(p.make_metavar(ctx))  # click >= 8.2
             except TypeError:
                 names.append(p.make_metavar())  # type: ignore[call-arg]  # click < 8.2
     return " ".join(names)
@@ -99,6 +120,7 @@ def render(group: click.Group | None = None) -> str:
     """The man page of `interp`, in roff."""
     if group is None:
         from .app import cli
+
         group = cli
     root = click.Context(group, info_name="interp", **group.context_settings)
     lines = [
@@ -113,12 +135,15 @@ def render(group: click.Group | None = None) -> str:
     ]
     for name in group.list_commands(root):
         cmd = group.get_command(root, name)
-        if cmd is None:     # (every listed command exists)
+        if cmd is None:  # (every listed command exists)
             continue
         args = _arguments(cmd, _context(cmd, name, root))
         tail = " [\\fB\\-\\-\\fR \\fIARGS\\fR...]" if name in ("run", "pipe") else ""
-        lines += [".br", f".B interp {name}",
-                  f"[\\fIOPTIONS\\fR]{' ' + esc(args) if args else ''}{tail}"]
+        lines += [
+            ".br",
+            f".B interp {name}",
+            f"[\\fIOPTIONS\\fR]{' ' + esc(args) if args else ''}{tail}",
+        ]
     lines.append(".SH DESCRIPTION")
     for p in paragraphs(group.help or ""):
         lines += [".PP", esc(p)]
@@ -149,4 +174,5 @@ def render(group: click.Group | None = None) -> str:
 
 if __name__ == "__main__":
     import sys
+
     sys.stdout.write(render())

@@ -3,6 +3,7 @@ filename for tracebacks and a prelude that sets `sys.argv`, `__file__` and `sys.
 the way `python` sets them. Also the names of the interpreters and the channel names.
 
 Problems with the user's input raise UsageProblem (a one-line message, exit status 2)."""
+
 import os
 import sys
 
@@ -23,20 +24,36 @@ _MAIN_PATH0 = sys.path[0] if sys.path and not sys.flags.safe_path else None
 class Program:
     """One program to run in its own interpreter."""
 
-    __slots__ = ("kind", "label", "what", "source", "filename", "prelude", "name",
-                 "channels", "argv")
+    __slots__ = (
+        "kind",
+        "label",
+        "what",
+        "source",
+        "filename",
+        "prelude",
+        "name",
+        "channels",
+        "argv",
+    )
 
-    def __init__(self, kind: str, label: str, source: str, filename: str, prelude: str,
-                 what: str | None = None):
-        self.kind = kind            # "script", "code" or "module"
-        self.label = label          # for messages and the results table
-        self.what = label if what is None else what     # the path, code or module name
+    def __init__(
+        self,
+        kind: str,
+        label: str,
+        source: str,
+        filename: str,
+        prelude: str,
+        what: str | None = None,
+    ):
+        self.kind = kind  # "script", "code" or "module"
+        self.label = label  # for messages and the results table
+        self.what = label if what is None else what  # the path, code or module name
         self.source = source
-        self.filename = filename    # for compile(): tracebacks show it
-        self.prelude = prelude      # sets sys.argv, __file__, sys.path[0]
-        self.name = ""              # interpreter name, unique in this process (names())
-        self.channels: dict = {}    # name -> channel end, bound as `channels`
-        self.argv: list[str] = []   # its sys.argv (for -m, before runpy sets argv[0])
+        self.filename = filename  # for compile(): tracebacks show it
+        self.prelude = prelude  # sets sys.argv, __file__, sys.path[0]
+        self.name = ""  # interpreter name, unique in this process (names())
+        self.channels: dict = {}  # name -> channel end, bound as `channels`
+        self.argv: list[str] = []  # its sys.argv (for -m, before runpy sets argv[0])
 
     def __repr__(self) -> str:
         return f"Program({self.kind!r}, {self.label!r}, name={self.name!r})"
@@ -53,16 +70,21 @@ def _prelude(argv: list[str], path0: str | None, file: str | None, **more) -> st
     if closed:
         more["closed"] = closed
     args = "".join(f", {k}={v!r}" for k, v in more.items())
-    return (f"__import__('interpcli._setup_sub', None, None, ['_']).prepare(globals(), "
-            f"{argv!r}{args})\n")
+    return (
+        f"__import__('interpcli._setup_sub', None, None, ['_']).prepare(globals(), "
+        f"{argv!r}{args})\n"
+    )
 
 
 def _closed_streams() -> tuple[str, ...]:
     """The standard streams to show the script closed when `interp` was started with them
     closed (python's sys.stdin is then None): cli.claim_std_fds put /dev/null on their
     descriptors, which a new interpreter would take for the streams."""
-    return tuple(name for name in ("stdin", "stdout", "stderr")
-                 if getattr(sys, name) is None and getattr(sys, f"__{name}__") is None)
+    return tuple(
+        name
+        for name in ("stdin", "stdout", "stderr")
+        if getattr(sys, name) is None and getattr(sys, f"__{name}__") is None
+    )
 
 
 def script(path: str, args: list[str]) -> Program:
@@ -77,18 +99,19 @@ def script(path: str, args: list[str]) -> Program:
     except IsADirectoryError:
         return _main_module(path, args)
     except OSError as exc:
-        raise UsageProblem(f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}") \
-            from None
+        raise UsageProblem(
+            f"can't open file {path!r}: [Errno {exc.errno}] {exc.strerror}"
+        ) from None
     if _is_zip_application(path, data):
         return _main_module(path, args)
     absolute = _abspath(path)
     path0 = os.path.dirname(os.path.realpath(path))
     # python's __main__ for a file: __file__, __cached__ None (until 3.15), a
     # SourceFileLoader
-    prelude = _prelude([path, *args], path0, absolute, no_cached=_NO_CACHED,
-                       loader=absolute)
-    return _with_argv(Program("script", path, _decoded(data, absolute), absolute, prelude),
-                      [path, *args])
+    prelude = _prelude([path, *args], path0, absolute, no_cached=_NO_CACHED, loader=absolute)
+    return _with_argv(
+        Program("script", path, _decoded(data, absolute), absolute, prelude), [path, *args]
+    )
 
 
 def stdin_script(args: list[str]) -> Program:
@@ -99,11 +122,12 @@ def stdin_script(args: list[str]) -> Program:
     except (OSError, ValueError, AttributeError) as exc:
         raise UsageProblem(f"can't read the program from stdin: {exc}") from None
     prelude = _prelude(["-", *args], "", "<stdin>", no_cached=_NO_CACHED)
-    return _with_argv(Program("script", "-", _decoded(data, "<stdin>"), "<stdin>", prelude),
-                      ["-", *args])
+    return _with_argv(
+        Program("script", "-", _decoded(data, "<stdin>"), "<stdin>", prelude), ["-", *args]
+    )
 
 
-_NO_CACHED = sys.version_info < (3, 15)     # python's __main__ has __cached__ None
+_NO_CACHED = sys.version_info < (3, 15)  # python's __main__ has __cached__ None
 
 
 def _decoded(data: bytes, filename: str) -> str:
@@ -111,20 +135,24 @@ def _decoded(data: bytes, filename: str) -> str:
     becomes a program raising python's SyntaxError, with no traceback (as python prints
     it)."""
     from .._source import decode_script  # not before the first interpreter is begun
+
     text, error = decode_script(data, filename)
     if error is None:
         return text
-    return ("class SyntaxError(SyntaxError):\n"
-            "    __module__ = 'builtins'\n"
-            "    __traceback__ = property(lambda self: None, lambda self, tb: None)\n"
-            f"raise SyntaxError(*{error.args!r}) from None\n")
+    return (
+        "class SyntaxError(SyntaxError):\n"
+        "    __module__ = 'builtins'\n"
+        "    __traceback__ = property(lambda self: None, lambda self, tb: None)\n"
+        f"raise SyntaxError(*{error.args!r}) from None\n"
+    )
 
 
 def _is_zip_application(path: str, data: bytes) -> bool:
     """Whether python would run path as a zip application (zipimport takes it)."""
     if data.rfind(b"PK\x05\x06", max(0, len(data) - 65557)) < 0:
-        return False                # no end of a zip's central directory
+        return False  # no end of a zip's central directory
     import zipimport
+
     try:
         zipimport.zipimporter(path)
     except (ImportError, OSError):
@@ -135,21 +163,29 @@ def _is_zip_application(path: str, data: bytes) -> bool:
 # The program run for a directory or zip application, and for -m: runpy, as python calls
 # it. Its own frame is taken off the traceback (python calls runpy from C), and it binds
 # no name in __main__.
-_RUNPY = ("try:\n"
-          "    __import__('runpy')._run_module_as_main({name!r}, {alter_argv!r})\n"
-          "except BaseException as _exc:\n"
-          "    if _exc.__traceback__ is not None:\n"
-          "        _exc.__traceback__ = _exc.__traceback__.tb_next\n"
-          "    raise\n")
+_RUNPY = (
+    "try:\n"
+    "    __import__('runpy')._run_module_as_main({name!r}, {alter_argv!r})\n"
+    "except BaseException as _exc:\n"
+    "    if _exc.__traceback__ is not None:\n"
+    "        _exc.__traceback__ = _exc.__traceback__.tb_next\n"
+    "    raise\n"
+)
 
 
 def _main_module(path: str, args: list[str]) -> Program:
     """A directory or zip application: its `__main__` module run by runpy with the path
     (absolute) as sys.path[0], sys.argv[0] the path as given, as python runs it."""
-    return _with_argv(Program("script", path, _RUNPY.format(name="__main__", alter_argv=False),
-                              "<interp: __main__>",
-                              _prelude([path, *args], _abspath(path), None)),
-                      [path, *args])
+    return _with_argv(
+        Program(
+            "script",
+            path,
+            _RUNPY.format(name="__main__", alter_argv=False),
+            "<interp: __main__>",
+            _prelude([path, *args], _abspath(path), None),
+        ),
+        [path, *args],
+    )
 
 
 def _abspath(path: str) -> str:
@@ -172,9 +208,17 @@ def module(name: str, args: list[str]) -> Program:
     if not name or not all(part.isidentifier() for part in name.split(".")):
         raise UsageProblem(f"-m {name!r}: not a module name")
     source = _RUNPY.format(name=name, alter_argv=True)
-    return _with_argv(Program("module", f"-m {name}", source, "<interp -m>",
-                              _prelude(["-m", *args], os.getcwd(), None), what=name),
-                      ["-m", *args])
+    return _with_argv(
+        Program(
+            "module",
+            f"-m {name}",
+            source,
+            "<interp -m>",
+            _prelude(["-m", *args], os.getcwd(), None),
+            what=name,
+        ),
+        ["-m", *args],
+    )
 
 
 def _with_argv(program: Program, argv: list[str]) -> Program:
@@ -203,13 +247,13 @@ def _module_origin(name: str) -> str | None:
     parts = name.split(".")
     try:
         for i in range(len(parts)):
-            spec = _find_spec(".".join(parts[:i + 1]), path)
+            spec = _find_spec(".".join(parts[: i + 1]), path)
             if spec is None:
                 return None
             path = spec.submodule_search_locations
         if path is not None:
             spec = _find_spec(name + ".__main__", path)
-    except Exception:       # a finder's own failure: runpy will report it in the script
+    except Exception:  # a finder's own failure: runpy will report it in the script
         return None
     return spec.origin if spec is not None else None
 
@@ -263,6 +307,7 @@ def parse_channel_names(values) -> list[str]:
     (NFKC-normalized, so `ﬁ` is `fi`), none twice."""
     # loads the C core: not before it is needed
     from ..channels import channel_name_problem, python_name
+
     names: list[str] = []
     spelled: dict[str, str] = {}
     for value in values:
@@ -273,12 +318,17 @@ def parse_channel_names(values) -> list[str]:
             problem = channel_name_problem(name)
             if problem is not None:
                 why = "" if not name.isidentifier() else f": {problem}"
-                raise UsageProblem(f"--channels: {name!r} is not a valid channel name{why} "
-                                   "(use a Python identifier, e.g. jobs or out_1)")
+                raise UsageProblem(
+                    f"--channels: {name!r} is not a valid channel name{why} "
+                    "(use a Python identifier, e.g. jobs or out_1)"
+                )
             bound = python_name(name)
             if bound in spelled:
-                same = "" if spelled[bound] == name else \
-                    f" ({spelled[bound]!r} and {name!r} are the same name to Python)"
+                same = (
+                    ""
+                    if spelled[bound] == name
+                    else f" ({spelled[bound]!r} and {name!r} are the same name to Python)"
+                )
                 raise UsageProblem(f"--channels: channel {bound!r} is given twice{same}")
             spelled[bound] = name
             names.append(bound)
@@ -289,4 +339,5 @@ def channel_refs(*refs):
     """Channel names given to --stdin/--stdout, spelled as parse_channel_names spells
     the declared ones (None stays None)."""
     from ..channels import python_name
+
     return tuple(python_name(r) if isinstance(r, str) else r for r in refs)

@@ -1,5 +1,6 @@
 """A session's pumps (cli.stdio) between the process's stdin/stdout and the channels its
 Wiring names: started before the runs, finished after them, their failures reported."""
+
 from . import report
 from .status import ExitStatus, leave_now
 
@@ -9,11 +10,12 @@ class Pumps:
 
     def __init__(self, wiring, on_done):
         from .stdio import StdinPump, StdoutPump
+
         self.wiring = wiring
-        self.stdin = StdinPump(wiring.stdin, on_done=on_done) \
-            if wiring.stdin is not None else None
-        self.stdout = StdoutPump(wiring.stdout, on_done=on_done) \
-            if wiring.stdout is not None else None
+        self.stdin = StdinPump(wiring.stdin, on_done=on_done) if wiring.stdin is not None else None
+        self.stdout = (
+            StdoutPump(wiring.stdout, on_done=on_done) if wiring.stdout is not None else None
+        )
 
     def start(self) -> None:
         for pump in (self.stdin, self.stdout):
@@ -36,7 +38,7 @@ class Pumps:
         w = self.wiring
         if self.stdin is not None:
             self.stdin.stop()
-            w.stdin.close()             # wakes the pump if it waits in a send
+            w.stdin.close()  # wakes the pump if it waits in a send
         if self.stdout is not None:
             # no writer is left: the pump drains what was queued, then ends
             (w.stdout if forced else w.stdout_writer).close()
@@ -50,8 +52,7 @@ class Pumps:
                     leave_now(ExitStatus.INTERRUPTED)
             else:
                 pump.join()
-        if self.stdout is not None and not self.stdout.broken \
-                and self.stdout.error is not None:
+        if self.stdout is not None and not self.stdout.broken and self.stdout.error is not None:
             report.error(f"cannot write to stdout: {self.stdout.error.strerror}")
         if self.stdin is not None and self.stdin.error is not None:
             report.error(f"cannot read stdin: {self.stdin.error.strerror}")

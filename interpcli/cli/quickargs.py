@@ -7,11 +7,14 @@ scripts, its options as `--opt VALUE`, `--opt=VALUE` or `-c VALUE`, and the scri
 arguments after `--`. For anything else (help, version, an unknown option, a malformed
 value, a value that starts with `-`) it returns None and click parses the line, so help
 and every usage error look the same on both paths."""
+
 from .options import ARGUMENTS, OPTIONS, Parsed, defaults, seconds
 
 # command -> {flag: Option}
-_BY_FLAG = {command: {flag: o for o in OPTIONS if command in o.commands for flag in o.flags}
-            for command in ARGUMENTS}
+_BY_FLAG = {
+    command: {flag: o for o in OPTIONS if command in o.commands for flag in o.flags}
+    for command in ARGUMENTS
+}
 
 
 def parse(args: list[str]) -> Parsed | None:
@@ -25,23 +28,23 @@ def parse(args: list[str]) -> Parsed | None:
         if isinstance(value, tuple):
             params[key] = []
     by_dest = {o.dest: o for o in by_flag.values()}
-    given: dict = {}                    # dest -> the raw value of a single-value option
+    given: dict = {}  # dest -> the raw value of a single-value option
     positional = []
     script_args: list[str] = []
     i = 1
     while i < len(args):
         a = args[i]
         if a == "--":
-            script_args = list(args[i + 1:])
+            script_args = list(args[i + 1 :])
             break
         if a == "-" or not a.startswith("-"):
-            positional.append(a)    # `-`: the program from stdin
+            positional.append(a)  # `-`: the program from stdin
             i += 1
             continue
         if a.startswith("--"):
             opt, eq, value = a.partition("=")
         elif len(a) > 2:
-            opt, eq, value = a[:2], "=", a[2:]      # -cCODE, as click reads it
+            opt, eq, value = a[:2], "=", a[2:]  # -cCODE, as click reads it
         else:
             opt, eq, value = a, "", ""
         o = by_flag.get(opt)
@@ -49,7 +52,7 @@ def parse(args: list[str]) -> Parsed | None:
             return None
         if o.kind == "flag":
             if eq:
-                return None         # --flag=VALUE: click refuses it
+                return None  # --flag=VALUE: click refuses it
             params[o.dest] = True
             i += 1
             continue
@@ -65,7 +68,7 @@ def parse(args: list[str]) -> Parsed | None:
         if o.multiple:
             params[o.dest].append(value)
         else:
-            given[o.dest] = value           # the last one counts (click converts only it)
+            given[o.dest] = value  # the last one counts (click converts only it)
     for key, value in params.items():
         if isinstance(value, list):
             values = [_convert(by_dest[key], v) for v in value]

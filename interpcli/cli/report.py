@@ -3,6 +3,7 @@ table, JSON, or nothing) and a live status line while long runs go on; the texts
 tables as interpcli._present shows them for the shell too.
 
 stdout carries only the scripts' data. rich is imported only when a table is drawn."""
+
 import os
 import sys
 import time
@@ -10,19 +11,21 @@ import time
 from .environment import current as environment
 
 SUBINTERPRETER_HINT = "does not support loading in subinterpreters"
-FORK_REFUSED = "fork not supported for isolated subinterpreters"   # CPython's message
+FORK_REFUSED = "fork not supported for isolated subinterpreters"  # CPython's message
 DAEMON_REFUSED = "daemon threads are disabled in this (sub)interpreter"
 
 
 def error(message: str) -> None:
     """One line on stderr, prefixed with the program name."""
     from .. import _present as present  # not before something is shown
+
     _write_err(present.error_line(environment().program_name, message))
 
 
 def usage_error(command_path: str, message: str) -> None:
     """A usage error in one line: `interp run: message (see 'interp run --help')`."""
     from .. import _present as present
+
     message = present.one_line(message).rstrip(".")
     _write_err(f"{command_path}: {message} (see '{command_path} --help')\n")
 
@@ -30,7 +33,7 @@ def usage_error(command_path: str, message: str) -> None:
 def _write_err(text: str) -> None:
     stderr = environment().stderr
     if stderr is None:
-        return                  # stderr closed at start (`2>&-`)
+        return  # stderr closed at start (`2>&-`)
     try:
         stderr.write(text)
         stderr.flush()
@@ -43,6 +46,7 @@ def report_failure(label: str, result, timeout: float | None) -> None:
     silence: the message of sys.exit("...") was printed by the interpreter), then our
     hints."""
     from .. import _present as present
+
     if result.exc_type != "SystemExit":
         text = present.failure_text(result)
         if text:
@@ -51,23 +55,26 @@ def report_failure(label: str, result, timeout: float | None) -> None:
             error(f"{label} timed out after {timeout:g} s")
     if result.exc_message and SUBINTERPRETER_HINT in result.exc_message:
         import re
+
         match = re.search(r"module (\S+) " + SUBINTERPRETER_HINT, result.exc_message)
         if match is None:
             what = "an extension module that cannot load"
         else:
             from .._extensions import package_of
+
             name = match.group(1)
-            what = (f"the extension module {name} (from {package_of(name, '')}), which "
-                    "cannot load")
-        error(f"hint: {label} imports {what} in an isolated interpreter; run it with "
-              "--shared-gil")
+            what = f"the extension module {name} (from {package_of(name, '')}), which cannot load"
+        error(f"hint: {label} imports {what} in an isolated interpreter; run it with --shared-gil")
 
     if result.exc_type == "RuntimeError" and result.exc_message == FORK_REFUSED:
-        error(f"hint: {label} forks, and CPython cannot fork from a subinterpreter (the "
-              "child would die); use subprocess, or multiprocessing's 'spawn' or "
-              "'forkserver' start method")
+        error(
+            f"hint: {label} forks, and CPython cannot fork from a subinterpreter (the "
+            "child would die); use subprocess, or multiprocessing's 'spawn' or "
+            "'forkserver' start method"
+        )
     if result.exc_type == "RuntimeError" and result.exc_message == DAEMON_REFUSED:
         error(f"hint: {label} starts a daemon thread, which --strict refuses")
+
 
 def _refused_in_failure(refusal, result) -> bool:
     """Did this refusal make the run fail (its ImportError is the run's exception)?"""
@@ -92,19 +99,25 @@ def refusal_notes(jobs) -> list[str]:
             if name in seen or _refused_in_failure(refusal, job.result):
                 continue
             from .._extensions import QUIET, STDLIB_FALLBACK, package_of
+
             if STDLIB_FALLBACK in refusal[2] or name in QUIET:
                 continue
             seen.add(name)
-            notes.append(f"note: the extension module {name} (from {package_of(name, path)}) "
-                         "refused to load in an isolated interpreter and the program went on "
-                         "without it; --shared-gil loads it")
+            notes.append(
+                f"note: the extension module {name} (from {package_of(name, path)}) "
+                "refused to load in an isolated interpreter and the program went on "
+                "without it; --shared-gil loads it"
+            )
     return notes
 
 
 def _refusals_json(job) -> list:
     from .._extensions import package_of
-    return [{"module": name, "path": path, "package": package_of(name, path),
-             "reason": reason} for name, path, reason in job.refusals]
+
+    return [
+        {"module": name, "path": path, "package": package_of(name, path), "reason": reason}
+        for name, path, reason in job.refusals
+    ]
 
 
 def wants_table(mode: str) -> bool:
@@ -115,11 +128,16 @@ def wants_table(mode: str) -> bool:
 
 def results_json(jobs, status: int) -> str:
     import json
+
     items = []
     for job in jobs:
         from ..results import RunResult
-        d = job.result.to_dict() if job.result is not None else RunResult.not_run_dict(
-            job.program.source, job.program.channels)
+
+        d = (
+            job.result.to_dict()
+            if job.result is not None
+            else RunResult.not_run_dict(job.program.source, job.program.channels)
+        )
         d["program"] = job.program.label
         d["status"] = job.status
         d["refused_extensions"] = _refusals_json(job)
@@ -146,6 +164,7 @@ def _exception_text(job) -> str:
     if job.result is None:
         return "not started"
     from .. import _present as present
+
     return present.exception_text(job.result)
 
 
@@ -153,22 +172,34 @@ def draw_table(jobs) -> None:
     from rich.console import Console
 
     from .. import _present as present
+
     console = Console(stderr=True, no_color=not environment().colors or None, highlight=False)
-    columns = [("name", {}), ("id", {"justify": "right"}), ("source", {}),
-               ("channels", {}), ("completed", {}), ("exception", {}),
-               ("duration", {"justify": "right"})]
+    columns = [
+        ("name", {}),
+        ("id", {"justify": "right"}),
+        ("source", {}),
+        ("channels", {}),
+        ("completed", {}),
+        ("exception", {}),
+        ("duration", {"justify": "right"}),
+    ]
     rows = []
     for job in jobs:
         r = job.result
-        rows.append([job.program.name,
-                     str(r.interpreter.id) if r is not None else "-",
-                     job.program.label,
-                     ", ".join(job.program.channels),
-                     present.completed_cell(r),
-                     _exception_text(job),
-                     present.duration_text(r.duration) if r is not None else "-"])
-    console.print(present.results_table(columns, rows, title=None, show_edge=True,
-                                        header_style="bold"))
+        rows.append(
+            [
+                job.program.name,
+                str(r.interpreter.id) if r is not None else "-",
+                job.program.label,
+                ", ".join(job.program.channels),
+                present.completed_cell(r),
+                _exception_text(job),
+                present.duration_text(r.duration) if r is not None else "-",
+            ]
+        )
+    console.print(
+        present.results_table(columns, rows, title=None, show_edge=True, header_style="bold")
+    )
 
 
 class StatusLine:
@@ -181,6 +212,7 @@ class StatusLine:
 
     def __init__(self, jobs):
         import threading  # only here: `interp run` does without it otherwise
+
         self._jobs = jobs
         self._done = threading.Event()
         self._t0 = time.monotonic()
@@ -189,11 +221,11 @@ class StatusLine:
     @staticmethod
     def wanted(mode: str) -> bool:
         # only when the scripts' own output does not go to the same terminal line
-        return (wants_table(mode) and environment().stderr_isatty
-                and not environment().stdout_isatty)
+        return wants_table(mode) and environment().stderr_isatty and not environment().stdout_isatty
 
     def start(self) -> None:
         from .signals import start_thread
+
         start_thread(self._thread)
 
     def stop(self) -> None:
@@ -210,7 +242,7 @@ class StatusLine:
             more = f" +{len(running) - 4}" if len(running) > 4 else ""
             line = f"{environment().program_name}: {len(running)} running: {', '.join(parts)}{more}"
             width = _terminal_width()
-            _write_err("\r\x1b[2K" + line[:width - 1])
+            _write_err("\r\x1b[2K" + line[: width - 1])
             if self._done.wait(self.PERIOD):
                 break
         _write_err("\r\x1b[2K")

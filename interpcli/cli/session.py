@@ -13,6 +13,7 @@ This module is the event loop; the rest lives beside it: a program's thread (cli
 the channels' wiring (cli.wiring), the pumps (cli.pumps), the reactions to a run's end
 (cli.cascade), the close order (cli.closing), Ctrl-C (cli.ctrlc) and every exit status
 (cli.status)."""
+
 import _thread
 import time
 from _queue import Empty, SimpleQueue
@@ -27,15 +28,24 @@ from .jobs import Job, drive
 from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, job_status, leave_now, session_status, status_of
 
-_LONGEST_WAIT = _thread.TIMEOUT_MAX / 2    # one timed wait; longer deadlines wait again
+_LONGEST_WAIT = _thread.TIMEOUT_MAX / 2  # one timed wait; longer deadlines wait again
 
 
 class Session:
     """Run the programs, wired as wiring says (cli.wiring), to completion and return the
     exit status."""
 
-    def __init__(self, programs, wiring, *, isolated=True, timeout=None, result_mode="auto",
-                 early=None, strict=False):
+    def __init__(
+        self,
+        programs,
+        wiring,
+        *,
+        isolated=True,
+        timeout=None,
+        result_mode="auto",
+        early=None,
+        strict=False,
+    ):
         self.wiring = wiring
         self.jobs = [Job(p, i, *wiring.ends_of(i)) for i, p in enumerate(programs)]
         self.isolated = isolated
@@ -49,7 +59,7 @@ class Session:
         self._interrupted = False
         self.pumps = None
         self._cascade = Cascade(wiring, self.jobs)
-        self._faults = ""               # the setup line that gives isolated runs faulthandler
+        self._faults = ""  # the setup line that gives isolated runs faulthandler
 
     def run(self) -> int:
         status_line = None
@@ -57,17 +67,20 @@ class Session:
         try:
             try:
                 if sigints():
-                    raise KeyboardInterrupt     # an earlier one was swallowed
+                    raise KeyboardInterrupt  # an earlier one was swallowed
                 if self.wiring.pumps:
                     from .pumps import Pumps
+
                     self.pumps = self._cascade.pumps = Pumps(
-                        self.wiring, on_done=lambda pump: self._events.put(("pump", pump)))
+                        self.wiring, on_done=lambda pump: self._events.put(("pump", pump))
+                    )
                     self.pumps.start()
                 if self.isolated:
                     from .. import _faultserver
+
                     try:
                         self._faults = _faultserver.prelude(_faultserver.serve())
-                    except RuntimeError:        # no thread can start: no stand-in
+                    except RuntimeError:  # no thread can start: no stand-in
                         pass
                 for job in self.jobs:
                     start_raw_thread(drive, (self, job))
@@ -91,17 +104,18 @@ class Session:
             ctrlc.close_within_grace(self)
         else:
             self._close_all(None)
-        status = session_status(self.jobs, self._interrupted,
-                                self.pumps is not None and self.pumps.failed)
+        status = session_status(
+            self.jobs, self._interrupted, self.pumps is not None and self.pumps.failed
+        )
         report.render_results(self.jobs, self.result_mode, status)
         if any(job.threads_left for job in self.jobs):
-            leave_now(status)       # their daemon threads end with the process, as in python
+            leave_now(status)  # their daemon threads end with the process, as in python
         return status
 
     def _handle(self, event) -> None:
         kind, what = event
         if kind == "sigint":
-            raise KeyboardInterrupt     # the handler's own raise may have been swallowed
+            raise KeyboardInterrupt  # the handler's own raise may have been swallowed
         if kind == "job":
             what.finished = True
             self._job_finished(what)
@@ -129,8 +143,7 @@ class Session:
                 if left <= _LONGEST_WAIT:
                     break
         stuck = ", ".join(j.program.label for j in self.jobs if j.running) or "a run"
-        self._force_exit(f"{stuck} did not stop when interrupted (blocked in a C call?)",
-                         status)
+        self._force_exit(f"{stuck} did not stop when interrupted (blocked in a C call?)", status)
 
     def _force_exit(self, why: str, status: int):
         report.error(f"{why}: exiting without cleanup")
@@ -166,7 +179,7 @@ class Session:
                 job.quiet = True
             elif failed and self.result_mode != "json":
                 report.report_failure(job.program.label, r, self.timeout)
-            if job.exit_flush is not None:      # after the traceback, as python prints it
+            if job.exit_flush is not None:  # after the traceback, as python prints it
                 report._write_err(job.exit_flush)
                 job.quiet = False
         self._cascade.job_ended(job)

@@ -1,5 +1,6 @@
 """Ctrl-C bookkeeping and helper threads for the command line (a leaf: imports nothing of
 interpcli, so every module of the CLI can import it)."""
+
 # Ctrl-C bookkeeping. Python raises KeyboardInterrupt wherever the main thread is, and
 # swallows it ("Exception ignored") when that is a weakref callback or a __del__; so the
 # handler also counts the signals and wakes whoever waits (the session's event queue).
@@ -29,12 +30,13 @@ def set_sigint_waker(waker) -> None:
 
 def install_sigint_handler() -> None:
     import _signal
+
     # a background job of a non-interactive shell has SIGINT ignored: keep it that way
     try:
         if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
             _signal.signal(_signal.SIGINT, _on_sigint)
     except ValueError:
-        pass            # not the main thread (main() called from a thread): leave it
+        pass  # not the main thread (main() called from a thread): leave it
 
 
 def start_thread(thread) -> None:
@@ -48,10 +50,12 @@ def start_raw_thread(function, args) -> None:
     """start_thread for a bare _thread thread (no threading import: `interp run` starts
     its first interpreter's creation before loading threading)."""
     import _thread
+
     _with_sigint_blocked(_thread.start_new_thread, function, args)
 
 
 def _with_sigint_blocked(call, *args) -> None:
     from .._platform import sigint_blocked
+
     with sigint_blocked():
         call(*args)

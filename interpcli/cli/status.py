@@ -5,23 +5,26 @@
 Like `python`: 0 when everything completed, 1 for an uncaught exception (its traceback
 goes to stderr), n for SystemExit(n), 2 for usage errors (one line, no traceback), 120 when
 flushing sys.stdout at exit failed, 130 when Ctrl-C (SIGINT) stopped the runs."""
+
 # An interpreter whose output consumer went away (closed stdout, a pipeline stage that
 # stopped reading) fails with one of these; that is a broken pipe, not an error of its own.
-BROKEN_PIPE_ERRORS = frozenset({"interpcli.ChannelClosedError", "ChannelClosedError",
-                                "BrokenPipeError"})
+BROKEN_PIPE_ERRORS = frozenset(
+    {"interpcli.ChannelClosedError", "ChannelClosedError", "BrokenPipeError"}
+)
 
-TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (start-up time)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
     from typing import NoReturn
 
 
 class ExitStatus:
     """The statuses, as plain ints (no enum: its import costs `interp run` 2 ms)."""
+
     OK = 0
     FAILURE = 1
     USAGE = 2
-    FLUSH_FAILED = 120      # python's, when flushing sys.stdout/stderr at exit fails
-    INTERRUPTED = 130       # 128 + SIGINT, as shells report a Ctrl-C
+    FLUSH_FAILED = 120  # python's, when flushing sys.stdout/stderr at exit fails
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 def leave_now(status: int) -> "NoReturn":
@@ -29,6 +32,7 @@ def leave_now(status: int) -> "NoReturn":
     leaves early): flush what we wrote; a closed pipe there is nothing to report."""
     import os
     import sys
+
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
@@ -69,7 +73,7 @@ def session_status(jobs, interrupted: bool, pumps_failed: bool) -> int:
     is not quiet (a broken pipe); else 1 if a pump could not read stdin or write stdout;
     else 0."""
     if interrupted and not all(job.finished for job in jobs):
-        return ExitStatus.INTERRUPTED       # stopped before its run began
+        return ExitStatus.INTERRUPTED  # stopped before its run began
     for job in jobs:
         if job.status and not job.quiet:
             return job.status
@@ -87,22 +91,25 @@ def failure_status(exc: Exception) -> int:
     import os
 
     from . import report
+
     if isinstance(exc, BrokenPipeError):
-        _silence_stdout()       # our own output (help text...) went to a closed pipe
+        _silence_stdout()  # our own output (help text...) went to a closed pipe
         return ExitStatus.OK
     if os.environ.get("INTERP_DEBUG"):
         raise exc
     if isinstance(exc, ImportError):
-        report.error(str(exc))          # e.g. the C core is not built
+        report.error(str(exc))  # e.g. the C core is not built
     else:
-        report.error(f"internal error: {type(exc).__name__}: {exc} "
-                     "(set INTERP_DEBUG=1 for the traceback)")
+        report.error(
+            f"internal error: {type(exc).__name__}: {exc} (set INTERP_DEBUG=1 for the traceback)"
+        )
     return ExitStatus.FAILURE
 
 
 def _silence_stdout() -> None:
     import os
     import sys
+
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -10,13 +10,14 @@ along a pipeline goes from the last stage to the kernel without a copy).
 
 Neither polls: the stdin pump waits in poll() on its descriptor and on a wake-up pipe (so
 it can be stopped while stdin is idle), the stdout pump in the channel's recv."""
+
 import errno
 import os
 import threading
 
 from .._platform import is_invalid, wait_readable, wait_writable
 
-CHUNK = 1 << 20     # read size: reads from a pipe return at most what the pipe holds
+CHUNK = 1 << 20  # read size: reads from a pipe return at most what the pipe holds
 
 
 class StdinPump:
@@ -34,6 +35,7 @@ class StdinPump:
 
     def start(self) -> None:
         from .signals import start_thread
+
         start_thread(self._thread)
 
     def stop(self) -> None:
@@ -55,6 +57,7 @@ class StdinPump:
 
     def _main(self) -> None:
         from ..errors import ChannelClosedError
+
         send = self.channel.send_buffer
         try:
             if _is_regular_file(self.fd):
@@ -65,11 +68,11 @@ class StdinPump:
                 if self._stop_r in events:
                     return
                 if is_invalid(events.get(self.fd, 0)):
-                    return          # stdin is not open: nothing to send
+                    return  # stdin is not open: nothing to send
                 try:
                     data = os.read(self.fd, self.chunk)
                 except BlockingIOError:
-                    continue        # a non-blocking stdin with nothing yet: wait again
+                    continue  # a non-blocking stdin with nothing yet: wait again
                 except InterruptedError:
                     continue
                 if not data:
@@ -77,7 +80,7 @@ class StdinPump:
                 try:
                     send(data)
                 except ChannelClosedError:
-                    return          # nobody reads any more: like SIGPIPE for a writer
+                    return  # nobody reads any more: like SIGPIPE for a writer
                 del data
         except OSError as exc:
             if exc.errno not in (errno.EBADF, errno.EIO):
@@ -85,11 +88,10 @@ class StdinPump:
         finally:
             try:
                 self.channel.close()
-            except Exception:       # closing an already closed channel
+            except Exception:  # closing an already closed channel
                 pass
             if self._on_done is not None:
                 self._on_done(self)
-
 
     def _pump_file(self, send, closed_error) -> None:
         """stdin is a regular file (`< file`): two threads read alternate chunks with
@@ -125,11 +127,11 @@ class StdinPump:
                 sent = True
                 if data:
                     try:
-                        send(data)      # ours alone: the other reader waits for its turn
+                        send(data)  # ours alone: the other reader waits for its turn
                     except closed_error:
-                        sent = False    # nobody reads any more: like SIGPIPE for a writer
+                        sent = False  # nobody reads any more: like SIGPIPE for a writer
                     except BaseException:
-                        with turn:      # never leave the other reader waiting
+                        with turn:  # never leave the other reader waiting
                             state["done"] = True
                             turn.notify_all()
                         raise
@@ -145,6 +147,7 @@ class StdinPump:
 
         other = threading.Thread(target=reader, args=(1,), name="interp-stdin-2", daemon=True)
         from .signals import start_thread
+
         start_thread(other)
         try:
             reader(0)
@@ -160,6 +163,7 @@ class StdinPump:
 
 def _is_regular_file(fd: int) -> bool:
     import stat
+
     try:
         return stat.S_ISREG(os.fstat(fd).st_mode)
     except OSError:
@@ -182,6 +186,7 @@ class StdoutPump:
 
     def start(self) -> None:
         from .signals import start_thread
+
         start_thread(self._thread)
 
     def join(self) -> None:
@@ -212,7 +217,7 @@ class StdoutPump:
             if exc.errno == errno.EPIPE:
                 self.broken = True
             else:
-                self.error = exc.with_traceback(None)   # no frame (and no lent view) kept
+                self.error = exc.with_traceback(None)  # no frame (and no lent view) kept
         finally:
             try:
                 self.channel.close()

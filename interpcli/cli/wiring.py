@@ -53,6 +53,7 @@ def run_wiring(programs, names, stdin_name=None, stdout_name=None) -> Wiring:
     """`interp run`: one duplex channel per name, every program sees them all; the pumps
     use the channels named by --stdin/--stdout. Binds each program's channels."""
     from ..channels import create_duplex
+
     chans = {name: create_duplex() for name in names}
     for p in programs:
         p.channels = dict(chans)
@@ -64,10 +65,16 @@ def pipe_plan(programs, names) -> Wiring:
     two neighbours (and one at each end for the pumps); every stage also sees the shared
     named channels. Binds each program's channels."""
     from ..channels import create_channel, create_duplex
+
     shared = {name: create_duplex() for name in names}
-    links = [create_channel() for _ in range(len(programs) + 1)]    # (recv, send) each
+    links = [create_channel() for _ in range(len(programs) + 1)]  # (recv, send) each
     stages = [Stage(links[i][0], links[i + 1][1]) for i in range(len(programs))]
     for p, stage in zip(programs, stages):
         p.channels = {"stdin": stage.reads, "stdout": stage.writes, **shared}
-    return Wiring(shared.values(), stdin=links[0][1], stdout=links[-1][0],
-                  stdout_writer=links[-1][1], stages=stages)
+    return Wiring(
+        shared.values(),
+        stdin=links[0][1],
+        stdout=links[-1][0],
+        stdout_writer=links[-1][1],
+        stages=stages,
+    )

@@ -13,6 +13,7 @@ waits (Queue.get/put, channel recv/send) wake on the core's futex-backed channel
 of polling every 10 ms. The differences that remain are listed in the README.
 
 Docstrings of the public API follow CPython's Lib/concurrent/interpreters (PSF License)."""
+
 from __future__ import annotations
 
 import threading
@@ -39,18 +40,28 @@ from ._registry import (
 )
 
 __all__ = [
-    "get_current", "get_main", "create", "list_all", "is_shareable",
+    "get_current",
+    "get_main",
+    "create",
+    "list_all",
+    "is_shareable",
     "Interpreter",
-    "InterpreterError", "InterpreterNotFoundError", "ExecutionFailed",
+    "InterpreterError",
+    "InterpreterNotFoundError",
+    "ExecutionFailed",
     "NotShareableError",
-    "create_queue", "Queue", "QueueEmpty", "QueueFull",
+    "create_queue",
+    "Queue",
+    "QueueEmpty",
+    "QueueFull",
 ]
 
 
-
 _LAZY = {
-    "Queue": ("_queues", "Queue"), "QueueEmpty": ("_queues", "QueueEmpty"),
-    "QueueFull": ("_queues", "QueueFull"), "create_queue": ("_queues", "create"),
+    "Queue": ("_queues", "Queue"),
+    "QueueEmpty": ("_queues", "QueueEmpty"),
+    "QueueFull": ("_queues", "QueueFull"),
+    "create_queue": ("_queues", "create"),
     "InterpreterPoolExecutor": ("executor", "InterpreterPoolExecutor"),
     "BrokenInterpreterPool": ("executor", "BrokenInterpreterPool"),
 }
@@ -60,6 +71,7 @@ def __getattr__(name):
     # queues, channels and the executor (concurrent.futures) load on first use, which
     # keeps the start of a worker interpreter short
     import importlib
+
     if name == "channels":
         return importlib.import_module(f"{__name__}.channels")
     try:
@@ -81,9 +93,10 @@ def create() -> Interpreter:
         # the main interpreter creates it (see _broker); it lives until closed or exit
         return Interpreter(_broker.request("create"))
     from ..interpreter import create as _create
+
     iid = _create(isolated=True).id
     _warn_at_exit()
-    _broker.start()     # now, from this thread: threads may not start later (at exit)
+    _broker.start()  # now, from this thread: threads may not start later (at exit)
     return Interpreter(iid, _ownsref=True)
 
 
@@ -92,10 +105,10 @@ def list_all() -> list:
     found = []
     for iid, _n, _iso, _running, _r, kind in _lowlevel.list_interpreters():
         if kind == "foreign":
-            continue        # not ours to close: listing it would invite close() calls
+            continue  # not ours to close: listing it would invite close() calls
         try:
             found.append(Interpreter(iid))
-        except InterpreterNotFoundError:     # closed meanwhile (by the garbage collector)
+        except InterpreterNotFoundError:  # closed meanwhile (by the garbage collector)
             pass
     return found
 
@@ -153,8 +166,9 @@ class Interpreter:
             self._id = id
             self._whence = whence
             self._foreign = foreign
-            self._ownsref = (bool(_ownsref) and not foreign
-                             and _lowlevel.current_id() == _lowlevel.main_id())
+            self._ownsref = (
+                bool(_ownsref) and not foreign and _lowlevel.current_id() == _lowlevel.main_id()
+            )
             _known[id] = self
             return self
 
@@ -162,7 +176,8 @@ class Interpreter:
         if self._foreign:
             raise InterpreterError(
                 f"interpreter {self._id} unrecognized: it was not made by interpcli, which "
-                f"never runs code in it or closes it (whence: {self._whence})")
+                f"never runs code in it or closes it (whence: {self._whence})"
+            )
 
     def __repr__(self):
         return f"{type(self).__name__}({self._id})"
@@ -183,13 +198,13 @@ class Interpreter:
             return
         self._ownsref = False
         if threading.current_thread() is not threading.main_thread():
-            return      # closing from another thread can hang on 3.13 (see README); exit ends it
+            return  # closing from another thread can hang on 3.13 (see README); exit ends it
         try:
             for iid, _n, _iso, running, _r, _kind in _lowlevel.list_interpreters():
                 if iid == self._id and not running:
                     _lowlevel.destroy(self._id)
                     break
-        except Exception:       # busy, lent memory still viewed, or shutting down: exit ends it
+        except Exception:  # busy, lent memory still viewed, or shutting down: exit ends it
             pass
 
     @property
@@ -203,9 +218,9 @@ class Interpreter:
     def is_running(self):
         """Return whether or not the identified interpreter is running."""
         if self._id == _lowlevel.main_id():
-            return True     # the main thread runs the program there
+            return True  # the main thread runs the program there
         if self._foreign and _cpython is not None:
-            try:        # whether its __main__ runs, as CPython keeps it
+            try:  # whether its __main__ runs, as CPython keeps it
                 return bool(_cpython.is_running(self._id))
             except Exception:
                 pass
@@ -228,12 +243,11 @@ class Interpreter:
         self._ownsref = False
         try:
             if _lowlevel.current_id() != _lowlevel.main_id():
-                _broker.request("close", self._id)      # the main interpreter closes it
+                _broker.request("close", self._id)  # the main interpreter closes it
             else:
                 _lowlevel.destroy(self._id)
         except InterpreterNotFoundError:
-            raise InterpreterNotFoundError(
-                f"interpreter {self._id} does not exist") from None
+            raise InterpreterNotFoundError(f"interpreter {self._id} does not exist") from None
 
     # -- running code there --
 
@@ -242,21 +256,22 @@ class Interpreter:
         interpreter, and return its reply (status, value)."""
         self._refuse_foreign()
         if self._id == _lowlevel.current_id():
-            raise InterpreterError("cannot run code in the current interpreter this way; "
-                                   "call it directly")
+            raise InterpreterError(
+                "cannot run code in the current interpreter this way; call it directly"
+            )
         in_main = _lowlevel.current_id() == _lowlevel.main_id()
         if in_main:
             from ..interpreter import Interpreter as _Base
+
             try:
                 base = _Base(self._id)
             except InterpreterNotFoundError:
-                raise InterpreterNotFoundError(
-                    f"interpreter {self._id} does not exist") from None
+                raise InterpreterNotFoundError(f"interpreter {self._id} does not exist") from None
         recv, _send = _lowlevel.create_channel()
         ch = _lowlevel.end(recv.id, _lowlevel.BOTH)
         for msg, lent in messages:
             (ch.send_buffer_nowait if lent else ch.send_nowait)(msg)
-        rrecv, _rsend = _lowlevel.create_channel()      # the reply: never the request
+        rrecv, _rsend = _lowlevel.create_channel()  # the reply: never the request
         rep = _lowlevel.end(rrecv.id, _lowlevel.BOTH)
         # the stub also tells the interpreter the broker's channel (see _broker)
         broker = _broker.start() if in_main else _broker.BROKER
@@ -265,20 +280,22 @@ class Interpreter:
             stub = _worker.stub(op, ch.id, extra, broker, rep.id, robust)
             if in_main:
                 res = base._run(stub, canceller=canceller)
-            else:       # the main interpreter runs it (see _broker)
+            else:  # the main interpreter runs it (see _broker)
                 res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
             try:
                 reply = rep.recv_nowait(None)
-            except _lowlevel.ChannelClosedError:    # closed at exit, the run cut short
+            except _lowlevel.ChannelClosedError:  # closed at exit, the run cut short
                 if res.exc_type is None:
-                    raise InterpreterError(f"interpreter {self._id}: the process is "
-                                           f"exiting; the {op.rstrip('_')} was cut "
-                                           f"short") from None
+                    raise InterpreterError(
+                        f"interpreter {self._id}: the process is "
+                        f"exiting; the {op.rstrip('_')} was cut "
+                        f"short"
+                    ) from None
                 reply = None
                 break
             if reply is not None or robust or not _worker.worth_retry(res):
                 break
-            first = res     # the script broke builtins or sys.modules there: see _worker
+            first = res  # the script broke builtins or sys.modules there: see _worker
         if reply is None:
             return _worker.ST_EXC, (_stub_failure(self._id, op, first or res), None)
         _pid, _op, kind = _xi.header(reply)
@@ -302,8 +319,7 @@ class Interpreter:
             if not isinstance(name, str):
                 raise TypeError(f"names must be str, not {type(name).__name__!r}")
             if restrict and not _xi.is_shareable(value):
-                raise NotShareableError(f"{name}: {type(value).__name__!r} object is not "
-                                        f"shareable")
+                raise NotShareableError(f"{name}: {type(value).__name__!r} object is not shareable")
         messages = [_xi.encode(tuple(ns), _xi.OP_UNBOUND)]
         messages += [_xi.encode(v, _xi.OP_UNBOUND) for v in ns.values()]
         status, value = self._request("prepare", messages)
@@ -333,16 +349,20 @@ class Interpreter:
             if isinstance(code, types.FunctionType):
                 fn = code
                 if fn.__code__.co_argcount or fn.__code__.co_kwonlyargcount or fn.__closure__:
-                    raise ValueError("a function passed to exec() must take no arguments "
-                                     "and have no closure")
+                    raise ValueError(
+                        "a function passed to exec() must take no arguments and have no closure"
+                    )
                 code = fn.__code__
             if not isinstance(code, types.CodeType):
-                raise TypeError(f"expected str, code object or function, "
-                                f"got {type(code).__name__!r}")
+                raise TypeError(
+                    f"expected str, code object or function, got {type(code).__name__!r}"
+                )
             import marshal
+
             req = (_worker.R_CODE, marshal.dumps(code))
-        status, value = self._request("exec_", [_xi.encode(req, _xi.OP_UNBOUND)],
-                                      canceller=canceller)
+        status, value = self._request(
+            "exec_", [_xi.encode(req, _xi.OP_UNBOUND)], canceller=canceller
+        )
         if status != _worker.ST_OK:
             raise ExecutionFailed(_make_excinfo(value[0]))
 
@@ -350,8 +370,9 @@ class Interpreter:
         if not callable_(callable):
             raise TypeError(f"{type(callable).__name__!r} object is not callable")
         msg = _xi.encode((callable, args, kwargs), _xi.OP_UNBOUND)
-        status, value = self._request("call", [msg], ", True" if preserve else "",
-                                      canceller=canceller)
+        status, value = self._request(
+            "call", [msg], ", True" if preserve else "", canceller=canceller
+        )
         if status != _worker.ST_OK:
             info, pickled = value
             raise _failure(info, pickled)
@@ -380,12 +401,15 @@ class Interpreter:
         if not callable_(callable):
             raise TypeError(f"{type(callable).__name__!r} object is not callable")
         from .. import aio
-        return await aio._drive(self._id, lambda canceller: self._call(
-            callable, args, kwargs, canceller=canceller))
+
+        return await aio._drive(
+            self._id, lambda canceller: self._call(callable, args, kwargs, canceller=canceller)
+        )
 
     async def exec_async(self, code, /):
         """Awaitable exec(); cancelling interrupts the code."""
         from .. import aio
+
         return await aio._drive(self._id, lambda canceller: self._exec(code, canceller))
 
     def call_in_thread(self, callable, /, *args, **kwargs):
@@ -413,7 +437,9 @@ def _stub_failure(iid: int, op: str, res) -> tuple:
     formatted = f"{name}: {msg}" if msg else name
     display = (res.traceback or "").rstrip() or formatted
     if res.exc_type not in (None, "KeyboardInterrupt", "SystemExit", "TimeoutError"):
-        display += (f"\n(interpcli could not serve {what}() in interpreter {iid}: "
-                    f"its __builtins__, __import__ or sys.modules were changed before "
-                    f"interpcli's worker first ran there?)")
+        display += (
+            f"\n(interpcli could not serve {what}() in interpreter {iid}: "
+            f"its __builtins__, __import__ or sys.modules were changed before "
+            f"interpcli's worker first ran there?)"
+        )
     return (name.rsplit(".", 1)[-1], name, "builtins", msg, formatted, display)

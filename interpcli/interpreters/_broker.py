@@ -12,6 +12,7 @@ code in it.
 A request is a marshalled tuple: ("create", reply id) | ("run", reply id, interpreter
 id, stub source) | ("close", reply id, interpreter id). A reply is ("ok", value) or
 ("err", exception class name, message)."""
+
 from __future__ import annotations
 
 import marshal
@@ -19,7 +20,7 @@ import threading
 
 from .. import _lowlevel
 
-BROKER = None       # the broker channel's id, once known in this interpreter
+BROKER = None  # the broker channel's id, once known in this interpreter
 _lock = threading.Lock()
 
 
@@ -34,9 +35,10 @@ def start():
             recv, _send = _lowlevel.create_channel()
             end = _lowlevel.end(recv.id, _lowlevel.BOTH)
             try:
-                threading.Thread(target=_serve, args=(end,), name="interpreters-broker",
-                                 daemon=True).start()
-            except RuntimeError:        # "can't create new thread at interpreter shutdown"
+                threading.Thread(
+                    target=_serve, args=(end,), name="interpreters-broker", daemon=True
+                ).start()
+            except RuntimeError:  # "can't create new thread at interpreter shutdown"
                 return None
             BROKER = end.id
     return BROKER
@@ -46,11 +48,11 @@ def _serve(end):
     while True:
         try:
             msg = end.recv()
-        except BaseException:       # channels closed at exit: the broker ends
+        except BaseException:  # channels closed at exit: the broker ends
             return
         try:
             threading.Thread(target=_handle, args=(bytes(msg),), daemon=True).start()
-        except RuntimeError:        # no new thread at exit: answer from this one
+        except RuntimeError:  # no new thread at exit: answer from this one
             _handle(bytes(msg))
 
 
@@ -60,9 +62,11 @@ def _handle(msg):
     try:
         if op == "create":
             from ..interpreter import create
+
             value = create(isolated=True).id
         elif op == "run":
             from ..interpreter import Interpreter
+
             res = Interpreter(request[2])._run(request[3])
             value = (res.exc_type, res.exc_message, res.traceback)
         elif op == "close":
@@ -76,11 +80,12 @@ def _handle(msg):
     try:
         _lowlevel.end(reply_id, _lowlevel.BOTH).send_nowait(marshal.dumps(reply))
     except BaseException:
-        pass        # the requester is gone (or the process is exiting)
+        pass  # the requester is gone (or the process is exiting)
 
 
 class RunOutcome:
     """What a run done through the broker reports (the fields _request reads)."""
+
     __slots__ = ("exc_type", "exc_message", "traceback")
 
     def __init__(self, exc_type, exc_message, traceback):
@@ -91,11 +96,13 @@ def request(op: str, *args):
     """(In a subinterpreter) ask the main interpreter's broker; its value, or the error
     it met raised here as interpcli's own exception of that name."""
     from .. import errors
+
     if BROKER is None:
         raise errors.InterpreterError(
             "creating, running and closing interpreters from this interpreter needs "
             "interpreters from the main one: this interpreter was not started by "
-            "interpcli.interpreters")
+            "interpcli.interpreters"
+        )
     recv, _send = _lowlevel.create_channel()
     reply = _lowlevel.end(recv.id, _lowlevel.BOTH)
     try:
@@ -103,7 +110,8 @@ def request(op: str, *args):
         answer = marshal.loads(reply.recv())
     except _lowlevel.ChannelError as exc:
         raise errors.InterpreterError(
-            f"the main interpreter did not answer ({exc}): the process is exiting") from None
+            f"the main interpreter did not answer ({exc}): the process is exiting"
+        ) from None
     if answer[0] == "ok":
         return answer[1]
     _kind, name, message = answer

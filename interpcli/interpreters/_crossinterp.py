@@ -10,6 +10,7 @@ put in flight by an interpreter that dropped its own reference does not vanish o
 
 A message is a header (who put it, what to do if that interpreter is gone, payload kind)
 followed by the payload. Used by queues, the channels submodule and Interpreter.call."""
+
 from __future__ import annotations
 
 import marshal
@@ -31,6 +32,7 @@ class ItemInterpreterDestroyed(Exception):
 
 
 # ---- unbound items (the names and flags of CPython's _crossinterp) ----
+
 
 class classonly:
     """A value visible on the class only (like classmethod, hidden from instances)."""
@@ -63,8 +65,9 @@ class UnboundItem:
     def singleton(cls, kind, module, name="UNBOUND"):
         doc = cls.__doc__.replace("cross-interpreter container", kind)
         doc = doc.replace("cross-interpreter", kind)
-        subclass = type(f"Unbound{kind.capitalize()}Item", (cls,),
-                        dict(_MODULE=module, _NAME=name, __doc__=doc))
+        subclass = type(
+            f"Unbound{kind.capitalize()}Item", (cls,), dict(_MODULE=module, _NAME=name, __doc__=doc)
+        )
         return object.__new__(subclass)
 
     _MODULE = __name__
@@ -125,7 +128,7 @@ def alive(interp_id: int) -> bool:
 
 # ---- messages ----
 
-_HEAD = _xiframe.XI_HEAD       # putter interpreter id, unbound op, payload kind
+_HEAD = _xiframe.XI_HEAD  # putter interpreter id, unbound op, payload kind
 HEAD_SIZE = _HEAD.size
 K_MARSHAL, K_PICKLE, K_BUFFER = _xiframe.K_MARSHAL, _xiframe.K_PICKLE, _xiframe.K_BUFFER
 _CHAN_ID = struct.Struct("<q")
@@ -134,6 +137,7 @@ _CHAN_ID = struct.Struct("<q")
 class _Carrier(bytearray):
     """A message lent through send_buffer, so the core keeps it (and, through _inflight,
     what it names) alive until the receiver is done with it."""
+
     __slots__ = ("__weakref__",)
 
 
@@ -181,8 +185,11 @@ def encode(obj, op: int, *, shareable_only: bool = False, lend_buffers: bool = T
         brecv, bsend = _lowlevel.create_channel()
         bsend.send_buffer_nowait(obj)
         _local_views[brecv.id] = obj
-        msg = carrier(_HEAD.pack(_CURRENT_ID, op, K_BUFFER) + _CHAN_ID.pack(brecv.id),
-                      (brecv, bsend), brecv.id)
+        msg = carrier(
+            _HEAD.pack(_CURRENT_ID, op, K_BUFFER) + _CHAN_ID.pack(brecv.id),
+            (brecv, bsend),
+            brecv.id,
+        )
         return msg, True
     keep: list = []
     data = pickle_dumps(obj, keep)
@@ -221,7 +228,7 @@ def payload(msg, kind: int):
                 mine = _local_views.pop(bid, None)
                 if mine is not None:
                     view.release()
-                    return memoryview(mine)     # a view of its own, onto the same memory
+                    return memoryview(mine)  # a view of its own, onto the same memory
             return view
         raise ValueError(f"not an interpcli.interpreters message (kind {kind!r})")
     finally:

@@ -1,5 +1,6 @@
 """ExecutionFailed and the description of an exception that stayed in another interpreter
 (PSF: docstrings follow CPython's Lib/concurrent/interpreters)."""
+
 from __future__ import annotations
 
 import types
@@ -15,6 +16,7 @@ Uncaught in the interpreter:
 {formatted}
 """.strip()
 
+
 class ExecutionFailed(InterpreterError, *_stdlib.std("ExecutionFailed")):
     """An unhandled exception happened during execution.
 
@@ -28,7 +30,7 @@ class ExecutionFailed(InterpreterError, *_stdlib.std("ExecutionFailed")):
                 msg = f"{excinfo.type.__name__}: {excinfo.msg}"
             else:
                 msg = excinfo.type.__name__ or excinfo.msg
-        InterpreterError.__init__(self, msg)    # not the stdlib's (which takes excinfo)
+        InterpreterError.__init__(self, msg)  # not the stdlib's (which takes excinfo)
         self.excinfo = excinfo
 
     def __str__(self):
@@ -46,7 +48,10 @@ def _make_excinfo(info) -> types.SimpleNamespace:
     name, qualname, module, msg, formatted, errdisplay = info
     return types.SimpleNamespace(
         type=types.SimpleNamespace(__name__=name, __qualname__=qualname, __module__=module),
-        msg=msg, formatted=formatted, errdisplay=errdisplay)
+        msg=msg,
+        formatted=formatted,
+        errdisplay=errdisplay,
+    )
 
 
 def _failure(info, pickled, failed_type=None):
@@ -57,6 +62,7 @@ def _failure(info, pickled, failed_type=None):
     if pickled is not None:
         try:
             import pickle
+
             exc = pickle.loads(pickled)
         except Exception:
             return failed

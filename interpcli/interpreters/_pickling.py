@@ -1,5 +1,6 @@
 """Pickling for objects that are not shareable: channel ends and queues by id (kept alive
 in transit), memoryviews by value, and functions as Python 3.14 sends them."""
+
 from __future__ import annotations
 
 import builtins
@@ -14,6 +15,7 @@ from .. import _lowlevel
 from ._shareable import _END_TYPES, NotShareableError, _plain, _xi_types
 
 # ---- pickling with keep-alive of ends, and functions ----
+
 
 def _rebuild_end(chan_id, mode):
     try:
@@ -43,8 +45,9 @@ def _rebuild_memoryview(data, fmt, shape):
 # module does not import (a test module found through the caller's sys.path, say): then
 # it runs in a namespace of its own, given the modules and plain values it names.
 
-_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL",
-                         "LOAD_NAME", "STORE_NAME", "DELETE_NAME"})
+_GLOBAL_OPS = frozenset(
+    {"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME", "STORE_NAME", "DELETE_NAME"}
+)
 _global_names_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -53,8 +56,10 @@ def _global_names(code) -> frozenset:
     names = _global_names_cache.get(code)
     if names is None:
         import dis
-        names = frozenset(ins.argval for ins in dis.get_instructions(code)
-                          if ins.opname in _GLOBAL_OPS)
+
+        names = frozenset(
+            ins.argval for ins in dis.get_instructions(code) if ins.opname in _GLOBAL_OPS
+        )
         _global_names_cache[code] = names
     return names
 
@@ -125,15 +130,18 @@ def _main_attr(filename, qualname):
         except Exception as exc:
             raise NotShareableError(
                 f"{qualname!r} of __main__ cannot be rebuilt here: running {filename!r} "
-                f"failed: {type(exc).__name__}: {exc}") from None
+                f"failed: {type(exc).__name__}: {exc}"
+            ) from None
     if obj is _MISSING:
-        raise NotShareableError(f"{qualname!r} is not defined in __main__ here "
-                                f"(nor by the main script of the sending interpreter)")
+        raise NotShareableError(
+            f"{qualname!r} is not defined in __main__ here "
+            f"(nor by the main script of the sending interpreter)"
+        )
     return obj
 
 
 _unimportable: set = set()
-_rebuilt: weakref.WeakSet = weakref.WeakSet()     # functions rebuilt from their code
+_rebuilt: weakref.WeakSet = weakref.WeakSet()  # functions rebuilt from their code
 
 
 def _rebuild_function(module, qualname, code, name, defaults, kwdefaults, doc):
@@ -145,7 +153,7 @@ def _rebuild_function(module, qualname, code, name, defaults, kwdefaults, doc):
             if obj is not _MISSING:
                 return obj
         except ImportError:
-            _unimportable.add(module)   # do not search sys.path again for each call
+            _unimportable.add(module)  # do not search sys.path again for each call
     glob = {"__name__": module, "__builtins__": builtins}
     fn = types.FunctionType(marshal.loads(code), glob, name, defaults)
     fn.__qualname__ = qualname
@@ -159,7 +167,7 @@ def _set_function_globals(fn, state):
     """Give a function rebuilt from its code the globals it names (when it was not found
     by reference): modules are imported, other values set."""
     if fn not in _rebuilt:
-        return      # found by reference: it has its own module's globals
+        return  # found by reference: it has its own module's globals
     glob = fn.__globals__
     modules, values = state
     for name, modname in modules.items():
@@ -188,7 +196,7 @@ def _reduce_module_function(fn):
     module, qualname = fn.__module__, fn.__qualname__
     mod = sys.modules.get(module)
     if fn.__closure__ or "<" in qualname or mod is None or _lookup(mod, qualname) is not fn:
-        return NotImplemented       # pickle's own error (local object, not found)
+        return NotImplemented  # pickle's own error (local object, not found)
     try:
         code = marshal.dumps(fn.__code__)
     except ValueError:
@@ -203,11 +211,11 @@ def _reduce_module_function(fn):
             modules[name] = value.__name__
         elif type(value) is types.FunctionType or _plain(value):
             values[name] = value
-        elif (isinstance(value, (type, types.BuiltinFunctionType))
-              and getattr(value, "__module__", None) not in (None, module, "__main__")):
-            values[name] = value        # by reference, from a module that imports there
-    args = (module, qualname, code, fn.__name__, fn.__defaults__, fn.__kwdefaults__,
-            fn.__doc__)
+        elif isinstance(value, (type, types.BuiltinFunctionType)) and getattr(
+            value, "__module__", None
+        ) not in (None, module, "__main__"):
+            values[name] = value  # by reference, from a module that imports there
+    args = (module, qualname, code, fn.__name__, fn.__defaults__, fn.__kwdefaults__, fn.__doc__)
     return (_rebuild_function, args, (modules, values), None, None, _set_function_globals)
 
 
@@ -216,8 +224,9 @@ def _reduce_main(obj):
     main = sys.modules["__main__"]
     qualname = obj.__qualname__
     if "<" in qualname or _lookup(main, qualname) is not obj:
-        raise NotShareableError(f"{qualname!r} of __main__ cannot be pickled: it is not "
-                                f"__main__.{qualname}")
+        raise NotShareableError(
+            f"{qualname!r} of __main__ cannot be pickled: it is not __main__.{qualname}"
+        )
     return (_main_attr, (getattr(main, "__file__", None), qualname))
 
 
@@ -228,6 +237,7 @@ def _base_pickler():
     (tests/pep734/test_pickling_312.py)."""
     if sys.version_info[:2] == (3, 12):
         from .._lowlevel import current_id, main_id
+
         if current_id() != main_id():
             return pickle._Pickler
     return pickle.Pickler
@@ -252,8 +262,7 @@ class _Pickler(_base_pickler()):  # type: ignore[misc]  # the base depends on th
                 except ValueError:
                     pass
                 else:
-                    return (_rebuild_stateless, (code, obj.__name__, obj.__qualname__,
-                                                 obj.__doc__))
+                    return (_rebuild_stateless, (code, obj.__name__, obj.__qualname__, obj.__doc__))
             module = obj.__module__
             if module == "__main__":
                 return _reduce_main(obj)
@@ -279,5 +288,6 @@ def pickle_dumps(obj, keep: list) -> bytes:
         raise
     except Exception as exc:
         raise NotShareableError(
-            f"{type(obj).__name__!r} object is neither shareable nor picklable: {exc}") from exc
+            f"{type(obj).__name__!r} object is neither shareable nor picklable: {exc}"
+        ) from exc
     return buf.getvalue()

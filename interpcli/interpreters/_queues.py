@@ -13,6 +13,7 @@ Queue.id is the id of the state channel.
 
 Docstrings of the public API follow CPython's Lib/concurrent/interpreters/_queues.py
 (PSF License)."""
+
 from __future__ import annotations
 
 import operator
@@ -29,13 +30,18 @@ from ._queuestate import _COUNTS, _MAGIC, _NONE, _PREFIX, _SKIP, _STATE, QueueSt
 from ._shareable import KIND_QUEUE, KIND_QUEUE_PART, kind_of
 
 __all__ = [
-    "UNBOUND", "UNBOUND_ERROR", "UNBOUND_REMOVE",
-    "create", "list_all",
+    "UNBOUND",
+    "UNBOUND_ERROR",
+    "UNBOUND_REMOVE",
+    "create",
+    "list_all",
     "Queue",
-    "QueueError", "QueueNotFoundError", "QueueEmpty", "QueueFull",
+    "QueueError",
+    "QueueNotFoundError",
+    "QueueEmpty",
+    "QueueFull",
     "ItemInterpreterDestroyed",
 ]
-
 
 
 class QueueError(InterpError, *_stdlib.std("QueueError"), RuntimeError):
@@ -60,8 +66,9 @@ class QueueFull(QueueError, *_stdlib.std("QueueFull"), queue.Full):
     """
 
 
-class ItemInterpreterDestroyed(QueueError, *_stdlib.std("ItemInterpreterDestroyed"),
-                               _crossinterp.ItemInterpreterDestroyed):
+class ItemInterpreterDestroyed(
+    QueueError, *_stdlib.std("ItemInterpreterDestroyed"), _crossinterp.ItemInterpreterDestroyed
+):
     """Raised from get() and get_nowait()."""
 
 
@@ -81,8 +88,8 @@ def _resolve_unbound(flag):
     return resolved
 
 
-_KINDS = (KIND_QUEUE, KIND_QUEUE_PART, KIND_QUEUE_PART)     # state, items, wake channels
-_SYNCOBJ = 0x100     # in the state's op: 3.13's syncobj default (put only shareable objects)
+_KINDS = (KIND_QUEUE, KIND_QUEUE_PART, KIND_QUEUE_PART)  # state, items, wake channels
+_SYNCOBJ = 0x100  # in the state's op: 3.13's syncobj default (put only shareable objects)
 
 
 def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
@@ -99,9 +106,9 @@ def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
     shareable objects may be put.
     """
     maxsize = operator.index(maxsize)
-    if not -2**63 <= maxsize < 2**63:
+    if not -(2**63) <= maxsize < 2**63:
         raise OverflowError("maxsize does not fit in a C long long")
-    op, = _serialize_unbound(unbounditems)
+    (op,) = _serialize_unbound(unbounditems)
     if syncobj:
         op |= _SYNCOBJ
     ends = []
@@ -112,8 +119,7 @@ def create(maxsize=0, *, unbounditems=UNBOUND, syncobj=False):
     for end, kind in zip(ends, _KINDS):
         _lowlevel.kind(end.id, kind)
     # a maxsize <= 0 means no limit, and is kept as given (Queue.maxsize shows it)
-    state.send_nowait(_STATE.pack(0, 0, _PREFIX.pack(_MAGIC, items.id, wake.id,
-                                                     maxsize, op)))
+    state.send_nowait(_STATE.pack(0, 0, _PREFIX.pack(_MAGIC, items.id, wake.id, maxsize, op)))
     self = Queue._build(state, items, wake, maxsize, op)
     self._unbounditems = unbounditems
     return self
@@ -146,9 +152,19 @@ def _rebuild(state_id, items_id, wake_id, maxsize, op):
 class Queue(QueueState):
     """A cross-interpreter queue."""
 
-    __slots__ = ("_id", "_s", "_i", "_w", "_maxsize", "_op", "_rawop", "_syncobj",
-                 "_prefix", "_unbounditems",
-                 "__weakref__")
+    __slots__ = (
+        "_id",
+        "_s",
+        "_i",
+        "_w",
+        "_maxsize",
+        "_op",
+        "_rawop",
+        "_syncobj",
+        "_prefix",
+        "_unbounditems",
+        "__weakref__",
+    )
 
     def __new__(cls, id, /):
         if not isinstance(id, int):
@@ -158,17 +174,17 @@ class Queue(QueueState):
             self = _known_queues.get(id)
         if self is not None:
             return self
-        if kind_of(id) != KIND_QUEUE:   # never take another channel's messages
+        if kind_of(id) != KIND_QUEUE:  # never take another channel's messages
             raise QueueNotFoundError(f"queue {id} not found")
         try:
             state = _lowlevel.end(id, _lowlevel.BOTH)
         except _lowlevel.ChannelError:
             raise QueueNotFoundError(f"queue {id} not found") from None
-        holder = []         # see "the shared state" below
+        holder = []  # see "the shared state" below
         try:
-            holder.extend(map(state.recv, (None,)))     # waits while another holds it
+            holder.extend(map(state.recv, (None,)))  # waits while another holds it
             data = holder[0]
-            if data[_COUNTS.size:_COUNTS.size + 8] != _MAGIC:
+            if data[_COUNTS.size : _COUNTS.size + 8] != _MAGIC:
                 raise QueueNotFoundError(f"channel {id} is not a queue")
             _m, items_id, wake_id, maxsize, op = _PREFIX.unpack_from(data, _COUNTS.size)
         finally:
@@ -189,7 +205,7 @@ class Queue(QueueState):
             self._s, self._i, self._w = state, items, wake
             self._maxsize = maxsize
             self._rawop = op
-            self._op = op & 0xff
+            self._op = op & 0xFF
             self._syncobj = bool(op & _SYNCOBJ)
             self._prefix = _PREFIX.pack(_MAGIC, items.id, wake.id, maxsize, op)
             _known_queues[self._id] = self
@@ -227,8 +243,11 @@ class Queue(QueueState):
         try:
             return self._unbounditems
         except AttributeError:
-            items = UNBOUND if self._op == _crossinterp.OP_UNBOUND else \
-                _crossinterp._FLAG_TO_CONSTANT[self._op]
+            items = (
+                UNBOUND
+                if self._op == _crossinterp.OP_UNBOUND
+                else _crossinterp._FLAG_TO_CONSTANT[self._op]
+            )
             self._unbounditems = items
             return items
 
@@ -248,13 +267,13 @@ class Queue(QueueState):
                 self._s.send_nowait(holder[-1])
 
     def _op_for(self, unbounditems, unbound=None):
-        if unbound is not None:         # Python 3.13's name for it
+        if unbound is not None:  # Python 3.13's name for it
             if unbounditems is not None:
                 raise TypeError("unbound and unbounditems are the same setting; give one")
             unbounditems = unbound
         if unbounditems is None:
             return self._op
-        op, = _serialize_unbound(unbounditems)
+        (op,) = _serialize_unbound(unbounditems)
         return op
 
     def _encode(self, obj, op, syncobj):
@@ -262,8 +281,7 @@ class Queue(QueueState):
             syncobj = self._syncobj
         return _crossinterp.encode(obj, op, shareable_only=bool(syncobj))
 
-    def put(self, obj, block=True, timeout=None, *, unbounditems=None, syncobj=None,
-            unbound=None):
+    def put(self, obj, block=True, timeout=None, *, unbounditems=None, syncobj=None, unbound=None):
         """Add the object to the queue.
 
         If "block" is true, this blocks while the queue is full (waking when a get makes
@@ -301,8 +319,7 @@ class Queue(QueueState):
         Python 3.13's keywords are accepted too: "unbound" (for "unbounditems") and
         "syncobj" (true: only shareable objects; None: the queue's default).
         """
-        op = self._op if unbounditems is unbound is None else \
-            self._op_for(unbounditems, unbound)
+        op = self._op if unbounditems is unbound is None else self._op_for(unbounditems, unbound)
         deadline = None if timeout is None or not block else _deadline(timeout)
         msg, lent = self._encode(obj, op, syncobj)
         if self._try_put(msg, lent, op, wait=block):
@@ -326,8 +343,7 @@ class Queue(QueueState):
                 return
 
     def put_nowait(self, obj, *, unbounditems=None, syncobj=None, unbound=None):
-        op = self._op if unbounditems is unbound is None else \
-            self._op_for(unbounditems, unbound)
+        op = self._op if unbounditems is unbound is None else self._op_for(unbounditems, unbound)
         msg, lent = self._encode(obj, op, syncobj)
         if not self._try_put(msg, lent, op, wait=False):
             raise QueueFull("queue full")
@@ -372,19 +388,21 @@ class Queue(QueueState):
                     return aio._EMPTY
                 if obj is not _SKIP:
                     return obj
+
         return await aio._until(self._i, attempt)
 
     async def put_async(self, obj, *, unbounditems=None):
         """Awaitable put(): waits while a bounded queue is full (woken when a get makes
         room). Cancelling puts nothing."""
         from .. import aio
+
         op = self._op if unbounditems is None else self._op_for(unbounditems)
         msg, lent = _crossinterp.encode(obj, op)
         if self._try_put(msg, lent, op, wait=True):
             return
         try:
             while True:
-                await aio.recv(self._w)     # a get made room and woke one putter
+                await aio.recv(self._w)  # a get made room and woke one putter
                 if self._try_put(msg, lent, op, wait=True):
                     return
         except BaseException:
@@ -409,10 +427,9 @@ def _deadline(timeout):
     if timeout is None:
         return None
     timeout = float(timeout)
-    if not timeout >= 0:        # nan too
+    if not timeout >= 0:  # nan too
         raise ValueError("timeout value must be non-negative")
     return time.monotonic() + timeout
 
 
 _crossinterp.register_xi_type(Queue)
-

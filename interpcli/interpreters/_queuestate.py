@@ -1,5 +1,6 @@
 """The shared state of a queue (see _queues): one message on a core channel, taken to
 lock the queue and sent back to unlock it, and the put and take steps done under it."""
+
 from __future__ import annotations
 
 import marshal
@@ -18,7 +19,7 @@ _K_MARSHAL = _crossinterp.K_MARSHAL
 # items it put with UNBOUND_REMOVE}
 _COUNTS = struct.Struct("<qq")
 _PREFIX = struct.Struct("<8sqqqq")
-_STATE = struct.Struct("<qq40s")        # counts + the packed prefix
+_STATE = struct.Struct("<qq40s")  # counts + the packed prefix
 _MAGIC = b"icqueue1"
 
 _NONE = object()
@@ -51,7 +52,7 @@ class QueueState:
         holder.extend(map(self._s.recv, _FOREVER))
         data = holder[0]
         count, waiting = _COUNTS.unpack_from(data)
-        removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
+        removable = marshal.loads(data[_STATE.size :]) if len(data) > _STATE.size else {}
         return [count, waiting, removable]
 
     def _stage(self, holder, st):
@@ -74,8 +75,11 @@ class QueueState:
         try:
             holder.extend(map(self._s.recv, _FOREVER))
             data = holder[0]
-            if len(data) == _STATE.size and not unregister and (
-                    op != _crossinterp.OP_REMOVE or _crossinterp._CURRENT_ID == _MAIN_ID):
+            if (
+                len(data) == _STATE.size
+                and not unregister
+                and (op != _crossinterp.OP_REMOVE or _crossinterp._CURRENT_ID == _MAIN_ID)
+            ):
                 # the common case, inline: no removable items to account for
                 count, waiting = _COUNTS.unpack_from(data)
                 if self._maxsize <= 0 or count < self._maxsize:
@@ -83,12 +87,15 @@ class QueueState:
                     holder.append(_STATE.pack(count + 1, waiting, self._prefix))
                     return True
             count, waiting = _COUNTS.unpack_from(data)
-            st = [count, waiting,
-                  marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}]
+            st = [
+                count,
+                waiting,
+                marshal.loads(data[_STATE.size :]) if len(data) > _STATE.size else {},
+            ]
             if unregister:
                 if st[1] > 0:
                     st[1] -= 1
-                else:       # a get already woke us: take that token, it was ours
+                else:  # a get already woke us: take that token, it was ours
                     self._w.recv_nowait(None)
             room = self._maxsize <= 0 or st[0] < self._maxsize
             if not room:
@@ -136,11 +143,10 @@ class QueueState:
                 if waiting > 0:
                     waiting -= 1
                     self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
-                                          self._prefix))
+                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting, self._prefix))
                 return
             count, waiting = _COUNTS.unpack_from(data)
-            st = [count, waiting, marshal.loads(data[_STATE.size:])]
+            st = [count, waiting, marshal.loads(data[_STATE.size :])]
             st[0] -= 1
             if op == _crossinterp.OP_REMOVE and putter in st[2]:
                 n = st[2][putter] - 1
@@ -165,7 +171,7 @@ class QueueState:
         removed unbound item, or _NONE when recv_nowait found nothing."""
         taken, done, holder = [], [], []
         try:
-            taken.extend(map(recv, (arg,)))     # the message lands in `taken` in C
+            taken.extend(map(recv, (arg,)))  # the message lands in `taken` in C
             msg = taken[0]
             if msg is None:
                 return _NONE
@@ -178,8 +184,7 @@ class QueueState:
                 if waiting > 0:
                     waiting -= 1
                     self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
-                                          self._prefix))
+                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting, self._prefix))
         finally:
             if holder[1:]:
                 done.extend(map(self._s.send_nowait, holder[-1:]))
@@ -194,5 +199,5 @@ class QueueState:
                 return _SKIP
             return self._resolve_unbound(op)
         if kind == _K_MARSHAL:
-            return marshal.loads(msg[_HEAD.size:])
+            return marshal.loads(msg[_HEAD.size :])
         return _crossinterp.payload(msg, kind)

@@ -1,6 +1,7 @@
 """Which interpreters exist besides those interpcli's core made (CPython's own registry,
 3.13+), the Interpreter objects of this interpreter, and the warning at exit about those
 create() made and left open."""
+
 from __future__ import annotations
 
 import sys
@@ -12,10 +13,16 @@ from .. import _lowlevel
 WHENCE_RUNTIME = "runtime init"
 WHENCE_STDLIB = "_interpreters module"
 # CPython's names for where an interpreter came from, by its _interpreters.WHENCE_* value
-_WHENCE_NAMES = {0: "unknown", 1: WHENCE_RUNTIME, 2: "legacy C-API", 3: "C-API",
-                 4: "cross-interpreter C-API", 5: WHENCE_STDLIB}
+_WHENCE_NAMES = {
+    0: "unknown",
+    1: WHENCE_RUNTIME,
+    2: "legacy C-API",
+    3: "C-API",
+    4: "cross-interpreter C-API",
+    5: WHENCE_STDLIB,
+}
 
-try:        # CPython's own registry (3.13+): the interpreters interpcli's core did not make
+try:  # CPython's own registry (3.13+): the interpreters interpcli's core did not make
     import _interpreters as _cpython
 except ImportError:
     _cpython = None
@@ -48,6 +55,7 @@ def _warn_at_exit():
         return
     _exit_check_registered = True
     import atexit
+
     atexit.register(_check_remaining)
 
 
@@ -60,5 +68,10 @@ def _check_remaining():
         return
     if owned:
         import warnings
-        warnings.warn_explicit("remaining subinterpreters; close them with "
-                               "Interpreter.close()", RuntimeWarning, "<sys>", 0)
+
+        warnings.warn_explicit(
+            "remaining subinterpreters; close them with Interpreter.close()",
+            RuntimeWarning,
+            "<sys>",
+            0,
+        )

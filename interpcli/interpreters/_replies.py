@@ -14,6 +14,7 @@ A reply moves from the channel into the inbox inside C code (deque.extend over m
 KeyboardInterrupt in the waiting thread never drops one: what an interrupt cut short is
 completed again (idempotently) before the interrupt goes on. Waits block in the core
 (spin, then futex) or on a condition, with the GIL released; nothing polls."""
+
 from __future__ import annotations
 
 import collections
@@ -82,7 +83,7 @@ class PoolFuture(_base.Future):
     def cancel(self):
         if not super().cancel():
             return False
-        self._receiver.poke()       # a leader waiting for this very future looks again
+        self._receiver.poke()  # a leader waiting for this very future looks again
         return True
 
     for _m in (result, exception, done, running, add_done_callback, cancel):
@@ -94,22 +95,25 @@ class Receiver:
     """The reply channel of one pool and who receives from it (see the module's doc)."""
 
     def __init__(self, pool, recv, send, broken):
-        self.pool = pool            # its lock, inflight, pending, closing and _dispatch
+        self.pool = pool  # its lock, inflight, pending, closing and _dispatch
         self.recv, self.send, self.broken = recv, send, broken
-        self.leader = None          # ident of the thread receiving, or None
-        self.followers = []         # futures waited for by threads that do not lead
-        self.inbox = collections.deque()    # replies received, not yet completed
-        self.background = False     # a callback or waiter is installed: collector leads
-        self.closed = False         # the reply channel is closed and drained
-        self.cv = threading.Condition()     # the collector sleeps on it
+        self.leader = None  # ident of the thread receiving, or None
+        self.followers = []  # futures waited for by threads that do not lead
+        self.inbox = collections.deque()  # replies received, not yet completed
+        self.background = False  # a callback or waiter is installed: collector leads
+        self.closed = False  # the reply channel is closed and drained
+        self.cv = threading.Condition()  # the collector sleeps on it
 
     # -- asking for a receiver --
 
     def _wanted(self):
         """Whether the collector should lead now."""
         p = self.pool
-        return (self.leader is None and not self.closed
-                and (p.closing or (bool(p.inflight) and (self.background or bool(p.pending)))))
+        return (
+            self.leader is None
+            and not self.closed
+            and (p.closing or (bool(p.inflight) and (self.background or bool(p.pending))))
+        )
 
     def nudge(self):
         """Wake the collector if it should lead (or leave) now; call after a change."""
@@ -162,7 +166,7 @@ class Receiver:
         """Return once fut is done; TimeoutError after timeout seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         me = threading.get_ident()
-        nested = self.leader == me      # a callback run by the leader waits for a future
+        nested = self.leader == me  # a callback run by the leader waits for a future
         while fut._state not in _DONE:
             try:
                 if self._take(me, fut) == _FOLLOW:
@@ -248,10 +252,11 @@ class Receiver:
                         return
                     self.cv.wait()
             if self._take(me, None) != _LEAD:
-                continue        # a waiting thread took the lead first
+                continue  # a waiting thread took the lead first
             try:
-                while not self.closed and (pool.closing or (
-                        pool.inflight and (self.background or pool.pending))):
+                while not self.closed and (
+                    pool.closing or (pool.inflight and (self.background or pool.pending))
+                ):
                     self.drain()
                     try:
                         self.inbox.extend(map(self.recv.recv, (None,)))
@@ -274,13 +279,13 @@ class Receiver:
             del inbox[0]
             try:
                 self._complete(msg, False)
-            except BaseException:       # an interrupt: finish this reply, then raise
+            except BaseException:  # an interrupt: finish this reply, then raise
                 self._complete(msg, True)
                 raise
 
     def _complete(self, msg, again):
         if len(msg) < HEAD:
-            return      # a poke
+            return  # a poke
         (tid,) = TID.unpack_from(msg, 1)
         pool = self.pool
         fut = pool.inflight.get(tid)
@@ -290,7 +295,7 @@ class Receiver:
                     ok, value = marshal.loads(msg[HEAD:])
                 else:
                     ok, value = pickle.loads(msg[HEAD:])
-            except BaseException as exc:    # a result that does not rebuild here
+            except BaseException as exc:  # a result that does not rebuild here
                 ok, value = False, exc
             del msg
             try:
@@ -300,9 +305,9 @@ class Receiver:
                     fut.set_exception(value)
                 else:
                     fut.set_exception(_failure(*value, failed_type=_FAILED))
-            except _base.InvalidStateError:     # failed meanwhile by a broken pool
+            except _base.InvalidStateError:  # failed meanwhile by a broken pool
                 pass
-        elif fut is not None and again:     # an interrupt may have cut set_result short
+        elif fut is not None and again:  # an interrupt may have cut set_result short
             with fut._condition:
                 fut._condition.notify_all()
         with pool.lock:

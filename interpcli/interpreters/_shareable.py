@@ -1,5 +1,6 @@
 """Which objects are shareable (cross as they are), and the error for those that do not
 cross at all. The base of _crossinterp and _pickling."""
+
 from __future__ import annotations
 
 from .. import _lowlevel
@@ -10,9 +11,9 @@ _END_TYPES = _lowlevel.END_TYPES
 
 # the kinds this layer gives the core channels it makes (_lowlevel.kind), so that a lookup by
 # id (Queue(id), RecvChannel(id)) refuses a channel made for something else
-KIND_QUEUE = 1           # a queue's state channel: its id is the queue's id
-KIND_QUEUE_PART = 2      # a queue's items and wake channels
-KIND_CHANNEL = 3         # interpreters.channels' channels
+KIND_QUEUE = 1  # a queue's state channel: its id is the queue's id
+KIND_QUEUE_PART = 2  # a queue's items and wake channels
+KIND_CHANNEL = 3  # interpreters.channels' channels
 
 
 def kind_of(cid) -> int | None:
@@ -30,7 +31,7 @@ class NotShareableError(InterpError, *_stdlib.std("NotShareableError"), ValueErr
 # ---- shareable ----
 
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes})
-_xi_types: set = set()      # Python classes that cross by id (queues, channel wrappers)
+_xi_types: set = set()  # Python classes that cross by id (queues, channel wrappers)
 
 
 def register_xi_type(cls) -> None:

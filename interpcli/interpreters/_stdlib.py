@@ -11,6 +11,7 @@ interpreter (importing them is cheap); those defined in Python by `concurrent.in
 (ExecutionFailed, QueueEmpty, QueueFull, ItemInterpreterDestroyed) in the main interpreter,
 and in a subinterpreter only once that module is imported there (importing it would add
 some milliseconds to the start of every worker interpreter)."""
+
 from __future__ import annotations
 
 import sys
@@ -18,9 +19,11 @@ import sys
 from .. import _lowlevel as _core
 
 _C_MODULES = {
-    "InterpreterError": "_interpreters", "InterpreterNotFoundError": "_interpreters",
+    "InterpreterError": "_interpreters",
+    "InterpreterNotFoundError": "_interpreters",
     "NotShareableError": "_interpreters",
-    "QueueError": "_interpqueues", "QueueNotFoundError": "_interpqueues",
+    "QueueError": "_interpqueues",
+    "QueueNotFoundError": "_interpqueues",
 }
 _PY_MODULES = {
     "ExecutionFailed": "concurrent.interpreters",
@@ -42,7 +45,7 @@ def std(name: str) -> tuple:
             return ()
     try:
         cls = getattr(__import__(module, fromlist=[name]), name, None)
-    except Exception:       # absent, or an import hook maps that name to this package
+    except Exception:  # absent, or an import hook maps that name to this package
         return ()
     if not isinstance(cls, type) or cls.__module__.startswith("interpcli"):
         return ()

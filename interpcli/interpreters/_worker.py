@@ -11,6 +11,7 @@ sys.modules, drop sys.stdout): the stub then finds the worker through _Interpcli
 a subclass of complex (`0j.__class__.__subclasses__()` needs neither builtins nor
 sys.modules), and the worker imports nothing and looks nothing up in sys.modules while
 it serves, so the request is still served as CPython's own exec() and call() would."""
+
 from __future__ import annotations
 
 import atexit
@@ -51,7 +52,7 @@ def _reply(ch, obj) -> None:
     try:
         _xi.send(ch, obj, _xi.OP_UNBOUND, block=False)
     except _lowlevel.ChannelClosedError:
-        return      # the process is exiting (every channel closed): nobody to answer
+        return  # the process is exiting (every channel closed): nobody to answer
     except _xi.NotShareableError as exc:
         # the result does not cross: the caller raises NotShareableError (as in 3.14)
         _xi.send(ch, (ST_NOTSHAREABLE, str(exc)), _xi.OP_UNBOUND, block=False)
@@ -59,8 +60,12 @@ def _reply(ch, obj) -> None:
 
 def _not_shareable(ch, exc) -> None:
     """What the caller sent cannot be rebuilt here: NotShareableError over there."""
-    msg = str(exc) if isinstance(exc, _xi.NotShareableError) else \
-        f"cannot be rebuilt in interpreter {_lowlevel.current_id()}: {type(exc).__name__}: {exc}"
+    msg = (
+        str(exc)
+        if isinstance(exc, _xi.NotShareableError)
+        else f"cannot be rebuilt in interpreter {_lowlevel.current_id()}: "
+        f"{type(exc).__name__}: {exc}"
+    )
     _xi.send(ch, (ST_NOTSHAREABLE, msg), _xi.OP_UNBOUND, block=False)
 
 
@@ -94,7 +99,7 @@ def exec_(chan_id: int, broker=None, reply=None) -> None:
     try:
         code = compile(data, "<string>", "exec") if kind == R_SOURCE else marshal.loads(data)
         exec(code, main)
-    except BaseException as exc:        # handed back as data, like an uncaught exception
+    except BaseException as exc:  # handed back as data, like an uncaught exception
         _reply(out, (ST_EXC, (excinfo(exc), None)))
         return
     _reply(out, (ST_OK, None))
@@ -142,8 +147,11 @@ class _CallLocals:
         raise TypeError("the namespace of a call does not cross interpreters")
 
 
-_CALL = compile("__interpcli_call__[0](*__interpcli_call__[1], **__interpcli_call__[2])",
-                "<interpreters call>", "eval")
+_CALL = compile(
+    "__interpcli_call__[0](*__interpcli_call__[1], **__interpcli_call__[2])",
+    "<interpreters call>",
+    "eval",
+)
 
 
 def call(chan_id: int, preserve: bool = False, broker=None, reply=None) -> None:
@@ -159,7 +167,7 @@ def call(chan_id: int, preserve: bool = False, broker=None, reply=None) -> None:
         # a mapping by its methods, as eval() takes for locals
         res = eval(_CALL, main, _CallLocals(main, call))  # type: ignore[arg-type]
     except BaseException as exc:
-        info = excinfo(exc, skip=2)     # call, and the <interpreters call> frame
+        info = excinfo(exc, skip=2)  # call, and the <interpreters call> frame
         pickled = None
         if preserve:
             try:
@@ -209,9 +217,11 @@ def stub(op: str, chan_id: int, extra: str, broker, reply_id: int, robust=False)
     args = f"{op}({chan_id}{extra}, broker={broker}, reply={reply_id})"
     if not robust:
         return f"__import__('interpcli.interpreters._worker', fromlist=['_']).{args}"
-    return (f"([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
-            f"'_InterpcliWorker'] or [__import__('interpcli.interpreters._worker', "
-            f"fromlist=['_'])._InterpcliWorker])[0].{args}")
+    return (
+        f"([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
+        f"'_InterpcliWorker'] or [__import__('interpcli.interpreters._worker', "
+        f"fromlist=['_'])._InterpcliWorker])[0].{args}"
+    )
 
 
 def worth_retry(res) -> bool:

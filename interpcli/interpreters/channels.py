@@ -7,6 +7,7 @@ lends the object's memory (no copy); the receiver gets a read-only memoryview on
 
 Docstrings of the public API follow CPython's Lib/test/support/interpreters/channels.py
 (3.13) and Lib/test/support/channels.py (3.14) (PSF License)."""
+
 from __future__ import annotations
 
 import struct
@@ -20,10 +21,16 @@ from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
 from ._shareable import KIND_CHANNEL, kind_of
 
 __all__ = [
-    "UNBOUND", "UNBOUND_ERROR", "UNBOUND_REMOVE",
-    "create", "list_all",
-    "SendChannel", "RecvChannel",
-    "ChannelError", "ChannelNotFoundError", "ChannelEmptyError",
+    "UNBOUND",
+    "UNBOUND_ERROR",
+    "UNBOUND_REMOVE",
+    "create",
+    "list_all",
+    "SendChannel",
+    "RecvChannel",
+    "ChannelError",
+    "ChannelNotFoundError",
+    "ChannelEmptyError",
     "ItemInterpreterDestroyed",
 ]
 
@@ -101,7 +108,7 @@ def list_all():
 _NOT_SET = object()
 _EMPTY = object()
 _SKIP = object()
-_TIMED = struct.Struct("<qq")   # token channel id, ack channel id
+_TIMED = struct.Struct("<qq")  # token channel id, ack channel id
 K_TIMED = _xiframe.K_TIMED
 
 
@@ -123,8 +130,11 @@ class _ChannelEnd:
 
     @classmethod
     def _wrap(cls, end, unbound=None):
-        self = cls.__new__(cls, end.id) if unbound is None else \
-            cls.__new__(cls, end.id, _unbound=unbound)
+        self = (
+            cls.__new__(cls, end.id)
+            if unbound is None
+            else cls.__new__(cls, end.id, _unbound=unbound)
+        )
         self._obj = end if end._mode == cls._mode else None
         return self
 
@@ -237,7 +247,7 @@ class SendChannel(_ChannelEnd):
         return self._end().is_closed
 
     def _op(self, unbound, unbounditems=None):
-        if unbounditems is not None:    # 3.14's name for it
+        if unbounditems is not None:  # 3.14's name for it
             if unbound is not None:
                 raise TypeError("unbound and unbounditems are the same setting; give one")
             unbound = unbounditems
@@ -250,7 +260,7 @@ class SendChannel(_ChannelEnd):
         end = self._end()
         if buffer:
             if not isinstance(obj, memoryview):
-                memoryview(obj).release()   # TypeError now for objects without a buffer
+                memoryview(obj).release()  # TypeError now for objects without a buffer
                 obj = memoryview(obj)
         msg, lent = _crossinterp.encode(obj, op, shareable_only=True)
         if block and timeout is not None:
@@ -267,25 +277,21 @@ class SendChannel(_ChannelEnd):
         seconds; the object is then withdrawn, never received). The object must be
         shareable (NotShareableError otherwise).
         """
-        self._send(obj, timeout, unbound, block=True, buffer=False,
-                   unbounditems=unbounditems)
+        self._send(obj, timeout, unbound, block=True, buffer=False, unbounditems=unbounditems)
 
     def send_nowait(self, obj, *, unbound=None, unbounditems=None):
         """Send the object to the channel's receiving end and return at once."""
-        self._send(obj, None, unbound, block=False, buffer=False,
-                   unbounditems=unbounditems)
+        self._send(obj, None, unbound, block=False, buffer=False, unbounditems=unbounditems)
 
     def send_buffer(self, obj, timeout=None, *, unbound=None, unbounditems=None):
         """Send the object's buffer to the channel's receiving end, without a copy: the
         receiver gets a memoryview onto it (read-only in another interpreter). This blocks
         until it is received."""
-        self._send(obj, timeout, unbound, block=True, buffer=True,
-                   unbounditems=unbounditems)
+        self._send(obj, timeout, unbound, block=True, buffer=True, unbounditems=unbounditems)
 
     def send_buffer_nowait(self, obj, *, unbound=None, unbounditems=None):
         """Like send_buffer(), but return at once."""
-        self._send(obj, None, unbound, block=False, buffer=True,
-                   unbounditems=unbounditems)
+        self._send(obj, None, unbound, block=False, buffer=True, unbounditems=unbounditems)
 
 
 def _rebuild_send(cid, unbound):
@@ -304,8 +310,9 @@ def _send_timed(end, msg, lent, op, timeout):
     ack_r, ack_s = _lowlevel.create_channel()
     token_s.send_nowait(b"")
     head = _crossinterp._HEAD.pack(_crossinterp._CURRENT_ID, op, K_TIMED)
-    outer = _crossinterp.carrier(head + _TIMED.pack(token_r.id, ack_s.id) + msg,
-                                 (token_r, token_s, ack_r, ack_s, msg))
+    outer = _crossinterp.carrier(
+        head + _TIMED.pack(token_r.id, ack_s.id) + msg, (token_r, token_s, ack_r, ack_s, msg)
+    )
     end.send_buffer_nowait(outer)
     try:
         ack_r.recv(timeout=timeout)
@@ -314,7 +321,7 @@ def _send_timed(end, msg, lent, op, timeout):
         pass
     if token_r.recv_nowait(None) is not None:
         raise TimeoutError("nothing received the object in time")
-    ack_r.recv()        # a receiver took it just now; it acks at once
+    ack_r.recv()  # a receiver took it just now; it acks at once
 
 
 def _took(msg):
@@ -322,7 +329,7 @@ def _took(msg):
     putter, op, kind = _crossinterp.header(msg)
     if kind == K_TIMED:
         token_id, ack_id = _TIMED.unpack_from(msg, _crossinterp.HEAD_SIZE)
-        inner = msg[_crossinterp.HEAD_SIZE + _TIMED.size:]
+        inner = msg[_crossinterp.HEAD_SIZE + _TIMED.size :]
         try:
             taken = _lowlevel.end(token_id, _lowlevel.RECV).recv_nowait(None) is not None
             if taken:
@@ -334,7 +341,7 @@ def _took(msg):
                 inner.release()
             msg.release()
         if not taken:
-            return _SKIP        # the sender timed out and withdrew it
+            return _SKIP  # the sender timed out and withdrew it
         msg = inner
         putter, op, kind = _crossinterp.header(msg)
     if not _crossinterp.alive(putter):

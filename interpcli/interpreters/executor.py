@@ -21,6 +21,7 @@ ExecutionFailed (on 3.14+ the stdlib's class itself, as its pool gives it) that 
 remote traceback; one that does not pickle is raised as that ExecutionFailed. A task whose
 callable or arguments do not pickle (or unpickle in the worker) fails its future with
 NotShareableError('args not shareable'), as the stdlib's does."""
+
 from __future__ import annotations
 
 import collections
@@ -49,7 +50,7 @@ __all__ = ["InterpreterPoolExecutor", "BrokenInterpreterPool", "ExecutionFailed"
 # next one waiting instead of waiting for the collector to hand it one
 _SPARE_PER_WORKER = 2
 
-_LOOP = ("__import__('interpcli._pool_worker', fromlist=['_']).serve({tasks}, {replies})")
+_LOOP = "__import__('interpcli._pool_worker', fromlist=['_']).serve({tasks}, {replies})"
 
 
 def _light_spec(fn):
@@ -59,32 +60,60 @@ def _light_spec(fn):
     if type(fn) is str:
         return ("s", fn)
     if type(fn) is types.FunctionType:
-        if _pickling.is_stateless(fn):      # code run with __main__'s globals, as pickled
+        if _pickling.is_stateless(fn):  # code run with __main__'s globals, as pickled
             try:
                 code = marshal.dumps(fn.__code__)
             except ValueError:
                 return None
-            return ("v", None, fn.__qualname__, code, fn.__name__, None, None, None,
-                    fn.__doc__, None, {}, {})
+            return (
+                "v",
+                None,
+                fn.__qualname__,
+                code,
+                fn.__name__,
+                None,
+                None,
+                None,
+                fn.__doc__,
+                None,
+                {},
+                {},
+            )
         if fn.__module__.startswith("interpcli."):
             return None
         if fn.__module__ == "__main__":
-            return None     # functions of __main__ cross as _crossinterp says (pickled)
+            return None  # functions of __main__ cross as _crossinterp says (pickled)
         try:
             reduced = _pickling._reduce_module_function(fn)
         except Exception:
             return None
         if reduced is NotImplemented:
-            return None     # a closure or a local function: pickle reports why
+            return None  # a closure or a local function: pickle reports why
         _rebuild, args, (modules, values), *_ = reduced
         module, qualname, code, name, defaults, kwdefaults, doc = args
-        spec = ("v", module, qualname, code, name, defaults, kwdefaults, None, doc, None,
-                modules, values)
+        spec = (
+            "v",
+            module,
+            qualname,
+            code,
+            name,
+            defaults,
+            kwdefaults,
+            None,
+            doc,
+            None,
+            modules,
+            values,
+        )
         return spec if plain(spec[5:]) else None
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", None)
-    if (type(module) is not str or type(qualname) is not str or module == "__main__"
-            or "<" in qualname):
+    if (
+        type(module) is not str
+        or type(qualname) is not str
+        or module == "__main__"
+        or "<" in qualname
+    ):
         return None
     obj = sys.modules.get(module)
     try:
@@ -103,12 +132,13 @@ def _cached_spec(fn):
     reference, and plain functions without closure or global values (checked unchanged)."""
     try:
         hit = _spec_cache.get(fn)
-    except TypeError:       # unhashable
+    except TypeError:  # unhashable
         return _light_spec(fn)
     if hit is not None:
         spec, code, defaults, kwdefaults = hit
-        if code is None or (fn.__code__ is code and fn.__defaults__ is defaults
-                            and fn.__kwdefaults__ is kwdefaults):
+        if code is None or (
+            fn.__code__ is code and fn.__defaults__ is defaults and fn.__kwdefaults__ is kwdefaults
+        ):
             return spec
     spec = _light_spec(fn)
     if spec is None or spec[0] == "s":
@@ -133,13 +163,12 @@ def _encode(tid, fn, args, kwargs):
             return K_MARSHAL + TID.pack(tid) + marshal.dumps((spec, args, kwargs)), False
     keep = []
     msg = K_PICKLE + TID.pack(tid) + _xi.pickle_dumps((fn, args, kwargs), keep)
-    if keep:        # channel ends or queues in it: kept alive until the worker has them
+    if keep:  # channel ends or queues in it: kept alive until the worker has them
         return _xi.carrier(msg, keep), True
     return msg, False
 
 
-class BrokenInterpreterPool(*(_stdlib.std("BrokenInterpreterPool")
-                              or (_thread.BrokenThreadPool,))):
+class BrokenInterpreterPool(*(_stdlib.std("BrokenInterpreterPool") or (_thread.BrokenThreadPool,))):
     """Raised when a worker interpreter's initializer failed: the pool is unusable (on
     3.14+ a subclass of the stdlib's, itself a BrokenThreadPool)."""
 
@@ -169,7 +198,7 @@ class _Pool:
 
     def __init__(self, max_workers, name_prefix, initializer, initargs, shared):
         if isinstance(initializer, str):
-            if initargs:    # the stdlib refuses a script initializer with TypeError
+            if initargs:  # the stdlib refuses a script initializer with TypeError
                 raise TypeError(f"an initializer script does not take args, got {initargs!r}")
             compile(initializer, "<string>", "exec")
         elif initializer is not None and not callable(initializer):
@@ -181,12 +210,12 @@ class _Pool:
         self.shared = dict(shared) if shared else None
         self.lock = threading.Lock()
         self.ids = itertools.count()
-        self.pending = collections.deque()      # (tid, future, message, lent), not sent yet
-        self.inflight = {}                      # tid -> future, sent to the workers
-        self.threads = []                       # the worker threads
-        self.live = 0                           # worker threads not yet ended
-        self.collector = None                   # the thread of receiver.collect
-        self.closing = False                    # no more tasks: close the task channel
+        self.pending = collections.deque()  # (tid, future, message, lent), not sent yet
+        self.inflight = {}  # tid -> future, sent to the workers
+        self.threads = []  # the worker threads
+        self.live = 0  # worker threads not yet ended
+        self.collector = None  # the thread of receiver.collect
+        self.closing = False  # no more tasks: close the task channel
         self.broken = None
         self.task_recv, self.task_send = _lowlevel.create_channel()
         self.reply_recv, self.reply_send = _lowlevel.create_channel()
@@ -201,20 +230,21 @@ class _Pool:
         try:
             msg, lent = _encode(tid, fn, args, kwargs)
         except KeyboardInterrupt:
-            raise                           # the caller's Ctrl-C, not the task's failure
-        except BaseException as exc:        # not shareable: the task fails, as in 3.14
+            raise  # the caller's Ctrl-C, not the task's failure
+        except BaseException as exc:  # not shareable: the task fails, as in 3.14
             failed = NotShareableError("args not shareable")
             failed.__cause__ = exc
             future.set_exception(failed)
             return future
         with self.lock:
             self.pending.append((tid, future, msg, lent))
-            if (len(self.threads) < self.max_workers
-                    and len(self.inflight) + len(self.pending) > len(self.threads)):
+            if len(self.threads) < self.max_workers and len(self.inflight) + len(
+                self.pending
+            ) > len(self.threads):
                 self._start_worker()
             self._dispatch()
         if self.pending:
-            self.receiver.nudge()       # replies are needed to send the rest
+            self.receiver.nudge()  # replies are needed to send the rest
         return future
 
     def _dispatch(self):
@@ -231,13 +261,14 @@ class _Pool:
                 del self.inflight[tid]
                 future.set_exception(BrokenInterpreterPool(self.broken or "the pool is shut down"))
         if self.closing and not self.pending:
-            self.task_send.close()      # the workers drain the channel, then leave
+            self.task_send.close()  # the workers drain the channel, then leave
 
     def _start_worker(self):
         n = len(self.threads)
         if self.collector is None:
-            self.collector = threading.Thread(target=self.receiver.collect,
-                                              name=f"{self.name_prefix}_results")
+            self.collector = threading.Thread(
+                target=self.receiver.collect, name=f"{self.name_prefix}_results"
+            )
             self.collector.start()
         t = threading.Thread(target=_work, args=(self,), name=f"{self.name_prefix}_{n}")
         self.threads.append(t)
@@ -258,7 +289,7 @@ class _Pool:
             self.closing = True
             self._dispatch()
             if self.live == 0:
-                self.reply_send.close()     # no worker left to reply
+                self.reply_send.close()  # no worker left to reply
         self.receiver.nudge()
         _live_pools.discard(self)
 
@@ -282,7 +313,7 @@ class _Pool:
         try:
             while self.task_recv.recv_nowait(None) is not None:
                 pass
-        except _lowlevel.ChannelClosedError:    # drained
+        except _lowlevel.ChannelClosedError:  # drained
             pass
         for future in failed:
             if not future.done():
@@ -298,11 +329,12 @@ class _Pool:
 
     def init_interpreter(self, interp):
         from . import Interpreter
+
         if self.shared is None and self.initializer is None:
             return
         handle = Interpreter(interp.id)
         if self.shared:
-            handle._prepare_main(self.shared, {}, restrict=False)   # pickled, as before
+            handle._prepare_main(self.shared, {}, restrict=False)  # pickled, as before
         if isinstance(self.initializer, str):
             handle.exec(self.initializer)
         elif self.initializer is not None:
@@ -313,13 +345,14 @@ class _Pool:
             self.live -= 1
             last = self.live == 0 and self.closing
         if last:
-            self.reply_send.close()     # the receivers drain the replies, then it closes
+            self.reply_send.close()  # the receivers drain the replies, then it closes
         self.receiver.nudge()
 
 
 def _work(pool):
     """A worker thread: create the interpreter, initialize it, run its loop, close it."""
     from ..interpreter import create_fresh as create
+
     interp = None
     try:
         try:
@@ -337,7 +370,7 @@ def _work(pool):
         if interp is not None:
             try:
                 interp.close()
-            except Exception:       # busy (left threads): exit ends it
+            except Exception:  # busy (left threads): exit ends it
                 pass
         pool.worker_ended()
 
@@ -347,8 +380,9 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
 
     BROKEN = BrokenInterpreterPool
 
-    def __init__(self, max_workers=None, thread_name_prefix="", initializer=None,
-                 initargs=(), shared=None):
+    def __init__(
+        self, max_workers=None, thread_name_prefix="", initializer=None, initargs=(), shared=None
+    ):
         """Initializes a new InterpreterPoolExecutor instance.
 
         Args:
@@ -363,10 +397,12 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
         """
         # named as the stdlib's: "InterpreterPoolExecutor-N" (ThreadPoolExecutor's counter),
         # its threads "InterpreterPoolExecutor-N_M"
-        super().__init__(max_workers, thread_name_prefix
-                         or f"InterpreterPoolExecutor-{self._counter()}")
-        self._pool = _Pool(self._max_workers, self._thread_name_prefix, initializer,
-                           initargs, shared)
+        super().__init__(
+            max_workers, thread_name_prefix or f"InterpreterPoolExecutor-{self._counter()}"
+        )
+        self._pool = _Pool(
+            self._max_workers, self._thread_name_prefix, initializer, initargs, shared
+        )
         self._initializer, self._initargs = initializer, tuple(initargs)
         # the workers leave their loops once the executor is collected
         pool = self._pool
@@ -376,8 +412,7 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
 
     def submit(self, fn, /, *args, **kwargs):
         if isinstance(fn, str) and (args or kwargs):
-            raise ValueError(f"a script does not take args or kwargs, got {args!r} and "
-                             f"{kwargs!r}")
+            raise ValueError(f"a script does not take args or kwargs, got {args!r} and {kwargs!r}")
         # what is not callable fails its future (the worker calls it), as in the stdlib
         with self._shutdown_lock:
             if self._pool.broken:
@@ -387,6 +422,7 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
             if _exiting:
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             return self._pool.submit(fn, args, kwargs)
+
     submit.__doc__ = _thread.ThreadPoolExecutor.submit.__doc__
 
     @property
@@ -398,7 +434,7 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
 
     @_broken.setter
     def _broken(self, value):
-        pass        # ThreadPoolExecutor.__init__ sets False; the pool's state decides
+        pass  # ThreadPoolExecutor.__init__ sets False; the pool's state decides
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         with self._shutdown_lock:
@@ -406,4 +442,5 @@ class InterpreterPoolExecutor(_thread.ThreadPoolExecutor):
             self._pool.finish(cancel_futures)
         if wait:
             self._pool.join()
+
     shutdown.__doc__ = _thread.ThreadPoolExecutor.shutdown.__doc__

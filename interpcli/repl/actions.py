@@ -1,4 +1,5 @@
 """The command handlers: one small function per command, called by dispatch()."""
+
 from __future__ import annotations
 
 import builtins
@@ -6,7 +7,7 @@ import builtins
 from . import render
 from .commands import BY_NAME, PREFIX, CommandError, Invocation, lookup
 
-TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -15,8 +16,9 @@ _MAX_SHOWN = 2000
 
 def dispatch(shell, inv: Invocation) -> None:
     handler = _HANDLERS[inv.command.name]
-    handler(shell, *inv.args, **{k.lstrip("-").replace("-", "_"): v
-                                  for k, v in inv.options.items()})
+    handler(
+        shell, *inv.args, **{k.lstrip("-").replace("-", "_"): v for k, v in inv.options.items()}
+    )
 
 
 def do_spawn(shell, name=None, shared_gil=False):
@@ -35,8 +37,17 @@ def do_list(shell):
     rows = []
     for name, e in list(shell.entries.items()):
         running = e.interp.is_alive() and e.interp.is_running()
-        rows.append((name, e.interp.id, e.interp.isolated, running, e.runs,
-                     name == shell.current, name in shell.jobs))
+        rows.append(
+            (
+                name,
+                e.interp.id,
+                e.interp.isolated,
+                running,
+                e.runs,
+                name == shell.current,
+                name in shell.jobs,
+            )
+        )
     if not rows:
         render.say(f"no interpreters; {PREFIX}spawn NAME makes one", "note")
         return
@@ -50,8 +61,11 @@ def do_close(shell, name):
     note = " (its background job was interrupted)" if had_job else ""
     now = ""
     if was_current:
-        now = f"; now using {shell.current!r}" if shell.current else \
-            f"; no interpreter left: {PREFIX}spawn NAME"
+        now = (
+            f"; now using {shell.current!r}"
+            if shell.current
+            else f"; no interpreter left: {PREFIX}spawn NAME"
+        )
     render.say(f"closed {name!r}{note}{now}", "ok")
 
 
@@ -63,9 +77,12 @@ def do_chan(shell, name=None):
             render.say(f"{n}: channel {ch.id}")
         return
     ch = shell.make_channel(name)
-    name = next(n for n, c in shell.channels.items() if c is ch)    # as Python spells it
-    render.say(f"channel {name!r} (id {ch.id}) is bound as `{name}` in every interpreter: "
-               f"{name}.send(b'...'), {name}.recv()", "ok")
+    name = next(n for n, c in shell.channels.items() if c is ch)  # as Python spells it
+    render.say(
+        f"channel {name!r} (id {ch.id}) is bound as `{name}` in every interpreter: "
+        f"{name}.send(b'...'), {name}.recv()",
+        "ok",
+    )
 
 
 def evaluate_bytes(expr: str) -> bytes:
@@ -76,17 +93,18 @@ def evaluate_bytes(expr: str) -> bytes:
         raise CommandError(f"{PREFIX}send: invalid expression: {exc.msg}") from None
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:     # SystemExit too (exit()): the shell goes on
-        raise CommandError(f"{PREFIX}send: {expr} raised "
-                           f"{type(exc).__name__}: {_safe_str(exc)}") from None
+    except BaseException as exc:  # SystemExit too (exit()): the shell goes on
+        raise CommandError(
+            f"{PREFIX}send: {expr} raised {type(exc).__name__}: {_safe_str(exc)}"
+        ) from None
     if isinstance(value, str):
-        raise CommandError(f"{PREFIX}send: {expr} is a str; channels carry bytes: "
-                           f"write b'...' or '...'.encode()")
+        raise CommandError(
+            f"{PREFIX}send: {expr} is a str; channels carry bytes: write b'...' or '...'.encode()"
+        )
     try:
         return bytes(memoryview(value))
     except TypeError:
-        raise CommandError(f"{PREFIX}send: {expr} gave {type(value).__name__}, "
-                           f"not bytes") from None
+        raise CommandError(f"{PREFIX}send: {expr} gave {type(value).__name__}, not bytes") from None
 
 
 def _safe_str(obj) -> str:
@@ -126,15 +144,18 @@ def do_recv(shell, ch_name, timeout=None):
 
 
 def do_run(shell, name, path=None):
-    if path is None:    # `%run FILE`: the current interpreter
+    if path is None:  # `%run FILE`: the current interpreter
         name, path = shell.current_entry().interp.name, name
     shell.run_file(name, path)
 
 
 def do_bg(shell, name, code):
     job = shell.start_job(name, code)
-    render.say(f"[bg] {name}: job {job.number} started ({PREFIX}wait {name} waits for it, "
-               f"{PREFIX}stop {name} interrupts it)", "note")
+    render.say(
+        f"[bg] {name}: job {job.number} started ({PREFIX}wait {name} waits for it, "
+        f"{PREFIX}stop {name} interrupts it)",
+        "note",
+    )
 
 
 def do_wait(shell, name=None):
@@ -173,8 +194,19 @@ def do_exit(shell):
 
 
 _HANDLERS: dict[str, Callable[..., None]] = {
-    "spawn": do_spawn, "use": do_use, "list": do_list, "close": do_close, "chan": do_chan,
-    "send": do_send, "recv": do_recv, "run": do_run, "bg": do_bg, "wait": do_wait,
-    "stop": do_stop, "results": do_results, "help": do_help, "exit": do_exit,
+    "spawn": do_spawn,
+    "use": do_use,
+    "list": do_list,
+    "close": do_close,
+    "chan": do_chan,
+    "send": do_send,
+    "recv": do_recv,
+    "run": do_run,
+    "bg": do_bg,
+    "wait": do_wait,
+    "stop": do_stop,
+    "results": do_results,
+    "help": do_help,
+    "exit": do_exit,
 }
 assert set(_HANDLERS) == {c.name for c in BY_NAME.values()}

@@ -7,6 +7,7 @@ prompt while the user types: background jobs can print meanwhile.
 
 After a foreground run the shell calls sync(): it sends a marker behind the run's output
 and waits until the reader has written everything before it (no polling)."""
+
 from __future__ import annotations
 
 import itertools
@@ -31,12 +32,12 @@ class OutputBridge:
 
     def __init__(self):
         from interpcli.channels import create_duplex
+
         self.channel = create_duplex()
         self._markers: dict[bytes, threading.Event] = {}
         self._lock = threading.Lock()
         self._count = itertools.count()
-        self._thread = threading.Thread(target=self._read, name="interp-shell-output",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._read, name="interp-shell-output", daemon=True)
         self._thread.start()
 
     def _read(self):
@@ -46,7 +47,7 @@ class OutputBridge:
                 msg = self.channel.recv()
             except EOFError:
                 break
-            except BaseException:       # a stray error; one that recurs ends the reader
+            except BaseException:  # a stray error; one that recurs ends the reader
                 errors += 1
                 if errors >= _MAX_ERRORS:
                     break

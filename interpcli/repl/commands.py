@@ -4,6 +4,7 @@ A command is a line that starts with PREFIX (`%`, as in IPython), which no Pytho
 statement can start with. Arguments are split like a shell does (shlex), except a
 command's last "rest" parameter, which takes the raw remainder of the line (Python
 code or an expression, quotes and all). Pure: no prompt_toolkit, no interpreters."""
+
 from __future__ import annotations
 
 import difflib
@@ -15,13 +16,13 @@ from .._usererror import UserError
 PREFIX = "%"
 
 # Argument kinds: they drive both checking and tab completion.
-INTERP = "interp"        # an existing interpreter's name
-NEW = "new"              # a new name (interpreter or channel)
-CHAN = "chan"            # an existing channel's name
-FILE = "file"            # a path
-COMMAND = "command"      # a command's name
-REST = "rest"            # the raw rest of the line
-NUMBER = "number"        # a result number
+INTERP = "interp"  # an existing interpreter's name
+NEW = "new"  # a new name (interpreter or channel)
+CHAN = "chan"  # an existing channel's name
+FILE = "file"  # a path
+COMMAND = "command"  # a command's name
+REST = "rest"  # the raw rest of the line
+NUMBER = "number"  # a result number
 
 
 class CommandError(UserError):
@@ -41,9 +42,9 @@ class Command:
     params: tuple[Param, ...]
     summary: str
     details: str = ""
-    options: dict = field(default_factory=dict)   # "--flag" -> bool or float
+    options: dict = field(default_factory=dict)  # "--flag" -> bool or float
     aliases: tuple[str, ...] = ()
-    synopsis: str = ""                              # the usage, when it is not the params'
+    synopsis: str = ""  # the usage, when it is not the params'
 
     @property
     def usage(self) -> str:
@@ -60,6 +61,7 @@ class Command:
 @dataclass(frozen=True)
 class Invocation:
     """A parsed command line: the command, its positional arguments and options."""
+
     command: Command
     args: tuple[str, ...]
     options: dict
@@ -74,43 +76,91 @@ def _p(name, kind, optional=False):
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("spawn", (_p("NAME", NEW, True),),
-            "create an interpreter and switch to it",
-            "Own GIL by default, so it runs in parallel with the others; --shared-gil shares "
-            "the main GIL, for extensions that need it (numpy, cffi modules). Every shell "
-            "channel is bound in it. Without NAME a name is made up.",
-            {"--shared-gil": bool}),
-    Command("use", (_p("NAME", INTERP),), "make NAME the current interpreter",
-            "Plain Python lines run in the current interpreter, which the prompt names."),
-    Command("list", (), "table of the shell's interpreters",
-            "Columns: name, id, isolated (own GIL), running, runs (inputs run so far).",
-            aliases=("ls",)),
-    Command("close", (_p("NAME", INTERP),), "close an interpreter",
-            "A background job still running in it is interrupted first."),
-    Command("chan", (_p("NAME", NEW, True),), "create a channel bound as NAME everywhere",
-            "Both ends of the new channel are bound as the variable NAME in every interpreter "
-            "of this shell, old and new (NAME.send(b'..'), NAME.recv(), for msg in NAME: ..). "
-            "Without NAME: list the channels."),
-    Command("send", (_p("CH", CHAN), _p("EXPR", REST)), "send bytes on a channel",
-            "EXPR is evaluated by the shell and must give bytes (b'..', bytes(..), "
-            "'text'.encode()); the message is queued until a receiver takes it."),
-    Command("recv", (_p("CH", CHAN),), "receive one message from a channel and show it",
-            "Waits for a message (Ctrl-C stops waiting); --timeout S gives up after S seconds.",
-            {"--timeout": float}),
-    Command("run", (_p("NAME", INTERP), _p("FILE", FILE, True)), "run a Python file in NAME",
-            "Runs in NAME's __main__ (its variables stay), in the foreground: Ctrl-C "
-            "interrupts it. With one argument, FILE runs in the current interpreter.",
-            synopsis="run [NAME] FILE"),
-    Command("bg", (_p("NAME", INTERP), _p("CODE", REST)), "run code or a file in the background",
-            "CODE is Python source, or the path of a file. It runs in NAME while the prompt "
-            "stays usable; the toolbar shows it and its result prints when it ends. "
-            "See also %wait and %stop.", synopsis="bg NAME CODE-or-FILE"),
-    Command("wait", (_p("NAME", INTERP, True),), "wait until background jobs end",
-            "Waits for NAME's job, or for every job. Ctrl-C stops waiting (the jobs go on)."),
-    Command("stop", (_p("NAME", INTERP),), "interrupt the code running in NAME",
-            "Raises KeyboardInterrupt inside NAME, waking it from channel waits too."),
-    Command("results", (_p("N", NUMBER, True),), "table of every run's result",
-            "With N: the whole of result N, traceback and all."),
+    Command(
+        "spawn",
+        (_p("NAME", NEW, True),),
+        "create an interpreter and switch to it",
+        "Own GIL by default, so it runs in parallel with the others; --shared-gil shares "
+        "the main GIL, for extensions that need it (numpy, cffi modules). Every shell "
+        "channel is bound in it. Without NAME a name is made up.",
+        {"--shared-gil": bool},
+    ),
+    Command(
+        "use",
+        (_p("NAME", INTERP),),
+        "make NAME the current interpreter",
+        "Plain Python lines run in the current interpreter, which the prompt names.",
+    ),
+    Command(
+        "list",
+        (),
+        "table of the shell's interpreters",
+        "Columns: name, id, isolated (own GIL), running, runs (inputs run so far).",
+        aliases=("ls",),
+    ),
+    Command(
+        "close",
+        (_p("NAME", INTERP),),
+        "close an interpreter",
+        "A background job still running in it is interrupted first.",
+    ),
+    Command(
+        "chan",
+        (_p("NAME", NEW, True),),
+        "create a channel bound as NAME everywhere",
+        "Both ends of the new channel are bound as the variable NAME in every interpreter "
+        "of this shell, old and new (NAME.send(b'..'), NAME.recv(), for msg in NAME: ..). "
+        "Without NAME: list the channels.",
+    ),
+    Command(
+        "send",
+        (_p("CH", CHAN), _p("EXPR", REST)),
+        "send bytes on a channel",
+        "EXPR is evaluated by the shell and must give bytes (b'..', bytes(..), "
+        "'text'.encode()); the message is queued until a receiver takes it.",
+    ),
+    Command(
+        "recv",
+        (_p("CH", CHAN),),
+        "receive one message from a channel and show it",
+        "Waits for a message (Ctrl-C stops waiting); --timeout S gives up after S seconds.",
+        {"--timeout": float},
+    ),
+    Command(
+        "run",
+        (_p("NAME", INTERP), _p("FILE", FILE, True)),
+        "run a Python file in NAME",
+        "Runs in NAME's __main__ (its variables stay), in the foreground: Ctrl-C "
+        "interrupts it. With one argument, FILE runs in the current interpreter.",
+        synopsis="run [NAME] FILE",
+    ),
+    Command(
+        "bg",
+        (_p("NAME", INTERP), _p("CODE", REST)),
+        "run code or a file in the background",
+        "CODE is Python source, or the path of a file. It runs in NAME while the prompt "
+        "stays usable; the toolbar shows it and its result prints when it ends. "
+        "See also %wait and %stop.",
+        synopsis="bg NAME CODE-or-FILE",
+    ),
+    Command(
+        "wait",
+        (_p("NAME", INTERP, True),),
+        "wait until background jobs end",
+        "Waits for NAME's job, or for every job. Ctrl-C stops waiting (the jobs go on).",
+    ),
+    Command(
+        "stop",
+        (_p("NAME", INTERP),),
+        "interrupt the code running in NAME",
+        "Raises KeyboardInterrupt inside NAME, waking it from channel waits too.",
+    ),
+    Command(
+        "results",
+        (_p("N", NUMBER, True),),
+        "table of every run's result",
+        "With N: the whole of result N, traceback and all.",
+    ),
     Command("help", (_p("COMMAND", COMMAND, True),), "list the commands, or explain one"),
     Command("exit", (), "close every interpreter and leave (or Ctrl-D)", aliases=("quit",)),
 )
@@ -130,7 +180,7 @@ def is_command(text: str) -> bool:
 
 def lookup(word: str) -> Command:
     """The command named word (prefix optional); CommandError with a suggestion if none."""
-    name = word[len(PREFIX):] if word.startswith(PREFIX) else word
+    name = word[len(PREFIX) :] if word.startswith(PREFIX) else word
     cmd = BY_NAME.get(name)
     if cmd is not None:
         return cmd
@@ -155,7 +205,7 @@ def parse(line: str) -> Invocation:
     line = line.strip()
     if not line.startswith(PREFIX):
         raise CommandError(f"commands start with {PREFIX}")
-    word, rest = _split_head(line[len(PREFIX):])
+    word, rest = _split_head(line[len(PREFIX) :])
     cmd = lookup(word)
     params = cmd.params
     has_rest = bool(params) and params[-1].kind == REST
@@ -183,8 +233,7 @@ def parse(line: str) -> Invocation:
             typ = cmd.options.get(opt)
             if typ is None:
                 known = ", ".join(cmd.options) or "none"
-                raise CommandError(f"{PREFIX}{cmd.name}: unknown option {opt} "
-                                   f"(options: {known})")
+                raise CommandError(f"{PREFIX}{cmd.name}: unknown option {opt} (options: {known})")
             if typ is bool:
                 if eq:
                     raise CommandError(f"{PREFIX}{cmd.name}: {opt} takes no value")
@@ -198,8 +247,9 @@ def parse(line: str) -> Invocation:
             try:
                 num = typ(val)
             except ValueError:
-                raise CommandError(f"{PREFIX}{cmd.name}: {opt} needs a number, "
-                                   f"not {val!r}") from None
+                raise CommandError(
+                    f"{PREFIX}{cmd.name}: {opt} needs a number, not {val!r}"
+                ) from None
             if not num > 0:
                 raise CommandError(f"{PREFIX}{cmd.name}: {opt} must be positive")
             options[opt] = num
@@ -210,8 +260,10 @@ def parse(line: str) -> Invocation:
         missing = params[len(args)].name
         raise CommandError(f"{PREFIX}{cmd.name} needs {missing}: {cmd.usage}")
     if len(args) > len(params):
-        raise CommandError(f"{PREFIX}{cmd.name} takes at most {len(params)} "
-                           f"argument{'s' if len(params) != 1 else ''}: {cmd.usage}")
+        raise CommandError(
+            f"{PREFIX}{cmd.name} takes at most {len(params)} "
+            f"argument{'s' if len(params) != 1 else ''}: {cmd.usage}"
+        )
     for p, a in zip(params, args):
         if p.kind == NUMBER and not (a.isascii() and a.isdigit()):
             raise CommandError(f"{PREFIX}{cmd.name}: {p.name} must be a number, not {a!r}")
@@ -227,14 +279,14 @@ def _unquote(word: str) -> str:
 def param_at(text: str) -> tuple[Command | None, Param | None, str]:
     """For completion: the command being typed, the parameter the cursor is in, and the
     word typed so far. (None, None, word) while the command name itself is typed."""
-    body = text.lstrip()[len(PREFIX):]
+    body = text.lstrip()[len(PREFIX) :]
     word, rest = _split_head(body)
-    if not rest and not body[len(word):]:
+    if not rest and not body[len(word) :]:
         return None, None, word
     cmd = BY_NAME.get(word)
     if cmd is None:
         return None, None, ""
-    after = body[len(word):]
+    after = body[len(word) :]
     ends_space = after[-1:].isspace()
     words = after.split()
     current = "" if ends_space or not words else words[-1]

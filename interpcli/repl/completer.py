@@ -1,6 +1,7 @@
 """Tab completion: command names, their arguments (interpreter, channel and command names,
 file paths, options), and in Python code the names the current interpreter knows of
 (what its inputs defined, the shell's channels and their methods, builtins, keywords)."""
+
 from __future__ import annotations
 
 import builtins
@@ -32,7 +33,8 @@ class ShellCompleter(Completer):
         self.shell = shell
         self._paths = PathCompleter(expanduser=True)
         self._py_paths = PathCompleter(
-            expanduser=True, file_filter=lambda p: p.endswith(".py") or _is_dir(p))
+            expanduser=True, file_filter=lambda p: p.endswith(".py") or _is_dir(p)
+        )
 
     def get_completions(self, document: Document, complete_event):
         text = document.text_before_cursor
@@ -47,8 +49,12 @@ class ShellCompleter(Completer):
             for c in COMMANDS:
                 for name in (c.name, *c.aliases):
                     if name.startswith(word):
-                        yield Completion(PREFIX + name, start_position=-len(word) - len(PREFIX),
-                                         display=PREFIX + name, display_meta=c.summary)
+                        yield Completion(
+                            PREFIX + name,
+                            start_position=-len(word) - len(PREFIX),
+                            display=PREFIX + name,
+                            display_meta=c.summary,
+                        )
             return
         if param is None or word is None:
             return
@@ -61,8 +67,12 @@ class ShellCompleter(Completer):
             yield from _matches(self.shell.channels, word, "channel")
         elif kind == COMMAND:
             yield from _matches(set(BY_NAME), word, "command")
-        elif kind == FILE or (kind == REST and cmd.name == "bg" and word
-                              and (word[0] in "./~" or word.endswith(".py"))):
+        elif kind == FILE or (
+            kind == REST
+            and cmd.name == "bg"
+            and word
+            and (word[0] in "./~" or word.endswith(".py"))
+        ):
             completer = self._py_paths if kind == REST else self._paths
             yield from completer.get_completions(Document(word, len(word)), event)
 
@@ -73,7 +83,7 @@ class ShellCompleter(Completer):
         head, dot, tail = m.group(1) or "", m.group(2), m.group(3) or ""
         start = m.start()
         if start > 0 and text[start - 1] in "._'\"0123456789":
-            return              # inside a longer attribute chain, a string or a number
+            return  # inside a longer attribute chain, a string or a number
         if dot:
             if head in self.shell.channels:
                 yield from _matches(_CHANNEL_METHODS, tail, "channel")
@@ -84,12 +94,19 @@ class ShellCompleter(Completer):
             names |= entry.names
         for n in sorted(names):
             if n.startswith(head) and n != head:
-                meta = ("channel" if n in self.shell.channels else
-                        "keyword" if keyword.iskeyword(n) else
-                        "yours" if entry is not None and n in entry.names else "builtin")
+                meta = (
+                    "channel"
+                    if n in self.shell.channels
+                    else "keyword"
+                    if keyword.iskeyword(n)
+                    else "yours"
+                    if entry is not None and n in entry.names
+                    else "builtin"
+                )
                 yield Completion(n, start_position=-len(head), display_meta=meta)
 
 
 def _is_dir(path: str) -> bool:
     import os
+
     return os.path.isdir(path)

@@ -5,6 +5,7 @@ file keeps its mode. Only a regular file is used: a device, a FIFO or a director
 path gives a warning and history in memory (nothing there is opened for writing in a way
 that could block, nor chmod-ed). A write that fails later is one warning, after which
 history stays in memory. An empty INTERP_HISTORY keeps history in memory only."""
+
 from __future__ import annotations
 
 import os
@@ -81,6 +82,7 @@ def _safe_file_history(path: str):
             except OSError:
                 return []
             import io
+
             with open(fd, "rb", closefd=True) as f:
                 data = f.read()
             strings, lines = [], []
@@ -100,24 +102,30 @@ def _safe_file_history(path: str):
             if self.failed:
                 return
             import datetime
+
             text = f"\n# {datetime.datetime.now()}\n" + "".join(
-                f"+{line}\n" for line in string.split("\n"))
+                f"+{line}\n" for line in string.split("\n")
+            )
             data = text.encode("utf-8", errors="replace")
             try:
-                fd = _open_regular(os.fsdecode(self.filename),
-                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                fd = _open_regular(
+                    os.fsdecode(self.filename), os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                )
                 try:
                     view = memoryview(data)
                     while view:
-                        view = view[os.write(fd, view):]
+                        view = view[os.write(fd, view) :]
                 finally:
                     os.close(fd)
             except OSError as exc:
                 self.failed = True
                 from . import render
+
                 name = os.fsdecode(self.filename)
-                render.error(f"history not saved any more: cannot write {name}: "
-                             f"{_describe(exc)}; it stays in memory for this session")
+                render.error(
+                    f"history not saved any more: cannot write {name}: "
+                    f"{_describe(exc)}; it stays in memory for this session"
+                )
 
     return SafeFileHistory(path)
 
@@ -125,11 +133,11 @@ def _safe_file_history(path: str):
 def make_history(path: str | None):
     """(prompt_toolkit history, path or None when not saved, warning or None)."""
     from prompt_toolkit.history import InMemoryHistory, ThreadedHistory
+
     if path is None:
         return InMemoryHistory(), None, None
     try:
         prepare(path)
     except OSError as exc:
-        return InMemoryHistory(), None, (f"history not saved: cannot use {path}: "
-                                         f"{_describe(exc)}")
+        return InMemoryHistory(), None, (f"history not saved: cannot use {path}: {_describe(exc)}")
     return ThreadedHistory(_safe_file_history(path)), path, None

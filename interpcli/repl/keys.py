@@ -1,6 +1,7 @@
 """Key bindings: Enter runs a finished input or opens the next line of a block (with
 indentation, as in python's REPL); Tab indents at the start of a line and completes
 elsewhere; Escape-Enter runs the input as it is."""
+
 from __future__ import annotations
 
 from prompt_toolkit.filters import Condition, has_focus, has_selection
@@ -46,7 +47,7 @@ def key_bindings() -> KeyBindings:
     def _(event):
         b = event.current_buffer
         if b.complete_state is not None and b.complete_state.current_completion is not None:
-            b.complete_state = None          # keep the chosen completion, go on typing
+            b.complete_state = None  # keep the chosen completion, go on typing
             return
         doc = b.document
         at_end = not doc.text_after_cursor.strip()
@@ -62,6 +63,7 @@ def key_bindings() -> KeyBindings:
     @Condition
     def at_line_start() -> bool:
         from prompt_toolkit.application import get_app
+
         before = get_app().current_buffer.document.current_line_before_cursor
         return before.strip() == ""
 

@@ -3,6 +3,7 @@
 EOFError (Ctrl-D) leaves, closing every interpreter; KeyboardInterrupt at the prompt
 clears the line; KeyboardInterrupt while code runs interrupts that code (the Shell shows
 its result); any other error is one line and the loop goes on."""
+
 from __future__ import annotations
 
 import contextlib
@@ -58,7 +59,7 @@ def interactive(shell, session) -> int:
             continue
         except EOFError:
             break
-        except Exception as exc:       # a bug of ours in drawing the prompt
+        except Exception as exc:  # a bug of ours in drawing the prompt
             render.error(f"internal error: {type(exc).__name__}: {exc}")
             failures += 1
             if failures >= 3:
@@ -112,11 +113,12 @@ def main(shared_gil: bool = False, *, input=None, output=None, environ=None) -> 
     from interpcli import __version__
 
     from .history import history_path, make_history
+
     environ = os.environ if environ is None else environ
     tty = input is not None or (sys.stdin.isatty() and sys.stdout.isatty())
     try:
         shell = Shell(shared_gil=shared_gil)
-    except Exception as exc:          # e.g. the first interpreter cannot be made
+    except Exception as exc:  # e.g. the first interpreter cannot be made
         render.error(f"interp shell: cannot start: {exc}")
         return 1
     try:

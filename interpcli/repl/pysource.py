@@ -1,6 +1,7 @@
 """Python input as the shell sees it: when an input is complete, which names it defines,
 how it is wrapped to run statement by statement like the python REPL (so expression
 values echo), and how the wrapper's own frames are taken out of tracebacks."""
+
 from __future__ import annotations
 
 import ast
@@ -9,13 +10,23 @@ import re
 import warnings
 
 # The filename of the shell's own code inside interpreters; its frames are hidden.
-INTERNAL = "<interp-shell>"     # as interpcli._shell_sub names its code (that module's
-                                # import in the shell would load it here for nothing)
+INTERNAL = "<interp-shell>"  # as interpcli._shell_sub names its code (that module's
+# import in the shell would load it here for nothing)
 
 
 _COMPOUND: tuple[type[ast.stmt], ...] = (
-    ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
-    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.If,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Match,
+)
 if hasattr(ast, "TryStar"):
     _COMPOUND += (ast.TryStar,)
 
@@ -67,8 +78,19 @@ def defined_names(text: str) -> set[str]:
             for alias in node.names:
                 if alias.name != "*":
                     names.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
-                               ast.AsyncFor, ast.With, ast.AsyncWith, ast.NamedExpr)):
+        elif isinstance(
+            node,
+            (
+                ast.Assign,
+                ast.AugAssign,
+                ast.AnnAssign,
+                ast.For,
+                ast.AsyncFor,
+                ast.With,
+                ast.AsyncWith,
+                ast.NamedExpr,
+            ),
+        ):
             targets(node)
     return {n for n in names if not n.startswith("__")}
 
@@ -76,15 +98,18 @@ def defined_names(text: str) -> set[str]:
 def wrap(source: str, filename: str) -> str:
     """The source that runs an input through the runner in an interpreter
     (interpcli._shell_sub.run_input)."""
-    return ("([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
-            "'_InterpShellHook'] or [__import__('interpcli._shell_sub', None, None, "
-            "['_'])._InterpShellHook])[0]"
-            f".run_input({source!r}, {filename!r})\n")
+    return (
+        "([_c for _c in 0j.__class__.__subclasses__() if _c.__name__ == "
+        "'_InterpShellHook'] or [__import__('interpcli._shell_sub', None, None, "
+        "['_'])._InterpShellHook])[0]"
+        f".run_input({source!r}, {filename!r})\n"
+    )
 
 
 _FRAME = re.compile(r'^  File "' + re.escape(INTERNAL) + r'", line \d+, in .*\n', re.M)
-_EMPTY_HEADER = re.compile(r'^Traceback \(most recent call last\):\n(?!  File ".*", line \d+, in )',
-                           re.M)
+_EMPTY_HEADER = re.compile(
+    r'^Traceback \(most recent call last\):\n(?!  File ".*", line \d+, in )', re.M
+)
 
 
 def clean_traceback(text: str | None) -> str:

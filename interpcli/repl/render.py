@@ -8,6 +8,7 @@ state), under one lock, to the current sys.stdout/sys.stderr. While the prompt i
 prompt; otherwise they are the real streams, written at once,
 so what a command prints comes before the next prompt. rich is imported only when a
 table is drawn. Colour follows the terminal and NO_COLOR."""
+
 from __future__ import annotations
 
 import contextlib
@@ -26,14 +27,16 @@ class PromptOutput:
 
     def __init__(self):
         self.lock = threading.RLock()
-        self.prompt_session = None      # prompt_toolkit's app session while it is shown
-        self.real_streams = None        # (stdout, stderr) as they were before the prompt
-        self.undelivered: list = []     # [text, err] from other threads, not shown yet
+        self.prompt_session = None  # prompt_toolkit's app session while it is shown
+        self.real_streams = None  # (stdout, stderr) as they were before the prompt
+        self.undelivered: list = []  # [text, err] from other threads, not shown yet
 
     def write(self, text: str, err: bool = False) -> None:
         with self.lock:
-            if self.prompt_session is not None and threading.current_thread() is not \
-                    threading.main_thread():
+            if (
+                self.prompt_session is not None
+                and threading.current_thread() is not threading.main_thread()
+            ):
                 self._above_prompt([text, err])
             else:
                 _write_now(text, err)
@@ -48,7 +51,7 @@ class PromptOutput:
         app = self.prompt_session.app
         loop = getattr(app, "loop", None) if app is not None and app.is_running else None
         if loop is None:
-            return                      # shown when the prompt ends
+            return  # shown when the prompt ends
 
         def show():
             with self.lock:
@@ -58,17 +61,20 @@ class PromptOutput:
 
         def deliver():
             from prompt_toolkit.application import run_in_terminal
+
             run_in_terminal(show, in_executor=False)
+
         try:
             loop.call_soon_threadsafe(deliver)
         except RuntimeError:
-            pass                        # the loop is closed: shown when the prompt ends
+            pass  # the loop is closed: shown when the prompt ends
 
     @contextlib.contextmanager
     def prompting(self):
         """While the prompt is shown: text from other threads goes above it."""
         from prompt_toolkit.application import get_app_session
         from prompt_toolkit.patch_stdout import patch_stdout
+
         cm = patch_stdout(raw=True)
         with self.lock:
             self.real_streams = (sys.stdout, sys.stderr)
@@ -79,7 +85,7 @@ class PromptOutput:
         finally:
             with self.lock:
                 self.prompt_session = None
-                cm.__exit__(None, None, None)     # flushes what came meanwhile
+                cm.__exit__(None, None, None)  # flushes what came meanwhile
                 left, self.undelivered[:] = self.undelivered[:], []
                 for text, err in left:
                     _write_now(text, err)
@@ -95,7 +101,7 @@ def _write_now(text: str, err: bool, streams=None) -> None:
         pass
 
 
-output = PromptOutput()     # the shell's terminal (one per process, as the terminal is)
+output = PromptOutput()  # the shell's terminal (one per process, as the terminal is)
 
 
 def write(text: str, err: bool = False) -> None:
@@ -113,6 +119,7 @@ _ANSI = {"error": "31", "ok": "32", "note": "2", "warn": "33", "bold": "1"}
 
 def _color_on(stream) -> bool:
     from .._term import colour_on
+
     return colour_on(stream)
 
 
@@ -149,15 +156,17 @@ def help_text(cmd: Command | None = None) -> str:
     if cmd is None:
         width = max(len(c.usage) for c in COMMANDS)
         rows = [f"  {c.usage:<{width}}  {c.summary}" for c in COMMANDS]
-        return ("Commands (anything else is Python for the current interpreter):\n"
-                + "\n".join(rows)
-                + f"\n{PREFIX}help COMMAND tells more. Tab completes commands, interpreter "
-                  f"and channel names.")
+        return (
+            "Commands (anything else is Python for the current interpreter):\n"
+            + "\n".join(rows)
+            + f"\n{PREFIX}help COMMAND tells more. Tab completes commands, interpreter "
+            f"and channel names."
+        )
     import textwrap
+
     text = f"{cmd.usage}\n  {cmd.summary}."
     if cmd.details:
-        text += "\n" + textwrap.fill(cmd.details, 88, initial_indent="  ",
-                                     subsequent_indent="  ")
+        text += "\n" + textwrap.fill(cmd.details, 88, initial_indent="  ", subsequent_indent="  ")
     if cmd.aliases:
         text += "\n  Also: " + ", ".join(PREFIX + a for a in cmd.aliases)
     return text
@@ -169,8 +178,10 @@ outcome = present.outcome
 def show_failure(result) -> None:
     """The traceback of a run that did not complete, as python would show it."""
     if result.exc_type == "SystemExit":
-        error(f"interpreter {result.interpreter.name!r} raised SystemExit "
-              f"(exit status {result.exit_code}); the shell goes on")
+        error(
+            f"interpreter {result.interpreter.name!r} raised SystemExit "
+            f"(exit status {result.exit_code}); the shell goes on"
+        )
         return
     if result.completed:
         return
@@ -185,8 +196,9 @@ def _highlight_traceback(text: str) -> str:
         from pygments import highlight
         from pygments.formatters import TerminalFormatter
         from pygments.lexers import PythonTracebackLexer
+
         return highlight(text, PythonTracebackLexer(), TerminalFormatter())
-    except Exception:       # colour is a nicety
+    except Exception:  # colour is a nicety
         return text
 
 
@@ -213,6 +225,7 @@ def first_line(source: str, width: int = 40) -> str:
 
 def _console():
     from rich.console import Console
+
     return Console(highlight=False)
 
 
@@ -226,15 +239,22 @@ def _print(console, renderable) -> None:
 def interpreters_table(rows) -> None:
     """rows: (name, id, isolated, running, runs, current, job) tuples."""
     from rich.table import Table
+
     table = Table(title="interpreters", title_justify="left")
-    for col, kw in (("name", {"overflow": "fold"}), ("id", {"justify": "right"}),
-                    ("isolated", {}), ("running", {}), ("runs", {"justify": "right"})):
+    for col, kw in (
+        ("name", {"overflow": "fold"}),
+        ("id", {"justify": "right"}),
+        ("isolated", {}),
+        ("running", {}),
+        ("runs", {"justify": "right"}),
+    ):
         table.add_column(col, no_wrap=col != "name", **kw)
     for name, iid, isolated, running, runs, current, job in rows:
         label = f"{name} *" if current else name
         run_text = "yes (bg)" if job else ("yes" if running else "no")
-        table.add_row(label, str(iid), "yes" if isolated else "no (shared GIL)",
-                      run_text, str(runs))
+        table.add_row(
+            label, str(iid), "yes" if isolated else "no (shared GIL)", run_text, str(runs)
+        )
     _print(_console(), table)
     say("* current interpreter", "note")
 
@@ -243,35 +263,65 @@ def results_table(records) -> None:
     """records: (number, mode, RunResult) tuples. Every column but source is as wide as
     its content (capped); source takes the rest of the terminal's width."""
     from rich import box
+
     console = _console()
     heads = ["#", "interpreter", "source", "channels", "completed", "exception", "duration"]
     caps = [6, 20, None, 16, 9, 24, 9]
     rows = []
     for number, mode, r in records:
         who = f"{r.interpreter.name} ({r.interpreter.id})" + (" bg" if mode == "bg" else "")
-        rows.append([str(number), who, first_line(r.source, 200), ", ".join(r.channels),
-                     present.completed_cell(r), "" if r.completed else outcome(r),
-                     present.duration_text(r.duration, short=True)])
+        rows.append(
+            [
+                str(number),
+                who,
+                first_line(r.source, 200),
+                ", ".join(r.channels),
+                present.completed_cell(r),
+                "" if r.completed else outcome(r),
+                present.duration_text(r.duration, short=True),
+            ]
+        )
     if not any(row[3] for row in rows):
         del heads[3], caps[3]
         for row in rows:
             del row[3]
     src = heads.index("source")
-    widths = [min(cap, max(len(h), *(len(row[i]) for row in rows))) if cap else 0
-              for i, (h, cap) in enumerate(zip(heads, caps))]
+    widths = [
+        min(cap, max(len(h), *(len(row[i]) for row in rows))) if cap else 0
+        for i, (h, cap) in enumerate(zip(heads, caps))
+    ]
     rest = console.width - sum(widths) - 3 * (len(heads) - 1)
     widths[src] = max(8, min(rest, max(len(row[src]) for row in rows)))
-    columns = [(h, {"width": widths[i], "no_wrap": True, "overflow": "ellipsis",
-                    "justify": "right" if h in ("#", "duration") else "left"})
-               for i, h in enumerate(heads)]
-    table = present.results_table(columns, rows, title="results", title_justify="left",
-                                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    columns = [
+        (
+            h,
+            {
+                "width": widths[i],
+                "no_wrap": True,
+                "overflow": "ellipsis",
+                "justify": "right" if h in ("#", "duration") else "left",
+            },
+        )
+        for i, h in enumerate(heads)
+    ]
+    table = present.results_table(
+        columns,
+        rows,
+        title="results",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
     _print(console, table)
 
 
 def result_detail(number: int, mode: str, r) -> None:
-    say(f"result #{number} ({mode}) in {r.interpreter.name!r} (id {r.interpreter.id}): "
-        f"{outcome(r)}, {r.duration:.3g} s", "bold")
+    say(
+        f"result #{number} ({mode}) in {r.interpreter.name!r} (id {r.interpreter.id}): "
+        f"{outcome(r)}, {r.duration:.3g} s",
+        "bold",
+    )
     say("source:")
     for line in r.source.rstrip("\n").splitlines() or [""]:
         say("    " + line)

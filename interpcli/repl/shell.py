@@ -5,6 +5,7 @@ Shell.execute(); the command handlers are in actions.py. A foreground run goes o
 helper thread while the main thread waits for it and takes Ctrl-C (which interrupts the
 run); background jobs run in their own threads, truly in parallel, and call on_change()
 so the toolbar redraws. Interpreters are created and closed from the main thread only."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,16 +26,18 @@ from .pysource import INTERNAL, defined_names, wrap
 @dataclass
 class Entry:
     """One interpreter of the shell."""
+
     interp: object
-    bound: set = field(default_factory=set)       # channel names bound in its __main__
-    names: set = field(default_factory=set)       # names its inputs defined (completion)
+    bound: set = field(default_factory=set)  # channel names bound in its __main__
+    names: set = field(default_factory=set)  # names its inputs defined (completion)
     runs: int = 0
-    bridge: object = None                         # the OutputBridge its streams write to
+    bridge: object = None  # the OutputBridge its streams write to
 
 
 @dataclass
 class Job:
     """A background run."""
+
     number: int
     name: str
     what: str
@@ -68,6 +71,7 @@ class Shell:
         try:
             if is_command(text):
                 from .actions import dispatch
+
                 dispatch(self, parse(text))
             elif text.strip() in ("exit", "quit", "exit()", "quit()"):
                 self.exiting = True
@@ -79,7 +83,7 @@ class Shell:
             render.error(f"error: {exc}")
         except KeyboardInterrupt:
             raise
-        except Exception as exc:   # a bug of ours must not end the session
+        except Exception as exc:  # a bug of ours must not end the session
             render.error(f"internal error: {type(exc).__name__}: {exc}")
 
     # -- interpreters ------------------------------------------------------------------
@@ -112,8 +116,9 @@ class Shell:
         boot = interp.run(BOOTSTRAP, channels={"out": self.bridge.channel})
         if not boot.completed:
             interp.close()
-            raise CommandError(f"cannot set up interpreter {interp.name!r}: "
-                               f"{boot.exc_type}: {boot.exc_message}")
+            raise CommandError(
+                f"cannot set up interpreter {interp.name!r}: {boot.exc_type}: {boot.exc_message}"
+            )
         e = Entry(interp, bridge=self.bridge)
         self.entries[interp.name] = e
         self.current = interp.name
@@ -153,6 +158,7 @@ class Shell:
             raise CommandError(f"channel {bound!r} exists already{same}")
         name = bound
         from interpcli.channels import create_duplex
+
         ch = create_duplex()
         self.channels[name] = ch
         self.on_change()
@@ -160,6 +166,7 @@ class Shell:
 
     def channel(self, name: str):
         from interpcli.channels import python_name
+
         ch = self.channels.get(name)
         if ch is None and name.isidentifier():
             ch = self.channels.get(python_name(name))
@@ -186,21 +193,27 @@ class Shell:
         """Bind the shell's channels that e has not seen yet as globals of its __main__
         (and move its output to the current bridge)."""
         if e.bridge is not self.bridge:
-            e.interp.run(REINSTALL,
-                         channels={"out": self.bridge.channel}, filename=INTERNAL).check()
+            e.interp.run(
+                REINSTALL, channels={"out": self.bridge.channel}, filename=INTERNAL
+            ).check()
             e.bridge = self.bridge
         new = [n for n in self.channels if n not in e.bound]
         if new:
-            e.interp.run("".join(f"{n} = channels.{n}\n" for n in new),
-                         channels=dict(self.channels), filename=INTERNAL).check()
+            e.interp.run(
+                "".join(f"{n} = channels.{n}\n" for n in new),
+                channels=dict(self.channels),
+                filename=INTERNAL,
+            ).check()
             e.bound.update(new)
 
     def _check_idle(self, name: str) -> None:
         job = self.jobs.get(name)
         if job is not None:
-            raise CommandError(f"interpreter {name!r} is busy with background job "
-                               f"{job.number} ({job.what}); {PREFIX}wait {name}, "
-                               f"{PREFIX}stop {name} or {PREFIX}use another")
+            raise CommandError(
+                f"interpreter {name!r} is busy with background job "
+                f"{job.number} ({job.what}); {PREFIX}wait {name}, "
+                f"{PREFIX}stop {name} or {PREFIX}use another"
+            )
 
     def run_code(self, text: str) -> object:
         """Run an input in the current interpreter, in the foreground."""
@@ -229,12 +242,12 @@ class Shell:
         except KeyboardInterrupt as exc:
             result = getattr(exc, "result", None)
             if result is None:
-                raise                          # Ctrl-C before the run began
+                raise  # Ctrl-C before the run began
             interrupted = True
         try:
             self.bridge.sync()
         except KeyboardInterrupt:
-            pass                               # the result matters more than its output
+            pass  # the result matters more than its output
         self._check_bridge()
         result = dataclasses.replace(result, source=shown, channels=tuple(self.channels))
         number = self._record("fg", e, result)
@@ -262,10 +275,11 @@ class Shell:
             source, filename = wrap(code_or_file, filename), INTERNAL
         job = Job(next(self._jobs), name, what)
         self._bind_channels(e)
-        job.thread = threading.Thread(target=self._job_main,
-                                      args=(job, e, source, filename, shown,
-                                            tuple(self.channels)),
-                                      name=f"interp-shell-bg-{job.number}")
+        job.thread = threading.Thread(
+            target=self._job_main,
+            args=(job, e, source, filename, shown, tuple(self.channels)),
+            name=f"interp-shell-bg-{job.number}",
+        )
         with self._lock:
             self.jobs[name] = job
         job.thread.start()
@@ -275,13 +289,13 @@ class Shell:
     def _job_main(self, job: Job, e: Entry, source, filename, shown, channels):
         result = None
         try:
-            result = e.interp.run(source, filename=filename)     # channels: bound already
-        except BaseException as exc:     # reported below; a job thread must end quietly
+            result = e.interp.run(source, filename=filename)  # channels: bound already
+        except BaseException as exc:  # reported below; a job thread must end quietly
             failure = f"{type(exc).__name__}: {exc}"
         try:
             self.bridge.sync()
             if self.closing:
-                pass            # the shell is leaving: its jobs were interrupted on purpose
+                pass  # the shell is leaving: its jobs were interrupted on purpose
             elif result is not None:
                 result = dataclasses.replace(result, source=shown, channels=channels)
                 number = self._record("bg", e, result)
@@ -350,8 +364,10 @@ class Shell:
 
 def check_interp_name(name: str) -> None:
     if not name or any(ch.isspace() for ch in name) or name[0] in "-" + PREFIX:
-        raise CommandError(f"{name!r} cannot name an interpreter: use a word without spaces, "
-                           f"not starting with - or {PREFIX}")
+        raise CommandError(
+            f"{name!r} cannot name an interpreter: use a word without spaces, "
+            f"not starting with - or {PREFIX}"
+        )
 
 
 # names the shell binds itself in every interpreter's __main__
@@ -362,6 +378,7 @@ def check_name(name: str, what: str) -> str:
     """The channel name as Python binds it (NFKC), or CommandError saying why name
     cannot be one: not an identifier, a keyword, a __dunder__ name, a name of the shell."""
     from interpcli.channels import channel_name_problem, python_name
+
     problem = channel_name_problem(name)
     if problem is None and python_name(name) in RESERVED_NAMES:
         bound = python_name(name)
@@ -369,8 +386,9 @@ def check_name(name: str, what: str) -> str:
     if problem is None:
         return python_name(name)
     if not name.isidentifier():
-        raise CommandError(f"{name!r} cannot name {what}: use a Python identifier "
-                           f"(letters, digits, _)")
+        raise CommandError(
+            f"{name!r} cannot name {what}: use a Python identifier (letters, digits, _)"
+        )
     raise CommandError(f"{name!r} cannot name {what}: {problem}")
 
 
@@ -380,6 +398,7 @@ def _free_name(base: str) -> str:
 
 def _looks_like_file(text: str) -> bool:
     import os
+
     text = text.strip()
     if not text or any(ch.isspace() for ch in text):
         return False
@@ -388,6 +407,7 @@ def _looks_like_file(text: str) -> bool:
 
 def read_source(path: str) -> tuple[str, str]:
     import os
+
     full = os.path.expanduser(path)
     try:
         with open(full, "rb") as f:
@@ -395,4 +415,5 @@ def read_source(path: str) -> tuple[str, str]:
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
     from .._source import decode_source
+
     return decode_source(data), os.path.abspath(full)

@@ -1,4 +1,5 @@
 """How the shell looks: the prompt, the bottom toolbar, syntax highlighting and colours."""
+
 from __future__ import annotations
 
 from prompt_toolkit.lexers import Lexer, PygmentsLexer
@@ -7,18 +8,20 @@ from pygments.lexers.python import PythonLexer
 
 from .commands import PREFIX, is_command
 
-STYLE = Style.from_dict({
-    "prompt.name": "ansicyan bold",
-    "prompt.none": "ansired bold",
-    "prompt": "ansigreen bold",
-    "continuation": "ansigreen",
-    "command": "ansimagenta bold",
-    "command.args": "ansibrightmagenta",
-    "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
-    "bottom-toolbar.name": "bold ansicyan",
-    "bottom-toolbar.job": "bold ansiyellow",
-    "bottom-toolbar.idle": "#909090",
-})
+STYLE = Style.from_dict(
+    {
+        "prompt.name": "ansicyan bold",
+        "prompt.none": "ansired bold",
+        "prompt": "ansigreen bold",
+        "continuation": "ansigreen",
+        "command": "ansimagenta bold",
+        "command.args": "ansibrightmagenta",
+        "bottom-toolbar": "noreverse bg:#303030 #d0d0d0",
+        "bottom-toolbar.name": "bold ansicyan",
+        "bottom-toolbar.job": "bold ansiyellow",
+        "bottom-toolbar.idle": "#909090",
+    }
+)
 
 
 def prompt_message(shell):
@@ -31,14 +34,17 @@ def prompt_message(shell):
 def continuation(shell):
     def get(width, line_number, wrap_count):
         return [("class:continuation", "... ".rjust(width))]
+
     return get
 
 
 def toolbar(shell):
     """The current interpreter, the background jobs running, and the key hints."""
-    parts = [("class:bottom-toolbar", " in "),
-             ("class:bottom-toolbar.name", shell.current or "(none)"),
-             ("class:bottom-toolbar", " │ ")]
+    parts = [
+        ("class:bottom-toolbar", " in "),
+        ("class:bottom-toolbar.name", shell.current or "(none)"),
+        ("class:bottom-toolbar", " │ "),
+    ]
     jobs = sorted(shell.jobs.values(), key=lambda j: j.number)
     if jobs:
         parts.append(("class:bottom-toolbar", "running: "))
@@ -74,6 +80,10 @@ class ShellLexer(Lexer):
             stripped = line.lstrip()
             lead = line[: len(line) - len(stripped)]
             word = stripped.split(None, 1)[0] if stripped else ""
-            return [("", lead), ("class:command", word),
-                    ("class:command.args", stripped[len(word):])]
+            return [
+                ("", lead),
+                ("class:command", word),
+                ("class:command.args", stripped[len(word) :]),
+            ]
+
         return get_line

@@ -1,5 +1,6 @@
 """The click tree in-process (CliRunner and run_cli): help, usage errors in one line,
 the `--` split, the early interpreter, `interp shell` without a REPL."""
+
 from __future__ import annotations
 
 import sys
@@ -28,14 +29,17 @@ def test_version_with_clirunner():
     assert r.exit_code == 0 and r.output.startswith("interp ")
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["run", "--nope"], "No such option"),
-    (["run", "-c"], "requires an argument"),
-    (["run", "-c", "pass", "--channels", "9x"], "not a valid channel name"),
-    (["run", "-c", "pass", "--stdin", "zz"], "--stdin zz: unknown channel"),
-    (["pipe", "x.py", "--channels", "stdout"], "reserved"),
-    (["bogus"], "No such command"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["run", "--nope"], "No such option"),
+        (["run", "-c"], "requires an argument"),
+        (["run", "-c", "pass", "--channels", "9x"], "not a valid channel name"),
+        (["run", "-c", "pass", "--stdin", "zz"], "--stdin zz: unknown channel"),
+        (["pipe", "x.py", "--channels", "stdout"], "reserved"),
+        (["bogus"], "No such command"),
+    ],
+)
 def test_usage_errors_one_line(capsys, args, needle):
     assert run_cli(args) == 2
     err = capsys.readouterr().err
@@ -44,7 +48,7 @@ def test_usage_errors_one_line(capsys, args, needle):
 
 
 def test_shell_without_repl_is_one_line(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "interpcli.repl", None)   # import fails
+    monkeypatch.setitem(sys.modules, "interpcli.repl", None)  # import fails
     assert run_cli(["shell"]) == 1
     err = capsys.readouterr().err
     assert err == "interp: the REPL (interpcli.repl) is not installed\n"
@@ -52,6 +56,7 @@ def test_shell_without_repl_is_one_line(monkeypatch, capsys):
 
 def test_shell_calls_repl_main(monkeypatch):
     import types
+
     calls = []
     fake = types.ModuleType("interpcli.repl")
     fake.main = lambda shared_gil: calls.append(shared_gil) or 0
@@ -63,10 +68,12 @@ def test_shell_calls_repl_main(monkeypatch):
 
 def test_shell_reports_a_broken_repl_in_one_line(monkeypatch, capsys):
     import types
+
     fake = types.ModuleType("interpcli.repl")
 
     def bad_main(shared_gil):
         raise ImportError("No module named 'prompt_toolkit'", name="prompt_toolkit")
+
     fake.main = bad_main
     monkeypatch.setitem(sys.modules, "interpcli.repl", fake)
     assert run_cli(["shell"]) == 1
@@ -74,19 +81,23 @@ def test_shell_reports_a_broken_repl_in_one_line(monkeypatch, capsys):
     assert err.count("\n") == 1 and "prompt_toolkit" in err
 
 
-@pytest.mark.parametrize("args,names", [
-    (["run", "a/b/hello.py"], ["hello"]),
-    (["run", "--channels", "x", "hello.py", "--", "z.py"], ["hello"]),
-    (["run", "--stdin", "x.py", "s.py"], ["s"]),
-    (["run", "-c", "pass", "-cpass", "b.py"], ["b", "c", "c-2"]),
-    (["run", "-m", "json.tool", "b/json.tool"], ["json.tool", "json.tool-2"]),
-    (["pipe", "a.py", "b.py", "x/a.py"], ["a", "b", "a-2"]),
-    (["run", "x.py", "--shared-gil"], []),
-    (["run", "--", "x.py"], []),
-])
+@pytest.mark.parametrize(
+    "args,names",
+    [
+        (["run", "a/b/hello.py"], ["hello"]),
+        (["run", "--channels", "x", "hello.py", "--", "z.py"], ["hello"]),
+        (["run", "--stdin", "x.py", "s.py"], ["s"]),
+        (["run", "-c", "pass", "-cpass", "b.py"], ["b", "c", "c-2"]),
+        (["run", "-m", "json.tool", "b/json.tool"], ["json.tool", "json.tool-2"]),
+        (["pipe", "a.py", "b.py", "x/a.py"], ["a", "b", "a-2"]),
+        (["run", "x.py", "--shared-gil"], []),
+        (["run", "--", "x.py"], []),
+    ],
+)
 def test_early_interpreter_names(args, names):
     from interpcli.cli import quickargs
     from interpcli.cli.early import EarlyInterpreters
+
     parsed = quickargs.parse(args)
     early = EarlyInterpreters.for_line(parsed)
     try:
@@ -100,6 +111,7 @@ def test_early_names_are_the_programs_names(tmp_path, monkeypatch):
     """The interpreters made early are found by name: the names must be those the
     programs get."""
     from interpcli.cli import programs, quickargs
+
     monkeypatch.chdir(tmp_path)
     for f in ("a.py", "b.py"):
         (tmp_path / f).write_text("pass\n")
@@ -111,8 +123,7 @@ def test_early_names_are_the_programs_names(tmp_path, monkeypatch):
     progs = [programs.script(p, []) for p in params["scripts"]]
     progs += [programs.code(c, []) for c in params["codes"]]
     progs += [programs.module(m, []) for m in params["modules"]]
-    assert [programs.base_name(p.kind, p.what) for p in progs] == \
-        ["a", "a", "b", "c", "c", "a"]
+    assert [programs.base_name(p.kind, p.what) for p in progs] == ["a", "a", "b", "c", "c", "a"]
     assert parsed.names() == ["a", "a-2", "b", "c", "c-2", "a-3"]
 
 
@@ -133,11 +144,22 @@ QUICK_LINES = [
 ]
 
 NOT_QUICK = [
-    [], ["shell"], ["--help"], ["run", "--help"], ["run", "-h", "a.py"], ["pipe", "-V"],
-    ["run", "a.py", "--bogus"], ["run", "--result", "fancy", "a.py"],
-    ["run", "--timeout", "0", "a.py"], ["run", "--timeout", "nan", "a.py"],
-    ["run", "--timeout", "soon", "a.py"], ["run", "-c"], ["run", "-c", "-1"],
-    ["pipe", "-c", "pass"], ["pipe", "--stdin", "x", "a.py"], ["run", "--shared-gil=1"],
+    [],
+    ["shell"],
+    ["--help"],
+    ["run", "--help"],
+    ["run", "-h", "a.py"],
+    ["pipe", "-V"],
+    ["run", "a.py", "--bogus"],
+    ["run", "--result", "fancy", "a.py"],
+    ["run", "--timeout", "0", "a.py"],
+    ["run", "--timeout", "nan", "a.py"],
+    ["run", "--timeout", "soon", "a.py"],
+    ["run", "-c"],
+    ["run", "-c", "-1"],
+    ["pipe", "-c", "pass"],
+    ["pipe", "--stdin", "x", "a.py"],
+    ["run", "--shared-gil=1"],
     ["run", "--code", "--", "a.py"],
 ]
 
@@ -147,6 +169,7 @@ def test_quick_parse_reads_a_line_as_click_does(args):
     """`interp run`/`pipe` start without click when cli.quickargs can read the line: it
     must read it exactly as the click tree does."""
     from interpcli.cli import quickargs
+
     parsed = quickargs.parse(args)
     ctx = cli.commands[parsed.command].make_context(parsed.command, list(args[1:]))
     assert parsed.script_args == ctx.meta["interp.script_args"]
@@ -156,11 +179,13 @@ def test_quick_parse_reads_a_line_as_click_does(args):
 @pytest.mark.parametrize("args", NOT_QUICK)
 def test_quick_parse_leaves_the_rest_to_click(args):
     from interpcli.cli import quickargs
+
     assert quickargs.parse(args) is None
 
 
 def test_script_args_split():
     from interpcli.cli.app import ScriptCommand
+
     ctx = click.Context(cli.commands["run"], info_name="run")
     cmd = cli.commands["run"]
     assert isinstance(cmd, ScriptCommand)

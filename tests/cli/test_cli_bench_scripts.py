@@ -1,4 +1,5 @@
 """bench/bench_scripts.py keeps working (a tiny run; the figures are in BENCHMARKS.md)."""
+
 import json
 import pathlib
 import subprocess
@@ -13,8 +14,12 @@ BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_scripts.p
 
 def test_bench_scripts_quick_run(tmp_path):
     out = tmp_path / "rows.json"
-    r = subprocess.run([sys.executable, str(BENCH), "--quick", "--rounds", "1",
-                        "--json", str(out)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--rounds", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert "interp run / python, worst workload:" in r.stdout

@@ -1,5 +1,6 @@
 """`interp check`: which modules load in an isolated interpreter, only in a shared-GIL one,
 or not at all, and why; a module that kills its process is reported, never fatal."""
+
 from __future__ import annotations
 
 import importlib.machinery
@@ -20,19 +21,25 @@ def project(tmp_path):
     (a known crash, here a stand-in file), one that aborts the process on import."""
     d = tmp_path / "proj"
     d.mkdir()
-    write(d / "app.py", """
+    write(
+        d / "app.py",
+        """
         import json
         import fallbackpkg
         import crashpkg.speed
         import abortpkg
-    """)
+    """,
+    )
     (d / "fallbackpkg").mkdir()
-    write(d / "fallbackpkg" / "__init__.py", """
+    write(
+        d / "fallbackpkg" / "__init__.py",
+        """
         try:
             import _cffi_backend as backend
         except ImportError:
             backend = None          # pure Python from here on
-    """)
+    """,
+    )
     (d / "crashpkg").mkdir()
     write(d / "crashpkg" / "__init__.py", "")
     write(d / "crashpkg" / "speed.py", "from crashpkg import _speed\n")
@@ -52,9 +59,10 @@ def test_check_kinds_as_json(project):
     """One run over every kind: a script's imports, a distribution of the test extra with
     a single-phase extension (cffi), one whose extension lacks per-interpreter GIL support
     (uvloop), a stdlib package walked for its submodules (-m json)."""
-    p = interp("check", project / "app.py", "cffi", "uvloop", "-m", "json", "--result",
-               "json", timeout=150)
-    assert p.returncode == 1, p.stdout + p.stderr       # not everything loads isolated
+    p = interp(
+        "check", project / "app.py", "cffi", "uvloop", "-m", "json", "--result", "json", timeout=150
+    )
+    assert p.returncode == 1, p.stdout + p.stderr  # not everything loads isolated
     data, rows = _rows(p)
 
     for name in ("json", "json.decoder", "json.encoder", "json.scanner"):
@@ -77,7 +85,7 @@ def test_check_kinds_as_json(project):
     assert "no per-interpreter GIL support (uvloop." in loop["reason"]
 
     crash = rows["crashpkg.speed"]
-    assert crash["status"] == "fails", crash        # the stand-in file loads nowhere
+    assert crash["status"] == "fails", crash  # the stand-in file loads nowhere
     assert crash["reason"].startswith("known crash: crashpkg._speed is mypyc-compiled")
 
     abort = rows["abortpkg"]
@@ -103,17 +111,22 @@ def test_check_table_and_usage_errors(tmp_path):
     p = interp("check", "-m", "json", "--problems", cwd=tmp_path)
     assert p.stdout.splitlines()[0].startswith("5 modules: 5 load isolated"), p.stdout
 
-    for args, words in ((["no-such-distribution-xyz"], "neither a script nor"),
-                        ([], "nothing to check"),
-                        (["-m", "1bad"], "not a module name"),
-                        ([tmp_path / "missing.py"], "can't open file")):
+    for args, words in (
+        (["no-such-distribution-xyz"], "neither a script nor"),
+        ([], "nothing to check"),
+        (["-m", "1bad"], "not a module name"),
+        ([tmp_path / "missing.py"], "can't open file"),
+    ):
         line = assert_one_line_error(interp("check", *args, cwd=tmp_path))
         assert words in line, line
 
 
 @pytest.mark.stress
-@pytest.mark.skipif(sys.version_info < (3, 14), reason="run on 3.14+ only, to keep CI's "
-                    "time: the quick tests cover the same code on every Python")
+@pytest.mark.skipif(
+    sys.version_info < (3, 14),
+    reason="run on 3.14+ only, to keep CI's "
+    "time: the quick tests cover the same code on every Python",
+)
 def test_check_whole_stdlib():
     """Every importable stdlib module is probed and classified; the time it took is
     printed (a figure for the README, not a test: the machine is shared)."""

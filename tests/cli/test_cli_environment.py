@@ -1,5 +1,6 @@
 """cli.environment: the program name, streams and colour of one `interp` command, made
 by cli.main() and read by what writes to the user."""
+
 import io
 
 from interpcli.cli import environment, report
@@ -12,7 +13,7 @@ def test_report_writes_through_the_current_environment(monkeypatch):
     try:
         report.error("something\n  failed")
         assert err.getvalue() == "myprog: something failed\n"
-        assert not report.wants_table("auto")       # a StringIO is no terminal
+        assert not report.wants_table("auto")  # a StringIO is no terminal
         assert not environment.current().colors
     finally:
         environment.use(previous)
@@ -34,11 +35,14 @@ def test_main_makes_the_environment_with_its_program_name(monkeypatch, capsys):
     import pytest
 
     import interpcli.cli as entry
+
     previous = environment.current()
     try:
         with pytest.raises(SystemExit) as exc:
-            entry.main(["run", "--timeout", "1", "-c", "raise SystemExit(0)", "--stdin",
-                        "nochannel"], prog_name="other")
+            entry.main(
+                ["run", "--timeout", "1", "-c", "raise SystemExit(0)", "--stdin", "nochannel"],
+                prog_name="other",
+            )
         assert exc.value.code == 2
         assert environment.current().program_name == "other"
         assert "other run: --stdin nochannel: unknown channel" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Extension modules that refuse an isolated interpreter, with real packages: a silent
 pure-Python fallback is told at the end of the run, mypyc-compiled modules are refused at
 import instead of aborting the process, and the failure hint names the module."""
+
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.timeout(120)
 def _compiled(module: str) -> bool:
     """`module` is installed as an extension module (a wheel for this Python exists)."""
     import importlib
+
     try:
         mod = importlib.import_module(module)
     except ImportError:
@@ -25,6 +27,7 @@ def _compiled(module: str) -> bool:
 
 def _mypyc(package: str) -> bool:
     from interpcli._extensions import is_known_crash
+
     return _compiled(package) and is_known_crash(sys.modules[package].__file__)
 
 
@@ -46,10 +49,15 @@ def test_silent_fallback_is_told_once(tmp_path):
 
     # imported twice (the module's own fallback, then again): one note; --result json
     # carries it
-    again = write(tmp_path / "again.py", MSGPACK + (
-        "import sys\n"
-        "del sys.modules['msgpack'], sys.modules['msgpack.fallback']\n"
-        "import msgpack\n"))
+    again = write(
+        tmp_path / "again.py",
+        MSGPACK
+        + (
+            "import sys\n"
+            "del sys.modules['msgpack'], sys.modules['msgpack.fallback']\n"
+            "import msgpack\n"
+        ),
+    )
     p = interp("run", again, "--result", "json")
     assert p.returncode == 0, p.stderr
     assert "note:" not in p.stderr
@@ -73,35 +81,45 @@ def test_mypyc_module_is_refused_not_a_crash(tmp_path):
     # ("free(): invalid pointer"): refused at import instead, with the way out
     p = interp("run", "-c", "import black")
     assert p.returncode == 1, (p.returncode, p.stderr)
-    assert "ImportError: module black does not support loading in subinterpreters: it is " \
-           "compiled with mypyc" in p.stderr, p.stderr
+    assert (
+        "ImportError: module black does not support loading in subinterpreters: it is "
+        "compiled with mypyc" in p.stderr
+    ), p.stderr
     assert "interp run --shared-gil" in p.stderr
     assert p.stderr.splitlines()[-1] == (
         "interp: hint: -c import black imports the extension module black (from black), "
-        "which cannot load in an isolated interpreter; run it with --shared-gil")
+        "which cannot load in an isolated interpreter; run it with --shared-gil"
+    )
     # -m: runpy turns the ImportError into sys.exit(message); the hint still comes
     p = interp("run", "-m", "black", "--", "--version")
     assert p.returncode == 1, (p.returncode, p.stderr)
     assert "compiled with mypyc" in p.stderr and "interp: hint: -m black" in p.stderr
     # caught by the program, which goes on: told at the end
-    script = write(tmp_path / "maybe_black.py", """
+    script = write(
+        tmp_path / "maybe_black.py",
+        """
         try:
             import black
         except ImportError:
             print("without black")
-        """)
+        """,
+    )
     p = interp("run", script, "--result", "none")
     assert (p.returncode, p.stdout) == (0, "without black\n"), p.stderr
-    assert p.stderr.startswith("interp: note: the extension module black (from black) "
-                               "refused to load"), p.stderr
+    assert p.stderr.startswith(
+        "interp: note: the extension module black (from black) refused to load"
+    ), p.stderr
 
 
 @pytest.mark.skipif(not _mypyc("tomli"), reason="tomli is not mypyc-compiled here")
 def test_mypyc_module_under_shared_gil(tmp_path):
-    script = write(tmp_path / "toml.py", """
+    script = write(
+        tmp_path / "toml.py",
+        """
         import sys, tomli
         print(tomli.loads("a = [1, 2]\\n[t]\\nb = 'x'"), sys.argv)
-        """)
+        """,
+    )
     p = interp("run", script)
     assert p.returncode == 1 and "compiled with mypyc" in p.stderr, p.stderr
     py, ip = python_and_interp([script, "x", "--y"], interp_args=["--shared-gil"])
@@ -129,8 +147,9 @@ def test_refusal_names_the_module(tmp_path):
         "ImportError: module readline does not support loading in subinterpreters\n"
         "interp: hint: -m tool imports the extension module readline (from the standard "
         "library), which cannot load in an isolated interpreter; run it with "
-        "--shared-gil\n"), p.stderr
-    assert "_extensions" not in p.stderr        # our import hook shows no frame
+        "--shared-gil\n"
+    ), p.stderr
+    assert "_extensions" not in p.stderr  # our import hook shows no frame
     p = interp("run", "-m", "tool", "--shared-gil", cwd=tmp_path)
     assert (p.returncode, p.stdout, p.stderr) == (0, "ran\n", "")
 
@@ -160,8 +179,9 @@ def test_stdlib_modules_that_crash_several_interpreters(tmp_path):
     assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
     assert p.stdout == "2024-03-01 3.3 UTC\n" * 3
     [line] = [ln for ln in p.stderr.splitlines() if ln.startswith('{"exit_status"')]
-    refused = {x["module"] for r in json.loads(line)["results"]
-               for x in r["refused_extensions"]}
-    expected = {(3, 12): {"_asyncio", "_datetime", "_decimal", "_zoneinfo"},
-                (3, 13): {"_datetime", "_zoneinfo"}}.get(sys.version_info[:2], set())
+    refused = {x["module"] for r in json.loads(line)["results"] for x in r["refused_extensions"]}
+    expected = {
+        (3, 12): {"_asyncio", "_datetime", "_decimal", "_zoneinfo"},
+        (3, 13): {"_datetime", "_zoneinfo"},
+    }.get(sys.version_info[:2], set())
     assert refused == expected

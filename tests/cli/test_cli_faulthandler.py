@@ -1,6 +1,7 @@
 """`import faulthandler` in the isolated interpreters of `interp run`: the stand-in that
 forwards to the process's faulthandler behaves as python's module does, and pytest (its
 faulthandler plugin) and CPython's own test runner work without flags."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -72,7 +73,9 @@ def test_faulthandler_behaves_as_in_python(tmp_path):
 def test_threads_and_watchdog(tmp_path):
     """Other threads are listed (their frames cannot be read in a subinterpreter); the
     watchdog's exit=True ends the process with status 1, as in python."""
-    script = write(tmp_path / "later_exit.py", """
+    script = write(
+        tmp_path / "later_exit.py",
+        """
         import faulthandler, sys, threading, time
         lock = threading.Lock()
         lock.acquire()
@@ -85,7 +88,8 @@ def test_threads_and_watchdog(tmp_path):
         faulthandler.dump_traceback_later(0.1, exit=True)
         sleeper()
         print("not reached")
-    """)
+    """,
+    )
     py, ip = python_and_interp([script])
     assert (py.returncode, ip.returncode) == (1, 1), (py.stderr, ip.stderr)
     for p in (py, ip):
@@ -100,8 +104,10 @@ def test_threads_and_watchdog(tmp_path):
 def test_enable_dumps_a_crash_in_the_interpreter(tmp_path):
     """enable() acts on the process: a segfault in the script's interpreter prints its
     traceback, as python does."""
-    code = ("import faulthandler, signal, threading\nfaulthandler.enable()\n"
-            "signal.pthread_kill(threading.get_ident(), signal.SIGSEGV)\n")
+    code = (
+        "import faulthandler, signal, threading\nfaulthandler.enable()\n"
+        "signal.pthread_kill(threading.get_ident(), signal.SIGSEGV)\n"
+    )
     py, ip = python_and_interp(["-c", code])
     for p in (py, ip):
         assert p.returncode == -11, (p.returncode, p.stderr)
@@ -110,23 +116,40 @@ def test_enable_dumps_a_crash_in_the_interpreter(tmp_path):
 
 
 def test_pytest_and_regrtest_run_isolated(tmp_path):
-    write(tmp_path / "test_tiny.py", """
+    write(
+        tmp_path / "test_tiny.py",
+        """
         import faulthandler
         def test_plugin_enabled_faulthandler():
             assert faulthandler.is_enabled()
-    """)
+    """,
+    )
     # entry-point plugins stay out: the test extra's hypothesis has an extension module
     # that refuses isolated interpreters (interp check shows it); pytest's own plugins,
     # faulthandler's among them, load
-    p = interp("run", "-m", "pytest", "--result", "none", "--", "-q", "-p",
-               "no:cacheprovider", "test_tiny.py", cwd=tmp_path,
-               env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    p = interp(
+        "run",
+        "-m",
+        "pytest",
+        "--result",
+        "none",
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "test_tiny.py",
+        cwd=tmp_path,
+        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert "1 passed" in p.stdout
-    if importlib.util.find_spec("test.libregrtest") is None or \
-            importlib.util.find_spec("test.test_bisect") is None:
+    if (
+        importlib.util.find_spec("test.libregrtest") is None
+        or importlib.util.find_spec("test.test_bisect") is None
+    ):
         pytest.skip("CPython's own tests (Lib/test) are not installed")
-    p = interp("run", "-m", "test", "--result", "none", "--", "test_bisect", cwd=tmp_path,
-               timeout=120)
+    p = interp(
+        "run", "-m", "test", "--result", "none", "--", "test_bisect", cwd=tmp_path, timeout=120
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert "Tests result: SUCCESS" in p.stdout, p.stdout

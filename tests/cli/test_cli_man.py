@@ -1,4 +1,5 @@
 """man/interp.1 is generated from the click command tree and must match it."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def committed() -> str:
 
 
 def test_man_page_is_up_to_date():
-    assert committed() == cli_man.render(), \
+    assert committed() == cli_man.render(), (
         "man/interp.1 is stale: regenerate it with `python -m interpcli.cli.man > man/interp.1`"
+    )
 
 
 def test_man_page_documents_every_command_and_option():
@@ -35,8 +37,16 @@ def test_man_page_documents_every_command_and_option():
             if isinstance(param, click.Option):
                 for opt in param.opts + param.secondary_opts:
                     assert opt in page, (name, opt)
-    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS", "EXIT STATUS",
-                    "ENVIRONMENT", "EXAMPLES"):
+    for section in (
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "COMMANDS",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "EXAMPLES",
+    ):
         assert f".SH {section}" in page
     for code in ("0", "1", "2", "130"):
         assert f"\\fB{code}\\fR" in committed()
@@ -45,8 +55,9 @@ def test_man_page_documents_every_command_and_option():
 def test_man_page_renders_without_warnings():
     if shutil.which("groff") is None:
         pytest.skip("groff is not installed")
-    p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", PAGE], capture_output=True,
-                       text=True, timeout=60)
+    p = subprocess.run(
+        ["groff", "-man", "-Tutf8", "-ww", "-z", PAGE], capture_output=True, text=True, timeout=60
+    )
     assert (p.returncode, p.stderr) == (0, "")
 
 

@@ -3,6 +3,7 @@
 command line alike: generated lines (options in any order, `--opt=value` and `--opt value`,
 `-cVALUE`, `--`, script arguments that look like options, repeated options, bad values) get
 the same values from both, or the quick parser leaves them to click."""
+
 from __future__ import annotations
 
 import click
@@ -13,19 +14,55 @@ from hypothesis import strategies as st
 from interpcli.cli import options, quickargs
 from interpcli.cli.app import cli
 
-VALUES = ["x", "a,b", "", "json", "table", "auto", "none", "TABLE", "1", "2.5", " 3",
-          "1_0", "0", "-1", "nan", "inf", "1e400", "soon", "=x", "x=y", "-", "--", "-x",
-          "--help", "a.py", "é"]
+VALUES = [
+    "x",
+    "a,b",
+    "",
+    "json",
+    "table",
+    "auto",
+    "none",
+    "TABLE",
+    "1",
+    "2.5",
+    " 3",
+    "1_0",
+    "0",
+    "-1",
+    "nan",
+    "inf",
+    "1e400",
+    "soon",
+    "=x",
+    "x=y",
+    "-",
+    "--",
+    "-x",
+    "--help",
+    "a.py",
+    "é",
+]
 POSITIONAL = ["a.py", "b/c.py", "-", "x", "a", "-x", "--bogus", "-h"]
-OTHER_FLAGS = ["--stdin", "--stdout", "-c", "--code", "-m", "--module", "--bogus", "-z",
-               "--shared-gil=1", "--strict=", "--result"]
+OTHER_FLAGS = [
+    "--stdin",
+    "--stdout",
+    "-c",
+    "--code",
+    "-m",
+    "--module",
+    "--bogus",
+    "-z",
+    "--shared-gil=1",
+    "--strict=",
+    "--result",
+]
 
 
 @st.composite
 def option_tokens(draw):
     """One option as tokens: a flag of the table in one of its forms, or another."""
     o = draw(st.sampled_from(options.OPTIONS + (None,)))
-    if o is None:                                   # not an option of the table
+    if o is None:  # not an option of the table
         return [draw(st.sampled_from(OTHER_FLAGS))]
     flag = draw(st.sampled_from(o.flags))
     if o.kind == "flag":
@@ -33,11 +70,10 @@ def option_tokens(draw):
     if o.kind == "choice":
         value = draw(st.sampled_from(o.choices + tuple(VALUES)))
     elif o.kind == "seconds":
-        value = draw(st.one_of(st.sampled_from(VALUES),
-                               st.floats(allow_nan=True).map(repr)))
+        value = draw(st.one_of(st.sampled_from(VALUES), st.floats(allow_nan=True).map(repr)))
     else:
         value = draw(st.one_of(st.sampled_from(VALUES), st.text(max_size=4)))
-    if len(flag) == 2:                              # -c: `-c V`, `-cV`, `-c=V`
+    if len(flag) == 2:  # -c: `-c V`, `-cV`, `-c=V`
         return draw(st.sampled_from([[flag, value], [flag + value], [flag + "=" + value]]))
     return draw(st.sampled_from([[flag, value], [f"{flag}={value}"]]))
 
@@ -61,8 +97,7 @@ def may_be_a_dash_value(line) -> bool:
     """Whether click may read a token that starts with `-` as an option's value (`-c -1`,
     `--code=-x`, `--stdin -`, `-c --`): the quick parser leaves such lines to click."""
     command = line[0]
-    takes_value = {f for o in options.options_of(command) if o.kind != "flag"
-                   for f in o.flags}
+    takes_value = {f for o in options.options_of(command) if o.kind != "flag" for f in o.flags}
     flags = {f for o in options.options_of(command) for f in o.flags}
     for i, a in enumerate(line[1:], 1):
         if a == "--":
@@ -87,8 +122,11 @@ def click_parse(line):
     return ctx.params, ctx.meta["interp.script_args"]
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @example(["run", "--timeout", "1e400", "a.py", "--channels=x", "--", "-c", "y"])
 @example(["pipe", "--strict", "b.py", "--result=none", "--channels", "a,b"])
 @example(["run", "-cpass", "-m", "json", "--stdin", "x", "--stdin=y", "--shared-gil"])
@@ -101,7 +139,7 @@ def test_quick_parser_and_click_read_a_line_alike(line):
         # with `-`
         assert clicked is None or may_be_a_dash_value(line), line
         return
-    assert clicked is not None, line                # never accept what click refuses
+    assert clicked is not None, line  # never accept what click refuses
     params, script_args = clicked
     assert quick.command == line[0]
     assert quick.params == params, line
@@ -113,8 +151,11 @@ def test_both_parsers_are_built_from_the_table(command):
     """Every option of the table is in the click command and in the quick parser, with
     the same flags, and nothing else is."""
     table = {o.dest: o for o in options.options_of(command)}
-    clicked = {p.name: p for p in cli.commands[command].params
-               if isinstance(p, click.Option) and p.name != "help"}
+    clicked = {
+        p.name: p
+        for p in cli.commands[command].params
+        if isinstance(p, click.Option) and p.name != "help"
+    }
     assert set(clicked) == set(table)
     for dest, p in clicked.items():
         o = table[dest]

@@ -1,5 +1,6 @@
 """One version, told everywhere: interpcli.__version__ (its one source) is what the installed
 package's metadata, `interp --version`, the man page and CHANGELOG.md's first release say."""
+
 from __future__ import annotations
 
 import importlib.metadata

@@ -5,6 +5,7 @@ with --shared-gil, since its tests use _testcapi),
 readline (a single-phase extension module: loaded with --shared-gil, refused
 by an isolated interpreter, so regrtest skips its test there), thread-local data (threads
 started by the script). docs/cpython-tests.md has the wider survey."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,9 +25,9 @@ ISOLATED = ("test_contextlib", "test_readline", "test_bisect")
 
 def _have_regrtest() -> bool:
     try:
-        return (importlib.util.find_spec("test.libregrtest") is not None
-                and all(importlib.util.find_spec(f"test.{m}") is not None
-                        for m in SHARED + ISOLATED))
+        return importlib.util.find_spec("test.libregrtest") is not None and all(
+            importlib.util.find_spec(f"test.{m}") is not None for m in SHARED + ISOLATED
+        )
     except ImportError:
         return False
 
@@ -35,8 +36,9 @@ def _have_regrtest() -> bool:
 @pytest.mark.parametrize("mode", [[], ["--shared-gil"]], ids=["isolated", "shared-gil"])
 def test_cpython_test_modules_pass(tmp_path, mode):
     modules = SHARED if mode else ISOLATED
-    p = interp("run", *mode, "-m", "test", "--result", "none", "--", *modules,
-               cwd=tmp_path, timeout=110)
+    p = interp(
+        "run", *mode, "-m", "test", "--result", "none", "--", *modules, cwd=tmp_path, timeout=110
+    )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "Tests result: SUCCESS" in p.stdout, p.stdout[-3000:]
     if mode:
@@ -44,6 +46,8 @@ def test_cpython_test_modules_pass(tmp_path, mode):
     else:
         # readline is a single-phase extension: an isolated interpreter refuses it, as
         # CPython does for every such module, and regrtest skips its test
-        assert "test_readline skipped -- module readline does not support loading in " \
-            "subinterpreters" in p.stdout, p.stdout[-3000:]
+        assert (
+            "test_readline skipped -- module readline does not support loading in "
+            "subinterpreters" in p.stdout
+        ), p.stdout[-3000:]
         assert f"{len(modules) - 1} tests OK." in p.stdout, p.stdout[-3000:]

@@ -2,6 +2,7 @@
 compared (exit status, stdout, stderr): a file, a directory or zip application with a
 __main__ module, -m module or package, -c, - (stdin); __main__'s globals, sys.argv and
 sys.path[0] in each; and source decoding (coding cookies, BOMs, undecodable files)."""
+
 from __future__ import annotations
 
 import sys
@@ -45,16 +46,20 @@ def tree(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("argv", [
-    ["./show.py", "a", "-b"],
-    ["appdir/", "a"],
-    ["app.pyz", "a"],
-    ["-m", "showmod", "a"],
-    ["-m", "showpkg", "a"],
-    ["-c", SHOW, "a"],
-    ["-", "a"],
-    ["nomain"],
-], ids=["file", "directory", "zipapp", "module", "package", "code", "stdin", "no-main"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["./show.py", "a", "-b"],
+        ["appdir/", "a"],
+        ["app.pyz", "a"],
+        ["-m", "showmod", "a"],
+        ["-m", "showpkg", "a"],
+        ["-c", SHOW, "a"],
+        ["-", "a"],
+        ["nomain"],
+    ],
+    ids=["file", "directory", "zipapp", "module", "package", "code", "stdin", "no-main"],
+)
 def test_every_form_is_pythons(tree, argv):
     """__main__'s globals (__file__, __cached__, __loader__, __spec__, __package__),
     sys.argv, sys.path[0], the traceback's frames and lines, the exit status."""
@@ -85,7 +90,7 @@ SOURCES = {
     # a latin-1 cookie wins even though the bytes are valid UTF-8
     "latin1-cookie": b"# -*- coding: latin-1 -*-\nprint(ascii('caf\xc3\xa9'))\n",
     "cookie-line-2": b"#!/usr/bin/env python\n# vim: set fileencoding=cp1252 :\n"
-                     b"print(ascii('\x80'))\n",
+    b"print(ascii('\x80'))\n",
     "cookie-line-not-utf8": b"#!/bin/sh\n#\xe9 coding: latin-1\nprint(ascii('\xe9'))\n",
     "bom": b"\xef\xbb\xbfprint(ascii('caf\xc3\xa9'))\n",
     "unknown-encoding": b"# -*- coding: foobar -*-\nprint('ran')\n",

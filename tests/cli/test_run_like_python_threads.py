@@ -4,6 +4,7 @@ as python leaves them, a ThreadPoolExecutor that was never shut down stops at ex
 subprocess and os.exec*() work; os.fork() is refused with a clear error (a child forked
 from a subinterpreter dies in CPython). Each program runs under `python` and under
 `interp run` (own GIL and --shared-gil), compared by exit status, stdout and stderr."""
+
 from __future__ import annotations
 
 import pytest
@@ -141,11 +142,13 @@ def test_strict_refuses_daemon_threads_and_exec(mode, tmp_path):
     for args, stdin in forms:
         p = interp("run", *args, "--strict", *mode, "--result", "none", input=stdin)
         assert p.returncode == 1, p
-        assert p.stdout == ("0\ndaemon threads are disabled in this (sub)interpreter\n"
-                            "exec not supported for isolated subinterpreters\n")
-        assert p.stderr.splitlines()[-1].endswith("starts a daemon thread, which --strict "
-                                                  "refuses"), p.stderr
-
+        assert p.stdout == (
+            "0\ndaemon threads are disabled in this (sub)interpreter\n"
+            "exec not supported for isolated subinterpreters\n"
+        )
+        assert p.stderr.splitlines()[-1].endswith(
+            "starts a daemon thread, which --strict refuses"
+        ), p.stderr
 
 
 NESTED = r"""
@@ -173,5 +176,7 @@ def test_an_interpreter_the_script_makes_joins_its_threads_as_in_python():
     pytest.importorskip("_testcapi")
     py, ip = python_and_interp(["-c", NESTED], interp_args=("--shared-gil",))
     assert (py.returncode, py.stdout) == (
-        0, "nested MainThread False\nchild daemon False\n0 b'x'\n"), py
+        0,
+        "nested MainThread False\nchild daemon False\n0 b'x'\n",
+    ), py
     assert_same_as_python(py, ip)

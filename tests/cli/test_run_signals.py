@@ -2,6 +2,7 @@
 (and asyncio's add_signal_handler) run on the script's main thread, Ctrl-C interrupts the
 blocking calls of that thread, the exit status is the script's, and a Ctrl-C ends `interp`
 within the grace even when a thread is stuck in a C call."""
+
 import os
 import select
 import signal
@@ -16,8 +17,9 @@ from helpers import INTERP, assert_same_as_python, python_and_interp, write
 def start(argv, env=None):
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=e)
+    return subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e
+    )
 
 
 def python_argv(script, *args):
@@ -28,7 +30,7 @@ def interp_argv(script, *args):
     return [*INTERP, "run", str(script), "--result", "none", "--", *args]
 
 
-_pending: dict = {}     # Popen -> bytes read past the last line returned
+_pending: dict = {}  # Popen -> bytes read past the last line returned
 
 
 def read_line(p, limit=30.0) -> bytes:
@@ -121,15 +123,19 @@ print(signal.signal(signal.SIGUSR1, signal.SIG_DFL) is handler,
 
 def test_signal_handlers_run_on_the_main_thread_as_in_python(tmp_path):
     script = write(tmp_path / "handlers.py", HANDLERS)
-    steps = [("0 default_int_handler 1", None), ("ready", signal.SIGUSR1),
-             ("first", signal.SIGTERM), ("second", None)]
+    steps = [
+        ("0 default_int_handler 1", None),
+        ("ready", signal.SIGUSR1),
+        ("first", signal.SIGTERM),
+        ("second", None),
+    ]
     py = drive(python_argv(script), steps)
     ip = drive(interp_argv(script), steps)
     assert (ip[0], ip[1]) == (py[0], py[1]), (py, ip)
     assert py[0] == 0 and "[(10, True, True), (15, True, True)]" in py[1], py
     assert "thread: signal only works in main thread of the main interpreter" in ip[1]
     assert ip[2] == py[2] == ""
-    assert max(ip[3]) < 1.0, ip[3]      # signal to handler, measured: a few ms
+    assert max(ip[3]) < 1.0, ip[3]  # signal to handler, measured: a few ms
 
 
 ASYNCIO = """\
@@ -182,8 +188,11 @@ def test_ctrl_c_interrupts_blocking_calls_as_in_python(tmp_path, last):
     """Each Ctrl-C raises KeyboardInterrupt in the call the main thread waits in; the
     script's except and finally run; the status is python's (130 only when it escapes)."""
     script = write(tmp_path / "ctrl_c.py", CTRL_C)
-    steps = [step for what in ("sleep", "select", "read", "loop") for step in
-             ((what, signal.SIGINT), (f"caught {what}", None), (f"finally {what}", None))]
+    steps = [
+        step
+        for what in ("sleep", "select", "read", "loop")
+        for step in ((what, signal.SIGINT), (f"caught {what}", None), (f"finally {what}", None))
+    ]
     steps.append(("last", signal.SIGINT))
     # (the delay: the main thread is in the call, not still printing its name)
     py = drive(python_argv(script, last), steps, delay=0.1)
@@ -195,23 +204,25 @@ def test_ctrl_c_interrupts_blocking_calls_as_in_python(tmp_path, last):
     assert ip[0] == (0 if last == "exit" else 130), ip
     if last == "raise":
         assert ip[2].rstrip().endswith("KeyboardInterrupt"), ip[2]
-    assert max(ip[3]) < 1.0, ip[3]      # Ctrl-C to the script's next line
+    assert max(ip[3]) < 1.0, ip[3]  # Ctrl-C to the script's next line
 
 
 def test_interrupt_main_in_a_script(tmp_path):
-    code = ("import _thread, time\n"
-            "try:\n"
-            "    _thread.interrupt_main()\n"
-            "    time.sleep(30)\n"
-            "except KeyboardInterrupt:\n"
-            "    print('caught')\n"
-            "class Exit:\n"        # on the main thread, raised as interrupt_main returns
-            "    def __enter__(self): pass\n"
-            "    def __exit__(self, *exc):\n"
-            "        print('exit', exc[0].__name__)\n"
-            "        return True\n"
-            "with Exit():\n"
-            "    _thread.interrupt_main()\n")
+    code = (
+        "import _thread, time\n"
+        "try:\n"
+        "    _thread.interrupt_main()\n"
+        "    time.sleep(30)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('caught')\n"
+        "class Exit:\n"  # on the main thread, raised as interrupt_main returns
+        "    def __enter__(self): pass\n"
+        "    def __exit__(self, *exc):\n"
+        "        print('exit', exc[0].__name__)\n"
+        "        return True\n"
+        "with Exit():\n"
+        "    _thread.interrupt_main()\n"
+    )
     py, ip = python_and_interp(["-c", code], timeout=20)
     assert_same_as_python(py, ip)
     assert ip.stdout == "caught\nexit KeyboardInterrupt\n"
@@ -251,7 +262,7 @@ def test_a_second_ctrl_c_ends_interp_at_once(tmp_path):
         p.send_signal(signal.SIGINT)
         assert read_line(p) == b"finally\n"
         time.sleep(0.3)
-        assert p.poll() is None, p.communicate()    # the grace is 60 s: still waiting
+        assert p.poll() is None, p.communicate()  # the grace is 60 s: still waiting
         t = time.monotonic()
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
@@ -267,7 +278,9 @@ def test_a_second_ctrl_c_ends_interp_at_once(tmp_path):
 def test_replaced_waits_behave_as_the_builtins_they_replace(tmp_path):
     """A class that keeps select.select, time.sleep or os.read as an attribute calls it
     unbound, as it does the builtins (selectors.SelectSelector does so)."""
-    script = write(tmp_path / "unbound.py", """\
+    script = write(
+        tmp_path / "unbound.py",
+        """\
         import os, select, selectors, time
         class A:
             _select, _sleep, _read = select.select, time.sleep, os.read
@@ -278,7 +291,8 @@ def test_replaced_waits_behave_as_the_builtins_they_replace(tmp_path):
         s = selectors.SelectSelector()
         s.register(r, selectors.EVENT_READ)
         print(len(s.select(1)), time.sleep.__name__)
-        """)
+        """,
+    )
     py, ip = python_and_interp([script], cwd=tmp_path)
     assert_same_as_python(py, ip)
 
@@ -315,9 +329,11 @@ def test_signals_sent_to_itself_and_to_a_child_as_in_python(tmp_path):
     (or KeyboardInterrupt is raised) when signal.pidfd_send_signal returns; so with
     raise_signal(SIGINT); a child process gets SIGINT as python's does."""
     py, ip = python_and_interp(["-c", PIDFD], timeout=20)
-    assert py.stdout == ("KeyboardInterrupt at once\nhandled [10]\n"
-                         "raise_signal: KeyboardInterrupt\n"
-                         "child -2 ['KeyboardInterrupt']\n"), py
+    assert py.stdout == (
+        "KeyboardInterrupt at once\nhandled [10]\n"
+        "raise_signal: KeyboardInterrupt\n"
+        "child -2 ['KeyboardInterrupt']\n"
+    ), py
     assert_same_as_python(py, ip)
 
 
@@ -358,8 +374,17 @@ def test_ctrl_c_interrupts_more_waits_as_in_python(tmp_path):
     selectors, subprocess waits (os.waitpid) and blocking socket calls (sendall too, in
     the middle of its data), as in python."""
     script = write(tmp_path / "more_waits.py", MORE_WAITS)
-    names = ["poll", "epoll", "selector", "wait", "accept", "recv", "recv_into", "recvfrom",
-             "sendall"]
+    names = [
+        "poll",
+        "epoll",
+        "selector",
+        "wait",
+        "accept",
+        "recv",
+        "recv_into",
+        "recvfrom",
+        "sendall",
+    ]
     steps = [step for what in names for step in ((what, signal.SIGINT), (f"caught {what}", None))]
     py = drive(python_argv(script), steps, delay=0.1)
     ip = drive(interp_argv(script), steps, delay=0.1)

@@ -1,6 +1,7 @@
 """Standard streams in every state, under `python` and under `interp run`, compared: closed
 at start (`<&-`, `>&-`, `2>&-`), /dev/full, a pipe whose reader has gone; and `interp`'s
 own stdin pump with stdin closed."""
+
 from __future__ import annotations
 
 import os
@@ -31,12 +32,21 @@ def both(script, args=(), redirect="", *, unbuffered=True, timeout=60):
     REDIRECT` through bash (set -o pipefail: a pipeline's status is the program's)."""
     env = {"PYTHONUNBUFFERED": "1" if unbuffered else ""}
     runs = []
-    for cmd in ([sys.executable, str(script), *args],
-                [*INTERP, "run", str(script), "--result", "none",
-                 *(["--", *args] if args else [])]):
+    for cmd in (
+        [sys.executable, str(script), *args],
+        [*INTERP, "run", str(script), "--result", "none", *(["--", *args] if args else [])],
+    ):
         line = f"set -o pipefail; {shlex.join(cmd)} {redirect}"
-        runs.append(subprocess.run(["bash", "-c", line], capture_output=True, text=True,
-                                   timeout=timeout, env=_env(env), input=""))
+        runs.append(
+            subprocess.run(
+                ["bash", "-c", line],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=_env(env),
+                input="",
+            )
+        )
     return runs
 
 
@@ -50,7 +60,8 @@ def _env(extra):
 def same(py, ip):
     assert (ip.returncode, ip.stdout, ip.stderr) == (py.returncode, py.stdout, py.stderr), (
         f"python: {py.returncode} {py.stdout!r} {py.stderr!r}\n"
-        f"interp: {ip.returncode} {ip.stdout!r} {ip.stderr!r}")
+        f"interp: {ip.returncode} {ip.stdout!r} {ip.stderr!r}"
+    )
 
 
 @pytest.mark.parametrize("redirect", [">&-", "2>&-", "<&- >&- 2>&-"])
@@ -68,14 +79,21 @@ def test_stdin_pump_with_stdin_closed(tmp_path):
     empty stdin would), the pump never waits on a descriptor of its own."""
     reader = write(tmp_path / "reader.py", "print(list(channels.i))\n")
     stage = write(tmp_path / "stage.py", "print(list(channels.stdin), flush=True)\n")
-    line = (f"{shlex.join([*INTERP, 'run', str(reader), '--channels', 'i', '--stdin', 'i'])}"
-            f" <&- && {shlex.join([*INTERP, 'pipe', str(stage)])} <&-")
-    proc = subprocess.Popen(["bash", "-c", line], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    line = (
+        f"{shlex.join([*INTERP, 'run', str(reader), '--channels', 'i', '--stdin', 'i'])}"
+        f" <&- && {shlex.join([*INTERP, 'pipe', str(stage)])} <&-"
+    )
+    proc = subprocess.Popen(
+        ["bash", "-c", line],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)     # a pump that waits forever: leave none
+        os.killpg(proc.pid, signal.SIGKILL)  # a pump that waits forever: leave none
         proc.communicate()
         raise
     assert (proc.returncode, out) == (0, "[]\n[]\n"), err

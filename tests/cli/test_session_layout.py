@@ -2,6 +2,7 @@
 a module of the package (the module can be linted, typed and covered), exit statuses are
 decided in cli/status.py alone, and the CLI's results table shows what the user named as
 it is, as the shell's does (one presentation module draws both)."""
+
 import ast
 import pathlib
 
@@ -15,15 +16,18 @@ def test_code_sent_into_interpreters_is_one_line_importing_a_module(tmp_path):
     from interpcli.channels import binding_source
     from interpcli.cli import ctrlc, ending, programs
     from interpcli.repl import bridge
+
     script = write(tmp_path / "s.py", "pass\n")
     recv, send = create_channel()
     sources = {
         "exit steps": [ending.AT_EXIT, ending.EXIT_FLUSH, ending.REPORT_REFUSALS],
         "channels": [binding_source({"a": recv, "b": send})],
-        "preludes": [programs.script(str(script), ["x"]).prelude,
-                     programs.code("print(1)\nprint(2)", []).prelude,
-                     programs.module("json.tool", []).prelude,
-                     programs.script(str(tmp_path), []).prelude],
+        "preludes": [
+            programs.script(str(script), ["x"]).prelude,
+            programs.code("print(1)\nprint(2)", []).prelude,
+            programs.module("json.tool", []).prelude,
+            programs.script(str(tmp_path), []).prelude,
+        ],
         "faulthandler": [_faultserver.prelude(3)],
         "signals": [ctrlc.SIGNALS],
         "shell": [bridge.BOOTSTRAP, bridge.REINSTALL],
@@ -44,8 +48,11 @@ def test_exit_statuses_are_decided_in_status_py():
         if path.name == "status.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and type(node.value) is int \
-                    and node.value in (120, 130, 141):
+            if (
+                isinstance(node, ast.Constant)
+                and type(node.value) is int
+                and node.value in (120, 130, 141)
+            ):
                 found.append(f"{path.name}:{node.lineno}: {node.value}")
             if isinstance(node, ast.Attribute) and node.attr == "_exit":
                 found.append(f"{path.name}:{node.lineno}: os._exit")
@@ -57,5 +64,5 @@ def test_result_table_shows_names_as_given(tmp_path):
     script = write(tmp_path / "[b]x.py", "raise ValueError('[i]y')\n")
     p = interp("run", script, "--result", "table", env={"NO_COLOR": "1", "COLUMNS": "200"})
     assert p.returncode == 1, p.stderr
-    table = p.stderr[p.stderr.index("┃"):] if "┃" in p.stderr else p.stderr
+    table = p.stderr[p.stderr.index("┃") :] if "┃" in p.stderr else p.stderr
     assert "[b]x" in table and "ValueError: [i]y" in table, p.stderr

@@ -1,4 +1,5 @@
 """asyncio: awaiting channels, queues and runs (issue 13), woken by the core."""
+
 import asyncio
 import gc
 import os
@@ -22,7 +23,7 @@ _core = core_module()
 
 try:
     import uvloop
-except ImportError:         # in the test extra; skipped where it did not install
+except ImportError:  # in the test extra; skipped where it did not install
     uvloop = None
 
 LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
@@ -31,10 +32,12 @@ LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
 @pytest.fixture(params=LOOPS)
 def arun(request):
     """Run a coroutine to completion on the default event loop and on uvloop."""
+
     def runner(coro):
         if request.param == "uvloop":
             return uvloop.run(coro)
         return asyncio.run(coro)
+
     return runner
 
 
@@ -58,15 +61,19 @@ def nothing_left_behind():
 
 # ------------------------------------------------------------------ 1. awaitable forms
 
+
 def test_recv_async_wakes_when_a_subinterpreter_sends(arun, interp):
     async def main():
         recv, send = interpcli.create_channel()
-        run = asyncio.create_task(interp.run_async(
-            "import time; time.sleep(0.05); channels.out.send(b'hi')",
-            channels={"out": send}))
+        run = asyncio.create_task(
+            interp.run_async(
+                "import time; time.sleep(0.05); channels.out.send(b'hi')", channels={"out": send}
+            )
+        )
         assert await recv.recv_async() == b"hi"
         result = await run
         assert result.completed and isinstance(result, interpcli.RunResult)
+
     arun(main())
 
 
@@ -75,23 +82,27 @@ def test_send_async_completes_when_the_receiver_took_it(arun):
         recv, send = interpcli.create_channel()
         task = asyncio.create_task(send.send_async(b"abc"))
         await asyncio.sleep(0.05)
-        assert not task.done()              # nobody received yet
+        assert not task.done()  # nobody received yet
         got = await asyncio.get_running_loop().run_in_executor(None, recv.recv)
         assert got == b"abc"
         assert await asyncio.wait_for(task, 5) is None
+
     arun(main())
 
 
 def test_send_async_to_a_receiver_in_another_interpreter(arun, interp):
     async def main():
         recv, send = interpcli.create_channel()
-        run = asyncio.create_task(interp.run_async(
-            "import time; time.sleep(0.05)\nfor m in channels.inp: pass",
-            channels={"inp": recv}))
+        run = asyncio.create_task(
+            interp.run_async(
+                "import time; time.sleep(0.05)\nfor m in channels.inp: pass", channels={"inp": recv}
+            )
+        )
         for i in range(100):
             await send.send_async(b"%d" % i)
         send.close()
         assert (await run).completed
+
     arun(main())
 
 
@@ -99,9 +110,13 @@ def test_async_ping_pong_and_messages(arun, interp):
     async def main():
         r_in, s_in = interpcli.create_channel()
         r_out, s_out = interpcli.create_channel()
-        run = asyncio.create_task(interp.run_async(
-            "for m in channels.inp:\n    channels.out.send_nowait(m.upper())\n"
-            "channels.out.close()", channels={"inp": r_in, "out": s_out}))
+        run = asyncio.create_task(
+            interp.run_async(
+                "for m in channels.inp:\n    channels.out.send_nowait(m.upper())\n"
+                "channels.out.close()",
+                channels={"inp": r_in, "out": s_out},
+            )
+        )
         for word in (b"a", b"bb", b"ccc"):
             await s_in.send_async(word)
             assert await r_out.recv_async() == word.upper()
@@ -110,6 +125,7 @@ def test_async_ping_pong_and_messages(arun, interp):
         s_in.close()
         assert [m async for m in aio.messages(r_out)] == [b"X", b"Y"]
         assert (await run).completed
+
     arun(main())
 
 
@@ -126,9 +142,10 @@ def test_closed_channels_raise(arun):
         r2, s2 = interpcli.create_channel()
         pending = asyncio.create_task(s2.send_async(b"x"))
         await asyncio.sleep(0.01)
-        r2.close()                          # the receive side drops what was queued
+        r2.close()  # the receive side drops what was queued
         with pytest.raises(interpcli.ChannelClosedError):
             await pending
+
     arun(main())
 
 
@@ -141,6 +158,7 @@ def test_bad_input_is_a_clear_error(arun):
             await aio.recv(send)
         with pytest.raises(TypeError, match="cannot send"):
             await aio.send(recv, b"x")
+
     arun(main())
 
 
@@ -150,7 +168,7 @@ def test_queue_get_put_async(arun, interp):
         await q.put_async({"a": 1})
         blocked = asyncio.create_task(q.put_async(2))
         await asyncio.sleep(0.05)
-        assert not blocked.done()           # full: waits for room
+        assert not blocked.done()  # full: waits for room
         assert await q.get_async() == {"a": 1}
         await asyncio.wait_for(blocked, 5)
         assert await q.get_async() == 2
@@ -161,17 +179,18 @@ def test_queue_get_put_async(arun, interp):
         await asyncio.sleep(0.02)
         await sub.exec_async("import time; time.sleep(0.02); q.put('from sub')")
         assert await asyncio.wait_for(getter, 5) == "from sub"
+
     arun(main())
 
 
 def test_run_async_result_and_capture(arun, interp):
     async def main():
-        res = await interp.run_async("print('out'); raise ValueError('bad')",
-                                     capture_output=True)
+        res = await interp.run_async("print('out'); raise ValueError('bad')", capture_output=True)
         assert not res.completed and res.exc_type == "ValueError"
         assert res.stdout == "out\n"
         with pytest.raises(TypeError):
             await interp.run_async("pass", channels={"x": 1})
+
     arun(main())
 
 
@@ -193,8 +212,10 @@ def test_call_async(arun):
             # several at once, on several interpreters: in parallel
             j = interpreters.create()
             try:
-                assert await asyncio.gather(i.call_async(pow, 2, 8),
-                                            j.call_async(pow, 3, 2)) == [256, 9]
+                assert await asyncio.gather(i.call_async(pow, 2, 8), j.call_async(pow, 3, 2)) == [
+                    256,
+                    9,
+                ]
             finally:
                 j.close()
         finally:
@@ -204,10 +225,12 @@ def test_call_async(arun):
             assert await base.call_async(add, "a", "b") == "ab"
         finally:
             base.close()
+
     arun(main())
 
 
 # ------------------------------------------------------------------ 2. woken by the core
+
 
 def test_ten_thousand_pending_receives_cost_no_thread_and_no_cpu():
     n = 10_000
@@ -218,10 +241,10 @@ def test_ten_thousand_pending_receives_cost_no_thread_and_no_cpu():
         threads_before = threading.active_count()
         tasks = [asyncio.create_task(r.recv_async()) for r, _ in ends]
         await asyncio.sleep(0.2)
-        assert _core._aio_counts()[1] == n      # one watch per waiter, on its channel
+        assert _core._aio_counts()[1] == n  # one watch per waiter, on its channel
         assert threading.active_count() == threads_before
         os_threads = len(os.listdir(f"/proc/{os.getpid()}/task"))
-        assert os_threads == os_threads_before     # no OS thread either
+        assert os_threads == os_threads_before  # no OS thread either
         cpu0 = time.process_time()
         await asyncio.sleep(1.0)
         cpu = time.process_time() - cpu0
@@ -232,17 +255,22 @@ def test_ten_thousand_pending_receives_cost_no_thread_and_no_cpu():
             s.send_nowait(b"%d" % i)
         got = await asyncio.wait_for(asyncio.gather(*tasks), 30)
         assert got == [b"%d" % i for i in range(n)]
+
     asyncio.run(main())
 
 
 def test_wake_latency_is_not_a_poll(interp):
     """A waiting coroutine wakes in well under a 10 ms poll interval (median)."""
+
     async def main():
         r_in, s_in = interpcli.create_channel()
         r_out, s_out = interpcli.create_channel()
-        run = asyncio.create_task(interp.run_async(
-            "for m in channels.inp:\n    channels.out.send_nowait(m)",
-            channels={"inp": r_in, "out": s_out}))
+        run = asyncio.create_task(
+            interp.run_async(
+                "for m in channels.inp:\n    channels.out.send_nowait(m)",
+                channels={"inp": r_in, "out": s_out},
+            )
+        )
         times = []
         for _ in range(200):
             t0 = time.perf_counter()
@@ -253,10 +281,12 @@ def test_wake_latency_is_not_a_poll(interp):
         await run
         times.sort()
         assert times[len(times) // 2] < 0.003, times[len(times) // 2]
+
     asyncio.run(main())
 
 
 # ------------------------------------------------------------------ 3. cancellation
+
 
 def test_cancelled_receive_takes_no_message(arun):
     async def main():
@@ -274,18 +304,23 @@ def test_cancelled_receive_takes_no_message(arun):
                 await recv.recv_async()
         send.send_nowait(b"next")
         assert recv.recv_nowait() == b"next"
+
     arun(main())
 
 
 def test_cancel_racing_sends_loses_nothing(arun, interp):
     """Receivers cancelled at random moments while another interpreter sends: every
     message is received exactly once."""
+
     async def main():
         recv, send = interpcli.create_channel()
         n = 2000
-        run = asyncio.create_task(interp.run_async(
-            f"for i in range({n}):\n    channels.out.send_nowait(b'%d' % i)",
-            channels={"out": send}))
+        run = asyncio.create_task(
+            interp.run_async(
+                f"for i in range({n}):\n    channels.out.send_nowait(b'%d' % i)",
+                channels={"out": send},
+            )
+        )
         got = []
         while len(got) < n:
             try:
@@ -296,6 +331,7 @@ def test_cancel_racing_sends_loses_nothing(arun, interp):
         assert (await run).completed
         assert got == [b"%d" % i for i in range(n)]
         assert recv.recv_nowait(None) is None
+
     arun(main())
 
 
@@ -314,6 +350,7 @@ def test_cancelled_send_is_not_delivered(arun):
         assert recv.recv_nowait(None) is None
         send.send_nowait(b"after")
         assert recv.recv_nowait() == b"after"
+
     arun(main())
 
 
@@ -326,12 +363,13 @@ def test_cancelled_queue_operations(arun):
         await q.put_async(1)
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.02):
-                await q.put_async(2)         # full: cancelled, puts nothing
+                await q.put_async(2)  # full: cancelled, puts nothing
         assert q.qsize() == 1
         assert await q.get_async() == 1
         assert q.empty()
-        await q.put_async(3)                # the queue still works both ways
+        await q.put_async(3)  # the queue still works both ways
         assert q.get_nowait() == 3
+
     arun(main())
 
 
@@ -346,8 +384,7 @@ def test_cancelled_run_is_interrupted_and_the_interpreter_usable(arun, interp):
         assert (await interp.run_async("x = 1")).completed
         # a run waiting on a channel, cancelled by hand
         recv, _send = interpcli.create_channel()
-        task = asyncio.create_task(interp.run_async("channels.c.recv()",
-                                                    channels={"c": recv}))
+        task = asyncio.create_task(interp.run_async("channels.c.recv()", channels={"c": recv}))
         await asyncio.sleep(0.1)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -359,10 +396,12 @@ def test_cancelled_run_is_interrupted_and_the_interpreter_usable(arun, interp):
             async with asyncio.timeout(0.2):
                 await sub.call_async(eval, "[0 for _ in iter(int, 1)]")
         assert await sub.call_async(pow, 2, 2) == 4
+
     arun(main())
 
 
 # ------------------------------------------------------------------ 4. loops, closing, Ctrl-C
+
 
 @pytest.mark.skipif(uvloop is None, reason="uvloop is not installed here")
 def test_uvloop_is_used():
@@ -371,6 +410,7 @@ def test_uvloop_is_used():
         assert "uvloop" in type(asyncio.get_running_loop()).__module__
         send.send_nowait(b"u")
         return await recv.recv_async()
+
     assert uvloop.run(main()) == b"u"
 
 
@@ -386,7 +426,7 @@ def test_loop_closed_with_waits_pending_leaves_nothing_behind(interp):
     tasks.append(loop.create_task(interp.run_async("import time; time.sleep(0.3)")))
     loop.run_until_complete(asyncio.sleep(0.05))
     assert counts() == (1, 51, 1)
-    loop.close()                            # with every wait still pending
+    loop.close()  # with every wait still pending
     del tasks, loop
     gc.collect()
     assert counts() == (0, 0, 0)
@@ -412,7 +452,8 @@ def test_asyncio_run_cancels_pending_waits_at_its_end(interp):
             asyncio.create_task(recv.recv_async())
         asyncio.create_task(interp.run_async("import time\nwhile True: time.sleep(0.01)"))
         await asyncio.sleep(0.1)
-    asyncio.run(main())                     # cancels them: runs are interrupted
+
+    asyncio.run(main())  # cancels them: runs are interrupted
     assert not interp.is_running()
     assert counts() == (0, 0, 0)
 
@@ -434,8 +475,13 @@ async def main():
 def test_ctrl_c_stops_an_asyncio_run_program(loop_name):
     runner = "uvloop.run(main())" if loop_name == "uvloop" else "asyncio.run(main())"
     code = CTRL_C.format(runner=("import uvloop\n" if loop_name == "uvloop" else "") + runner)
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
+    p = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint_default,
+    )
     assert p.stdout.readline() == "ready\n"
     time.sleep(0.2)
     t0 = time.monotonic()
@@ -450,13 +496,20 @@ def test_ctrl_c_stops_an_asyncio_run_program(loop_name):
 def test_an_asyncio_loop_inside_a_subinterpreter(interp):
     """The core module, its Notifier and interpcli.aio work in a subinterpreter too."""
     recv, send = interpcli.create_channel()
-    t = threading.Thread(target=lambda: out.append(interp.run(textwrap.dedent("""
+    t = threading.Thread(
+        target=lambda: out.append(
+            interp.run(
+                textwrap.dedent("""
         import asyncio
         async def main():
             return [await channels.inp.recv_async() for _ in range(3)]
         got = asyncio.run(main())
         assert got == [b"1", b"2", b"3"], got
-    """), channels={"inp": recv})))
+    """),
+                channels={"inp": recv},
+            )
+        )
+    )
     out = []
     t.start()
     for m in (b"1", b"2", b"3"):
@@ -467,11 +520,15 @@ def test_an_asyncio_loop_inside_a_subinterpreter(interp):
 
 # ------------------------------------------------------------------ 5. the example server
 
+
 def test_example_server_answers(tmp_path):
-    p = subprocess.Popen([sys.executable, str(ROOT / "examples" / "aio_server.py"),
-                          "--port", "0", "--workers", "2"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=_sigint_default)
+    p = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "aio_server.py"), "--port", "0", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_sigint_default,
+    )
     stopping = False
     try:
         line = p.stdout.readline()
@@ -486,12 +543,12 @@ def test_example_server_answers(tmp_path):
             f.write(b"oops\n")
             f.flush()
             assert f.readline().startswith(b"error: ")
-            p.send_signal(signal.SIGINT)    # with the client still connected
+            p.send_signal(signal.SIGINT)  # with the client still connected
             stopping = True
             assert f.readline() == b""
             f.close()
     finally:
-        if not stopping:        # a second Ctrl-C while asyncio stops is reported by asyncio
+        if not stopping:  # a second Ctrl-C while asyncio stops is reported by asyncio
             p.send_signal(signal.SIGINT)
         _out, err = p.communicate(timeout=30)
     assert p.returncode == 130, err
@@ -499,12 +556,29 @@ def test_example_server_answers(tmp_path):
 
 
 def test_bench_aio_server_quick_run():
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_aio_server.py"),
-                        "--duration", "0.5", "--warmup", "0.2", "--concurrency", "4",
-                        "--rounds", "1", "--n", "2000", "--json"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_aio_server.py"),
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0.2",
+            "--concurrency",
+            "4",
+            "--rounds",
+            "1",
+            "--n",
+            "2000",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     import json
+
     fig = json.loads(r.stdout)
     assert fig["results"]["interp"]["rps"] > 0 and fig["results"]["process"]["rps"] > 0
     assert all(res["errors"] == 0 for res in fig["results"].values())
@@ -514,11 +588,13 @@ def test_bench_aio_server_quick_run():
 
 # ------------------------------------------------------------------ 6. the README
 
+
 def test_readme_asyncio_example_runs():
     text = (ROOT / "README.md").read_text()
     start = text.index("## asyncio")
     block = text[start:].split("```python\n", 1)[1].split("```", 1)[0]
-    r = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True,
-                       timeout=120, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-c", block], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip()

@@ -1,4 +1,5 @@
 """Channels through the public API, in one interpreter and across interpreters."""
+
 import threading
 import time
 
@@ -131,7 +132,7 @@ def test_send_buffer_shares_memory_without_copy():
     send.send_buffer_nowait(data)
     view = recv.recv()
     assert isinstance(view, memoryview) and view.readonly and len(view) == len(data)
-    data[:5] = b"SHARE"      # the receiver sees the sender's memory itself: no copy was made
+    data[:5] = b"SHARE"  # the receiver sees the sender's memory itself: no copy was made
     assert bytes(view[:5]) == b"SHARE"
     with pytest.raises(TypeError):
         view[0] = 1
@@ -139,10 +140,13 @@ def test_send_buffer_shares_memory_without_copy():
 
 def test_send_buffer_keeps_object_alive_after_sender_drops_it(interp):
     recv, send = interpcli.create_channel()
-    r = interp.run("buf = bytearray(b'abc' * 1000)\n"
-                   "channels.s.send_buffer_nowait(buf)\n"
-                   "del buf\n"
-                   "import gc; gc.collect()\n", channels={"s": send})
+    r = interp.run(
+        "buf = bytearray(b'abc' * 1000)\n"
+        "channels.s.send_buffer_nowait(buf)\n"
+        "del buf\n"
+        "import gc; gc.collect()\n",
+        channels={"s": send},
+    )
     r.check()
     view = recv.recv()
     assert bytes(view) == b"abc" * 1000
@@ -174,11 +178,12 @@ def test_closing_sender_interpreter_turns_queued_buffers_into_copies():
 def test_channel_ends_work_inside_subinterpreters(interp):
     recv, send = interpcli.create_channel()
     back_recv, back_send = interpcli.create_channel()
-    code = ("for msg in channels.inbox:\n"
-            "    channels.outbox.send(msg[::-1])\n"
-            "channels.outbox.close()\n")
-    t = threading.Thread(target=interp.run, args=(code,),
-                         kwargs={"channels": {"inbox": recv, "outbox": back_send}})
+    code = (
+        "for msg in channels.inbox:\n    channels.outbox.send(msg[::-1])\nchannels.outbox.close()\n"
+    )
+    t = threading.Thread(
+        target=interp.run, args=(code,), kwargs={"channels": {"inbox": recv, "outbox": back_send}}
+    )
     t.start()
     for word in (b"abc", b"hello", b""):
         send.send(word)
@@ -193,14 +198,23 @@ def test_channel_between_two_subinterpreters():
     try:
         recv, send = interpcli.create_channel()
         res_recv, res_send = interpcli.create_channel()
-        producer = threading.Thread(target=a.run, args=(
-            "for k in range(1000):\n"
-            "    channels.out.send(k.to_bytes(4, 'little'))\n"
-            "channels.out.close()\n",), kwargs={"channels": {"out": send}})
-        consumer = threading.Thread(target=b.run, args=(
-            "total = sum(int.from_bytes(m, 'little') for m in channels.inp)\n"
-            "channels.res.send_nowait(str(total).encode())\n",),
-            kwargs={"channels": {"inp": recv, "res": res_send}})
+        producer = threading.Thread(
+            target=a.run,
+            args=(
+                "for k in range(1000):\n"
+                "    channels.out.send(k.to_bytes(4, 'little'))\n"
+                "channels.out.close()\n",
+            ),
+            kwargs={"channels": {"out": send}},
+        )
+        consumer = threading.Thread(
+            target=b.run,
+            args=(
+                "total = sum(int.from_bytes(m, 'little') for m in channels.inp)\n"
+                "channels.res.send_nowait(str(total).encode())\n",
+            ),
+            kwargs={"channels": {"inp": recv, "res": res_send}},
+        )
         producer.start()
         consumer.start()
         producer.join(30)
@@ -218,6 +232,7 @@ def test_channels_mapping_validation(interp):
     with pytest.raises(TypeError, match="channel end"):
         interp.run("pass", channels={"x": b"no"})
     import types
+
     r = interp.run(f"assert channels.x.id == {send.id}", channels=types.SimpleNamespace(x=send))
     r.check()
     assert r.channels == ("x",)
@@ -225,6 +240,7 @@ def test_channels_mapping_validation(interp):
 
 def test_duplex_channel_in_subinterpreter(interp):
     from interpcli.channels import create_duplex
+
     ch = create_duplex()
     interp.run("channels.c.send_nowait(b'ping')\n", channels={"c": ch}).check()
     assert ch.recv() == b"ping"
@@ -233,10 +249,12 @@ def test_duplex_channel_in_subinterpreter(interp):
 @pytest.mark.parametrize("op", ["recv", "send", "send_buffer"])
 def test_ctrl_c_interrupts_a_wait_in_the_main_thread(op):
     import signal
+
     recv, send = interpcli.create_channel()
     fn = recv.recv if op == "recv" else (lambda: getattr(send, op)(b"never taken"))
-    timer = threading.Timer(0.2, signal.pthread_kill,
-                            (threading.main_thread().ident, signal.SIGINT))
+    timer = threading.Timer(
+        0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
+    )
     timer.start()
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
@@ -251,13 +269,16 @@ def test_closing_lender_whose_queued_buffer_holds_the_last_end_of_another_channe
     # releasing the lent object drops a channel end; that must not deadlock the close
     w = interpcli.create()
     recv, send = interpcli.create_channel()
-    w.run("import _interpcli\n"
-          "class Carrier(bytearray):\n"
-          "    pass\n"
-          "c = Carrier(b'x')\n"
-          "c.keep = _interpcli.create_channel()\n"
-          "channels.s.send_buffer_nowait(c)\n"
-          "del c\n", channels={"s": send}).check()
+    w.run(
+        "import _interpcli\n"
+        "class Carrier(bytearray):\n"
+        "    pass\n"
+        "c = Carrier(b'x')\n"
+        "c.keep = _interpcli.create_channel()\n"
+        "channels.s.send_buffer_nowait(c)\n"
+        "del c\n",
+        channels={"s": send},
+    ).check()
     done = threading.Event()
     t = threading.Thread(target=lambda: (w.close(), done.set()), daemon=True)
     t.start()

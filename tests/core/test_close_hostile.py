@@ -162,7 +162,8 @@ atexit._run_exitfuncs = lambda: None
 
 
 def test_atexit_callbacks_that_keep_registering_callbacks_end_without_a_hang():
-    p = run_python(f"""
+    p = run_python(
+        f"""
         import interpcli, time
         for isolated in (True, False):
             interp = interpcli.create(isolated=isolated)
@@ -175,16 +176,19 @@ def test_atexit_callbacks_that_keep_registering_callbacks_end_without_a_hang():
         interp.run({FAKE_ATEXIT!r}).check()
         interp.close()
         print("closed", True, flush=True)
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["closed", "True"] * 3
     assert "Fatal Python error" not in p.stderr
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["isolated", "shared-gil"])
-def test_interp_run_waits_for_threads_its_atexit_callbacks_and_finalizers_start(tmp_path,
-                                                                                shared):
-    script = write(tmp_path / "exit_threads.py", """
+def test_interp_run_waits_for_threads_its_atexit_callbacks_and_finalizers_start(tmp_path, shared):
+    script = write(
+        tmp_path / "exit_threads.py",
+        """
         import atexit, sys, threading, time, _thread
 
         def work(what):
@@ -207,7 +211,8 @@ def test_interp_run_waits_for_threads_its_atexit_callbacks_and_finalizers_start(
 
         channels.a.send_buffer_nowait(Lent())
         print("script done", flush=True)
-    """)
+    """,
+    )
     args = ["run", script, "--channels", "a", "--result", "none"]
     p = run_interp(*args, *(["--shared-gil"] if shared else []), timeout=60)
     assert "Fatal Python error" not in p.stderr
@@ -221,7 +226,8 @@ def test_creation_without_room_raises_memory_error():
     # an address-space limit just above what the process uses: creations fail with
     # MemoryError (or an InterpreterError naming CPython's reason), several times over,
     # and the process goes on; raised back, creation works again
-    p = run_python("""
+    p = run_python(
+        """
         import resource, interpcli
         from interpcli.interpreter import create_fresh
         create_fresh().close()
@@ -254,7 +260,9 @@ def test_creation_without_room_raises_memory_error():
         print(i.run("print(6 * 7)", capture_output=True).stdout.strip())
         i.close()
         print(" ".join(outcomes))
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert "Fatal Python error" not in p.stderr, p.stderr
     assert p.returncode == 0, p.stderr
     answer, outcomes = p.stdout.strip().split("\n")

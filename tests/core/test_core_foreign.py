@@ -2,6 +2,7 @@
 `concurrent.interpreters`), isolated or shared-GIL. One registry: a channel made anywhere
 is usable everywhere; ends and queues pickle by id; such interpreters are never ended by
 interpcli. Each test runs in a fresh process: a crash there must not end the suite."""
+
 import sys
 
 import pytest
@@ -9,10 +10,10 @@ import pytest
 # the stdlib's low-level module: _xxsubinterpreters on 3.12, _interpreters from 3.13
 STDLIB = "_interpreters" if sys.version_info >= (3, 13) else "_xxsubinterpreters"
 CREATE = {
-    "isolated": ("I.create('isolated')" if sys.version_info >= (3, 13)
-                 else "I.create(isolated=True)"),
-    "legacy": ("I.create('legacy')" if sys.version_info >= (3, 13)
-               else "I.create(isolated=False)"),
+    "isolated": (
+        "I.create('isolated')" if sys.version_info >= (3, 13) else "I.create(isolated=True)"
+    ),
+    "legacy": ("I.create('legacy')" if sys.version_info >= (3, 13) else "I.create(isolated=False)"),
 }
 EXEC = "I.exec" if sys.version_info >= (3, 13) else "I.run_string"
 
@@ -60,6 +61,7 @@ def test_ends_pickle_by_id():
     import pickle
 
     import interpcli
+
     recv, send = interpcli.create_channel()
     send2 = pickle.loads(pickle.dumps(send))
     recv2 = pickle.loads(pickle.dumps(recv))

@@ -1,5 +1,6 @@
 """Lifecycle holes of the core (issue 9, items 4-10), each reproduced first. Tests that
 could crash the process run in a fresh one."""
+
 import re
 import threading
 import time
@@ -30,22 +31,28 @@ _thread.start_new_thread(spin, ())
 def test_close_refuses_while_a_raw_or_daemon_thread_runs(isolated):
     interp = interpcli.create(isolated=isolated)
     stop, done = interpcli.channels.create_duplex(), interpcli.channels.create_duplex()
-    source = RAW_THREAD if isolated else RAW_THREAD.replace(
-        "_thread.start_new_thread(spin, ())",
-        "import threading; threading.Thread(target=spin, daemon=True).start()")
+    source = (
+        RAW_THREAD
+        if isolated
+        else RAW_THREAD.replace(
+            "_thread.start_new_thread(spin, ())",
+            "import threading; threading.Thread(target=spin, daemon=True).start()",
+        )
+    )
     interp.run(source, channels={"stop": stop, "done": done}).check()
     with pytest.raises(interpcli.InterpreterBusyError, match=r"1 thread\(s\) running"):
         interp.close(timeout=0.2)
     assert interp.is_alive()
-    assert interp.run("x = 1").completed          # still usable after the refusal
+    assert interp.run("x = 1").completed  # still usable after the refusal
     stop.send_nowait(b"stop")
     assert done.recv(timeout=10) == b"gone"
-    interp.close()      # waits for the thread that is ending
+    interp.close()  # waits for the thread that is ending
     assert not interp.is_alive()
 
 
 def test_exit_with_a_raw_thread_left_never_aborts(python):
-    p = python("""
+    p = python(
+        """
         import interpcli
         interp = interpcli.create()
         interp.run("import _thread, time\\n"
@@ -54,7 +61,9 @@ def test_exit_with_a_raw_thread_left_never_aborts(python):
                    "        time.sleep(0.01)\\n"
                    "_thread.start_new_thread(forever, ())\\n").check()
         print("ok", flush=True)
-    """, env={"INTERP_GRACE": "0.5", **__import__("os").environ})
+    """,
+        env={"INTERP_GRACE": "0.5", **__import__("os").environ},
+    )
     assert "Fatal Python error" not in p.stderr
     assert p.stdout.strip() == "ok"
     assert p.returncode == 1 and "did not stop at exit" in p.stderr, p.stderr
@@ -63,7 +72,8 @@ def test_exit_with_a_raw_thread_left_never_aborts(python):
 def test_raw_thread_blocked_in_recv_is_woken_by_close():
     interp = interpcli.create()
     ready, feed = interpcli.channels.create_duplex(), interpcli.channels.create_duplex()
-    interp.run("""
+    interp.run(
+        """
 import _thread
 def wait():
     try:
@@ -73,25 +83,27 @@ def wait():
 ready = channels.ready
 _thread.start_new_thread(wait, ())
 ready.send_nowait(b"started")
-""", channels={"ready": ready, "feed": feed}).check()
+""",
+        channels={"ready": ready, "feed": feed},
+    ).check()
     assert ready.recv(timeout=10) == b"started"
-    interp.close()      # woken, the thread ends and close waits for it; no hang, no crash
+    interp.close()  # woken, the thread ends and close waits for it; no hang, no crash
 
 
 def test_close_waits_for_a_shared_gil_interpreters_short_daemon_thread():
     # (on 3.13+ threads started by a run there inherit daemon=True from the run's thread)
     interp = interpcli.create(isolated=False)
-    interp.run("import threading, time\n"
-               "threading.Thread(target=time.sleep, args=(0.2,), daemon=True).start()\n"
-               ).check()
+    interp.run(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(0.2,), daemon=True).start()\n"
+    ).check()
     interp.close()
     assert not interp.is_alive()
 
 
 def test_close_waits_for_a_raw_thread_that_ends_within_its_timeout():
     interp = interpcli.create()
-    interp.run("import _thread, time\n"
-               "_thread.start_new_thread(time.sleep, (0.3,))\n").check()
+    interp.run("import _thread, time\n_thread.start_new_thread(time.sleep, (0.3,))\n").check()
     t0 = time.monotonic()
     interp.close(timeout=10)
     assert 0.1 < time.monotonic() - t0 < 5
@@ -103,18 +115,20 @@ def test_close_right_after_many_short_threads_is_never_refused():
     # returns through C (on 3.12 join() even returns before): close waits for that too
     for _ in range(30):
         interp = interpcli.create()
-        interp.run("import threading\n"
-                   "for _ in range(8):\n"
-                   "    threading.Thread(target=int).start()\n").check()
+        interp.run(
+            "import threading\nfor _ in range(8):\n    threading.Thread(target=int).start()\n"
+        ).check()
         interp.close()
 
 
 # ---- 5: close while a thread inside waits on a channel -----------------------------------
 
+
 def test_close_wakes_a_threading_thread_waiting_on_a_channel():
     interp = interpcli.create()
     feed, out = interpcli.channels.create_duplex(), interpcli.channels.create_duplex()
-    interp.run("""
+    interp.run(
+        """
 import threading
 def consume():
     try:
@@ -123,11 +137,12 @@ def consume():
     finally:
         channels.out.send_nowait(b"ended")
 threading.Thread(target=consume).start()
-""", channels={"feed": feed, "out": out}).check()
+""",
+        channels={"feed": feed, "out": out},
+    ).check()
     t0 = time.monotonic()
     seen = []
-    watcher = threading.Thread(target=lambda: seen.append(
-        [i.id for i in interpcli.list_all()]))
+    watcher = threading.Thread(target=lambda: seen.append([i.id for i in interpcli.list_all()]))
     interp.close()
     watcher.start()
     watcher.join()
@@ -139,7 +154,8 @@ threading.Thread(target=consume).start()
 def test_close_waits_for_threading_threads_and_runs_their_exit_callbacks():
     interp = interpcli.create()
     out = interpcli.channels.create_duplex()
-    interp.run("""
+    interp.run(
+        """
 import threading, time
 done = False
 def notify():
@@ -151,7 +167,9 @@ def task():
         time.sleep(0.01)
     channels.out.send_nowait(b"finished")
 threading.Thread(target=task).start()
-""", channels={"out": out}).check()
+""",
+        channels={"out": out},
+    ).check()
     interp.close()
     assert out.recv_nowait() == b"finished"
 
@@ -159,23 +177,27 @@ threading.Thread(target=task).start()
 def test_close_gives_up_on_a_busy_thread_after_its_timeout():
     interp = interpcli.create()
     stop = interpcli.channels.create_duplex()
-    interp.run("""
+    interp.run(
+        """
 import threading
 def busy():
     while not channels.stop.recv_nowait(None):
         pass
 threading.Thread(target=busy).start()
-""", channels={"stop": stop}).check()
+""",
+        channels={"stop": stop},
+    ).check()
     t0 = time.monotonic()
     with pytest.raises(interpcli.InterpreterBusyError):
         interp.close(timeout=0.3)
     assert time.monotonic() - t0 < 5
     assert interp in interpcli.list_all()
     stop.send_nowait(b"x")
-    interp.close()      # waits for the thread that is ending
+    interp.close()  # waits for the thread that is ending
 
 
 # ---- 6: an interrupt reaches its own run and nothing else ---------------------------------
+
 
 def test_a_late_cancel_does_not_reach_the_next_run():
     interp = interpcli.create()
@@ -183,13 +205,19 @@ def test_a_late_cancel_does_not_reach_the_next_run():
     assert interp._run("x = 1", canceller=first).completed
     second = _lowlevel.Canceller(interp.id)
     box = {}
-    t = threading.Thread(target=lambda: box.setdefault(
-        "r", interp._run("import time\nend = time.monotonic() + 0.5\n"
-                         "while time.monotonic() < end: pass", canceller=second)))
+    t = threading.Thread(
+        target=lambda: box.setdefault(
+            "r",
+            interp._run(
+                "import time\nend = time.monotonic() + 0.5\nwhile time.monotonic() < end: pass",
+                canceller=second,
+            ),
+        )
+    )
     t.start()
     while not interp.is_running():
         time.sleep(0.001)
-    first.cancel()                      # the first run is over: this reaches nothing
+    first.cancel()  # the first run is over: this reaches nothing
     t.join()
     assert box["r"].completed, box["r"].traceback
     interp.close()
@@ -200,8 +228,9 @@ def test_cancel_and_interrupt_reach_the_running_run():
     for stop in ("cancel", "interrupt"):
         canceller = _lowlevel.Canceller(interp.id)
         box = {}
-        t = threading.Thread(target=lambda: box.setdefault(
-            "r", interp._run("while True: pass", canceller=canceller)))
+        t = threading.Thread(
+            target=lambda: box.setdefault("r", interp._run("while True: pass", canceller=canceller))
+        )
         t.start()
         while not interp.is_running():
             time.sleep(0.001)
@@ -216,17 +245,22 @@ def test_cancel_and_interrupt_reach_the_running_run():
 
 # ---- 7: runs in the main interpreter honour timeouts and interrupts -----------------------
 
+
 def test_main_interpreter_run_times_out(python):
-    p = python("""
+    p = python(
+        """
         import interpcli
         r = interpcli.get_main().run("while True: pass", timeout=0.3)
         print(r.timed_out, r.exc_type)
-    """, timeout=30)
+    """,
+        timeout=30,
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["True", "TimeoutError"]
 
 
 # ---- 8: a channel whose send ends are all gone ends for its receivers ---------------------
+
 
 def test_receivers_drain_then_see_closed_when_every_send_end_is_gone():
     recv, send = interpcli.create_channel()
@@ -248,6 +282,7 @@ def test_blocked_receiver_wakes_when_the_last_send_end_goes():
             recv.recv()
         except interpcli.ChannelClosedError as exc:
             box["exc"] = exc
+
     t = threading.Thread(target=receive)
     t.start()
     time.sleep(0.05)
@@ -259,9 +294,8 @@ def test_blocked_receiver_wakes_when_the_last_send_end_goes():
 def test_channel_ends_when_the_interpreter_holding_its_send_end_closes():
     interp = interpcli.create()
     recv, send = interpcli.create_channel()
-    interp.run("out = channels.out\nout.send_nowait(b'last words')",
-               channels={"out": send}).check()
-    del send                            # the interpreter holds the only send end now
+    interp.run("out = channels.out\nout.send_nowait(b'last words')", channels={"out": send}).check()
+    del send  # the interpreter holds the only send end now
     interp.close()
     assert recv.recv(timeout=5) == b"last words"
     with pytest.raises(interpcli.ChannelClosedError):
@@ -276,10 +310,12 @@ def test_a_duplex_end_counts_as_a_sender():
 
 # ---- 9: lent buffers when their interpreter ends ------------------------------------------
 
+
 def test_releases_queued_for_an_ending_interpreter_are_done():
     interp = interpcli.create()
     data, events = interpcli.channels.create_duplex(), interpcli.channels.create_duplex()
-    interp.run("""
+    interp.run(
+        """
 class Lent:
     def __init__(self, n):
         self.mem = bytearray(b"x" * n)
@@ -289,17 +325,20 @@ class Lent:
         channels.events.send_nowait(b"released")
 for n in range(1, 6):
     channels.data.send_buffer_nowait(Lent(n))
-""", channels={"data": data, "events": events}).check()
+""",
+        channels={"data": data, "events": events},
+    ).check()
     views = [data.recv(timeout=5) for _ in range(5)]
     assert [len(v) for v in views] == [1, 2, 3, 4, 5]
     for v in views:
-        v.release()                 # queued: only the owner's GIL may release them
+        v.release()  # queued: only the owner's GIL may release them
     del views
-    interp.close()                  # ...and the close does, before the end
+    interp.close()  # ...and the close does, before the end
     assert [events.recv_nowait(None) for _ in range(6)] == [b"released"] * 5 + [None]
 
 
 # ---- 10: portability ----------------------------------------------------------------------
+
 
 def test_core_uses_no_private_c_api():
     private = re.compile(r"\b_Py[A-Za-z]\w*")
@@ -334,6 +373,7 @@ def test_free_threaded_builds_are_refused_at_install(python):
 
 def test_a_malformed_grace_never_breaks_create(monkeypatch):
     from interpcli.interpreter import grace
+
     for bad in ("abc", "-1", "nan", "inf"):
         monkeypatch.setenv("INTERP_GRACE", bad)
         assert grace(10.0) == 10.0

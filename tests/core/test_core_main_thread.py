@@ -1,6 +1,7 @@
 """A run's thread is threading's main thread in the interpreter (whatever OS thread runs
 it, run after run), the close too; the main interpreter's own main thread is left alone.
 The presets: daemon threads and os.exec*() unless strict; os.fork() never."""
+
 import threading
 
 import pytest
@@ -10,19 +11,22 @@ import interpcli
 
 pytestmark = pytest.mark.timeout(120)
 
-WHO = ("import threading as t\n"
-       "me = t.current_thread()\n"
-       "print(me.name, me is t.main_thread(), me.daemon, t.main_thread().is_alive(),\n"
-       "      sorted(x.name for x in t.enumerate()))\n")
+WHO = (
+    "import threading as t\n"
+    "me = t.current_thread()\n"
+    "print(me.name, me is t.main_thread(), me.daemon, t.main_thread().is_alive(),\n"
+    "      sorted(x.name for x in t.enumerate()))\n"
+)
 
 
 def test_every_run_is_on_the_main_thread_from_any_os_thread():
     """Runs from the main thread and from other threads, a thread of the interpreter
     living across them, then the close: no dummy thread, nothing printed by the end
     (3.13.0 printed "Exception ignored in _DeleteDummyThreadOnDel.__del__")."""
-    p = run_python("""
+    p = run_python(
+        """
         import threading, interpcli
-        WHO = %r
+        WHO = WHO_SOURCE
         for isolated in (True, False):
             interp = interpcli.create(isolated=isolated)
             def run(src):
@@ -42,29 +46,39 @@ def test_every_run_is_on_the_main_thread_from_any_os_thread():
                 t.start()
                 t.join()
             interp.close()
-    """ % WHO)  # noqa: UP031 (the program holds braces)
+    """.replace("WHO_SOURCE", repr(WHO))
+    )
     assert p.returncode == 0 and p.stderr == "", p.stderr
-    one = ["MainThread True False True ['MainThread']",
-           "MainThread True False True ['MainThread', 'bg']",
-           "bg MainThread True",
-           "MainThread True False True ['MainThread']"]
+    one = [
+        "MainThread True False True ['MainThread']",
+        "MainThread True False True ['MainThread', 'bg']",
+        "bg MainThread True",
+        "MainThread True False True ['MainThread']",
+    ]
     assert p.stdout.splitlines() == one * 2
 
 
 def test_main_interpreter_keeps_its_own_main_thread():
     out = []
-    t = threading.Thread(target=lambda: out.append(interpcli.get_main().run(
-        "import threading\n"
-        "assert threading.current_thread() is not threading.main_thread()\n")))
+    t = threading.Thread(
+        target=lambda: out.append(
+            interpcli.get_main().run(
+                "import threading\n"
+                "assert threading.current_thread() is not threading.main_thread()\n"
+            )
+        )
+    )
     t.start()
     t.join()
     assert out[0].completed, out[0].traceback
     assert threading.main_thread().ident == threading.get_ident()
 
 
-DAEMON = ("import threading, time\n"
-          "threading.Thread(target=time.sleep, args=(0.05,), daemon=True).start()\n")
-EXEC = "import os\nos.execv('/bin/true', ['true'])\n"     # refused before it replaces us
+DAEMON = (
+    "import threading, time\n"
+    "threading.Thread(target=time.sleep, args=(0.05,), daemon=True).start()\n"
+)
+EXEC = "import os\nos.execv('/bin/true', ['true'])\n"  # refused before it replaces us
 FORK = "import os\nos.fork()\n"
 
 
@@ -82,8 +96,9 @@ def test_presets(isolated, strict):
             assert exec_.exc_message == "exec not supported for isolated subinterpreters"
         fork = interp.run(FORK)
         assert fork.exc_message == "fork not supported for isolated subinterpreters"
-        sub = interp.run("import subprocess, sys\n"
-                         "subprocess.run([sys.executable, '-c', 'pass'], check=True)\n")
+        sub = interp.run(
+            "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'pass'], check=True)\n"
+        )
         assert sub.completed, sub.traceback
     finally:
         interp.close()

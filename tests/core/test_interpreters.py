@@ -1,4 +1,5 @@
 """Interpreters through the public API: create, list, run, results, close."""
+
 import threading
 import time
 
@@ -23,6 +24,7 @@ def test_one_handle_per_id_while_it_lives():
     import gc
 
     from interpcli import interpreter as module
+
     interp = interpcli.create()
     iid = interp.id
     try:
@@ -42,6 +44,7 @@ def test_one_handle_per_id_while_it_lives():
                 if interpcli.Interpreter(iid) is not h:
                     broken.append(h)
                 del h
+
         threads = [threading.Thread(target=churn) for _ in range(4)]
         for t in threads:
             t.start()
@@ -101,12 +104,14 @@ def test_isolated_interpreter_refuses_single_phase_extension(interp):
 
 def test_get_current_inside_subinterpreter(interp):
     recv, send = interpcli.create_channel()
-    r = interp.run("import interpcli\n"
-                   "cur = interpcli.get_current()\n"
-                   "channels.out.send_nowait(f'{cur.id} {cur.name} {cur.isolated}'.encode())\n"
-                   "channels.out.send_nowait(str(interpcli.get_main().id).encode())\n"
-                   "channels.out.send_nowait(str(len(interpcli.list_all())).encode())\n",
-                   channels={"out": send})
+    r = interp.run(
+        "import interpcli\n"
+        "cur = interpcli.get_current()\n"
+        "channels.out.send_nowait(f'{cur.id} {cur.name} {cur.isolated}'.encode())\n"
+        "channels.out.send_nowait(str(interpcli.get_main().id).encode())\n"
+        "channels.out.send_nowait(str(len(interpcli.list_all())).encode())\n",
+        channels={"out": send},
+    )
     r.check()
     assert recv.recv() == f"{interp.id} {interp.name} True".encode()
     assert recv.recv() == b"0"
@@ -151,12 +156,15 @@ def test_nul_byte_in_source(interp):
     assert r.exc_type == "SyntaxError" and "null bytes" in r.exc_message
 
 
-@pytest.mark.parametrize("code, status, completed", [
-    ("raise SystemExit(3)", 3, False),
-    ("import sys; sys.exit()", 0, True),
-    ("import sys; sys.exit(0)", 0, True),
-    ("import sys; sys.exit('goodbye')", 1, False),
-])
+@pytest.mark.parametrize(
+    "code, status, completed",
+    [
+        ("raise SystemExit(3)", 3, False),
+        ("import sys; sys.exit()", 0, True),
+        ("import sys; sys.exit(0)", 0, True),
+        ("import sys; sys.exit('goodbye')", 1, False),
+    ],
+)
 def test_system_exit(interp, code, status, completed):
     r = interp.run(code, capture_output=True)
     assert r.exc_type == "SystemExit"
@@ -190,8 +198,9 @@ def test_run_signature(interp):
 
 
 def test_capture_output_leaves_process_streams_alone(interp, capfd):
-    r = interp.run("import sys\nprint('out line')\nprint('err line', file=sys.stderr)",
-                   capture_output=True)
+    r = interp.run(
+        "import sys\nprint('out line')\nprint('err line', file=sys.stderr)", capture_output=True
+    )
     assert r.stdout == "out line\n" and r.stderr == "err line\n"
     captured = capfd.readouterr()
     assert "out line" not in captured.out and "err line" not in captured.err
@@ -202,8 +211,9 @@ def test_capture_output_leaves_process_streams_alone(interp, capfd):
 
 def test_run_on_busy_interpreter_is_refused(interp):
     recv, send = interpcli.create_channel()
-    t = threading.Thread(target=interp.run, args=("channels.r.recv()",),
-                         kwargs={"channels": {"r": recv}})
+    t = threading.Thread(
+        target=interp.run, args=("channels.r.recv()",), kwargs={"channels": {"r": recv}}
+    )
     t.start()
     try:
         for _ in range(200):
@@ -227,7 +237,7 @@ def test_timeout_interrupts_busy_loop(interp):
     assert time.monotonic() - t0 < 5
     assert r.timed_out and r.exc_type == "TimeoutError"
     assert "timed out after 0.3 s" in r.exc_message
-    assert interp.run("pass").completed   # usable again
+    assert interp.run("pass").completed  # usable again
 
 
 def test_timeout_interrupts_blocked_recv(interp):
@@ -245,6 +255,7 @@ def _cpu_run(i, out, idx):
 def test_two_interpreters_run_in_parallel():
     a, b = interpcli.create(), interpcli.create()
     try:
+
         def timed_pair():
             out = [0, 0]
             ts = [threading.Thread(target=_cpu_run, args=(x, out, k)) for k, x in enumerate((a, b))]
@@ -277,6 +288,7 @@ def test_two_interpreters_run_in_parallel():
 
 def test_interrupted_run_in_main_thread_raises_keyboard_interrupt(interp):
     import signal
+
     main = threading.main_thread().ident
     timer = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))
     timer.start()
@@ -305,9 +317,9 @@ def test_run_from_many_threads_on_many_interpreters():
 
 def test_threads_inside_subinterpreter_are_joined_on_close():
     i = interpcli.create()
-    i.run("import threading\n"
-          "t = threading.Thread(target=lambda: sum(range(100000)))\n"
-          "t.start()\n").check()
+    i.run(
+        "import threading\nt = threading.Thread(target=lambda: sum(range(100000)))\nt.start()\n"
+    ).check()
     i.close()
     assert not i.is_alive()
 
@@ -320,7 +332,7 @@ def test_close_from_another_thread_after_threading_was_imported():
     def close():
         try:
             i.close()
-        except Exception as exc:    # reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
 
     t = threading.Thread(target=close)
@@ -342,19 +354,21 @@ def test_ctrl_c_just_as_a_run_starts_always_stops_it():
     import signal
 
     from interpcli.channels import create_duplex
+
     ch = create_duplex()
     i = interpcli.create()
     try:
         for k in range(60):
+
             def fire():
                 if k % 2:
                     ch.recv()
                 os.kill(os.getpid(), signal.SIGINT)
+
             t = threading.Thread(target=fire)
             try:
                 t.start()
-                i.run("channels.c.send_nowait(b'')\nwhile True:\n    pass\n",
-                      channels={"c": ch})
+                i.run("channels.c.send_nowait(b'')\nwhile True:\n    pass\n", channels={"c": ch})
             except KeyboardInterrupt as exc:
                 # (a signal that lands before run() is entered is raised right here)
                 if hasattr(exc, "result"):

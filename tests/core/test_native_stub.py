@@ -1,5 +1,6 @@
 """interpcli/_native/_interpcli.pyi declares what the C core defines: every name the module
 has, every method and attribute of its types, and nothing it does not have."""
+
 import ast
 from pathlib import Path
 
@@ -9,8 +10,16 @@ STUB = Path(core.__file__).with_name("_interpcli.pyi")
 # the stub's own helpers: bases shared by the end types, not classes of the core
 STUB_ONLY = {"_End", "_Receiving", "_Sending"}
 # slots of the core's types that are not API: Python's protocols, pickling
-PROTOCOL = {"__iter__", "__next__", "__reduce__", "__buffer__", "__init__", "__new__",
-            "__hash__", "__eq__"}
+PROTOCOL = {
+    "__iter__",
+    "__next__",
+    "__reduce__",
+    "__buffer__",
+    "__init__",
+    "__new__",
+    "__hash__",
+    "__eq__",
+}
 
 
 def _stub():
@@ -21,8 +30,11 @@ def _stub():
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             members = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
-            members |= {n.target.id for n in node.body
-                        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+            members |= {
+                n.target.id
+                for n in node.body
+                if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+            }
             for base in node.bases:
                 if isinstance(base, ast.Name) and base.id in classes:
                     members |= classes[base.id]
@@ -44,7 +56,7 @@ def _module():
         if isinstance(obj, type):
             out[name] = {m for m in vars(obj) if not m.startswith("__") or m in PROTOCOL}
             if issubclass(obj, BaseException):
-                out[name] = set()      # exceptions: only the class itself
+                out[name] = set()  # exceptions: only the class itself
         else:
             out[name] = None
     return out

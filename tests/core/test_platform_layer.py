@@ -1,5 +1,6 @@
 """The C core's platform layer: which waits a build carries, how INTERPCLI_WAIT picks them,
 and that `interp --version` names them."""
+
 import os
 import sys
 from pathlib import Path
@@ -26,8 +27,9 @@ def test_the_core_and_version_name_the_layer_the_build_switch_chose():
     v = sys.version_info
     p = interp("--version")
     assert (p.returncode, p.stderr) == (0, "")
-    assert p.stdout == (f"interp {interpcli.__version__} "
-                        f"(Python {v.major}.{v.minor}.{v.micro}, waits: {layer})\n")
+    assert p.stdout == (
+        f"interp {interpcli.__version__} (Python {v.major}.{v.minor}.{v.micro}, waits: {layer})\n"
+    )
 
 
 def test_interpcli_wait_picks_the_sources_and_a_bad_value_fails_the_build():
@@ -58,4 +60,5 @@ def test_interpcli_wait_picks_the_sources_and_a_bad_value_fails_the_build():
     ], p.stderr
     assert p.returncode == 1
     assert p.stderr.strip().splitlines() == [
-        "interpcli: INTERPCLI_WAIT='spinlock' is not a wait layer; use one of: futex, portable"]
+        "interpcli: INTERPCLI_WAIT='spinlock' is not a wait layer; use one of: futex, portable"
+    ]

@@ -1,5 +1,6 @@
 """The process never dies: ending Python with interpreters alive, runs going on in threads,
 waits blocked on channels, or lent memory still viewed exits cleanly on 3.12 and 3.13."""
+
 import pytest
 from helpers import run_python
 
@@ -95,9 +96,11 @@ def test_run_that_ignores_interrupts_at_exit_does_not_crash():
     """...and the process leaves after INTERP_GRACE's default, the documented 1 s."""
     import os
     import time
+
     env = {k: v for k, v in os.environ.items() if k != "INTERP_GRACE"}
     t0 = time.monotonic()
-    proc = run_python("""
+    proc = run_python(
+        """
         import threading, time, interpcli
         i = interpcli.create()
         threading.Thread(target=i.run, args=("import time\\ntime.sleep(60)\\n",),
@@ -105,8 +108,10 @@ def test_run_that_ignores_interrupts_at_exit_does_not_crash():
         while not i.is_running():
             threading.Event().wait(0.01)
         print("done", flush=True)
-    """, env=env)
-    assert time.monotonic() - t0 < 8       # not 10 s
+    """,
+        env=env,
+    )
+    assert time.monotonic() - t0 < 8  # not 10 s
     assert "Fatal Python error" not in proc.stderr
     assert proc.stdout == "done\n"
     assert "did not stop at exit" in proc.stderr
@@ -117,7 +122,8 @@ def test_a_daemon_threads_run_after_the_exit_shutdown_ended_its_interpreter():
     """At exit, a daemon thread asking for a run on an interpreter the shutdown already
     ended gets an interrupted result, not an exception printed while Python finalizes
     (which can be a "Fatal Python error" there)."""
-    proc = run_python("""
+    proc = run_python(
+        """
         import threading, interpcli
         from interpcli import _shutdown
         i = interpcli.create()
@@ -136,7 +142,9 @@ def test_a_daemon_threads_run_after_the_exit_shutdown_ended_its_interpreter():
             time.sleep(0.01)
         r = box["result"]
         print(r.completed, r.exc_type, r.exc_message)
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[:2] == ["False", "KeyboardInterrupt"], proc.stdout
     assert "Traceback" not in proc.stderr
@@ -151,12 +159,17 @@ def _ctrl_c_at_exit(code, grace, signals):
     import sys
     import textwrap
     import time
-    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env={**os.environ, "INTERP_GRACE": str(grace)})
+
+    p = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "INTERP_GRACE": str(grace)},
+    )
     try:
         assert p.stdout.readline() == "started\n"
-        time.sleep(0.3)                 # the main program ended: Python waits for threads
+        time.sleep(0.3)  # the main program ended: Python waits for threads
         t0 = time.monotonic()
         for _ in range(signals):
             p.send_signal(signal.SIGINT)
@@ -192,19 +205,23 @@ def test_a_second_ctrl_c_cuts_the_exit_grace_short():
     assert "Fatal Python error" not in err
     assert "did not stop at exit" in err
     assert rc == -2, (rc, err)
-    assert seconds < 20         # not the 60 s of grace, nor the 30 s of the sleep
+    assert seconds < 20  # not the 60 s of grace, nor the 30 s of the sleep
 
 
 def test_ctrl_c_in_the_exit_grace_lets_runs_that_stop_end_cleanly():
     # the run stops on the interrupt at once: its interpreter ends, nothing is left
-    rc, err, seconds = _ctrl_c_at_exit("""
+    rc, err, seconds = _ctrl_c_at_exit(
+        """
         import threading, interpcli
         i = interpcli.create()
         threading.Thread(target=i.run, args=("while True:\\n    pass\\n",)).start()
         while not i.is_running():
             threading.Event().wait(0.01)
         print("started", flush=True)
-    """, grace=60, signals=1)
+    """,
+        grace=60,
+        signals=1,
+    )
     assert "Fatal Python error" not in err
     assert "did not stop at exit" not in err
     assert rc in (0, -2), (rc, err)

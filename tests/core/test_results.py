@@ -2,6 +2,7 @@
 by hand, so that importing it does not import dataclasses (`interp run hello.py` would pay
 for inspect, ast and re): it must behave exactly as the class @dataclass(frozen=True)
 makes."""
+
 from __future__ import annotations
 
 import copy
@@ -19,26 +20,42 @@ def _twin():
     """The class that @dataclass(frozen=True) makes from RunResult's fields."""
     return dataclasses.make_dataclass(
         "RunResult",
-        [(f, RunResult.__annotations__[f], dataclasses.field(default=_DEFAULTS[f]))
-         if f in _DEFAULTS else (f, RunResult.__annotations__[f]) for f in _FIELDS],
-        frozen=True)
+        [
+            (f, RunResult.__annotations__[f], dataclasses.field(default=_DEFAULTS[f]))
+            if f in _DEFAULTS
+            else (f, RunResult.__annotations__[f])
+            for f in _FIELDS
+        ],
+        frozen=True,
+    )
 
 
 def _sample(cls=RunResult, **changes):
-    values = dict(source="1/0", channels=("a",), completed=False,
-                  interpreter=InterpreterRef(3, "w"), exc_type="ZeroDivisionError",
-                  exc_message="division by zero", traceback="Traceback...", exit_code=1,
-                  duration=0.5, timed_out=False)
+    values = dict(
+        source="1/0",
+        channels=("a",),
+        completed=False,
+        interpreter=InterpreterRef(3, "w"),
+        exc_type="ZeroDivisionError",
+        exc_message="division by zero",
+        traceback="Traceback...",
+        exit_code=1,
+        duration=0.5,
+        timed_out=False,
+    )
     values.update(changes)
     return cls(**values)
 
 
 def test_importing_results_does_not_import_dataclasses():
-    code = ("import sys; import interpcli.results as r; "
-            "r.RunResult('x', (), True, r.InterpreterRef(1, 'w')); "
-            "print('dataclasses' in sys.modules, 'typing' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import sys; import interpcli.results as r; "
+        "r.RunResult('x', (), True, r.InterpreterRef(1, 'w')); "
+        "print('dataclasses' in sys.modules, 'typing' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "False"]
 
 
@@ -46,8 +63,9 @@ def test_it_is_the_dataclass_the_decorator_makes():
     twin = _twin()
     r, t = _sample(), _sample(twin)
     assert dataclasses.is_dataclass(RunResult) and dataclasses.is_dataclass(r)
-    assert [(f.name, f.default) for f in dataclasses.fields(r)] == \
-        [(f.name, f.default) for f in dataclasses.fields(t)]
+    assert [(f.name, f.default) for f in dataclasses.fields(r)] == [
+        (f.name, f.default) for f in dataclasses.fields(t)
+    ]
     assert RunResult.__dataclass_params__.frozen
     assert dataclasses.asdict(r) == dataclasses.asdict(t)
     assert repr(r) == repr(t)
@@ -56,8 +74,13 @@ def test_it_is_the_dataclass_the_decorator_makes():
 
 def test_defaults_equality_hash_and_replace():
     r = RunResult("x", (), True, InterpreterRef(1, "w"))
-    assert (r.exc_type, r.exit_code, r.duration, r.stdout, r.timed_out) == \
-        (None, 0, 0.0, None, False)
+    assert (r.exc_type, r.exit_code, r.duration, r.stdout, r.timed_out) == (
+        None,
+        0,
+        0.0,
+        None,
+        False,
+    )
     assert r == RunResult("x", (), True, InterpreterRef(1, "w"))
     assert hash(r) == hash(RunResult("x", (), True, InterpreterRef(1, "w")))
     assert r != RunResult("y", (), True, InterpreterRef(1, "w"))

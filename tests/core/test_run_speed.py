@@ -10,6 +10,7 @@ breaker at every turn alternates with straight-line code that almost never does,
 median of their time ratio is the run's figure (CPU time, both under the same load). A
 stuck bit raises that figure by about half; a worn interpreter's figure is held to within
 20% of a fresh interpreter's first run, taken in the same round."""
+
 import statistics
 
 import interpcli
@@ -49,15 +50,17 @@ def _share(interp, source) -> float:
 def _assert_as_fast_as_a_first_run(worn, later="print(_share())"):
     ratios = []
     for _ in range(ROUNDS):
-        fresh = create_fresh()      # not a spare made in the background meanwhile
+        fresh = create_fresh()  # not a spare made in the background meanwhile
         try:
             first = _share(fresh, WORK + "print(_share())")
         finally:
             fresh.close()
         ratios.append(later(worn) / first if callable(later) else _share(worn, later) / first)
     ratio = statistics.median(ratios)
-    assert ratio <= MARGIN, (f"the breaker-checking loop is x{ratio:.2f} slower in later runs "
-                             f"than in a first run (rounds: {[round(r, 2) for r in ratios]})")
+    assert ratio <= MARGIN, (
+        f"the breaker-checking loop is x{ratio:.2f} slower in later runs "
+        f"than in a first run (rounds: {[round(r, 2) for r in ratios]})"
+    )
 
 
 def test_later_runs_as_fast_as_the_first(interp):
@@ -83,8 +86,12 @@ def test_run_goes_on_as_fast_after_an_interrupted_channel_wait(interp):
 
     def interrupted_then_timed(worn):
         ch = interpcli.channels.create_duplex()
-        r = worn.run("try:\n    channels.c.recv()\nexcept TimeoutError:\n    pass\n"
-                     "print(_share())", channels={"c": ch}, timeout=0.05, capture_output=True)
+        r = worn.run(
+            "try:\n    channels.c.recv()\nexcept TimeoutError:\n    pass\nprint(_share())",
+            channels={"c": ch},
+            timeout=0.05,
+            capture_output=True,
+        )
         assert r.stdout, r.traceback
         return float(r.stdout)
 

@@ -3,6 +3,7 @@ interpreter is made in the background and handed over by create(), as fresh as a
 invisible until taken, never used once the environment or the current directory changed,
 ended before fork() and at exit, off with INTERP_SPARE=0. Each test runs in a fresh
 process: the test process's own spare (it creates interpreters too) must not interfere."""
+
 import os
 import sys
 import textwrap
@@ -37,7 +38,9 @@ def check(python, code, env=None, timeout=120):
 
 
 def test_the_spare_is_taken_and_fast(python):
-    out = check(python, """
+    out = check(
+        python,
+        """
         sid = ready_spare()
         t0 = time.perf_counter(); i = interpcli.create(); took = time.perf_counter() - t0
         assert i.id == sid and i.name.startswith("interp-"), (i, sid)
@@ -48,12 +51,15 @@ def test_the_spare_is_taken_and_fast(python):
         fresh = time.perf_counter() - t0
         assert took < fresh, (took, fresh)
         print("ok", round(took * 1e3, 2), round(fresh * 1e3, 2))
-    """)
+    """,
+    )
     assert out.startswith("ok")
 
 
 def test_a_spare_is_invisible_until_taken(python):
-    check(python, """
+    check(
+        python,
+        """
         sid = ready_spare()
         assert [i.id for i in interpcli.list_all()] == [_lowlevel.main_id()]
         assert sid not in [iid for iid, *_ in _lowlevel.interpreters(True)]
@@ -74,11 +80,14 @@ def test_a_spare_is_invisible_until_taken(python):
         assert (i.id, i.name) == (sid, "chosen")
         assert [x.name for x in interpcli.list_all()] == ["main", "chosen"]
         i.close()
-    """)
+    """,
+    )
 
 
 def test_a_taken_name_keeps_the_spare(python):
-    check(python, """
+    check(
+        python,
+        """
         sid = ready_spare()
         a = interpcli.create("a")
         _spare.maker._ready[0].thread.join()
@@ -91,14 +100,17 @@ def test_a_taken_name_keeps_the_spare(python):
             raise AssertionError("a name taken twice")
         assert [j.id for j in _spare.maker._ready] == [sid]
         assert interpcli.create("b").id == sid
-    """)
+    """,
+    )
 
 
 @pytest.mark.parametrize("change", ["setenv", "unsetenv", "putenv", "chdir"])
 def test_a_changed_environment_gives_a_fresh_interpreter(python, tmp_path, change):
     os.environ["IC_SPARE_GONE"] = "1"
     try:
-        check(python, f"""
+        check(
+            python,
+            f"""
             sid = ready_spare()
             change = {change!r}
             if change == "setenv":
@@ -126,23 +138,29 @@ def test_a_changed_environment_gives_a_fresh_interpreter(python, tmp_path, chang
             _spare.maker._ready[0].thread.join()
             assert sid not in _lowlevel.spares()
             assert [x.id for x in interpcli.list_all()] == [_lowlevel.main_id()]
-    """)
+    """,
+        )
     finally:
         del os.environ["IC_SPARE_GONE"]
 
 
 def test_isolated_false_does_not_take_the_spare(python):
-    check(python, """
+    check(
+        python,
+        """
         sid = ready_spare()
         i = interpcli.create(isolated=False)
         assert i.id != sid and i.isolated is False
         assert _spare.maker._ready[0].id == sid
         i.close()
-    """)
+    """,
+    )
 
 
 def test_ctrl_c_while_taking_gives_the_spare_back(python):
-    check(python, """
+    check(
+        python,
+        """
         sid = ready_spare()
         real = _lowlevel.take_spare
         def interrupted(*a):
@@ -156,7 +174,8 @@ def test_ctrl_c_while_taking_gives_the_spare_back(python):
         assert [x.id for x in interpcli.list_all()] == [_lowlevel.main_id()]
         assert _lowlevel.spares() == [sid]
         assert interpcli.create().id == sid
-    """)
+    """,
+    )
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork")
@@ -164,7 +183,9 @@ def test_ctrl_c_while_taking_gives_the_spare_back(python):
 def test_fork_after_closing_every_interpreter(python, state):
     """Forking with a live subinterpreter crashes the child (3.13-3.15): the spare, made
     or being made, is ended before the fork; the threads too (no fork warning)."""
-    check(python, f"""
+    check(
+        python,
+        f"""
         import multiprocessing as mp, warnings
         warnings.simplefilter("error")
         if {state!r} == "ready":
@@ -192,12 +213,15 @@ def test_fork_after_closing_every_interpreter(python, state):
         # spares come back after the fork
         interpcli.create().close()
         assert _spare.maker._ready
-    """)
+    """,
+    )
 
 
 @pytest.mark.parametrize("state", ["ready", "in flight", "taken and left open"])
 def test_exit_with_a_spare_is_clean(python, state):
-    check(python, f"""
+    check(
+        python,
+        f"""
         state = {state!r}
         if state == "ready":
             ready_spare()
@@ -208,18 +232,23 @@ def test_exit_with_a_spare_is_clean(python, state):
             ready_spare()
             keep = interpcli.create()
         print("done")
-    """)
+    """,
+    )
 
 
 def test_interp_spare_0_turns_it_off(python):
-    out = check(python, """
+    out = check(
+        python,
+        """
         for _ in range(4):
             interpcli.create().close()
         import threading
         assert _spare.maker._ready == [] and _lowlevel.spares() == []
         assert not [t for t in threading.enumerate() if t.name == "interpcli-spare"]
         print("off")
-    """, env={"INTERP_SPARE": "0"})
+    """,
+        env={"INTERP_SPARE": "0"},
+    )
     assert out == "off\n"
 
 
@@ -228,7 +257,9 @@ def test_two_spares_side_by_side_while_the_caller_outruns_one(python):
     close) makes the next two side by side, and a helper that made one begins the next at
     once: two in the making and one made ahead at most. Once the caller finds two made (it
     slowed down), one is kept again. Each is still handed over fresh and in order."""
-    out = check(python, """
+    out = check(
+        python,
+        """
         if _spare.MAX_DEPTH < 2:
             print("one core"); raise SystemExit
         ready_spare()
@@ -251,7 +282,8 @@ def test_two_spares_side_by_side_while_the_caller_outruns_one(python):
             i.close()
         assert [interpcli.create().id for _ in range(2)] == made[1:]
         print("ok")
-    """)
+    """,
+    )
     assert out in ("ok\n", "one core\n")
 
 
@@ -260,7 +292,9 @@ def test_the_exit_does_not_wait_on_a_lock_an_interrupted_wait_kept(python):
     that lock taken; the exit shutdown then waited on it forever (found on 3.12 under
     load). The helper's end is a mark looked at first, so neither the next create() nor
     the exit blocks."""
-    out = check(python, """
+    out = check(
+        python,
+        """
         ready_spare()
         job = _spare.maker._ready[0]
         job.made._lock.acquire()            # what the interrupted waits leave behind
@@ -269,5 +303,7 @@ def test_the_exit_does_not_wait_on_a_lock_an_interrupted_wait_kept(python):
         assert job.thread.finished()
         i.close()
         print("ok")
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert out == "ok\n"

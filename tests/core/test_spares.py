@@ -1,5 +1,6 @@
 """interpcli.spares.Spare: an isolated interpreter made ahead, nameless and unlisted until
 taken under a name; closed when never taken."""
+
 import pytest
 
 import interpcli
@@ -20,11 +21,12 @@ def test_a_spare_is_unlisted_until_taken():
     try:
         assert spare.id is None and interp.id == sid and interp.name == "spare-taken"
         assert interp.isolated and "spare-taken" in _names()
-        assert interp.run("import threading\n"
-                          "threading.Thread(target=int, daemon=True).start()").completed
+        assert interp.run(
+            "import threading\nthreading.Thread(target=int, daemon=True).start()"
+        ).completed
         with pytest.raises(InterpreterError):
             spare.take("again")
-        spare.close()                               # taken: nothing to do
+        spare.close()  # taken: nothing to do
         assert "spare-taken" in _names()
     finally:
         interp.close()
@@ -42,7 +44,7 @@ def test_a_name_in_use_leaves_it_a_spare_and_close_ends_it():
             with pytest.raises(ValueError):
                 spare.take("")
         assert spare.id is None and sid not in _lowlevel.spares()
-        spare.close()                               # once is enough
+        spare.close()  # once is enough
     finally:
         other.close()
 
@@ -51,8 +53,7 @@ def test_strict_spare_refuses_daemon_threads():
     with Spare(strict=True) as spare:
         interp = spare.take("spare-strict")
     try:
-        r = interp.run("import threading\n"
-                       "threading.Thread(target=int, daemon=True).start()")
+        r = interp.run("import threading\nthreading.Thread(target=int, daemon=True).start()")
         assert not r.completed and "daemon" in str(r)
     finally:
         interp.close()

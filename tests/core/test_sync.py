@@ -1,4 +1,5 @@
 """interpcli._sync: the thread primitives that replace threading on `interp run`'s path."""
+
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ def test_flag_wait_set_and_timeout():
     assert flag.wait(0.05) is False
     assert time.monotonic() - t0 >= 0.04
     flag.set()
-    flag.set()                      # a second set does nothing
+    flag.set()  # a second set does nothing
     assert flag.is_set() and flag.wait() and flag.wait(0)
 
 
@@ -68,11 +69,12 @@ def test_start_sets_its_flag_when_done_even_after_an_exception(monkeypatch):
     def boom():
         flag.wait()
         raise ValueError("x")
+
     finished = _sync.start(boom)
     flag.set()
     assert finished.wait(30)
     deadline = time.monotonic() + 30
-    while not reported and time.monotonic() < deadline:   # printed as the thread ends
+    while not reported and time.monotonic() < deadline:  # printed as the thread ends
         time.sleep(0.01)
     assert reported == [ValueError]
 
@@ -91,8 +93,10 @@ def test_is_main_thread():
 def test_is_main_thread_without_threading_loaded():
     """The path `interp run` takes: threading not imported (3.12's answer comes from the
     thread ids), in the main thread and in a bare _thread thread."""
-    out = _main_thread_answers("assert 'threading' not in sys.modules\n",
-                               "assert 'threading' not in sys.modules, 'threading was imported'\n")
+    out = _main_thread_answers(
+        "assert 'threading' not in sys.modules\n",
+        "assert 'threading' not in sys.modules, 'threading was imported'\n",
+    )
     assert out == "[True, False]\n"
 
 
@@ -103,7 +107,7 @@ def test_a_wait_cut_short_after_taking_the_lock_blocks_no_later_wait():
     SIGINT during a create() loop on a loaded machine)."""
     flag = _sync.Flag()
     flag.set()
-    flag._lock.acquire()            # the state such an interrupted wait leaves
+    flag._lock.acquire()  # the state such an interrupted wait leaves
     t0 = time.monotonic()
     assert flag.wait() and flag.wait(5)
     assert time.monotonic() - t0 < 1
@@ -117,23 +121,27 @@ def test_is_main_thread_while_threading_is_being_imported():
     """`interp`'s status line imports threading in the main thread while the runs start
     in bare threads, which ask is_main_thread(): a half-imported threading module must
     not be consulted (3.12 did: AttributeError, and a run reported as failed)."""
-    out = _main_thread_answers("import types\n"
-                               "sys.modules['threading'] = types.ModuleType('threading')\n")
+    out = _main_thread_answers(
+        "import types\nsys.modules['threading'] = types.ModuleType('threading')\n"
+    )
     assert out == "[True, False]\n"
 
 
 def _main_thread_answers(before: str, after: str = "") -> str:
     """What is_main_thread() says in the main thread and in a bare _thread thread, printed
     by a fresh `python -S` that runs `before` first and `after` last."""
-    code = ("import sys, _thread\n"
-            "from interpcli import _sync\n"
-            + before +
-            "out = [_sync.is_main_thread()]\n"
-            "_sync.start(lambda: out.append(_sync.is_main_thread())).wait()\n"
-            + after +
-            "print(out)\n")
-    p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                       timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    code = (
+        "import sys, _thread\n"
+        "from interpcli import _sync\n" + before + "out = [_sync.is_main_thread()]\n"
+        "_sync.start(lambda: out.append(_sync.is_main_thread())).wait()\n" + after + "print(out)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert p.returncode == 0, p.stderr
     return p.stdout
 
@@ -157,10 +165,10 @@ def test_a_ctrl_c_before_a_runs_thread_starts_raises_at_once(monkeypatch):
         monkeypatch.setattr(_sync, "start", _start_interrupted(False))
         t0 = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
-            interp.run("x = 1")         # hung forever, waiting for a thread never started
+            interp.run("x = 1")  # hung forever, waiting for a thread never started
         monkeypatch.undo()
         assert time.monotonic() - t0 < 5
-        interp.run("assert 'x' not in globals()").check()     # the run never began
+        interp.run("assert 'x' not in globals()").check()  # the run never began
     finally:
         monkeypatch.undo()
         interp.close()

@@ -1,4 +1,5 @@
 """Fixtures of the PEP 734 layer's tests (interpcli.interpreters)."""
+
 import pytest
 
 from interpcli import interpreters

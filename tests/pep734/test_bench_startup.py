@@ -1,4 +1,5 @@
 """bench/bench_startup.py still runs (a tiny pass of its pool and create points)."""
+
 import json
 import pathlib
 import subprocess
@@ -13,8 +14,12 @@ BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_startup.p
 
 def test_bench_startup_quick_run(tmp_path):
     out = tmp_path / "rows.json"
-    r = subprocess.run([sys.executable, str(BENCH), "--quick", "--only", "pool,create",
-                        "--json", str(out)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--only", "pool,create", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     rows = json.loads(out.read_text())["rows"]

@@ -1,6 +1,7 @@
 """interpcli.interpreters against wrong ids, types and states, and against code that breaks
 its own interpreter: the documented exception every time, never another object's data,
 never a hang, never a success reported for a request that was not served."""
+
 import pytest
 
 import interpcli
@@ -8,7 +9,7 @@ from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, InterpreterNotFoundError, channels
 from interpcli.interpreters._queues import QueueNotFoundError
 
-pytestmark = pytest.mark.timeout(60)     # a hang fails here, not in CI's global bound
+pytestmark = pytest.mark.timeout(60)  # a hang fails here, not in CI's global bound
 
 
 def test_queue_by_the_id_of_another_channel():
@@ -46,12 +47,14 @@ def test_channels_by_the_id_of_another_kind_of_channel():
 def test_queue_lookups_inside_a_subinterpreter(interp):
     q = interpreters.create_queue()
     plain, _send = interpcli.create_channel()
-    interp.exec(f"from interpcli import interpreters as I\n"
-                f"I.Queue({q.id}).put('from inside')\n"
-                f"try:\n"
-                f"    I.Queue({plain.id})\n"
-                f"except I._queues.QueueNotFoundError:\n"
-                f"    I.Queue({q.id}).put('refused')\n")
+    interp.exec(
+        f"from interpcli import interpreters as I\n"
+        f"I.Queue({q.id}).put('from inside')\n"
+        f"try:\n"
+        f"    I.Queue({plain.id})\n"
+        f"except I._queues.QueueNotFoundError:\n"
+        f"    I.Queue({q.id}).put('refused')\n"
+    )
     assert q.get_nowait() == "from inside" and q.get_nowait() == "refused"
 
 
@@ -74,20 +77,28 @@ def test_an_interpreter_object_kept_after_close_does_not_keep_its_id_alive():
     i.close()
     with pytest.raises(InterpreterNotFoundError):
         interpreters.Interpreter(iid)
-    for act in (lambda: i.exec("pass"), lambda: i.call(len, "a"), i.is_running, i.close,
-                lambda: i.prepare_main(a=1)):
+    for act in (
+        lambda: i.exec("pass"),
+        lambda: i.call(len, "a"),
+        i.is_running,
+        i.close,
+        lambda: i.prepare_main(a=1),
+    ):
         with pytest.raises(InterpreterNotFoundError):
             act()
 
 
-@pytest.mark.parametrize("breakage", [
-    "__builtins__ = {}",
-    "del __builtins__",
-    "import builtins; builtins.__import__ = None; del builtins.print",
-    "import sys; sys.modules.clear()",
-    "import sys; del sys.stdout, sys.stderr",
-    "import sys; sys.stdout = sys.stderr = None",
-])
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        "__builtins__ = {}",
+        "del __builtins__",
+        "import builtins; builtins.__import__ = None; del builtins.print",
+        "import sys; sys.modules.clear()",
+        "import sys; del sys.stdout, sys.stderr",
+        "import sys; sys.stdout = sys.stderr = None",
+    ],
+)
 def test_code_that_breaks_its_own_interpreter(interp, breakage):
     # after __builtins__ was replaced, exec('1/0') returned normally (the request was read
     # back as the reply) and call(len, 'abc') failed with an unpacking error
@@ -104,7 +115,7 @@ def test_code_that_breaks_its_own_interpreter(interp, breakage):
         assert "clear()" in breakage or "__import__" in breakage
     interp.prepare_main(y=1)
     with pytest.raises(ExecutionFailed) as failed:
-        interp.exec("{}[x + y]")        # KeyError, raised with no builtin name
+        interp.exec("{}[x + y]")  # KeyError, raised with no builtin name
     assert failed.value.excinfo.type.__name__ == "KeyError"
     assert failed.value.excinfo.msg == "43"
 
@@ -123,20 +134,25 @@ def test_an_interpreter_broken_before_the_worker_first_ran():
 
 
 def test_exceptions_that_cannot_be_shown(interp):
-    interp.exec("class Bad(Exception):\n"
-                "    def __str__(self): raise RuntimeError('no str')\n"
-                "    def __reduce__(self): raise RuntimeError('no pickle')\n"
-                "def boom(): raise Bad()\n"
-                "class NoPickle:\n"
-                "    def __reduce__(self): 1/0\n")
+    interp.exec(
+        "class Bad(Exception):\n"
+        "    def __str__(self): raise RuntimeError('no str')\n"
+        "    def __reduce__(self): raise RuntimeError('no pickle')\n"
+        "def boom(): raise Bad()\n"
+        "class NoPickle:\n"
+        "    def __reduce__(self): 1/0\n"
+    )
     for act in (lambda: interp.exec("boom()"), lambda: interp.call(eval, "boom()")):
         with pytest.raises(ExecutionFailed) as failed:
             act()
         assert "Bad: <exception str() failed>" in failed.value.excinfo.errdisplay
     with pytest.raises(interpreters.NotShareableError):
         interp.call(eval, "NoPickle()")
-    for code, shown in (("raise SystemExit(10**100)", "1" + "0" * 100),
-                        ("raise SystemExit(-1)", "-1"), ("raise SystemExit('bye')", "bye")):
+    for code, shown in (
+        ("raise SystemExit(10**100)", "1" + "0" * 100),
+        ("raise SystemExit(-1)", "-1"),
+        ("raise SystemExit('bye')", "bye"),
+    ):
         with pytest.raises(ExecutionFailed) as failed:
             interp.exec(code)
         assert failed.value.excinfo.type.__name__ == "SystemExit"

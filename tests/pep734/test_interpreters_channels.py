@@ -1,4 +1,5 @@
 """interpcli.interpreters.channels: the channel API of 3.13's test.support.interpreters."""
+
 import pickle
 import threading
 import time
@@ -48,6 +49,7 @@ def test_blocking_send_waits_for_the_receiver():
     def receiver():
         time.sleep(0.2)
         got.append(r.recv())
+
     t = threading.Thread(target=receiver)
     t.start()
     t0 = time.monotonic()
@@ -61,7 +63,7 @@ def test_send_timeout_withdraws_the_object():
     r, s = channels.create()
     with pytest.raises(TimeoutError):
         s.send(b"late", timeout=0.1)
-    assert r.recv_nowait(None) is None      # withdrawn: never received
+    assert r.recv_nowait(None) is None  # withdrawn: never received
     # and with a receiver in time
     t = threading.Thread(target=lambda: s.send(b"in time", timeout=30))
     t.start()
@@ -95,7 +97,7 @@ def test_send_buffer_lends_memory():
     # in the same interpreter: the sender's view itself, writable (as in CPython)
     assert isinstance(obj, memoryview) and not obj.readonly and obj == buf
     buf[4:8] = b"eggs"
-    assert obj == buf               # the same memory
+    assert obj == buf  # the same memory
     obj[4:8] = b"ham."
     assert buf == bytearray(b"spamham.spam")
     obj.release()
@@ -117,6 +119,7 @@ def test_send_buffer_lends_memory():
 
 def _recv_view():
     import __main__
+
     view = __main__.r.recv()
     return view.readonly, bytes(view)
 
@@ -160,10 +163,15 @@ def test_send_recv_different_interpreters(interp):
     r1, s1 = channels.create()
     r2, s2 = channels.create()
     interp.prepare_main(r1=r1, s2=s2)
-    t = threading.Thread(target=interp.exec, args=("""if True:
+    t = threading.Thread(
+        target=interp.exec,
+        args=(
+            """if True:
         for _ in range(3):
             s2.send(r1.recv() * 2)
-        """,))
+        """,
+        ),
+    )
     t.start()
     for v in (1, "a", b"b"):
         s1.send(v)
@@ -185,14 +193,17 @@ def test_send_cleared_with_subinterpreter():
     i = interpreters.create()
     s.send_nowait(None)
     assert r.recv() is None
-    _send_from(i, s, [(1, "UNBOUND"), (2, "UNBOUND_ERROR"), (3, None),
-                      (4, "UNBOUND_REMOVE"), (5, "UNBOUND")])
+    _send_from(
+        i,
+        s,
+        [(1, "UNBOUND"), (2, "UNBOUND_ERROR"), (3, None), (4, "UNBOUND_REMOVE"), (5, "UNBOUND")],
+    )
     i.close()
     assert r.recv() is channels.UNBOUND
     with pytest.raises(channels.ItemInterpreterDestroyed):
         r.recv()
     assert r.recv() is channels.UNBOUND
-    assert r.recv() is channels.UNBOUND      # 4 was removed
+    assert r.recv() is channels.UNBOUND  # 4 was removed
     with pytest.raises(channels.ChannelEmptyError):
         r.recv_nowait()
 

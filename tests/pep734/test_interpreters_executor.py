@@ -1,4 +1,5 @@
 """interpcli.interpreters.InterpreterPoolExecutor: 3.14's executor, reusing interpreters."""
+
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from interpcli import interpreters
 from interpcli.interpreters import ExecutionFailed, InterpreterPoolExecutor
 from interpcli.interpreters.executor import BrokenInterpreterPool
 
-if sys.version_info >= (3, 14):     # a task's failure is the stdlib's own class there
+if sys.version_info >= (3, 14):  # a task's failure is the stdlib's own class there
     from concurrent.interpreters import ExecutionFailed
 
 
@@ -29,6 +30,7 @@ def where():
 def unpicklable_error():
     class Local(Exception):
         pass
+
     raise Local("local")
 
 
@@ -78,8 +80,7 @@ def test_interpreters_are_reused_and_warm_tasks_start_fast():
 
 
 def test_initializer_and_shared():
-    with InterpreterPoolExecutor(2, initializer=_init, initargs=(5,),
-                                 shared={"factor": 3}) as ex:
+    with InterpreterPoolExecutor(2, initializer=_init, initargs=(5,), shared={"factor": 3}) as ex:
         assert ex.submit(_read_main).result(timeout=60) == (5, 3)
     with InterpreterPoolExecutor(1, initializer="import __main__; __main__.seed = 9") as ex:
         assert ex.submit(_read_seed).result(timeout=60) == 9
@@ -87,16 +88,19 @@ def test_initializer_and_shared():
 
 def _init(v):
     import __main__
+
     __main__.initial = v
 
 
 def _read_main():
     import __main__
+
     return (__main__.initial, __main__.factor)
 
 
 def _read_seed():
     import __main__
+
     return __main__.seed
 
 
@@ -115,7 +119,7 @@ def test_scripts_and_bad_arguments():
         assert ex.submit("x = 1").result(timeout=60) is None
         with pytest.raises(ValueError):
             ex.submit("x = 1", 2)
-        with pytest.raises(TypeError):      # accepted, as by the stdlib: the call fails
+        with pytest.raises(TypeError):  # accepted, as by the stdlib: the call fails
             ex.submit(42).result(timeout=60)
 
 
@@ -136,8 +140,10 @@ def test_executor_in_a_script_exits_cleanly():
 
 # ---- the worker loop (issue 12): one run per worker, tasks through channels ----
 
+
 def _runs_of(iid):
     from interpcli import _lowlevel
+
     for i, _name, _iso, _running, runs in _lowlevel.interpreters():
         if i == iid:
             return runs
@@ -153,13 +159,12 @@ def test_warm_tasks_do_not_start_a_run_each():
         assert _runs_of(iid) == before
 
 
-def _plain(x, *, y=2):          # a stateless function: it crosses by value (marshal)
+def _plain(x, *, y=2):  # a stateless function: it crosses by value (marshal)
     return [x, {y}]
 
 
 def test_plain_tasks_need_neither_pickle_nor_the_package_in_the_worker():
-    probe = ("[m for m in ('pickle', 'interpcli.interpreters') "
-             "if m in __import__('sys').modules]")
+    probe = "[m for m in ('pickle', 'interpcli.interpreters') if m in __import__('sys').modules]"
     with InterpreterPoolExecutor(1) as ex:
         assert ex.submit(eval, probe).result(timeout=60) == []
         assert ex.submit(pow, 3, 4).result(timeout=60) == 81
@@ -189,6 +194,7 @@ def test_a_task_that_does_not_rebuild_there_fails_its_future():
     class Local:
         def m(self):
             return 1
+
     with InterpreterPoolExecutor(1) as ex:
         with pytest.raises(Exception):  # noqa: B017 (whichever error rebuilding it raises)
             ex.submit(Local().m).result(timeout=60)

@@ -1,4 +1,5 @@
 """interpcli.interpreters: PEP 734's module functions and Interpreter class."""
+
 import gc
 import os
 import pickle
@@ -30,10 +31,24 @@ def test_module_functions(interp):
     ids = [i.id for i in interpreters.list_all()]
     assert ids[0] == 0 and interp.id in ids
     assert interpreters.list_all()[-1] is Interpreter(interp.id)
-    assert sorted(interpreters.__all__) == sorted([
-        "get_current", "get_main", "create", "list_all", "is_shareable", "Interpreter",
-        "InterpreterError", "InterpreterNotFoundError", "ExecutionFailed",
-        "NotShareableError", "create_queue", "Queue", "QueueEmpty", "QueueFull"])
+    assert sorted(interpreters.__all__) == sorted(
+        [
+            "get_current",
+            "get_main",
+            "create",
+            "list_all",
+            "is_shareable",
+            "Interpreter",
+            "InterpreterError",
+            "InterpreterNotFoundError",
+            "ExecutionFailed",
+            "NotShareableError",
+            "create_queue",
+            "Queue",
+            "QueueEmpty",
+            "QueueFull",
+        ]
+    )
 
 
 def test_interpreter_identity_equality_pickle(interp):
@@ -72,9 +87,9 @@ def test_is_running_and_close(interp):
     assert interp.id not in [i.id for i in interpreters.list_all()]
     with pytest.raises(interpreters.InterpreterNotFoundError):
         interp.is_running()
-    with pytest.raises(interpreters.InterpreterNotFoundError):     # as in 3.14
+    with pytest.raises(interpreters.InterpreterNotFoundError):  # as in 3.14
         interp.close()
-    assert interpreters.get_main().is_running()       # the main one runs the program
+    assert interpreters.get_main().is_running()  # the main one runs the program
     assert interpreters.get_current().is_running()
     with pytest.raises(ValueError):
         Interpreter(-1)
@@ -98,14 +113,15 @@ def test_dropping_the_created_object_closes_it():
 
 def test_prepare_main_shareable(interp):
     buf = bytearray(b"lent")
-    interp.prepare_main({"a": 1, "b": "s"}, c=(1, 2.5, None, True), d=b"x", e=10**30,
-                        m=memoryview(buf))
-    assert interp.call(_main_values) == (1, "s", (1, 2.5, None, True), b"x", 10**30,
-                                         b"lent", True)
+    interp.prepare_main(
+        {"a": 1, "b": "s"}, c=(1, 2.5, None, True), d=b"x", e=10**30, m=memoryview(buf)
+    )
+    assert interp.call(_main_values) == (1, "s", (1, 2.5, None, True), b"x", 10**30, b"lent", True)
 
 
 def _main_values():
     import __main__ as m
+
     return (m.a, m.b, m.c, m.d, m.e, bytes(m.m), m.m.readonly)
 
 
@@ -134,9 +150,11 @@ def test_exec_and_execution_failed(interp):
     assert ei.type.__module__ == "builtins"
     assert ei.msg == "division by zero"
     assert ei.formatted == "ZeroDivisionError: division by zero"
-    assert ei.errdisplay == ('Traceback (most recent call last):\n'
-                             '  File "<string>", line 1, in <module>\n'
-                             'ZeroDivisionError: division by zero')
+    assert ei.errdisplay == (
+        "Traceback (most recent call last):\n"
+        '  File "<string>", line 1, in <module>\n'
+        "ZeroDivisionError: division by zero"
+    )
     text = str(info.value)
     assert text.startswith("ZeroDivisionError: division by zero")
     assert "Uncaught in the interpreter:" in text
@@ -145,6 +163,7 @@ def test_exec_and_execution_failed(interp):
 
 def _get_x():
     import __main__
+
     return __main__.x
 
 
@@ -159,13 +178,14 @@ def test_exec_custom_exception_syntax_error_and_exit(interp):
     with pytest.raises(ExecutionFailed) as info:
         interp.exec("raise SystemExit(3)")
     assert info.value.excinfo.type.__name__ == "SystemExit"
-    interp.exec("y = 1")        # still usable
+    interp.exec("y = 1")  # still usable
 
 
 def test_exec_function_and_code(interp):
     def body():
         global z
         z = 5
+
     interp.exec(body)
     interp.exec(compile("w = z * 2", "<x>", "exec"))
     assert interp.call(_get, "w") == 10
@@ -177,6 +197,7 @@ def test_exec_function_and_code(interp):
 
 def _get(name):
     import __main__
+
     return getattr(__main__, name)
 
 
@@ -185,14 +206,14 @@ def test_call_returns_values(interp):
     assert interp.call(spam, 1, 10, c=100) == 111
     assert interp.call(pow, 2, 10) == 1024
     assert interp.call(len, [1, 2, 3]) == 3
-    assert interp.call(lambda: "lam") == "lam"      # stateless: crosses as its code
+    assert interp.call(lambda: "lam") == "lam"  # stateless: crosses as its code
     k = 7
     with pytest.raises(interpreters.NotShareableError):
-        interp.call(lambda x: x * k, 6)             # a closure does not cross (3.14)
+        interp.call(lambda x: x * k, 6)  # a closure does not cross (3.14)
     assert interp.call(dict, a=[1]) == {"a": [1]}
     assert interp.call(_current_id) == interp.id
     interp.exec("def triple(x): return 3 * x")
-    assert interp.call(eval, "triple(4)") == 12        # builtins act on __main__
+    assert interp.call(eval, "triple(4)") == 12  # builtins act on __main__
 
 
 def _current_id():
@@ -205,11 +226,11 @@ def test_call_failures(interp):
     assert info.value.excinfo.type.__name__ == "ValueError"
     assert info.value.excinfo.msg == "bad"
     assert "raiser" in info.value.excinfo.errdisplay
-    assert "_worker" not in info.value.excinfo.errdisplay     # our frames are left out
+    assert "_worker" not in info.value.excinfo.errdisplay  # our frames are left out
     with pytest.raises(interpreters.NotShareableError):
         interp.call(spam, threading.Lock())
     with pytest.raises(interpreters.NotShareableError):
-        interp.call(threading.Lock)     # the result does not cross
+        interp.call(threading.Lock)  # the result does not cross
     with pytest.raises(TypeError):
         interp.call(42)
 
@@ -229,11 +250,27 @@ def _put_in(q, v):
 def test_is_shareable():
     q = interpreters.create_queue()
     from interpcli.interpreters import channels
+
     r, s = channels.create()
     import interpcli
+
     cr, cs = interpcli.create_channel()
-    for obj in (None, True, 1, 10**40, 2.5, "s", b"b", (1, ("a", None)), memoryview(b"x"),
-                q, r, s, cr, cs):
+    for obj in (
+        None,
+        True,
+        1,
+        10**40,
+        2.5,
+        "s",
+        b"b",
+        (1, ("a", None)),
+        memoryview(b"x"),
+        q,
+        r,
+        s,
+        cr,
+        cs,
+    ):
         assert interpreters.is_shareable(obj), obj
     for obj in ([1], {}, bytearray(), object(), (1, [2]), 1j, interpreters.get_main()):
         assert not interpreters.is_shareable(obj), obj
@@ -302,8 +339,12 @@ def test_process_exit_with_live_interpreters_does_not_crash():
     assert r.stdout.strip() == "b'xxxxxxxxxx' b'lent'"
     # as CPython does from 3.14 on: a warning (once) about the interpreters left open
     warned = 1 if sys.version_info >= (3, 14) else 0
-    assert r.stderr.count("RuntimeWarning: remaining subinterpreters; close them with "
-                          "Interpreter.close()") == warned, r.stderr
+    assert (
+        r.stderr.count(
+            "RuntimeWarning: remaining subinterpreters; close them with Interpreter.close()"
+        )
+        == warned
+    ), r.stderr
     assert "Traceback" not in r.stderr
     r = run_python("""
         from interpcli import interpreters
@@ -314,32 +355,53 @@ def test_process_exit_with_live_interpreters_does_not_crash():
 
 
 def test_api_surface_matches_cpython_3_13():
-    pytest.importorskip("test.support.interpreters.queues")     # 3.13 (3.12's is older)
+    pytest.importorskip("test.support.interpreters.queues")  # 3.13 (3.12's is older)
     from test.support import interpreters as stdlib
     from test.support.interpreters import channels as std_channels
     from test.support.interpreters import queues as std_queues
 
     from interpcli.interpreters import _queues, channels
+
     for name in stdlib.__all__:
         assert hasattr(interpreters, name), name
-    for name in ("id", "whence", "is_running", "close", "prepare_main", "exec", "call",
-                 "call_in_thread"):
+    for name in (
+        "id",
+        "whence",
+        "is_running",
+        "close",
+        "prepare_main",
+        "exec",
+        "call",
+        "call_in_thread",
+    ):
         assert hasattr(stdlib.Interpreter, name) and hasattr(Interpreter, name), name
     for name in std_queues.__all__:
         assert hasattr(_queues, name), name
-    for name in ("put", "put_nowait", "get", "get_nowait", "empty", "full", "qsize",
-                 "maxsize", "id"):
+    for name in (
+        "put",
+        "put_nowait",
+        "get",
+        "get_nowait",
+        "empty",
+        "full",
+        "qsize",
+        "maxsize",
+        "id",
+    ):
         assert hasattr(interpreters.Queue, name), name
     for name in std_channels.__all__:
         assert hasattr(channels, name), name
-    for end, std_end in ((channels.RecvChannel, std_channels.RecvChannel),
-                         (channels.SendChannel, std_channels.SendChannel)):
+    for end, std_end in (
+        (channels.RecvChannel, std_channels.RecvChannel),
+        (channels.SendChannel, std_channels.SendChannel),
+    ):
         public = {n for n in dir(std_end) if not n.startswith("_")}
         assert public <= set(dir(end)), public - set(dir(end))
 
 
 def test_ctrl_c_interrupts_exec_in_the_main_thread():
-    r = run_python("""
+    r = run_python(
+        """
         import signal, threading
         from interpcli import interpreters
         interp = interpreters.create()
@@ -351,7 +413,9 @@ def test_ctrl_c_interrupts_exec_in_the_main_thread():
             print("interrupted")
         interp.exec("x = 1")
         print(interp.call(eval, "1 + 1"))
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["interrupted", "2"]
@@ -359,8 +423,9 @@ def test_ctrl_c_interrupts_exec_in_the_main_thread():
 
 # -- call() as in 3.14: stateless functions, functions of __main__, builtins --
 
+
 def test_stateless_function_runs_in_main(interp):
-    def set_global(name, value):        # no closure, no defaults, only builtins
+    def set_global(name, value):  # no closure, no defaults, only builtins
         globals()[name] = value
 
     def get_global(name):
@@ -370,7 +435,7 @@ def test_stateless_function_runs_in_main(interp):
     interp.call(set_global, "spam", 42)
     interp.exec("assert spam == 42")
     assert interp.call(get_global, "spam") == 42
-    back = interp.call(_returns_stateless)       # a stateless result crosses back too
+    back = interp.call(_returns_stateless)  # a stateless result crosses back too
     assert back(5) == 5 and back.__closure__ is None
 
 
@@ -387,7 +452,7 @@ def test_builtins_act_on_main(interp):
     assert interp.call(eval, "spam + 1") == 2
     interp.call(exec, "eggs = spam * 3")
     assert interp.call(eval, "eggs") == 3
-    for func in (globals, locals, vars):        # results that do not cross
+    for func in (globals, locals, vars):  # results that do not cross
         with pytest.raises(interpreters.NotShareableError):
             interp.call(func)
 
@@ -399,7 +464,8 @@ def test_exec_refuses_bytes(interp):
 
 def test_functions_of_main_run_in_a_hidden_copy_of_the_script(tmp_path):
     script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         count = 0
 
         def inc(x=1):
@@ -418,12 +484,15 @@ def test_functions_of_main_run_in_a_hidden_copy_of_the_script(tmp_path):
             except interpreters.NotShareableError:
                 print("refused")
             interp.close()
-    """))
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                       timeout=120)
+    """)
+    )
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:3] == [
-        "('<fake __main__>', 1) ('<fake __main__>', 4) 0", "False", "refused"]
+        "('<fake __main__>', 1) ('<fake __main__>', 4) 0",
+        "False",
+        "refused",
+    ]
 
 
 def test_interpreters_made_elsewhere():
@@ -435,8 +504,12 @@ def test_interpreters_made_elsewhere():
         interp = Interpreter(iid)
         assert interp.id == iid and interp.whence == "_interpreters module"
         assert not interp.is_running()
-        for action in (lambda: interp.exec("x = 1"), lambda: interp.call(len, ()),
-                       lambda: interp.prepare_main(x=1), interp.close):
+        for action in (
+            lambda: interp.exec("x = 1"),
+            lambda: interp.call(len, ()),
+            lambda: interp.prepare_main(x=1),
+            interp.close,
+        ):
             with pytest.raises(interpreters.InterpreterError, match="unrecognized"):
                 action()
         assert iid not in [i.id for i in interpreters.list_all()]
@@ -450,6 +523,7 @@ def test_ctrl_c_at_exit_with_a_call_in_thread_prints_no_channel_error():
     """Ctrl-C while the main thread waits at exit for a call_in_thread() blocked in C:
     the call ends with the run, never with our private channel's ChannelClosedError."""
     import signal
+
     code = textwrap.dedent("""
         from interpcli import interpreters
 
@@ -461,8 +535,12 @@ def test_ctrl_c_at_exit_with_a_call_in_thread_prints_no_channel_error():
         interp = interpreters.create()
         interp.call_in_thread(test)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ, INTERP_GRACE="20"))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ, INTERP_GRACE="20"),
+    )
     try:
         assert proc.stdout.read(1) == b"a"
         proc.send_signal(signal.SIGINT)

@@ -1,4 +1,5 @@
 """interpcli.interpreters queues: PEP 734's Queue, across interpreters, without polling."""
+
 import pickle
 import queue as stdqueue
 import threading
@@ -41,8 +42,7 @@ def test_create_and_attributes():
 
 def test_put_get_fifo_and_objects():
     q = interpreters.create_queue()
-    items = [None, True, 1, 2**100, 1.5, "s", b"b", (1, ("x", None)), [1, 2], {"a": {1}},
-             q]
+    items = [None, True, 1, 2**100, 1.5, "s", b"b", (1, ("x", None)), [1, 2], {"a": {1}}, q]
     assert q.empty()
     for item in items:
         q.put(item)
@@ -66,16 +66,15 @@ def test_memoryview_item_is_shared():
     assert isinstance(mv, memoryview) and mv is not sent and not mv.readonly
     assert bytes(mv) == b"abc"
     buf[0:1] = b"z"
-    assert bytes(mv) == b"zbc"      # the same memory, not a copy
+    assert bytes(mv) == b"zbc"  # the same memory, not a copy
     mv.release()
-    assert bytes(sent) == b"zbc"    # releasing it left the sender's view alone
+    assert bytes(sent) == b"zbc"  # releasing it left the sender's view alone
     # in another interpreter: read-only
     interp = interpreters.create()
     try:
         interp.prepare_main(q=q)
         q.put(sent)
-        assert interp.call(eval, "(lambda v: (v.readonly, bytes(v)))(q.get())") == (
-            True, b"zbc")
+        assert interp.call(eval, "(lambda v: (v.readonly, bytes(v)))(q.get())") == (True, b"zbc")
     finally:
         interp.close()
 
@@ -112,6 +111,7 @@ def test_blocked_put_wakes_on_get():
     def putter():
         q.put("second")
         done.set()
+
     t = threading.Thread(target=putter)
     t.start()
     assert not done.wait(0.2)
@@ -133,6 +133,7 @@ def test_many_blocked_putters_and_getters():
     def getter():
         for _ in range(per):
             out.put(q.get(timeout=60))
+
     threads = [threading.Thread(target=putter, args=(k,)) for k in range(n)]
     threads += [threading.Thread(target=getter) for _ in range(n)]
     for t in threads:
@@ -162,13 +163,18 @@ def test_queue_across_interpreters(interp):
     q = interpreters.create_queue()
     back = interpreters.create_queue()
     interp.prepare_main(q=q, back=back)
-    t = threading.Thread(target=interp.exec, args=("""if True:
+    t = threading.Thread(
+        target=interp.exec,
+        args=(
+            """if True:
         while True:
             item = q.get()
             if item is None:
                 break
             back.put((item, type(item).__name__))
-        """,))
+        """,
+        ),
+    )
     t.start()
     for item in (1, "two", (3,), [4], {"five": 5}):
         q.put(item)
@@ -191,6 +197,7 @@ def test_queue_made_inside_a_subinterpreter_crosses_back(interp):
 
 def _make_queue_with_items():
     from interpcli import interpreters
+
     q = interpreters.create_queue(3)
     q.put("a")
     q.put("b")
@@ -199,6 +206,7 @@ def _make_queue_with_items():
 
 def _put_fresh_queue(q):
     from interpcli import interpreters
+
     inner = interpreters.create_queue()
     inner.put("inside")
     q.put(inner)
@@ -217,25 +225,36 @@ def test_unbound_default_error_and_remove():
     q = interpreters.create_queue()
     q.put("main-1")
     i = interpreters.create()
-    _fill(i, q, [("u1", None), ("u2", "UNBOUND"), ("e", "UNBOUND_ERROR"),
-                 ("r", "UNBOUND_REMOVE"), ("u3", None)])
+    _fill(
+        i,
+        q,
+        [
+            ("u1", None),
+            ("u2", "UNBOUND"),
+            ("e", "UNBOUND_ERROR"),
+            ("r", "UNBOUND_REMOVE"),
+            ("u3", None),
+        ],
+    )
     q.put("main-2")
     assert q.qsize() == 7
     assert q.get() == "main-1"
     i.close()
-    assert q.qsize() == 5           # the UNBOUND_REMOVE item is gone
+    assert q.qsize() == 5  # the UNBOUND_REMOVE item is gone
     assert q.get() is UNBOUND
     assert q.get() is UNBOUND
     with pytest.raises(ItemInterpreterDestroyed):
         q.get()
-    assert q.get() is UNBOUND       # "r" was removed
+    assert q.get() is UNBOUND  # "r" was removed
     assert q.get() == "main-2"
     assert q.empty()
 
 
 def test_unbound_queue_defaults():
-    for default, expect in ((UNBOUND_ERROR, ItemInterpreterDestroyed),
-                            (UNBOUND_REMOVE, QueueEmpty)):
+    for default, expect in (
+        (UNBOUND_ERROR, ItemInterpreterDestroyed),
+        (UNBOUND_REMOVE, QueueEmpty),
+    ):
         q = interpreters.create_queue(unbounditems=default)
         i = interpreters.create()
         _fill(i, q, [("x", None)])
@@ -263,7 +282,9 @@ def test_items_of_a_live_interpreter_stay_bound(interp):
 
 def test_stress_then_exit_without_cleanup_does_not_crash():
     from helpers import run_python
-    r = run_python("""
+
+    r = run_python(
+        """
         import threading
         from interpcli import interpreters
         q = interpreters.create_queue(4)
@@ -294,7 +315,9 @@ def test_stress_then_exit_without_cleanup_does_not_crash():
         # leave the others, a queue item lent by a live one, and in-flight items behind
         workers[1].exec("out.put(memoryview(b'left behind')); q.put(q)")
         print("ok")
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
@@ -302,7 +325,9 @@ def test_stress_then_exit_without_cleanup_does_not_crash():
 
 def test_closing_an_interpreter_with_lent_items_in_flight():
     from helpers import run_python
-    r = run_python("""
+
+    r = run_python(
+        """
         from interpcli import interpreters
         from interpcli.interpreters import _queues
         q = interpreters.create_queue()
@@ -322,7 +347,9 @@ def test_closing_an_interpreter_with_lent_items_in_flight():
             q.get_nowait()
         except _queues.ItemInterpreterDestroyed:
             print("ok")
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
@@ -330,6 +357,7 @@ def test_closing_an_interpreter_with_lent_items_in_flight():
 
 def test_interrupting_queue_users_never_blocks_the_queue():
     import interpcli
+
     q = interpreters.create_queue(3)
     w = interpreters.create()
     w.prepare_main(q=q)
@@ -345,7 +373,7 @@ def test_interrupting_queue_users_never_blocks_the_queue():
         while n:
             q.get(timeout=10)
             n -= 1
-    while True:     # an interrupt between sending an item and counting it leaves it here
+    while True:  # an interrupt between sending an item and counting it leaves it here
         try:
             q.get_nowait()
         except QueueEmpty:
@@ -356,7 +384,7 @@ def test_interrupting_queue_users_never_blocks_the_queue():
 
 
 def test_maxsize_kept_as_given_and_checked():
-    q = interpreters.create_queue(-10)      # <= 0: no limit, shown as given (as in CPython)
+    q = interpreters.create_queue(-10)  # <= 0: no limit, shown as given (as in CPython)
     assert q.maxsize == -10 and not q.full()
     for i in range(3):
         q.put_nowait(i)
@@ -367,6 +395,7 @@ def test_maxsize_kept_as_given_and_checked():
 
 def test_cpython_crossinterp_names():
     from interpcli.interpreters import _crossinterp
+
     flags = _crossinterp._UNBOUND_CONSTANT_TO_FLAG
     assert flags[_crossinterp.UNBOUND] == 3 and flags[_crossinterp.UNBOUND_REMOVE] == 1
     assert _crossinterp._UNBOUND_FLAG_TO_CONSTANT[2] is _crossinterp.UNBOUND_ERROR
@@ -376,7 +405,7 @@ def test_python_313_keywords(interp):
     """3.13's queue API: syncobj= (only shareable objects) and unbound= for unbounditems."""
     q = interpreters.create_queue(syncobj=True)
     with pytest.raises(interpreters.NotShareableError):
-        q.put([1, 2])                       # the queue's default
+        q.put([1, 2])  # the queue's default
     q.put([1, 2], syncobj=False)
     assert q.get_nowait() == [1, 2]
     q2 = interpreters.create_queue()
@@ -386,8 +415,10 @@ def test_python_313_keywords(interp):
     assert q2.get() == b"x"
     # the default travels with the queue to other interpreters
     interp.prepare_main(q=q)
-    interp.exec("import interpcli.interpreters as i\n"
-                "try:\n    q.put([3])\nexcept i.NotShareableError:\n    q.put(b'refused')")
+    interp.exec(
+        "import interpcli.interpreters as i\n"
+        "try:\n    q.put([3])\nexcept i.NotShareableError:\n    q.put(b'refused')"
+    )
     assert q.get(timeout=5) == b"refused"
     interp.exec("q.put(b'gone', unbound=i._queues.UNBOUND_REMOVE)")
     interp.close()

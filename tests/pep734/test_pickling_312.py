@@ -2,17 +2,21 @@
 pickling a tuple in a subinterpreter makes the process abort at exit ("free(): invalid
 pointer"; the stdlib's _xxsubinterpreters too), so interpcli pickles with the pure-Python
 pickler there. Each case runs in a fresh process, which must end cleanly."""
+
 from __future__ import annotations
 
 import pytest
 from helpers import run_python
 
 
-@pytest.mark.parametrize("task,expect", [
-    ("ex.submit(int, 'x').exception()", "ValueError"),                 # pickled exception
-    ("ex.submit(exec, 'raise KeyError(1)', {}).exception()", "KeyError"),
-    ("ex.submit(frozenset, [(1, 2)]).result()", "frozenset({(1, 2)})"),  # pickled result
-])
+@pytest.mark.parametrize(
+    "task,expect",
+    [
+        ("ex.submit(int, 'x').exception()", "ValueError"),  # pickled exception
+        ("ex.submit(exec, 'raise KeyError(1)', {}).exception()", "KeyError"),
+        ("ex.submit(frozenset, [(1, 2)]).result()", "frozenset({(1, 2)})"),  # pickled result
+    ],
+)
 def test_a_pool_that_pickles_in_its_worker_exits_cleanly(task, expect):
     r = run_python(f"""
         from interpcli.interpreters import InterpreterPoolExecutor

@@ -1,6 +1,7 @@
 """InterpreterPoolExecutor's replies: received by the thread waiting for a future (leader /
 follower), by a collector only for callbacks, wait()/as_completed(), queued tasks and
 shutdown. No result is lost or delivered twice across timeouts, Ctrl-C, cancellation."""
+
 import threading
 import time
 from concurrent.futures import CancelledError, as_completed, wait
@@ -29,7 +30,7 @@ def test_callback_runs_without_anyone_waiting():
         called = threading.Event()
         f = ex.submit(abs, -5)
         f.add_done_callback(lambda fut: called.set())
-        assert called.wait(30)      # the collector received the reply in the background
+        assert called.wait(30)  # the collector received the reply in the background
         assert f.result(timeout=0) == 5
 
 
@@ -54,7 +55,7 @@ def test_done_sees_a_reply_nobody_waits_for():
 
 def test_queued_tasks_run_while_nobody_waits():
     with InterpreterPoolExecutor(1) as ex:
-        fs = [ex.submit(abs, -i) for i in range(12)]   # more than the channel takes
+        fs = [ex.submit(abs, -i) for i in range(12)]  # more than the channel takes
         deadline = time.monotonic() + 30
         # all sent to the worker with no one waiting (state read directly: done() and
         # running() receive what has arrived)
@@ -67,6 +68,7 @@ def test_queued_tasks_run_while_nobody_waits():
 def test_many_threads_wait_for_their_own_futures():
     errors = []
     with InterpreterPoolExecutor(2) as ex:
+
         def client(k):
             try:
                 for i in range(40):
@@ -78,6 +80,7 @@ def test_many_threads_wait_for_their_own_futures():
                         assert f.result(timeout=30) == k * 1000 + i
             except BaseException as exc:
                 errors.append(exc)
+
         threads = [threading.Thread(target=client, args=(k,)) for k in range(6)]
         for t in threads:
             t.start()
@@ -104,7 +107,7 @@ def test_a_follower_takes_over_when_the_leader_times_out():
 def test_cancelling_a_queued_future_wakes_its_waiter():
     with InterpreterPoolExecutor(1) as ex:
         running = [ex.submit(time.sleep, 0.8) for _ in range(3)]
-        queued = ex.submit(abs, -1)     # the channel holds 3 per worker: this one waits
+        queued = ex.submit(abs, -1)  # the channel holds 3 per worker: this one waits
         out = []
 
         def waiter():
@@ -112,13 +115,14 @@ def test_cancelling_a_queued_future_wakes_its_waiter():
                 queued.result(timeout=30)
             except CancelledError:
                 out.append(time.monotonic())
+
         t = threading.Thread(target=waiter)
         t.start()
         time.sleep(0.1)
         t0 = time.monotonic()
         assert queued.cancel()
         t.join(30)
-        assert out and out[0] - t0 < 0.5    # not after the running tasks
+        assert out and out[0] - t0 < 0.5  # not after the running tasks
         assert [f.result(timeout=30) for f in running] == [None] * 3
 
 
@@ -141,16 +145,18 @@ def test_exceptions_and_callbacks_that_wait():
         seen = []
         done = threading.Event()
 
-        def cb(fut):                    # runs in whichever thread receives: it waits too
+        def cb(fut):  # runs in whichever thread receives: it waits too
             seen.append(later.result(timeout=30))
             done.set()
+
         first = ex.submit(time.sleep, 0.05)
         first.add_done_callback(cb)
         assert done.wait(30) and seen == [9]
 
 
 def test_ctrl_c_in_result_loses_no_reply():
-    r = run_python("""
+    r = run_python(
+        """
         import signal, sys, threading, time
         from concurrent.futures import wait
         from interpcli.interpreters import InterpreterPoolExecutor
@@ -199,14 +205,17 @@ def test_ctrl_c_in_result_loses_no_reply():
             done, not_done = wait(fs, timeout=30)
             print(len(not_done), hits > 0,
                   all(f.result() == i for i, f in enumerate(fs) if not f.cancelled()))
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert "Fatal Python error" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["interrupted", "True", "None", "0", "True", "True"]
 
 
 def test_a_stateless_function_of_main_needs_no_pickle_in_the_worker():
-    r = run_python("""
+    r = run_python(
+        """
         from interpcli.interpreters import InterpreterPoolExecutor
 
         def work(n):                    # stateless: crosses as its code, marshalled
@@ -220,6 +229,8 @@ def test_a_stateless_function_of_main_needs_no_pickle_in_the_worker():
         with InterpreterPoolExecutor(1) as ex:
             print(list(ex.map(work, [10, 20])) == [work(10), work(20)])
             print(ex.submit(eval, probe).result())
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[:2] == ["True", "[]"]

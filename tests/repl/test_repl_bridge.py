@@ -1,5 +1,6 @@
 """The shell's output bridge (repl.bridge): its reader thread ends on an error that recurs
 instead of spinning a core on it."""
+
 import interpcli.channels
 from interpcli.repl import bridge
 

@@ -1,4 +1,5 @@
 """Tab completion, as a unit: a stand-in shell with known interpreters and channels."""
+
 import types
 
 import pytest
@@ -11,11 +12,14 @@ from interpcli.repl.completer import ShellCompleter
 @pytest.fixture
 def completer():
     shell = types.SimpleNamespace(
-        entries={"repl": types.SimpleNamespace(names={"total", "tally"}),
-                 "worker": types.SimpleNamespace(names=set()),
-                 "writer": types.SimpleNamespace(names=set())},
+        entries={
+            "repl": types.SimpleNamespace(names={"total", "tally"}),
+            "worker": types.SimpleNamespace(names=set()),
+            "writer": types.SimpleNamespace(names=set()),
+        },
         channels={"jobs": object(), "junk": object()},
-        current="repl")
+        current="repl",
+    )
     return ShellCompleter(shell)
 
 
@@ -28,7 +32,7 @@ def complete(completer, text):
 def test_command_names(completer):
     assert complete(completer, "%sp") == ["%spawn"]
     assert complete(completer, "%s") == ["%spawn", "%send", "%stop"]
-    assert len(complete(completer, "%")) == 16    # 14 commands and 2 aliases
+    assert len(complete(completer, "%")) == 16  # 14 commands and 2 aliases
     assert complete(completer, "%q") == ["%quit"]
 
 
@@ -81,8 +85,13 @@ def test_python_names(completer):
 
 
 def test_channel_methods(completer):
-    assert complete(completer, "jobs.se") == ["send", "send_async", "send_buffer",
-                                             "send_buffer_nowait", "send_nowait"]
+    assert complete(completer, "jobs.se") == [
+        "send",
+        "send_async",
+        "send_buffer",
+        "send_buffer_nowait",
+        "send_nowait",
+    ]
     assert complete(completer, "jobs.recv") == ["recv_async", "recv_nowait"]
     assert complete(completer, "other.se") == []
     assert complete(completer, "a.jobs.se") == []

@@ -4,6 +4,7 @@ node, a FIFO, a directory: never opened for writing in a way that blocks, never 
 a history file that stops being writable mid-session (one warning, the shell goes on),
 command arguments that cannot be carried out (one line each, the shell goes on), and
 inputs that break their own interpreter."""
+
 import os
 import re
 import signal
@@ -37,11 +38,9 @@ def session(capsys):
         shell = Shell()
         sigint = signal.getsignal(signal.SIGINT)
         try:
-            with create_pipe_input() as inp, \
-                    create_app_session(output=PlainTextOutput(sys.stdout)):
+            with create_pipe_input() as inp, create_app_session(output=PlainTextOutput(sys.stdout)):
                 inp.send_text(keys)
-                s = loop.make_session(shell, InMemoryHistory(), input=inp,
-                                      output=DummyOutput())
+                s = loop.make_session(shell, InMemoryHistory(), input=inp, output=DummyOutput())
                 status = loop.interactive(shell, s)
         finally:
             shell.shutdown()
@@ -70,19 +69,20 @@ def node_state(path):
 
 # -- history: nothing but a regular file is used, a failing write is one warning ----------
 
+
 def test_history_path_that_is_no_regular_file_is_left_alone(tmp_path, capsys):
     fifo = tmp_path / "fifo"
-    os.mkfifo(fifo, 0o644)              # opening it for writing would block: no reader
-    device = tmp_path / "null"          # our own /dev/null: never touch the real one
+    os.mkfifo(fifo, 0o644)  # opening it for writing would block: no reader
+    device = tmp_path / "null"  # our own /dev/null: never touch the real one
     try:
         os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
-    except PermissionError:             # not root (or no CAP_MKNOD): a FIFO stands in
+    except PermissionError:  # not root (or no CAP_MKNOD): a FIFO stands in
         device = fifo
     link = tmp_path / "link"
     link.symlink_to(device)
     folder = tmp_path / "dir"
     folder.mkdir(mode=0o755)
-    loose = tmp_path / "loose"          # an existing regular file keeps its mode
+    loose = tmp_path / "loose"  # an existing regular file keeps its mode
     loose.write_text("+earlier\n")
     loose.chmod(0o644)
     before = {p: node_state(p) for p in (device, fifo, link, folder, loose)}
@@ -101,12 +101,14 @@ def test_history_path_that_is_no_regular_file_is_left_alone(tmp_path, capsys):
 
 def test_a_failing_history_write_is_one_warning_and_the_shell_goes_on(tmp_path, capsys):
     path = tmp_path / "history"
-    keys = ("import os\r"
-            # the input itself turns the history file into a directory: writes fail
-            f"os.unlink({str(path)!r}); os.mkdir({str(path)!r})\r"
-            "6 * 7\r"
-            "'still' + ' here'\r"
-            "\x04")
+    keys = (
+        "import os\r"
+        # the input itself turns the history file into a directory: writes fail
+        f"os.unlink({str(path)!r}); os.mkdir({str(path)!r})\r"
+        "6 * 7\r"
+        "'still' + ' here'\r"
+        "\x04"
+    )
     status, out = run_main(capsys, keys, {"INTERP_HISTORY": str(path)})
     assert status == 0, out
     assert "42\n" in out and "'still here'\n" in out
@@ -127,20 +129,22 @@ def test_history_is_read_back_and_made_private(tmp_path, capsys):
 
 # -- command arguments: one line each, the shell goes on --------------------------------
 
+
 def test_channel_names_that_cannot_be_bound(session):
     shell, out = session(
-        "%chan __debug__\r"         # cannot be assigned: broke every later input
-        "%chan __builtins__\r"      # would replace the interpreters' builtins
-        "%chan channels\r"          # the shell's own namespace
+        "%chan __debug__\r"  # cannot be assigned: broke every later input
+        "%chan __builtins__\r"  # would replace the interpreters' builtins
+        "%chan channels\r"  # the shell's own namespace
         "%chan class\r"
-        "%chan ｉｆ\r"               # a keyword once NFKC-normalized, as Python reads it
-        "%chan ﬁ\r"                 # Python reads it as fi
-        "%chan fi\r"                # the same name
+        "%chan ｉｆ\r"  # a keyword once NFKC-normalized, as Python reads it
+        "%chan ﬁ\r"  # Python reads it as fi
+        "%chan fi\r"  # the same name
         "x = 40\r"
         "x + 2\r"
         "fi.send_nowait(b'via ligature')\r"
         "%recv ﬁ\r"
-        "\x04")
+        "\x04"
+    )
     assert "'__debug__' is a __dunder__ identifier" in out
     assert "'__builtins__' is a __dunder__ identifier" in out
     assert "'channels' is taken" in out
@@ -157,14 +161,15 @@ def test_channel_names_that_cannot_be_bound(session):
 def test_send_expressions_that_raise_or_exit(session):
     shell, out = session(
         "%chan c\r"
-        "%send c exit()\r"          # SystemExit: ended the shell
+        "%send c exit()\r"  # SystemExit: ended the shell
         "%send c quit(3)\r"
         "%send c (_ for _ in ()).throw(GeneratorExit)\r"
         "%send c 1/0\r"
         "%send c 'text'\r"
         "%send c b'fine'\r"
         "c.recv()\r"
-        "\x04")
+        "\x04"
+    )
     assert "%send: exit() raised SystemExit" in out
     assert "%send: quit(3) raised SystemExit: 3" in out
     assert "raised GeneratorExit" in out
@@ -177,8 +182,8 @@ def test_send_expressions_that_raise_or_exit(session):
 def test_odd_numbers_and_options(session):
     shell, out = session(
         "1\r"
-        "%results ²\r"              # a digit to str.isdigit(), not to int()
-        "%results ٣\r"              # an Arabic-Indic three
+        "%results ²\r"  # a digit to str.isdigit(), not to int()
+        "%results ٣\r"  # an Arabic-Indic three
         "%results 99999999999999999999999\r"
         "%results 0\r"
         "%results 1\r"
@@ -187,7 +192,8 @@ def test_odd_numbers_and_options(session):
         "%recv c --timeout=\r"
         "%recv c --timeout -1\r"
         "%recv c --timeout 1e-9\r"
-        "\x04")
+        "\x04"
+    )
     assert "%results: N must be a number, not '²'" in out
     assert "%results: N must be a number, not '٣'" in out
     assert "no result #99999999999999999999999 (there are 1)" in out
@@ -200,6 +206,7 @@ def test_odd_numbers_and_options(session):
 
 # -- inputs that break their own interpreter --------------------------------------------
 
+
 def test_inputs_that_break_their_interpreter(session):
     shell, out = session(
         "%chan c\r"
@@ -209,21 +216,22 @@ def test_inputs_that_break_their_interpreter(session):
         "raise Bad()\r"
         "raise SystemExit('a message')\r"
         "import sys; saved = sys.stdout; sys.stdout = None\r"
-        "'invisible'\r"                 # python: RuntimeError: lost sys.stdout
+        "'invisible'\r"  # python: RuntimeError: lost sys.stdout
         "sys.stdout = saved\r"
         "import builtins; del builtins.print; builtins.__import__ = None\r"
         "'after print and __import__ went'\r"
         "__builtins__ = {}\r"
-        "6 * 7\r"                       # the shell's runner needs no builtins
+        "6 * 7\r"  # the shell's runner needs no builtins
         "len\r"
-        "c.send_nowait(b'sent with no builtins')\r"   # channels need no import either
+        "c.send_nowait(b'sent with no builtins')\r"  # channels need no import either
         "%recv c\r"
         "%spawn cleared\r"
         "import sys; sys.modules.clear()\r"
-        "1/0\r"                         # the traceback module is gone: still a traceback
+        "1/0\r"  # the traceback module is gone: still a traceback
         "%spawn other\r"
         "4 + 4\r"
-        "\x04")
+        "\x04"
+    )
     assert "Bad: <exception str() failed>" in out
     assert "a message\n" in out
     assert "RuntimeError: lost sys.stdout" in out
@@ -231,8 +239,11 @@ def test_inputs_that_break_their_interpreter(session):
     assert "42\n" in out and "NameError: name 'len' is not defined" in out
     assert "b'sent with no builtins'" in out
     # after sys.modules.clear() python's own displayhook says "lost builtins module"
-    assert re.search(r'File "<in-\d+>", line 1, in <module>\nZeroDivisionError: division by '
-                     r'zero', out)
+    assert re.search(
+        r'File "<in-\d+>", line 1, in <module>\nZeroDivisionError: division by '
+        r"zero",
+        out,
+    )
     assert "spawned 'cleared'" in out and "spawned 'other'" in out and "8\n" in out
     assert "could not be formatted" not in out
     assert "internal error" not in out, out
@@ -247,7 +258,8 @@ def test_an_input_that_closes_the_shells_output_channel(session):
         "print('from other')\r"
         "%use repl\r"
         "print('from repl')\r"
-        "\x04")
+        "\x04"
+    )
     assert out.count("the shell's output channel was closed by an input") == 1
     assert "42\n" in out and "from other\n" in out and "from repl\n" in out
     assert "internal error" not in out

@@ -1,5 +1,6 @@
 """`interp shell` in a real terminal (a pty, through pexpect): code in two interpreters,
 Ctrl-C interrupting a busy loop, Ctrl-D leaving with status 0."""
+
 import os
 import sys
 import time
@@ -8,9 +9,10 @@ import pytest
 
 pexpect = pytest.importorskip("pexpect")
 
-TIMEOUT = 60    # generous: the machine is small and shared
+TIMEOUT = 60  # generous: the machine is small and shared
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:This process .* is multi-threaded:DeprecationWarning")
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
 
 
 def prompt(name):
@@ -19,11 +21,22 @@ def prompt(name):
 
 
 def spawn_shell(tmp_path, *extra):
-    env = {**os.environ, "INTERP_HISTORY": str(tmp_path / "history"), "TERM": "xterm",
-           "PROMPT_TOOLKIT_NO_CPR": "1", "NO_COLOR": "1"}
-    return pexpect.spawn(sys.executable, ["-m", "interpcli", "shell", *extra], env=env,
-                         encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 120),
-                         cwd=str(tmp_path))
+    env = {
+        **os.environ,
+        "INTERP_HISTORY": str(tmp_path / "history"),
+        "TERM": "xterm",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+        "NO_COLOR": "1",
+    }
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "interpcli", "shell", *extra],
+        env=env,
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        dimensions=(40, 120),
+        cwd=str(tmp_path),
+    )
 
 
 def test_shell_in_a_terminal(tmp_path):
@@ -44,7 +57,7 @@ def test_shell_in_a_terminal(tmp_path):
         child.send("y = 'from' + ' other'\r")
         child.send("y\r")
         child.expect("'from other'")
-        child.send("x\r")                       # other has its own __main__
+        child.send("x\r")  # other has its own __main__
         child.expect("NameError: name 'x' is not defined")
         child.send("%use repl\r")
         child.expect(prompt("repl"))
@@ -56,12 +69,12 @@ def test_shell_in_a_terminal(tmp_path):
         child.expect("spinning")
         child.sendcontrol("c")
         child.expect("KeyboardInterrupt")
-        child.send("x - 2\r")                   # the shell goes on, state intact
+        child.send("x - 2\r")  # the shell goes on, state intact
         child.expect("40")
 
         child.send("%results\r")
         child.expect("KeyboardInterrupt")
-        child.expect(prompt("repl"))            # keys typed before it would be cooked
+        child.expect(prompt("repl"))  # keys typed before it would be cooked
 
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
@@ -83,7 +96,7 @@ def test_ctrl_c_at_the_prompt_and_exit_with_a_job_running(tmp_path):
         child.expect("job 1 started")
         child.expect(prompt("repl"))
         child.send("1/0")
-        child.sendcontrol("c")                  # clears the line, runs nothing
+        child.sendcontrol("c")  # clears the line, runs nothing
         child.send("%spawn w\r")
         child.expect("spawned 'w'")
         child.send("%exit\r")

@@ -1,6 +1,7 @@
 """Whole shell sessions driven through prompt_toolkit's pipe input (keys as typed: "\\r" is
 Enter, "\\x03" Ctrl-C, "\\x04" Ctrl-D), asserting on what the shell printed and on its
 state (interpreters, channels, results)."""
+
 import os
 import re
 import signal
@@ -31,17 +32,16 @@ def session(capsys):
     before = shell_names()
 
     def run(keys, shell=None, during=None):
-        assert keys.endswith(("\x04", "exit\r", "exit()\r")), \
+        assert keys.endswith(("\x04", "exit\r", "exit()\r")), (
             "a session must end, or it waits for keys"
+        )
         shell = shell or Shell()
         sigint = signal.getsignal(signal.SIGINT)
         helper = None
         try:
-            with create_pipe_input() as inp, \
-                    create_app_session(output=PlainTextOutput(sys.stdout)):
+            with create_pipe_input() as inp, create_app_session(output=PlainTextOutput(sys.stdout)):
                 inp.send_text(keys)
-                s = loop.make_session(shell, InMemoryHistory(), input=inp,
-                                      output=DummyOutput())
+                s = loop.make_session(shell, InMemoryHistory(), input=inp, output=DummyOutput())
                 if during is not None:
                     helper = threading.Thread(target=during, args=(shell,))
                     helper.start()
@@ -65,8 +65,8 @@ def test_python_lines_blocks_echo_and_state(session):
         "x = 6 * 7\r"
         "x\r"
         "def double(n):\r"
-        "return n * 2\r"          # auto-indented under the def
-        "\r"                      # an empty line ends the block
+        "return n * 2\r"  # auto-indented under the def
+        "\r"  # an empty line ends the block
         "double(x)\r"
         "for i in range(3):\r"
         "print('item', i)\r"
@@ -75,9 +75,10 @@ def test_python_lines_blocks_echo_and_state(session):
         "with contextlib.nullcontext(5) as v:\r"
         "v + 1\r"
         "\r"
-        "None\r"                  # None does not echo, as in python
+        "None\r"  # None does not echo, as in python
         "'a', 1\r"
-        "\x04")
+        "\x04"
+    )
     assert "42\n" in out and "84\n" in out and "6\n" in out
     assert "item 0\nitem 1\nitem 2\n" in out
     assert "('a', 1)\n" in out and "None" not in out
@@ -97,17 +98,25 @@ def test_failing_snippets_print_their_traceback_and_the_shell_goes_on(session):
         "f()\r"
         "import sys; sys.exit(3)\r"
         "'still here'\r"
-        "\x04")
+        "\x04"
+    )
     assert 'File "<in-1>", line 1, in <module>\n    1/0' in out
     assert "ZeroDivisionError: division by zero" in out
     assert "NameError: name 'undefined_name' is not defined" in out
     assert "SyntaxError: invalid syntax" in out
-    assert "    raise ValueError('deep')\nValueError: deep" in out   # the input's own lines
+    assert "    raise ValueError('deep')\nValueError: deep" in out  # the input's own lines
     assert "SystemExit (exit status 3); the shell goes on" in out
     assert "'still here'" in out
     assert "<interp-shell>" not in out
-    assert [r.completed for _n, _m, r in shell.results] == [False, False, False, True, False,
-                                                            False, True]
+    assert [r.completed for _n, _m, r in shell.results] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_spawn_use_list_close(session):
@@ -123,13 +132,24 @@ def test_spawn_use_list_close(session):
         "%close w\r"
         "%use w\r"
         "%close legacy\r"
-        "\x04")
+        "\x04"
+    )
     assert "spawned 'w' (id" in out and "own GIL); now using it" in out
     assert "NameError: name 'where' is not defined" in out
     assert "'in w'" in out
     assert "spawned 'legacy'" in out and "shared GIL" in out
-    for word in ("name", "id", "isolated", "running", "runs", "repl", "w", "legacy",
-                 "no (shared GIL)", "* current interpreter"):
+    for word in (
+        "name",
+        "id",
+        "isolated",
+        "running",
+        "runs",
+        "repl",
+        "w",
+        "legacy",
+        "no (shared GIL)",
+        "* current interpreter",
+    ):
         assert word in out
     assert "closed 'w'\n" in out and "closed 'legacy'; now using 'repl'" in out
     assert "no interpreter named 'w' (interpreters: repl, legacy)" in out
@@ -140,6 +160,7 @@ def test_the_prompt_names_the_current_interpreter():
     from types import SimpleNamespace
 
     from interpcli.repl.ui import prompt_message
+
     assert "".join(t for _s, t in prompt_message(SimpleNamespace(current="w"))) == "w >>> "
     assert "(none)" in "".join(t for _s, t in prompt_message(SimpleNamespace(current=None)))
 
@@ -158,7 +179,8 @@ def test_channels_are_bound_in_old_and_new_interpreters(session):
         "%recv jobs\r"
         "%recv jobs --timeout 0.05\r"
         "%chan\r"
-        "\x04")
+        "\x04"
+    )
     assert "channel 'jobs' (id" in out
     assert "b'from b'" in out
     assert "sent 3 bytes on 'jobs'" in out and "b'xxx'" in out
@@ -172,13 +194,14 @@ def test_producer_consumer_in_the_background(session):
         "%spawn consumer\r"
         "%spawn producer\r"
         "%chan jobs\r"
-        "%send jobs b'first'\r"                              # queued for the consumer
+        "%send jobs b'first'\r"  # queued for the consumer
         "%bg consumer for m in jobs: print('got', m.decode())\r"
-        "for i in range(3): jobs.send(str(i).encode())\r"   # waits until each is received
+        "for i in range(3): jobs.send(str(i).encode())\r"  # waits until each is received
         "jobs.close()\r"
         "%wait\r"
         "%results\r"
-        "\x04")
+        "\x04"
+    )
     assert "job 1 started" in out
     got = [line for line in out.splitlines() if line.startswith("got ")]
     assert got == ["got first", "got 0", "got 1", "got 2"]
@@ -187,8 +210,18 @@ def test_producer_consumer_in_the_background(session):
     bg = [r for _n, mode, r in records if mode == "bg"]
     assert len(bg) == 1 and bg[0].completed and bg[0].interpreter.name == "consumer"
     assert bg[0].source == "for m in jobs: print('got', m.decode())"
-    for word in ("results", "interpreter", "source", "channels", "completed", "exception",
-                 "duration", "consumer", "producer", "bg"):
+    for word in (
+        "results",
+        "interpreter",
+        "source",
+        "channels",
+        "completed",
+        "exception",
+        "duration",
+        "consumer",
+        "producer",
+        "bg",
+    ):
         assert word in out
 
 
@@ -201,7 +234,7 @@ def test_background_file_busy_interpreter_and_stop(session, tmp_path):
         "%chan forever\r"
         f"%bg w {script}\r"
         "%use repl\r"
-        "started.recv()\r"              # the job is running now
+        "started.recv()\r"  # the job is running now
         "%bg w 1\r"
         "%use w\r"
         "1 + 1\r"
@@ -209,7 +242,8 @@ def test_background_file_busy_interpreter_and_stop(session, tmp_path):
         "%wait w\r"
         "2 + 2\r"
         "%results 2\r"
-        "\x04")
+        "\x04"
+    )
     assert "is busy with background job 1 (" in out
     assert "waiter.py); %wait w, %stop w or %use another" in out
     assert "interrupted 'w'" in out
@@ -232,7 +266,8 @@ def test_run_file_keeps_its_variables(session, tmp_path):
         "value\r"
         f"%run {bad}\r"
         "%run w /no/such/file.py\r"
-        "\x04")
+        "\x04"
+    )
     assert "setup ran" in out and "42\n" in out
     assert f'File "{bad}", line 2, in <module>' in out
     assert "    raise RuntimeError('in a file')\nRuntimeError: in a file" in out
@@ -247,7 +282,7 @@ def test_run_file_honours_a_coding_cookie(session, tmp_path):
 
 
 def test_ctrl_c_at_the_prompt_clears_the_line(session):
-    shell, out = session("1/0\x03" "x = 1\r" "\x03" "x\r" "\x04")
+    shell, out = session("1/0\x03x = 1\r\x03x\r\x04")
     assert "ZeroDivisionError" not in out
     assert [r.source for _n, _m, r in shell.results] == ["x = 1", "x"]
 
@@ -262,12 +297,15 @@ def test_ctrl_c_interrupts_running_code_and_the_shell_goes_on(session):
     shell.make_channel("ready")
     shell, out = session(
         "def spin():\r"
-        "ready.send_nowait(b'')\r"     # tells press_ctrl_c that the loop runs
+        "ready.send_nowait(b'')\r"  # tells press_ctrl_c that the loop runs
         "while True: pass\r"
         "\r"
         "spin()\r"
         "'after'\r"
-        "\x04", shell=shell, during=press_ctrl_c)
+        "\x04",
+        shell=shell,
+        during=press_ctrl_c,
+    )
     assert 'File "<in-2>", line 1, in <module>\n    spin()' in out
     assert "    while True: pass" in out
     assert "KeyboardInterrupt" in out and "'after'" in out
@@ -292,7 +330,8 @@ def test_bad_commands_and_names_print_one_line_each(session):
         "%wait repl\r"
         "%recv jobs --timeout\r"
         "'alive'\r"
-        "\x04")
+        "\x04"
+    )
     expected = [
         "unknown command %nope; %help lists them",
         "no interpreter named 'ghost' (interpreters: repl)",
@@ -310,7 +349,7 @@ def test_bad_commands_and_names_print_one_line_each(session):
     for message in expected:
         assert message in out
     assert "Traceback" not in out and "internal error" not in out
-    assert len(out.splitlines()) == 15                    # one line for each input
+    assert len(out.splitlines()) == 15  # one line for each input
     assert "'alive'" in out
 
 
@@ -318,7 +357,7 @@ def test_help(session):
     shell, out = session("%help\r%help bg\r%help nope\r%help %list\r\x04")
     assert "Commands (anything else is Python for the current interpreter)" in out
     assert "%bg NAME CODE" in out and "run code or a file in the background" in out
-    assert "the prompt stays usable" in " ".join(out.split())     # wrapped text
+    assert "the prompt stays usable" in " ".join(out.split())  # wrapped text
     assert "unknown command %nope" in out
     assert "table of the shell's interpreters" in out
 
@@ -328,18 +367,19 @@ def test_exit_command_and_bare_exit(session):
     assert shell.exiting and not shell.entries
     shell, out = session("exit\r")
     assert shell.exiting
-    shell, out = session("import sys; sys.exit()\r" "exit()\r")
+    shell, out = session("import sys; sys.exit()\rexit()\r")
     assert "raised SystemExit (exit status 0); the shell goes on" in out and shell.exiting
 
 
 def test_ctrl_d_with_a_job_running_closes_everything(session):
     shell, out = session("%spawn w\r%chan c\r%bg w c.recv()\r\x04")
     assert not shell.entries and not shell.jobs
-    assert "[bg] w: result" not in out      # interrupted on purpose: no alarm
+    assert "[bg] w: result" not in out  # interrupted on purpose: no alarm
 
 
 def test_toolbar_shows_running_jobs():
     from interpcli.repl.ui import toolbar
+
     shell = Shell()
     try:
         text = "".join(t for _s, t in toolbar(shell))
@@ -358,30 +398,35 @@ def test_toolbar_shows_running_jobs():
 
 def test_main_saves_a_private_history(tmp_path, capsys):
     import gc
-    gc.collect()        # interpreters of other tests' garbage (closed when collected)
+
+    gc.collect()  # interpreters of other tests' garbage (closed when collected)
     before = shell_names()
     path = tmp_path / "data" / "history"
     with create_pipe_input() as inp, create_app_session(output=PlainTextOutput(sys.stdout)):
         inp.send_text("x = 1\r%list\r\x04")
-        rc = loop.main(input=inp, output=DummyOutput(),
-                       environ={"INTERP_HISTORY": str(path)})
+        rc = loop.main(input=inp, output=DummyOutput(), environ={"INTERP_HISTORY": str(path)})
     assert rc == 0
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
     assert "+x = 1" in text and "+%list" in text
     out = capsys.readouterr().out
     assert "Commands start with %" in out and "%help" in out
-    assert shell_names() == before      # the shell closed its own
+    assert shell_names() == before  # the shell closed its own
 
 
 def test_piped_input_runs_without_a_terminal(tmp_path):
     import subprocess
+
     keys = "x = 2\nfor i in range(2):\n    print(i * x)\n\n%spawn w\n1/0\n%list\n"
-    out = subprocess.run([sys.executable, "-c",
-                          "import interpcli.repl, sys; sys.exit(interpcli.repl.main(False))"],
-                         input=keys, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "INTERP_HISTORY": str(tmp_path / "h")},
-                         cwd=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", "import interpcli.repl, sys; sys.exit(interpcli.repl.main(False))"],
+        input=keys,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "INTERP_HISTORY": str(tmp_path / "h")},
+        cwd=str(tmp_path),
+    )
     assert out.returncode == 0, out.stderr
     assert "0\n2\n" in out.stdout and "spawned 'w'" in out.stdout
     assert "ZeroDivisionError" in out.stderr
@@ -390,10 +435,11 @@ def test_piped_input_runs_without_a_terminal(tmp_path):
 def readme_demo():
     """The inputs of the README's shell demo, and the lines it shows them printing."""
     from pathlib import Path
+
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = text[text.index("\n## Shell\n"):]
-    block = section[section.index("```text\n") + 8:]
-    block = block[:block.index("```")]
+    section = text[text.index("\n## Shell\n") :]
+    block = section[section.index("```text\n") + 8 :]
+    block = block[: block.index("```")]
     inputs, shown = [], []
     for line in block.splitlines():
         m = re.match(r"^\w+ >>>(?: (.*))?$", line)
@@ -411,18 +457,18 @@ def test_the_readme_demo_works(session):
     # a person types slower than the consumer ends; the test waits for it explicitly
     inputs.insert(inputs.index("%results"), "%wait")
     shell, out = session("".join(i + "\r" for i in inputs) + "\x04")
-    def norm(text):           # ids depend on what ran before in this process
+
+    def norm(text):  # ids depend on what ran before in this process
         return re.sub(r"\(id \d+", "(id N", text)
+
     for line in shown:
         if line.startswith(("[bg] consumer: result", "#", "1 ", "2 ", "3 ", "─")):
-            continue          # timings and table widths vary
+            continue  # timings and table widths vary
         assert norm(line) in norm(out)
     got = [line for line in out.splitlines() if line.startswith("consumer got")]
     assert got == [line for line in shown if line.startswith("consumer got")]
     assert re.search(r"\[bg\] consumer: result #\d ok in", out)
     assert re.search(r"consumer \(\d+\) bg", out)
-
-
 
 
 def test_errors_inside_the_prompt_do_not_end_the_shell(session, monkeypatch):
@@ -432,6 +478,7 @@ def test_errors_inside_the_prompt_do_not_end_the_shell(session, monkeypatch):
     def broken(self, document, event):
         raise RuntimeError("completer bug")
         yield
+
     monkeypatch.setattr(ShellCompleter, "get_completions", broken)
     calls = []
     real = ui.toolbar
@@ -441,10 +488,11 @@ def test_errors_inside_the_prompt_do_not_end_the_shell(session, monkeypatch):
         if len(calls) == 1:
             raise RuntimeError("toolbar bug")
         return real(shell)
+
     monkeypatch.setattr(ui, "toolbar", toolbar_failing_once)
-    shell, out = session("%li\t\r" "'still alive'\r" "\x04")
+    shell, out = session("%li\t\r'still alive'\r\x04")
     assert "internal error: RuntimeError: toolbar bug" in out
-    assert "completer bug" in out             # prompt_toolkit reports it, and goes on
+    assert "completer bug" in out  # prompt_toolkit reports it, and goes on
     assert "'still alive'" in out
 
 
@@ -453,6 +501,7 @@ def test_a_prompt_that_keeps_failing_leaves(session, monkeypatch):
 
     def toolbar(shell):
         raise RuntimeError("toolbar bug")
+
     monkeypatch.setattr(ui, "toolbar", toolbar)
     shell, out = session("\x04")
     assert out.count("internal error: RuntimeError: toolbar bug") == 3

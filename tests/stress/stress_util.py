@@ -4,6 +4,7 @@ Sizes follow INTERPCLI_STRESS_SCALE (default 1.0: the issue's figures where the 
 allows them); the sanitizer script runs the suite with a smaller scale. Every test writes
 its measured figures to stdout (-s shows them) and, when INTERPCLI_STRESS_REPORT names a
 file, appends them there as JSON lines (RELIABILITY.md is written from those)."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,6 @@ def report(test: str, **figures) -> None:
     if path:
         with open(path, "a") as f:
             f.write(line + "\n")
-
-
 
 
 def rss_mb() -> float:
@@ -59,7 +58,7 @@ class Runner:
         def target():
             try:
                 self._box["result"] = interp.run(source, **kw)
-            except BaseException as exc:    # reported by result()
+            except BaseException as exc:  # reported by result()
                 self._box["exc"] = exc
 
         self.thread = threading.Thread(target=target, daemon=True)

@@ -12,6 +12,7 @@ cycles, interpcli adds no more than CPython's own floor, measured in the same pr
 the stdlib's create/destroy; (2) 5,000 run cycles with channel traffic and lent buffers on
 reused interpreters grow RSS by less than 20 MB. The C core's own allocations are checked
 exactly by tools/leakcheck.sh."""
+
 import json
 import os
 import sys
@@ -109,13 +110,20 @@ print(json.dumps(out))
 @pytest.mark.timeout(600)
 def test_churn_leaves_nothing_behind():
     cycles, floor_cycles, runs = scaled(300, 20), scaled(100, 10), scaled(5000, 100)
-    proc = run_python(CHURN.replace("sys.argv[1:4]", f"({cycles}, {floor_cycles}, {runs})"),
-                      timeout=540)
+    proc = run_python(
+        CHURN.replace("sys.argv[1:4]", f"({cycles}, {floor_cycles}, {runs})"), timeout=540
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Fatal Python error" not in proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
-    report("churn", **{k: (round(v, 2) if isinstance(v, float) else v)
-                       for k, v in out.items() if k not in ("before", "after")})
+    report(
+        "churn",
+        **{
+            k: (round(v, 2) if isinstance(v, float) else v)
+            for k, v in out.items()
+            if k not in ("before", "after")
+        },
+    )
     # nothing left: the same OS threads, file descriptors and interpreters (main only)
     threads0, fds0, interps0 = out["before"]
     threads1, fds1, interps1 = out["after"]
@@ -163,9 +171,11 @@ print(json.dumps({"cycles": CYCLES, "stdlib_mb": stdlib_mb, "interpcli_mb": rss(
 """
 
 
-@pytest.mark.skipif(sys.version_info < (3, 14),
-                    reason="3.12 and 3.13 keep ~3 MB per interpreter ever created, whoever "
-                           "made it (see the module docstring)")
+@pytest.mark.skipif(
+    sys.version_info < (3, 14),
+    reason="3.12 and 3.13 keep ~3 MB per interpreter ever created, whoever "
+    "made it (see the module docstring)",
+)
 @pytest.mark.timeout(1800)
 def test_fresh_interpreter_churn_is_level_with_the_stdlib():
     """5,000 create/run/close cycles (INTERPCLI_CHURN_CYCLES; CI runs the full count on
@@ -174,8 +184,11 @@ def test_fresh_interpreter_churn_is_level_with_the_stdlib():
     # without the warm spare: its helper threads' allocator arenas add a bounded 2-6 MB of
     # RSS (flat from 1,000 to 5,000 cycles, BENCHMARKS.md), which is not memory kept per
     # interpreter, the thing measured here
-    proc = run_python(FRESH_CHURN.replace("sys.argv[1]", str(cycles)), timeout=1700,
-                      env=dict(os.environ, INTERP_SPARE="0"))
+    proc = run_python(
+        FRESH_CHURN.replace("sys.argv[1]", str(cycles)),
+        timeout=1700,
+        env=dict(os.environ, INTERP_SPARE="0"),
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.splitlines()[-1])
     report("fresh churn", **{k: round(v, 2) for k, v in out.items()})

@@ -5,6 +5,7 @@ threads or register more callbacks, short and long work, closes with short and l
 timeouts. Each close ends the interpreter or refuses (InterpreterBusyError) and a later
 close ends it; never an abort or a hang. Seeded (INTERPCLI_CLOSE_SEED), in a child
 process, bounded in time."""
+
 import os
 import random
 import time
@@ -44,13 +45,18 @@ PIECES = {
     "atexit": "atexit.register(spawn, {kind!r}, {d})",
     "threading_atexit": "threading._register_atexit(spawn, {kind!r}, {d})",
     "lent_del": "channels.data.send_buffer_nowait(Lent({kind!r}, {d}))",
-    "lent_weakref": ("_o = Quiet('none', 0)\n"
-                     "_keep.append(weakref.ref(_o, lambda r: spawn({kind!r}, {d})))\n"
-                     "channels.data.send_buffer_nowait(_o)\ndel _o"),
-    "chain": ("atexit.register(lambda: threading.Thread(target=lambda: (time.sleep({d}), "
-              "atexit.register(spawn, {kind!r}, {d}))).start())"),
-    "thread_starts_thread": ("atexit.register(lambda: threading.Thread(target=lambda: "
-                             "spawn({kind!r}, {d})).start())"),
+    "lent_weakref": (
+        "_o = Quiet('none', 0)\n"
+        "_keep.append(weakref.ref(_o, lambda r: spawn({kind!r}, {d})))\n"
+        "channels.data.send_buffer_nowait(_o)\ndel _o"
+    ),
+    "chain": (
+        "atexit.register(lambda: threading.Thread(target=lambda: (time.sleep({d}), "
+        "atexit.register(spawn, {kind!r}, {d}))).start())"
+    ),
+    "thread_starts_thread": (
+        "atexit.register(lambda: threading.Thread(target=lambda: spawn({kind!r}, {d})).start())"
+    ),
     "running_thread": "spawn({kind!r}, {d})",
 }
 
@@ -91,11 +97,11 @@ def test_close_fuzz_against_scripts_that_act_while_closing():
     seed = int(os.environ.get("INTERPCLI_CLOSE_SEED", random.randrange(2**32)))
     n = scaled(20, minimum=8)
     t0 = time.monotonic()
-    p = run_python(CHILD.format(seed=seed, pieces=PIECES, prelude=PRELUDE, n=n),
-                   timeout=120)
+    p = run_python(CHILD.format(seed=seed, pieces=PIECES, prelude=PRELUDE, n=n), timeout=120)
     took = time.monotonic() - t0
     assert "Fatal Python error" not in p.stderr, f"seed {seed}: {p.stderr[-3000:]}"
     assert p.returncode == 0, f"seed {seed}: {p.stderr[-3000:]}"
     line = next(ln for ln in p.stdout.splitlines() if ln.startswith("OUTCOMES"))
-    report("close fuzz", seed=seed, cases=n, outcomes=line[len("OUTCOMES "):],
-           seconds=round(took, 2))
+    report(
+        "close fuzz", seed=seed, cases=n, outcomes=line[len("OUTCOMES ") :], seconds=round(took, 2)
+    )

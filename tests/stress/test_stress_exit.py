@@ -1,6 +1,7 @@
 """Process exit at any moment: a normal end, sys.exit, SIGINT, SIGTERM or the reader of
 stdout going away, while interpreters run, block on channels, hold threads or lend memory.
 The status is the one python gives, and never "Fatal Python error", a core dump or a hang."""
+
 import random
 import signal
 import subprocess
@@ -66,13 +67,21 @@ STATES = ["idle", "busy", "recv", "send", "threads", "lent", "many", "main-run"]
 # python's own statuses: an uncaught KeyboardInterrupt ends the process by SIGINT, SIGTERM
 # kills it, a closed stdout ends it with BrokenPipeError (1, or 120 when the final flush
 # fails too)
-EXPECTED = {"normal": {0}, "exit": {3}, "sigint": {-signal.SIGINT},
-            "sigterm": {-signal.SIGTERM}, "pipe": {1, 120}}
+EXPECTED = {
+    "normal": {0},
+    "exit": {3},
+    "sigint": {-signal.SIGINT},
+    "sigterm": {-signal.SIGTERM},
+    "pipe": {1, 120},
+}
 
 
 def spawn(state, ending):
-    return subprocess.Popen([sys.executable, "-c", PRELUDE, state, ending],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", PRELUDE, state, ending],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def finish(proc, timeout=60):
@@ -81,8 +90,7 @@ def finish(proc, timeout=60):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        raise AssertionError(
-            f"the process hung; stderr: {err.decode(errors='replace')}") from None
+        raise AssertionError(f"the process hung; stderr: {err.decode(errors='replace')}") from None
     return out, err.decode(errors="replace")
 
 
@@ -108,7 +116,7 @@ def test_exit_in_every_state(state):
             time.sleep(0.05)
             proc.send_signal(signal.SIGINT if ending == "sigint" else signal.SIGTERM)
         elif ending == "pipe":
-            proc.stdout.close()             # the reader goes away
+            proc.stdout.close()  # the reader goes away
         out, err = finish(proc)
         check(proc.returncode, err, ending)
         timings[ending] = round(time.perf_counter() - t0, 2)

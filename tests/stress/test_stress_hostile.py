@@ -1,5 +1,6 @@
 """Hostile input to the API and to `interp`: each gives a clear error or the right result,
 never a crash, a hang or a busy wait."""
+
 import subprocess
 import sys
 import threading
@@ -22,25 +23,35 @@ def interp():
 
 # ---------------------------------------------------------------- API: sources
 
-@pytest.mark.parametrize("source, exc_type, needle", [
-    ("x = 1\0", "SyntaxError", "null bytes"),
-    (b"x = '\xff\xfe'", "SyntaxError", "UTF-8"),
-    ("def f(:\n", "SyntaxError", ""),
-    ("def f():\n    return f()\nf()\n", "RecursionError", "recursion"),
-    ("1 +" * 100_000 + " 1", ("RecursionError", "MemoryError"), ""),
-    ("(" * 1000 + ")" * 1000, "SyntaxError", "parenthes"),
-    ("import ast\nast.literal_eval('-' * 1_000_000 + '1')", ("RecursionError", "MemoryError"), ""),
-    ("x = []\nfor _ in range(1_000_000):\n    x = [x]\nrepr(x)", "RecursionError", ""),
-    ("raise SystemExit('bye' * 100000)", "SystemExit", "bye"),
-    ("import os\nos.fork()", "RuntimeError", "fork"),
-])
+
+@pytest.mark.parametrize(
+    "source, exc_type, needle",
+    [
+        ("x = 1\0", "SyntaxError", "null bytes"),
+        (b"x = '\xff\xfe'", "SyntaxError", "UTF-8"),
+        ("def f(:\n", "SyntaxError", ""),
+        ("def f():\n    return f()\nf()\n", "RecursionError", "recursion"),
+        ("1 +" * 100_000 + " 1", ("RecursionError", "MemoryError"), ""),
+        ("(" * 1000 + ")" * 1000, "SyntaxError", "parenthes"),
+        (
+            "import ast\nast.literal_eval('-' * 1_000_000 + '1')",
+            ("RecursionError", "MemoryError"),
+            "",
+        ),
+        ("x = []\nfor _ in range(1_000_000):\n    x = [x]\nrepr(x)", "RecursionError", ""),
+        ("raise SystemExit('bye' * 100000)", "SystemExit", "bye"),
+        ("import os\nos.fork()", "RuntimeError", "fork"),
+    ],
+)
 def test_bad_sources_become_results(interp, source, exc_type, needle):
     res = interp.run(source)
     assert not res.completed
-    assert res.exc_type in ((exc_type,) if isinstance(exc_type, str) else exc_type), \
-        (res.exc_type, res.exc_message)
+    assert res.exc_type in ((exc_type,) if isinstance(exc_type, str) else exc_type), (
+        res.exc_type,
+        res.exc_message,
+    )
     assert needle in (res.exc_message or "") + (res.traceback or "")
-    assert interp.run("pass").completed           # and the interpreter is fine afterwards
+    assert interp.run("pass").completed  # and the interpreter is fine afterwards
 
 
 def test_deep_structures_die_quietly(interp):
@@ -52,11 +63,12 @@ def test_deep_structures_die_quietly(interp):
 @pytest.mark.parametrize("kind", ["string", "comment"])
 def test_50_mb_source(interp, kind):
     body = "a" * (50 << 20)
-    source = (f"data = '{body}'\n" if kind == "string" else f"# {body}\ndata = 'a' * {50 << 20}\n")
+    source = f"data = '{body}'\n" if kind == "string" else f"# {body}\ndata = 'a' * {50 << 20}\n"
     r, s = interpcli.create_channel()
     t0 = time.perf_counter()
-    res = interp.run(source + "channels.s.send_nowait(str(len(data)).encode())\ndel data",
-                     channels={"s": s})
+    res = interp.run(
+        source + "channels.s.send_nowait(str(len(data)).encode())\ndel data", channels={"s": s}
+    )
     elapsed = time.perf_counter() - t0
     assert res.completed, res.traceback
     assert r.recv() == str(50 << 20).encode()
@@ -70,6 +82,7 @@ def test_source_of_the_wrong_type(interp, source):
 
 
 # ---------------------------------------------------------------- API: channels
+
 
 @pytest.mark.parametrize("name", ["1a", "a b", "a-b", "class", "", "é\0", 3, None])
 def test_channel_names_that_are_not_identifiers(interp, name):
@@ -90,11 +103,18 @@ class RaisingBuffer:
 
 
 @pytest.mark.parametrize("method", ["send", "send_nowait", "send_buffer", "send_buffer_nowait"])
-@pytest.mark.parametrize("obj, exc", [
-    ("text", TypeError), (None, TypeError), (1, TypeError), ([1, 2], TypeError),
-    (object(), TypeError), (memoryview(b"abcdef")[::2], BufferError),
-    (RaisingBuffer(), RuntimeError if sys.version_info >= (3, 12) else TypeError),
-])
+@pytest.mark.parametrize(
+    "obj, exc",
+    [
+        ("text", TypeError),
+        (None, TypeError),
+        (1, TypeError),
+        ([1, 2], TypeError),
+        (object(), TypeError),
+        (memoryview(b"abcdef")[::2], BufferError),
+        (RaisingBuffer(), RuntimeError if sys.version_info >= (3, 12) else TypeError),
+    ],
+)
 def test_non_bytes_on_a_channel(method, obj, exc):
     r, s = interpcli.create_channel()
     with pytest.raises(exc):
@@ -128,6 +148,7 @@ def test_huge_message(interp):
 
 
 # ---------------------------------------------------------------- API: timeouts
+
 
 def cpu_and_wall(fn):
     t0, c0 = time.perf_counter(), time.process_time()
@@ -169,9 +190,16 @@ def test_bad_run_timeouts(interp, timeout):
 
 # ---------------------------------------------------------------- API: interpreters
 
-@pytest.mark.parametrize("name, exc", [
-    ("", ValueError), ("a\0b", ValueError), ("x" * 201, ValueError), (42, ValueError),
-])
+
+@pytest.mark.parametrize(
+    "name, exc",
+    [
+        ("", ValueError),
+        ("a\0b", ValueError),
+        ("x" * 201, ValueError),
+        (42, ValueError),
+    ],
+)
 def test_bad_interpreter_names(name, exc):
     with pytest.raises(exc):
         interpcli.create(name)
@@ -198,9 +226,9 @@ def test_interpreters_cannot_be_driven_from_inside(interp):
 
 # ---------------------------------------------------------------- the command line
 
+
 def interp_cli(*args, timeout=120, **kw):
-    return subprocess.run([*INTERP, *map(str, args)], capture_output=True, timeout=timeout,
-                          **kw)
+    return subprocess.run([*INTERP, *map(str, args)], capture_output=True, timeout=timeout, **kw)
 
 
 def one_line(proc, status):
@@ -227,10 +255,13 @@ def test_cli_missing_script(tmp_path):
     one_line(interp_cli("run", tmp_path / "nope.py"), 2)
 
 
-@pytest.mark.parametrize("content, needle", [
-    (b"x = 1\0\n", b"null bytes"),
-    (b"x = '\xff'\n", b"utf-8"),
-])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        (b"x = 1\0\n", b"null bytes"),
+        (b"x = '\xff'\n", b"utf-8"),
+    ],
+)
 def test_cli_nul_bytes_and_invalid_utf8(tmp_path, content, needle):
     script = tmp_path / "bad.py"
     script.write_bytes(content)
@@ -263,14 +294,29 @@ def test_cli_recursion_bomb(tmp_path):
 @pytest.mark.timeout(120)
 def test_cli_1_gb_through_a_channel_into_head(tmp_path):
     script = tmp_path / "flood.py"
-    script.write_text("block = b'x' * (1 << 20)\n"
-                      "for _ in range(1024):\n"
-                      "    channels.out.send(block)\n")
+    script.write_text(
+        "block = b'x' * (1 << 20)\nfor _ in range(1024):\n    channels.out.send(block)\n"
+    )
     t0 = time.perf_counter()
     proc = subprocess.run(
-        ["bash", "-c", 'set -o pipefail; "$@" | head -c 10; echo " ${PIPESTATUS[*]}" >&2',
-         "sh", *INTERP, "run", str(script), "--channels", "out", "--stdout", "out",
-         "--result", "none"], capture_output=True, timeout=110)
+        [
+            "bash",
+            "-c",
+            'set -o pipefail; "$@" | head -c 10; echo " ${PIPESTATUS[*]}" >&2',
+            "sh",
+            *INTERP,
+            "run",
+            str(script),
+            "--channels",
+            "out",
+            "--stdout",
+            "out",
+            "--result",
+            "none",
+        ],
+        capture_output=True,
+        timeout=110,
+    )
     elapsed = time.perf_counter() - t0
     assert proc.stdout == b"x" * 10
     statuses = proc.stderr.split()[-2:]

@@ -2,6 +2,7 @@
 the main interpreter and two subinterpreters (sends of every kind, receives, closes of either
 end, memoryviews held and released, interpreters closed and replaced) and compares every
 outcome with a plain-Python model of the documented semantics."""
+
 import threading
 from collections import deque
 
@@ -43,7 +44,7 @@ del _op
 class ModelChannel:
     def __init__(self, recv, send):
         self.recv, self.send = recv, send
-        self.queue = deque()        # (data, owner or None for a copy)
+        self.queue = deque()  # (data, owner or None for a copy)
         self.closed = OPEN
 
 
@@ -61,7 +62,7 @@ class ChannelMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         self.chans = []
-        self.held = []              # (view, owner key) kept by main
+        self.held = []  # (view, owner key) kept by main
         for name in ("a", "b"):
             i = ChannelMachine.interps.get(name)
             if i is None or not i.is_alive():
@@ -72,7 +73,7 @@ class ChannelMachine(RuleBasedStateMachine):
             view.release()
         self.held.clear()
         for ch in getattr(self, "chans", []):
-            ch.recv.close()     # drops lent items: nothing keeps a close refused later
+            ch.recv.close()  # drops lent items: nothing keeps a close refused later
 
     def owner_key(self, actor):
         return "main" if actor == "main" else (actor, ChannelMachine.generation[actor])
@@ -120,8 +121,12 @@ class ChannelMachine(RuleBasedStateMachine):
         self.chans.append(ModelChannel(*interpcli.create_channel()))
 
     @precondition(lambda self: self.chans)
-    @rule(actor=st.sampled_from(ACTORS), k=st.integers(0, 2),
-          data=st.binary(max_size=64), lend=st.booleans())
+    @rule(
+        actor=st.sampled_from(ACTORS),
+        k=st.integers(0, 2),
+        data=st.binary(max_size=64),
+        lend=st.booleans(),
+    )
     def send_nowait(self, actor, k, data, lend):
         ch = self.chans[k % len(self.chans)]
         op = "send_buffer_nowait" if lend else "send_nowait"
@@ -146,8 +151,9 @@ class ChannelMachine(RuleBasedStateMachine):
                 obj.release()
 
     @precondition(lambda self: self.chans)
-    @rule(actor=st.sampled_from(ACTORS), k=st.integers(0, 2),
-          which=st.sampled_from(["send", "recv"]))
+    @rule(
+        actor=st.sampled_from(ACTORS), k=st.integers(0, 2), which=st.sampled_from(["send", "recv"])
+    )
     def close(self, actor, k, which):
         ch = self.chans[k % len(self.chans)]
         got, _ = self.do(actor, "close", ch, ch.send if which == "send" else ch.recv)
@@ -159,19 +165,30 @@ class ChannelMachine(RuleBasedStateMachine):
             ch.closed = CLOSED_SEND
 
     @precondition(lambda self: self.chans)
-    @rule(k=st.integers(0, 2), data=st.binary(max_size=64),
-          sender=st.sampled_from(ACTORS[1:]), lend=st.booleans())
+    @rule(
+        k=st.integers(0, 2),
+        data=st.binary(max_size=64),
+        sender=st.sampled_from(ACTORS[1:]),
+        lend=st.booleans(),
+    )
     def blocking_send(self, k, data, sender, lend):
         """A blocking send from an interpreter, received by main: it returns only once
         main took the message, after everything queued before it."""
         ch = self.chans[k % len(self.chans)]
         method = "send_buffer" if lend else "send"
         box = {}
-        code = (f"try:\n    channels.c.{method}(bytearray({data!r}))\n    r = 'ok'\n"
-                "except Exception as e:\n    r = type(e).__name__\nprint(r)\n")
-        t = threading.Thread(target=lambda: box.setdefault(
-            "res", ChannelMachine.interps[sender].run(code, channels={"c": ch.send},
-                                                      capture_output=True)))
+        code = (
+            f"try:\n    channels.c.{method}(bytearray({data!r}))\n    r = 'ok'\n"
+            "except Exception as e:\n    r = type(e).__name__\nprint(r)\n"
+        )
+        t = threading.Thread(
+            target=lambda: box.setdefault(
+                "res",
+                ChannelMachine.interps[sender].run(
+                    code, channels={"c": ch.send}, capture_output=True
+                ),
+            )
+        )
         t.start()
         if ch.closed != OPEN:
             t.join(30)
@@ -221,16 +238,18 @@ class ChannelMachine(RuleBasedStateMachine):
 
 
 ChannelMachine.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=40, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    max_examples=60,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 TestChannelModel = ChannelMachine.TestCase
 
 
 @pytest.fixture(scope="module", autouse=True)
 def figures():
     yield
-    report("model", examples=60, max_steps_per_example=40,
-           channel_operations=ChannelMachine.steps)
+    report("model", examples=60, max_steps_per_example=40, channel_operations=ChannelMachine.steps)
     for i in ChannelMachine.interps.values():
         if i.is_alive():
             i.close()

@@ -1,6 +1,7 @@
 """No loss: 1,000,000 messages over 4 channels, 4 sender and 4 receiver interpreters, mixing
 send, send_nowait, send_buffer and send_buffer_nowait. Every message arrives exactly once,
 each sender's order is kept on every channel, and payload checksums match."""
+
 import json
 import time
 
@@ -96,15 +97,22 @@ def test_a_million_messages_exactly_once_in_order():
     runners = []
     try:
         for k, interp in enumerate(receivers):
-            runners.append(Runner(interp, RECEIVER.replace("ME", str(k)),
-                                  channels={"inbox": chans[k][0], "ready": ready_s,
-                                            "report": report_s}))
+            runners.append(
+                Runner(
+                    interp,
+                    RECEIVER.replace("ME", str(k)),
+                    channels={"inbox": chans[k][0], "ready": ready_s, "report": report_s},
+                )
+            )
         for k, interp in enumerate(senders):
             names = {f"c{c}": chans[c][1] for c in range(CHANNELS)}
-            runners.append(Runner(interp, SENDER.replace("ME", str(k))
-                                  .replace("COUNT", str(per_sender)),
-                                  channels={**names, "ready": ready_s, "go": go_r,
-                                            "report": report_s}))
+            runners.append(
+                Runner(
+                    interp,
+                    SENDER.replace("ME", str(k)).replace("COUNT", str(per_sender)),
+                    channels={**names, "ready": ready_s, "go": go_r, "report": report_s},
+                )
+            )
         for _ in range(SENDERS + RECEIVERS):
             ready_r.recv(timeout=120)
         rss0 = rss_mb()
@@ -136,7 +144,12 @@ def test_a_million_messages_exactly_once_in_order():
     assert received == per_sender * SENDERS
     assert report_r.recv_nowait(None) is None
     views = sum(r["views"] for r in got.values())
-    report("no_loss", messages=received, seconds=round(elapsed, 2),
-           messages_per_s=round(received / elapsed), views=views,
-           copies=sum(r["copies"] for r in got.values()),
-           rss_growth_mb=round(rss1 - rss0, 1))
+    report(
+        "no_loss",
+        messages=received,
+        seconds=round(elapsed, 2),
+        messages_per_s=round(received / elapsed),
+        views=views,
+        copies=sum(r["copies"] for r in got.values()),
+        rss_growth_mb=round(rss1 - rss0, 1),
+    )

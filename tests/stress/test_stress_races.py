@@ -2,6 +2,7 @@
 blocked on channels, closing an interpreter whose messages sit in a channel or are being
 received, and lent memory outliving its sender. Every wait is bounded; nothing may hang,
 crash or hand out memory of a closed interpreter."""
+
 import random
 import threading
 import time
@@ -36,13 +37,14 @@ def test_close_wakes_every_blocked_sender_and_receiver(pool, end):
     rng = random.Random(6)
     woken = 0
     for _ in range(rounds):
-        a_r, a_s = interpcli.create_channel()      # receivers block here
-        b_r, b_s = interpcli.create_channel()      # senders block here
+        a_r, a_s = interpcli.create_channel()  # receivers block here
+        b_r, b_s = interpcli.create_channel()  # senders block here
         ready_r, ready_s = interpcli.create_channel()
         runs = []
         for k, interp in enumerate(pool):
-            code = ("channels.ready.send_nowait(b'')\n"
-                    + ("channels.a.recv()\n" if k % 2 else "channels.b.send(b'x' * 100)\n"))
+            code = "channels.ready.send_nowait(b'')\n" + (
+                "channels.a.recv()\n" if k % 2 else "channels.b.send(b'x' * 100)\n"
+            )
             runs.append(Runner(interp, code, channels={"a": a_r, "b": b_s, "ready": ready_s}))
         # blocked threads of the main interpreter too, on both channels
         outcomes = []
@@ -53,12 +55,15 @@ def test_close_wakes_every_blocked_sender_and_receiver(pool, end):
                 outcomes.append("returned")
             except interpcli.ChannelClosedError:
                 outcomes.append("closed")
-        threads = [threading.Thread(target=main_waiter, args=(fn,))
-                   for fn in (a_r.recv, lambda: b_s.send(b"y"), lambda: b_s.send_buffer(b"z"))]
+
+        threads = [
+            threading.Thread(target=main_waiter, args=(fn,))
+            for fn in (a_r.recv, lambda: b_s.send(b"y"), lambda: b_s.send_buffer(b"z"))
+        ]
         for t in threads:
             t.start()
         wait_ready(ready_r, len(pool))
-        time.sleep(rng.random() * 0.002)             # close races the waits being entered
+        time.sleep(rng.random() * 0.002)  # close races the waits being entered
         (a_s if end == "send" else a_r).close()
         (b_s if end == "send" else b_r).close()
         results = [r.result(60) for r in runs]
@@ -69,7 +74,7 @@ def test_close_wakes_every_blocked_sender_and_receiver(pool, end):
         assert outcomes == ["closed"] * 3
         woken += len(pool) + 3
         with pytest.raises(interpcli.ChannelClosedError):
-            b_r.recv_nowait(None)                   # withdrawn, never delivered
+            b_r.recv_nowait(None)  # withdrawn, never delivered
     report(f"close_wakes_blocked_{end}_end", rounds=rounds, waiters_woken=woken)
 
 
@@ -112,6 +117,7 @@ def test_close_while_messages_flow_delivers_exactly_the_acknowledged(pool, end):
     the queued send_nowait data drain; closing the receive end drops it, so there only the
     blocking sends are compared)."""
     import struct
+
     rounds = scaled(30, 3)
     rng = random.Random(7)
     moved = 0
@@ -129,7 +135,7 @@ def test_close_while_messages_flow_delivers_exactly_the_acknowledged(pool, end):
         m = rout_r.recv(timeout=10)
         (got, ok), rkind = struct.unpack_from("<q?", m), m[9:].decode()
         assert skind == rkind == "ChannelClosedError"
-        assert ok                                   # 0, 1, 2, ... in order, no gap
+        assert ok  # 0, 1, 2, ... in order, no gap
         if end == "send":
             assert got == acked
         else:
@@ -153,10 +159,12 @@ def test_interrupt_an_interpreter_blocked_on_a_channel(pool, op):
     for _ in range(rounds):
         r, s = interpcli.create_channel()
         ready_r, ready_s = interpcli.create_channel()
-        code = {"recv": "channels.ready.send_nowait(b'')\nchannels.r.recv()\n",
-                "send": "channels.ready.send_nowait(b'')\nchannels.s.send(b'never')\n",
-                "send_buffer": "channels.ready.send_nowait(b'')\n"
-                               "channels.s.send_buffer(bytearray(b'never'))\n"}[op]
+        code = {
+            "recv": "channels.ready.send_nowait(b'')\nchannels.r.recv()\n",
+            "send": "channels.ready.send_nowait(b'')\nchannels.s.send(b'never')\n",
+            "send_buffer": "channels.ready.send_nowait(b'')\n"
+            "channels.s.send_buffer(bytearray(b'never'))\n",
+        }[op]
         run = Runner(interp, code, channels={"r": r, "s": s, "ready": ready_s})
         ready_r.recv(timeout=60)
         time.sleep(rng.random() * 0.002)
@@ -190,12 +198,15 @@ def test_closing_an_interpreter_turns_its_queued_messages_into_copies():
     r, s = interpcli.create_channel()
     out_r, out_s = interpcli.create_channel()
     try:
-        res = a.run("buf = bytearray(b'lent' * 1000)\n"
-                    "channels.s.send_nowait(b'copy')\n"
-                    "channels.s.send_buffer_nowait(buf)\n"
-                    "channels.s.send_buffer_nowait(memoryview(buf)[4:8])\n"
-                    "channels.s.send_buffer_nowait(b'immutable')\n"
-                    "buf[:4] = b'LENT'\n", channels={"s": s})
+        res = a.run(
+            "buf = bytearray(b'lent' * 1000)\n"
+            "channels.s.send_nowait(b'copy')\n"
+            "channels.s.send_buffer_nowait(buf)\n"
+            "channels.s.send_buffer_nowait(memoryview(buf)[4:8])\n"
+            "channels.s.send_buffer_nowait(b'immutable')\n"
+            "buf[:4] = b'LENT'\n",
+            channels={"s": s},
+        )
         assert res.completed, res.traceback
         a.close()
         assert r.recv() == b"copy"
@@ -204,9 +215,11 @@ def test_closing_an_interpreter_turns_its_queued_messages_into_copies():
         assert type(got) is bytes and got == b"LENT" + b"lent" * 999
         assert r.recv() == b"lent"
         # a receiver in another interpreter gets the rest the same way
-        res = b.run("m = channels.r.recv()\n"
-                    "channels.out.send_nowait(type(m).__name__.encode() + b':' + bytes(m))",
-                    channels={"r": r, "out": out_s})
+        res = b.run(
+            "m = channels.r.recv()\n"
+            "channels.out.send_nowait(type(m).__name__.encode() + b':' + bytes(m))",
+            channels={"r": r, "out": out_s},
+        )
         assert res.completed, res.traceback
         assert out_r.recv() == b"bytes:immutable"
     finally:
@@ -228,26 +241,32 @@ def test_close_racing_receivers_of_lent_memory():
         for _ in range(rounds):
             a = interpcli.create()
             r, s = interpcli.create_channel()
-            res = a.run("for k in range(300):\n"
-                        "    channels.s.send_buffer_nowait(bytearray([k % 256]) * 4096)\n"
-                        "channels.s.close()\n", channels={"s": s})
+            res = a.run(
+                "for k in range(300):\n"
+                "    channels.s.send_buffer_nowait(bytearray([k % 256]) * 4096)\n"
+                "channels.s.close()\n",
+                channels={"s": s},
+            )
             assert res.completed, res.traceback
             ready_r, ready_s = interpcli.create_channel()
             go_r, go_s = interpcli.create_channel()
             out_r, out_s = interpcli.create_channel()
             # b keeps every message (views included) until told a has been closed
-            run = Runner(b, "kept = []\n"
-                            "channels.ready.send_nowait(b'')\n"
-                            f"for _ in range({rng.randrange(3000)}): pass\n"
-                            "for m in channels.r:\n"
-                            "    kept.append(m)\n"
-                            "channels.go.recv()\n"
-                            "views = sum(type(m) is memoryview for m in kept)\n"
-                            "bad = [k for k, m in enumerate(kept)\n"
-                            "       if bytes(m) != bytes([k % 256]) * 4096]\n"
-                            "channels.out.send_nowait(repr((len(kept), views, bad)).encode())\n"
-                            "del kept, m\n",
-                         channels={"r": r, "ready": ready_s, "go": go_r, "out": out_s})
+            run = Runner(
+                b,
+                "kept = []\n"
+                "channels.ready.send_nowait(b'')\n"
+                f"for _ in range({rng.randrange(3000)}): pass\n"
+                "for m in channels.r:\n"
+                "    kept.append(m)\n"
+                "channels.go.recv()\n"
+                "views = sum(type(m) is memoryview for m in kept)\n"
+                "bad = [k for k, m in enumerate(kept)\n"
+                "       if bytes(m) != bytes([k % 256]) * 4096]\n"
+                "channels.out.send_nowait(repr((len(kept), views, bad)).encode())\n"
+                "del kept, m\n",
+                channels={"r": r, "ready": ready_s, "go": go_r, "out": out_s},
+            )
             ready_r.recv(timeout=60)
             closed = False
             try:
@@ -263,7 +282,7 @@ def test_close_racing_receivers_of_lent_memory():
             if closed:
                 assert views == 0, f"{views} views onto a closed interpreter's memory"
             else:
-                a.close()       # b dropped its views: now the close goes through
+                a.close()  # b dropped its views: now the close goes through
             stats["views"] += views
             stats["copies"] += n - views
     finally:
@@ -275,9 +294,11 @@ def test_a_lent_view_outlives_its_sender_only_by_refusing_the_close():
     a, b = interpcli.create(), interpcli.create()
     r, s = interpcli.create_channel()
     try:
-        assert a.run("channels.s.send_buffer_nowait(bytearray(b'A' * 100))\n"
-                     "channels.s.send_buffer_nowait(bytearray(b'B' * 100))\n",
-                     channels={"s": s}).completed
+        assert a.run(
+            "channels.s.send_buffer_nowait(bytearray(b'A' * 100))\n"
+            "channels.s.send_buffer_nowait(bytearray(b'B' * 100))\n",
+            channels={"s": s},
+        ).completed
         view = r.recv()
         assert type(view) is memoryview and view.readonly and view == b"A" * 100
         # a view held in another interpreter, across runs
@@ -292,8 +313,9 @@ def test_a_lent_view_outlives_its_sender_only_by_refusing_the_close():
         assert not a.is_alive()
         # views dropped by an interpreter that is itself being closed
         a = interpcli.create()
-        assert a.run("channels.s.send_buffer_nowait(bytearray(b'C' * 100))",
-                     channels={"s": s}).completed
+        assert a.run(
+            "channels.s.send_buffer_nowait(bytearray(b'C' * 100))", channels={"s": s}
+        ).completed
         assert b.run("held = channels.r.recv()", channels={"r": r}).completed
         b.close()
         a.close()

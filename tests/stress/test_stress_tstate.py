@@ -6,6 +6,7 @@ only reset after the deleting thread has unlinked it: a thread state made in bet
 found it still in use and the process aborted ("Fatal Python error: init_threadstate:
 thread state already initialized"), the crash that also hit Ctrl-C in the CLI. Each
 round runs in a fresh process, so an abort is a failure, not the end of the suite."""
+
 import subprocess
 import sys
 
@@ -71,13 +72,18 @@ def test_thread_states_made_and_deleted_at_once_never_abort(mode):
         r, _busy, n = map(int, p.stdout.split())
         runs += r
         interrupts += n
-    report(f"tstate_race_{mode}", rounds=rounds, aborts=len(aborts), runs=runs,
-           interrupts=interrupts)
+    report(
+        f"tstate_race_{mode}", rounds=rounds, aborts=len(aborts), runs=runs, interrupts=interrupts
+    )
     assert not aborts, aborts[0]
     assert runs > 0 and interrupts > 0
 
 
 def _hammer(mode, seconds):
     """One process hammering for `seconds`; prints runs, busy refusals, interrupts."""
-    return subprocess.run([sys.executable, "-c", HAMMER, mode, str(seconds)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", HAMMER, mode, str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

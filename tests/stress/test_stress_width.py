@@ -1,5 +1,6 @@
 """Width: 64 interpreters alive at once, all running, passing tokens around a ring of
 channels, then closed."""
+
 import struct
 import time
 
@@ -43,14 +44,24 @@ def test_64_interpreters_exchange_messages():
     runners = []
     try:
         for i, interp in enumerate(interps):
-            chans = {"ready": ready_s, "go": go_r, "inbox": rings[i][0],
-                     "outbox": rings[(i + 1) % WIDTH][1],
-                     "done": done_s}
-            runners.append(Runner(interp, RING.replace("channels.me", str(i))
-                                  .replace("ROUNDS", str(rounds)), channels=chans))
+            chans = {
+                "ready": ready_s,
+                "go": go_r,
+                "inbox": rings[i][0],
+                "outbox": rings[(i + 1) % WIDTH][1],
+                "done": done_s,
+            }
+            runners.append(
+                Runner(
+                    interp,
+                    RING.replace("channels.me", str(i)).replace("ROUNDS", str(rounds)),
+                    channels=chans,
+                )
+            )
         # every interpreter is up and running (waiting for the go) before a token moves
-        assert sorted(struct.unpack("<q", ready_r.recv(timeout=120))[0]
-                      for _ in range(WIDTH)) == list(range(WIDTH))
+        assert sorted(
+            struct.unpack("<q", ready_r.recv(timeout=120))[0] for _ in range(WIDTH)
+        ) == list(range(WIDTH))
         assert len(interpcli.list_all()) == WIDTH + 1
         assert all(i.is_running() for i in interps)
         rss_all = rss_mb() - rss0
@@ -79,11 +90,19 @@ def test_64_interpreters_exchange_messages():
     assert finals == {i: ((i - (rounds - 1)) % WIDTH, rounds) for i in range(WIDTH)}
     assert [i.id for i in interpcli.list_all()] == [interpcli.get_main().id]
     assert os_threads() == threads0
-    report("width", interpreters=WIDTH, rounds=rounds, messages=WIDTH * rounds,
-           create_s=round(created, 2), exchange_s=round(exchanged, 3),
-           close_s=round(closed, 2), rss_growth_64_alive_mb=round(rss_all))
+    report(
+        "width",
+        interpreters=WIDTH,
+        rounds=rounds,
+        messages=WIDTH * rounds,
+        create_s=round(created, 2),
+        exchange_s=round(exchanged, 3),
+        close_s=round(closed, 2),
+        rss_growth_64_alive_mb=round(rss_all),
+    )
 
 
 def interpcli_interrupt(interp):
     from interpcli import _lowlevel
+
     _lowlevel.interrupt(interp.id)
