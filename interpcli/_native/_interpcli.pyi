@@ -29,13 +29,11 @@ MODE_SEND: Final[int]
 MODE_BOTH: Final[int]
 INTR_KEYBOARD: Final[int]  # _interrupt() / RunToken.stop() kinds
 INTR_TIMEOUT: Final[int]
-RUN_COMPLETED: Final[int]  # _run()'s status
-RUN_EXCEPTION: Final[int]
-RUN_EXIT: Final[int]
 ITEM_QUEUED: Final[int]  # AsyncSend.state
 ITEM_INFLIGHT: Final[int]
 ITEM_DONE: Final[int]
 ITEM_WITHDRAWN: Final[int]
+WAIT_LAYER: Final[str]  # the platform layer's waits this build carries: "futex" or "portable"
 
 # ---- channel ends ----
 
@@ -106,8 +104,8 @@ def _run(
     capture: bool = False,
     token: RunToken | None = None,
     /,
-) -> tuple[int, int, str | None, str | None, str | None, str | None, str | None, float]:
-    """(status, exit_code, exc_type, exc_message, traceback, stdout, stderr, duration)."""
+) -> tuple[int, str | None, str | None, str | None, str | None, str | None, float]:
+    """(exit_code, exc_type, exc_message, traceback, stdout, stderr, duration)."""
 
 def _interrupt(id: int, kind: int, token: RunToken | None = None, /) -> None: ...
 def _close_all_channels() -> None: ...
