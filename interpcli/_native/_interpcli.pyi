@@ -78,7 +78,10 @@ class Channel(_Receiving, _Sending):
     """Both ends of a channel in one object (what `--channels` binds)."""
 
 def create_channel() -> tuple[RecvChannel, SendChannel]: ...
-def _end(id: int, mode: int, /) -> RecvChannel | SendChannel | Channel: ...
+def _end(id: int, mode: int, /) -> Any:
+    """A RecvChannel, SendChannel or Channel, by mode (Any, as typeshed does for a type
+    an argument's value chooses: a union would make every caller narrow it)."""
+
 def _kind(id: int, kind: int = 0, /) -> int: ...
 
 # ---- interpreters ----
