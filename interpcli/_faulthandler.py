@@ -83,7 +83,9 @@ def spec(server: int, main: tuple | None = None):
     server and whose script runs on thread main."""
     from importlib.machinery import ModuleSpec
 
-    return ModuleSpec("faulthandler", _Loader(server, main), origin="built-in")
+    # _Loader has a loader's methods without importlib.abc.Loader as base (an import less)
+    loader = _Loader(server, main)
+    return ModuleSpec("faulthandler", loader, origin="built-in")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- the stand-in's API
@@ -190,7 +192,7 @@ def unregister(signum):
 
 
 def _format_frames(frame, limit=100) -> list[str]:
-    lines = []
+    lines: list[str] = []
     while frame is not None:
         if len(lines) >= limit:
             lines.append("  ...\n")

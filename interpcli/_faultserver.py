@@ -53,7 +53,7 @@ def _serve(end) -> None:
             if op not in ("enable", "disable", "is_enabled", "register", "unregister"):
                 raise ValueError(f"unknown faulthandler request {op!r}")
             value = getattr(faulthandler, op)(*args[:1], **(args[1] if len(args) > 1 else {}))
-            reply = ("ok", value if isinstance(value, (bool, type(None))) else None)
+            reply: tuple = ("ok", value if isinstance(value, (bool, type(None))) else None)
         except BaseException as exc:
             reply = ("err", type(exc).__name__, str(exc))
         try:

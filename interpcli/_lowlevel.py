@@ -28,7 +28,11 @@ def _load():
     return mod
 
 
-_core = _load()
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from ._native import _interpcli as _core  # the core's types: _native/_interpcli.pyi
+else:
+    _core = _load()
 
 
 def core_module():

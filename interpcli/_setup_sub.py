@@ -52,7 +52,7 @@ def _register_code(text: str) -> None:
 
     if hasattr(linecache, "_interactive_cache"):
         try:
-            linecache._register_code(
+            linecache._register_code(  # type: ignore[attr-defined]  # private, 3.13+
                 compile(text, "<string>", "exec", dont_inherit=True), text, "<string>"
             )
         except Exception:
@@ -94,7 +94,8 @@ def watch_extensions() -> None:
 
     for f, o in ((create_module, file_create), (create_builtin, builtin_create)):
         f.__code__ = f.__code__.replace(co_filename=o.__code__.co_filename)
-    E.create_module, B.create_module = create_module, staticmethod(create_builtin)
+    # patched on purpose: the importers' methods, for this interpreter
+    E.create_module, B.create_module = create_module, staticmethod(create_builtin)  # type: ignore[method-assign]
 
 
 def find_faulthandler(server: int) -> None:

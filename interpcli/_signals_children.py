@@ -16,7 +16,7 @@ def install() -> None:
     try:
         import _posixsubprocess
     except ImportError:
-        _posixsubprocess = None
+        _posixsubprocess = None  # type: ignore[assignment]  # not on this platform
     targets = [
         (os, name)
         for name in ("posix_spawn", "posix_spawnp", "system", "execv", "execve")

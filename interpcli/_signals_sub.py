@@ -77,11 +77,11 @@ def install() -> None:
     _thread.interrupt_main = staticmethod(interrupt_main)
     _signal.raise_signal = staticmethod(raise_signal)
     if mod is not None:
-        mod.raise_signal = _signal.raise_signal
+        mod.raise_signal = _signal.raise_signal  # type: ignore[attr-defined]  # patched on purpose
     if _orig_pidfd_send_signal is not None:
         _signal.pidfd_send_signal = staticmethod(pidfd_send_signal)
         if mod is not None:
-            mod.pidfd_send_signal = _signal.pidfd_send_signal
+            mod.pidfd_send_signal = _signal.pidfd_send_signal  # type: ignore[attr-defined]  # as above
 
 
 def _check_signum(signum) -> int:
@@ -287,6 +287,7 @@ def _event_fd() -> int:
 
 def _after_wake() -> None:
     """On the main thread, after _deliver woke it: run what is pending."""
+    assert _efd is not None  # a wait on it woke
     try:
         _platform.wake_drain(_efd)
     except OSError:
@@ -344,7 +345,7 @@ def _deliver(signum: int) -> bool:
 
 def _pending_wake() -> None:
     """End the main thread's wait in sleep(), pause(), select() or read()."""
-    if _efd is not None:
+    if _efd_w is not None:  # set with _efd
         try:
             _platform.wake_post(_efd_w)
         except OSError:
@@ -405,5 +406,6 @@ def _arm() -> None:
 def _disarm() -> None:
     global _armed
     if _armed:
+        assert _tool is not None  # armed: the tool id was taken
         _armed = False
         sys.monitoring.set_events(_tool, 0)

@@ -12,14 +12,19 @@ import time
 
 from . import _signals_sub as _s
 
-_orig_select = _orig_poll = None
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
+
+_orig_select: "Any" = None
+_orig_poll: "Any" = None
 _orig_read, _orig_waitpid = os.read, os.waitpid
 
 
 def install() -> None:
     """Put this module's waits in place of the stdlib's, in this interpreter."""
     global _orig_select, _orig_poll
-    sel = sys.modules.get("select")
+    sel: Any = sys.modules.get("select")
     if sel is None:
         import select as sel
     os.read = staticmethod(read)

@@ -68,10 +68,11 @@ class _Helper(threading.Thread):
 
     def __init__(self, job: "_Job | None", stale: list):
         super().__init__(name="interpcli-spare", daemon=False)
-        self._args_ = (job, stale)
+        self._args_: tuple[_Job | None, list] | None = (job, stale)
         self._done = _sync.Flag()
 
     def run(self) -> None:
+        assert self._args_ is not None  # run() runs once
         try:
             _helper(*self._args_)
         finally:
@@ -232,7 +233,8 @@ class SpareMaker:
             stale = self._stale[:]
             self._stale.clear()
             self._threads[:] = [x for x in self._threads if not x.finished()]
-            for job in [_Job() for _ in range(need)] or [None]:
+            jobs: list[_Job | None] = [_Job() for _ in range(need)]
+            for job in jobs or [None]:
                 # non-daemon: the exit joins it before the atexit shutdown, never
                 # mid-creation
                 t = _Helper(job, stale)

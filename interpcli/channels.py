@@ -77,7 +77,7 @@ def normalize_channels(channels) -> dict:
                 f"not {type(channels).__name__!r}"
             ) from None
     out = {}
-    spelled = {}
+    spelled: dict[str, str] = {}
     for name, end in channels.items():
         problem = channel_name_problem(name)
         if problem is not None:

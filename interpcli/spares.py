@@ -34,7 +34,8 @@ class Spare:
         InterpreterError once it was taken or closed."""
         from .errors import InterpreterError
 
-        if not isinstance(name, str) or not name or "\0" in name:
+        # the type checked at run time too: untyped callers pass anything
+        if not isinstance(name, str) or not name or "\0" in name:  # type: ignore[redundant-expr]
             raise ValueError("an interpreter name must be a non-empty string without NUL")
         if len(name.encode()) > 200:
             raise ValueError("an interpreter name must be at most 200 bytes")

@@ -29,13 +29,11 @@ MODE_SEND: Final[int]
 MODE_BOTH: Final[int]
 INTR_KEYBOARD: Final[int]  # _interrupt() / RunToken.stop() kinds
 INTR_TIMEOUT: Final[int]
-RUN_COMPLETED: Final[int]  # _run()'s status
-RUN_EXCEPTION: Final[int]
-RUN_EXIT: Final[int]
 ITEM_QUEUED: Final[int]  # AsyncSend.state
 ITEM_INFLIGHT: Final[int]
 ITEM_DONE: Final[int]
 ITEM_WITHDRAWN: Final[int]
+WAIT_LAYER: Final[str]  # the platform layer's waits this build carries: "futex" or "portable"
 
 # ---- channel ends ----
 
@@ -80,7 +78,10 @@ class Channel(_Receiving, _Sending):
     """Both ends of a channel in one object (what `--channels` binds)."""
 
 def create_channel() -> tuple[RecvChannel, SendChannel]: ...
-def _end(id: int, mode: int, /) -> RecvChannel | SendChannel | Channel: ...
+def _end(id: int, mode: int, /) -> Any:
+    """A RecvChannel, SendChannel or Channel, by mode (Any, as typeshed does for a type
+    an argument's value chooses: a union would make every caller narrow it)."""
+
 def _kind(id: int, kind: int = 0, /) -> int: ...
 
 # ---- interpreters ----
@@ -106,8 +107,8 @@ def _run(
     capture: bool = False,
     token: RunToken | None = None,
     /,
-) -> tuple[int, int, str | None, str | None, str | None, str | None, str | None, float]:
-    """(status, exit_code, exc_type, exc_message, traceback, stdout, stderr, duration)."""
+) -> tuple[int, str | None, str | None, str | None, str | None, str | None, float]:
+    """(exit_code, exc_type, exc_message, traceback, stdout, stderr, duration)."""
 
 def _interrupt(id: int, kind: int, token: RunToken | None = None, /) -> None: ...
 def _close_all_channels() -> None: ...

@@ -117,7 +117,7 @@ def table_params(command: str) -> list:
 
 @cli.command(cls=ScriptCommand, context_settings=CONTEXT, params=table_params("run"))
 @click.pass_context
-def run(ctx, **params):
+def run(ctx, /, **params):
     """Run scripts, each in a fresh interpreter, all in parallel.
 
     Every positional argument is a script: a file, a directory or zip application with a
@@ -129,7 +129,7 @@ def run(ctx, **params):
 
 @cli.command(cls=ScriptCommand, context_settings=CONTEXT, params=table_params("pipe"))
 @click.pass_context
-def pipe(ctx, **params):
+def pipe(ctx, /, **params):
     """Run scripts as an in-process pipeline: stdin | STAGE | STAGE ... | stdout.
 
     One interpreter per stage, all running at once. Each stage reads channels.stdin (a

@@ -142,7 +142,7 @@ class Checker:
         self.records: dict[str, Record] = {}
         self.order: list[str] = []
         self._lock = threading.Lock()
-        self._queue = SimpleQueue()
+        self._queue: SimpleQueue = SimpleQueue()
         self._outstanding = 0
         self.broken: str | None = None  # why the probing process does not work
 

@@ -64,7 +64,7 @@ def not_taken(session) -> str:
 def wait_for_runs(session) -> None:
     """After Ctrl-C, wait for the runs whose threads began (the others will not start),
     ending the process when one does not take the signal within the grace."""
-    deadline = time.monotonic() + grace(GRACE)
+    deadline: float | None = time.monotonic() + grace(GRACE)
     seen = sigints()
     while any(job.launched and not job.finished for job in session.jobs):
         try:
@@ -76,6 +76,7 @@ def wait_for_runs(session) -> None:
                         timeout=min(max(0.0, deadline - time.monotonic()), 3600.0)
                     )
             except Empty:
+                assert deadline is not None  # only a get with a timeout raises Empty
                 if time.monotonic() < deadline:
                     continue
                 stuck = not_taken(session)
@@ -105,7 +106,7 @@ def wait_for_runs(session) -> None:
 def close_within_grace(session) -> None:
     """Close the interpreters after Ctrl-C in a helper thread, within the grace: threads
     still running in one then (blocked in a C call), or another Ctrl-C, end the process."""
-    done = SimpleQueue()
+    done: SimpleQueue = SimpleQueue()
     deadline = time.monotonic() + grace(GRACE)
     start_raw_thread(lambda: done.put(session._close_all(deadline)), ())
     try:

@@ -5,9 +5,13 @@ the interpreter, then tell the session's event loop."""
 import time
 
 from ..errors import InterpError
-from ..interpreter import Canceller
+from ..interpreter import Canceller, Interpreter
 from ..interpreter import create_fresh as create
 from . import ctrlc, ending
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:
+    from ..results import RunResult
 
 
 class Job:
@@ -16,13 +20,13 @@ class Job:
     def __init__(self, program, index: int, stdin=None, stdout=None):
         self.program = program
         self.index = index
-        self.interp = None
-        self.result = None
+        self.interp: Interpreter | None = None
+        self.result: RunResult | None = None
         self.error: str | None = None  # a failure of ours (creating the interpreter)
         self.status = 0
         self.quiet = False  # a broken pipe: no traceback, no failure
         self.running = False
-        self.canceller = None  # stops its runs (set before the first begins)
+        self.canceller: Canceller | None = None  # stops its runs (set before the first begins)
         self.launched = False  # its thread began (the main thread waits for it)
         self.finished = False  # its end was handled by the main thread
         self.started_at = 0.0
@@ -97,6 +101,7 @@ def close_own(job: Job) -> None:
     (cli.closing)."""
     if job.signals:
         ctrlc.forget_signals(job)  # no signal is delivered into it as it closes
+    assert job.interp is not None  # it ran
     try:
         job.interp.close()
         job.closed = True

@@ -79,7 +79,7 @@ def report_failure(label: str, result, timeout: float | None) -> None:
 def _refused_in_failure(refusal, result) -> bool:
     """Did this refusal make the run fail (its ImportError is the run's exception)?"""
     message = result.exc_message if result is not None else None
-    return bool(message) and f"module {refusal[0]} {SUBINTERPRETER_HINT}" in message
+    return message is not None and f"module {refusal[0]} {SUBINTERPRETER_HINT}" in message
 
 
 def refusal_notes(jobs) -> list[str]:

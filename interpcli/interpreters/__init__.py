@@ -134,6 +134,11 @@ class Interpreter:
     There is one object per id. An interpreter made by create() is closed when its object
     is garbage collected (as in 3.14); close() ends it at once."""
 
+    _id: int  # these: set in __new__
+    _whence: str
+    _foreign: bool
+    _ownsref: bool
+
     def __new__(cls, id, /, _whence=None, _ownsref=None):
         if not isinstance(id, int):
             raise TypeError(f"id must be an int, got {id!r}")
@@ -280,8 +285,8 @@ class Interpreter:
             stub = _worker.stub(op, ch.id, extra, broker, rep.id, robust)
             if in_main:
                 res = base._run(stub, canceller=canceller)
-            else:  # the main interpreter runs it (see _broker)
-                res = _broker.RunOutcome(*_broker.request("run", self._id, stub))
+            else:  # the main interpreter runs it (see _broker); RunResult's fields
+                res = _broker.RunOutcome(*_broker.request("run", self._id, stub))  # type: ignore[assignment]
             try:
                 reply = rep.recv_nowait(None)
             except _lowlevel.ChannelClosedError:  # closed at exit, the run cut short

@@ -17,7 +17,8 @@ Uncaught in the interpreter:
 """.strip()
 
 
-class ExecutionFailed(InterpreterError, *_stdlib.std("ExecutionFailed")):
+# bases known at run time: the stdlib's class too on 3.14+ (_stdlib.std)
+class ExecutionFailed(InterpreterError, *_stdlib.std("ExecutionFailed")):  # type: ignore[misc]
     """An unhandled exception happened during execution.
 
     This is raised from Interpreter.exec() and Interpreter.call(); `excinfo` describes the

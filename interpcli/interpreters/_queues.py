@@ -44,22 +44,23 @@ __all__ = [
 ]
 
 
-class QueueError(InterpError, *_stdlib.std("QueueError"), RuntimeError):
+# bases known at run time: the stdlib's class too on 3.14+ (_stdlib.std)
+class QueueError(InterpError, *_stdlib.std("QueueError"), RuntimeError):  # type: ignore[misc]
     """Indicates that a queue-related error happened."""
 
 
-class QueueNotFoundError(QueueError, *_stdlib.std("QueueNotFoundError"), LookupError):
+class QueueNotFoundError(QueueError, *_stdlib.std("QueueNotFoundError"), LookupError):  # type: ignore[misc]
     """The queue does not exist (any more)."""
 
 
-class QueueEmpty(QueueError, *_stdlib.std("QueueEmpty"), queue.Empty):
+class QueueEmpty(QueueError, *_stdlib.std("QueueEmpty"), queue.Empty):  # type: ignore[misc]
     """Raised from get_nowait() when the queue is empty.
 
     It is also raised from get() if it times out.
     """
 
 
-class QueueFull(QueueError, *_stdlib.std("QueueFull"), queue.Full):
+class QueueFull(QueueError, *_stdlib.std("QueueFull"), queue.Full):  # type: ignore[misc]
     """Raised from put_nowait() when the queue is full.
 
     It is also raised from put() if it times out.
@@ -67,7 +68,9 @@ class QueueFull(QueueError, *_stdlib.std("QueueFull"), queue.Full):
 
 
 class ItemInterpreterDestroyed(
-    QueueError, *_stdlib.std("ItemInterpreterDestroyed"), _crossinterp.ItemInterpreterDestroyed
+    QueueError,
+    *_stdlib.std("ItemInterpreterDestroyed"),  # type: ignore[misc]
+    _crossinterp.ItemInterpreterDestroyed,
 ):
     """Raised from get() and get_nowait()."""
 

@@ -33,6 +33,12 @@ class QueueState:
 
     __slots__ = ()
 
+    _s: _lowlevel.Channel  # these: set by the subclass
+    _i: _lowlevel.Channel
+    _w: _lowlevel.Channel
+    _maxsize: int
+    _prefix: bytes
+
     # -- the shared state, under the queue's lock --
     #
     # Every user follows one pattern, so that an exception arriving at any point (Ctrl-C,
@@ -71,7 +77,7 @@ class QueueState:
 
     def _try_put(self, msg, lent, op, wait: bool, unregister: bool = False) -> bool:
         """Put if there is room (True); else register as a waiting putter if asked."""
-        holder = []
+        holder: list[bytes | memoryview] = []
         try:
             holder.extend(map(self._s.recv, _FOREVER))
             data = holder[0]

@@ -24,7 +24,8 @@ def kind_of(cid) -> int | None:
         return None
 
 
-class NotShareableError(InterpError, *_stdlib.std("NotShareableError"), ValueError):
+# bases known at run time: the stdlib's class too on 3.14+ (_stdlib.std)
+class NotShareableError(InterpError, *_stdlib.std("NotShareableError"), ValueError):  # type: ignore[misc]
     """The object cannot be passed to another interpreter (not shareable, not picklable)."""
 
 

@@ -168,7 +168,8 @@ def _encode(tid, fn, args, kwargs):
     return msg, False
 
 
-class BrokenInterpreterPool(*(_stdlib.std("BrokenInterpreterPool") or (_thread.BrokenThreadPool,))):
+# bases known at run time: the stdlib's class too on 3.14+ (_stdlib.std)
+class BrokenInterpreterPool(*(_stdlib.std("BrokenInterpreterPool") or (_thread.BrokenThreadPool,))):  # type: ignore[misc]
     """Raised when a worker interpreter's initializer failed: the pool is unusable (on
     3.14+ a subclass of the stdlib's, itself a BrokenThreadPool)."""
 
@@ -189,7 +190,7 @@ def _python_exit():
         pool.finish(cancel=False)
 
 
-threading._register_atexit(_python_exit)
+threading._register_atexit(_python_exit)  # type: ignore[attr-defined]  # as concurrent.futures does
 
 
 class _Pool:

@@ -19,6 +19,10 @@ from .. import _present as present
 from .commands import COMMANDS, PREFIX, Command
 from .pysource import clean_traceback
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
 
 class PromptOutput:
     """Where the shell's writes go, whichever thread makes them: while the prompt is shown
@@ -241,13 +245,14 @@ def interpreters_table(rows) -> None:
     from rich.table import Table
 
     table = Table(title="interpreters", title_justify="left")
-    for col, kw in (
+    columns: tuple[tuple[str, dict[str, Any]], ...] = (
         ("name", {"overflow": "fold"}),
         ("id", {"justify": "right"}),
         ("isolated", {}),
         ("running", {}),
         ("runs", {"justify": "right"}),
-    ):
+    )
+    for col, kw in columns:
         table.add_column(col, no_wrap=col != "name", **kw)
     for name, iid, isolated, running, runs, current, job in rows:
         label = f"{name} *" if current else name

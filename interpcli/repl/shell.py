@@ -22,12 +22,17 @@ from .bridge import BOOTSTRAP, REINSTALL, OutputBridge
 from .commands import PREFIX, CommandError, is_command, parse
 from .pysource import INTERNAL, defined_names, wrap
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from interpcli.channels import Channel
+    from interpcli.interpreter import Interpreter
+
 
 @dataclass
 class Entry:
     """One interpreter of the shell."""
 
-    interp: object
+    interp: Interpreter
     bound: set = field(default_factory=set)  # channel names bound in its __main__
     names: set = field(default_factory=set)  # names its inputs defined (completion)
     runs: int = 0
@@ -48,7 +53,7 @@ class Job:
 class Shell:
     def __init__(self, *, shared_gil: bool = False, default_name: str | None = "repl"):
         self.entries: dict[str, Entry] = {}
-        self.channels: dict[str, object] = {}
+        self.channels: dict[str, Channel] = {}
         self.results: list[tuple[int, str, object]] = []
         self.jobs: dict[str, Job] = {}
         self.current: str | None = None
@@ -240,16 +245,18 @@ class Shell:
             # needs `import` and so fails in an interpreter whose __builtins__ an input broke
             result = e.interp.run(source, filename=filename)
         except KeyboardInterrupt as exc:
-            result = getattr(exc, "result", None)
-            if result is None:
+            got = getattr(exc, "result", None)
+            if got is None:
                 raise  # Ctrl-C before the run began
+            result = got
             interrupted = True
         try:
             self.bridge.sync()
         except KeyboardInterrupt:
             pass  # the result matters more than its output
         self._check_bridge()
-        result = dataclasses.replace(result, source=shown, channels=tuple(self.channels))
+        # RunResult is a dataclass at run time (its __dataclass_fields__), not to mypy
+        result = dataclasses.replace(result, source=shown, channels=tuple(self.channels))  # type: ignore[type-var]
         number = self._record("fg", e, result)
         render.show_failure(result)
         if interrupted and result.completed:
@@ -297,7 +304,7 @@ class Shell:
             if self.closing:
                 pass  # the shell is leaving: its jobs were interrupted on purpose
             elif result is not None:
-                result = dataclasses.replace(result, source=shown, channels=channels)
+                result = dataclasses.replace(result, source=shown, channels=channels)  # type: ignore[type-var]  # as above
                 number = self._record("bg", e, result)
                 if result.completed:
                     render.say(render.job_line(number, job.name, result), "ok")
