@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import marshal
 import struct
+from itertools import repeat, starmap
+from operator import call as _call
 
 from .. import _lowlevel
 from . import _crossinterp
@@ -46,6 +48,20 @@ class QueueState:
     #             self._s.send_nowait(holder[-1])     # the last staged state goes back
     # Between bytecodes an exception can only strike after a call returns; by then the
     # taken message is in holder, and the finally block makes no call before sending.
+    #
+    # Where more than the state goes out on the way (the wake of a waiting putter with
+    # the updated state), the sends are staged as (callable, argument) pairs in a list
+    # `out` and done by one C call that nothing can split:
+    #     out = []
+    #     flush = starmap(_call, out)         # made before anything is taken
+    #     try:
+    #         self._take_state(out)           # the lock, staged to go back, in one C call
+    #         ...
+    #         out[:] = (wake, (send, new), (done.append, None))   # one store: no call
+    #     finally:
+    #         any(flush)                      # the finally's first call does every send
+    # A call made in the finally before the sends (building the map that does them) is
+    # where an interrupt struck and lost the state for good.
 
     def _lock(self, holder):
         holder.extend(map(self._s.recv, _FOREVER))
@@ -53,6 +69,11 @@ class QueueState:
         count, waiting = _COUNTS.unpack_from(data)
         removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
         return [count, waiting, removable]
+
+    def _take_state(self, out):
+        """Wait for the state message; it lands in out as its own return, in one C call."""
+        out.extend(zip(repeat(self._s.send_nowait), map(self._s.recv, _FOREVER)))
+        return out[0][1]
 
     def _stage(self, holder, st):
         count, waiting, removable = st
@@ -126,44 +147,37 @@ class QueueState:
         """Update the state for a message taken off the items channel (count, items to
         remove, a waiting putter to wake). `done` gets an entry in the same C call that
         sends the updated state back, so the caller knows whether this happened."""
-        holder = []
+        out = []
+        flush = starmap(_call, out)     # see "the shared state" above
         try:
-            holder.extend(map(self._s.recv, _FOREVER))
-            data = holder[0]
-            if len(data) == _STATE.size:
-                # the common case, inline: no removable items to account for
-                count, waiting = _COUNTS.unpack_from(data)
-                if waiting > 0:
-                    waiting -= 1
-                    self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
-                                          self._prefix))
-                return
+            data = self._take_state(out)
             count, waiting = _COUNTS.unpack_from(data)
-            st = [count, waiting, marshal.loads(data[_STATE.size:])]
-            st[0] -= 1
-            if op == _crossinterp.OP_REMOVE and putter in st[2]:
-                n = st[2][putter] - 1
+            removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
+            if op == _crossinterp.OP_REMOVE and putter in removable:
+                n = removable[putter] - 1
                 if n > 0:
-                    st[2][putter] = n
+                    removable[putter] = n
                 else:
-                    del st[2][putter]
-            if st[1] > 0:
-                st[1] -= 1
-                self._w.send_nowait(b"")
-            self._stage(holder, st)
+                    del removable[putter]
+            new = _STATE.pack(count - 1 if count > 0 else 0,
+                              waiting - 1 if waiting > 0 else 0, self._prefix)
+            if removable:
+                new += marshal.dumps(removable)
+            if waiting > 0:
+                out[:] = ((self._w.send_nowait, b""), (self._s.send_nowait, new),
+                          (done.append, None))
+            else:
+                out[:] = ((self._s.send_nowait, new), (done.append, None))
         finally:
-            if holder[1:]:
-                done.extend(map(self._s.send_nowait, holder[-1:]))
-            elif holder:
-                self._s.send_nowait(holder[0])
+            any(flush)
 
     def _take(self, recv, arg):
         """One item off the items channel through recv(arg), accounted for even when an
         exception (an interrupt) strikes meanwhile: a lost item must not stay counted,
         or a bounded queue would look full for good. Returns the object, _SKIP for a
         removed unbound item, or _NONE when recv_nowait found nothing."""
-        taken, done, holder = [], [], []
+        taken, done, out = [], [], []
+        flush = starmap(_call, out)     # see "the shared state" above
         try:
             taken.extend(map(recv, (arg,)))     # the message lands in `taken` in C
             msg = taken[0]
@@ -171,20 +185,18 @@ class QueueState:
                 return _NONE
             putter, op, kind = _HEAD.unpack_from(msg)
             # _account(), inline for the common case (no removable items)
-            holder.extend(map(self._s.recv, _FOREVER))
-            data = holder[0]
+            data = self._take_state(out)
             if len(data) == _STATE.size:
                 count, waiting = _COUNTS.unpack_from(data)
+                new = _STATE.pack(count - 1 if count > 0 else 0,
+                                  waiting - 1 if waiting > 0 else 0, self._prefix)
                 if waiting > 0:
-                    waiting -= 1
-                    self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting,
-                                          self._prefix))
+                    out[:] = ((self._w.send_nowait, b""), (self._s.send_nowait, new),
+                              (done.append, None))
+                else:
+                    out[:] = ((self._s.send_nowait, new), (done.append, None))
         finally:
-            if holder[1:]:
-                done.extend(map(self._s.send_nowait, holder[-1:]))
-            elif holder:
-                self._s.send_nowait(holder[0])
+            any(flush)
             if taken and not done and taken[0] is not None:
                 self._account(*_HEAD.unpack_from(taken[0])[:2], done)
         if putter != _MAIN_ID and putter != _CURRENT_ID and not _crossinterp.alive(putter):
