@@ -130,18 +130,25 @@ class QueueState:
             if holder:
                 self._s.send_nowait(holder[-1])
 
-    def _try_unregister(self):
-        holder = []
+    def _try_unregister(self, woken=()):
+        """Leave the waiting putters. woken (true): a get's wake-up was taken meanwhile;
+        that get counted us out already, so the wake-up goes on to the next waiting
+        putter, if any (else it would never come)."""
+        out = []
+        flush = starmap(_call, out)     # see "the shared state" above
         try:
-            st = self._lock(holder)
-            if st[1] > 0:
-                st[1] -= 1
-                self._stage(holder, st)
+            data = self._take_state(out)
+            count, waiting = _COUNTS.unpack_from(data)
+            if waiting > 0:
+                new = _STATE.pack(count, waiting - 1, self._prefix) + data[_STATE.size:]
+                if woken:
+                    out[:] = ((self._w.send_nowait, b""), (self._s.send_nowait, new))
+                else:
+                    out[:] = ((self._s.send_nowait, new),)
         except BaseException:
             pass
         finally:
-            if holder:
-                self._s.send_nowait(holder[-1])
+            any(flush)
 
     def _account(self, putter, op, done):
         """Update the state for a message taken off the items channel (count, items to

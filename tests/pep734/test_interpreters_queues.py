@@ -435,6 +435,50 @@ def test_an_exception_after_any_call_in_the_queue_code_keeps_the_queue_usable():
     assert r.stdout.startswith("ok"), r.stdout
 
 
+def test_a_putter_interrupted_as_it_is_woken_passes_the_wake_up_on():
+    """A put() woken by a get and interrupted before it puts must not leave the other
+    waiting putters uncounted (no get would ever wake them)."""
+    from helpers import run_python
+    r = run_python("""
+        import sys
+        from interpcli import interpreters
+        from interpcli.interpreters import _queues
+
+        class Strike(BaseException):
+            pass
+
+        q = interpreters.create_queue(1)
+        q.put("full")
+        m, lent = q._encode("b", q._op, None)
+        assert not q._try_put(m, lent, q._op, wait=True)    # another waiting putter
+        calls = []
+        def waits(frame, arg):      # put() taking a wake-up: its call of recv
+            return frame.f_code is _queues.Queue.put.__code__ and (
+                getattr(arg, "__self__", None) is q._w or getattr(arg, "__name__", "") == "extend")
+        def profiler(frame, event, arg):
+            if event == "c_call" and waits(frame, arg) and not calls:
+                calls.append(arg)
+                q.get_nowait()      # room: one waiting putter is woken
+            elif event == "c_return" and calls and arg == calls[0] and len(calls) == 1:
+                calls.append(arg)
+                raise Strike        # interrupted as the wake-up returns
+        sys.setprofile(profiler)
+        try:
+            q.put("a")
+        except Strike:
+            pass
+        finally:
+            sys.setprofile(None)
+        assert len(calls) == 2, "put never waited"
+        # the other putter is still counted, or the wake-up waits for it
+        woken = q._w.recv_nowait(None) is not None
+        waiting = _queues._COUNTS.unpack_from(q._s.recv(timeout=5))[1]
+        print("ok" if woken or waiting else f"lost: waiting={waiting}, no wake-up")
+    """, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok", r.stdout
+
+
 def test_maxsize_kept_as_given_and_checked():
     q = interpreters.create_queue(-10)      # <= 0: no limit, shown as given (as in CPython)
     assert q.maxsize == -10 and not q.full()
