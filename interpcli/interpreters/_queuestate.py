@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import marshal
 import struct
-from itertools import repeat, starmap
 from operator import call as _call
 
 from .. import _lowlevel
@@ -50,18 +49,20 @@ class QueueState:
     # taken message is in holder, and the finally block makes no call before sending.
     #
     # Where more than the state goes out on the way (the wake of a waiting putter with
-    # the updated state), the sends are staged as (callable, argument) pairs in a list
-    # `out` and done by one C call that nothing can split:
-    #     out = []
-    #     flush = starmap(_call, out)         # made before anything is taken
+    # the updated state), the sends are staged as callables and their arguments in two
+    # lists, and done by one C call that nothing can split:
+    #     fns, args = [self._s.send_nowait, done.append], []
+    #     flush = map(_call, fns, args)       # made before anything is taken
     #     try:
-    #         self._take_state(out)           # the lock, staged to go back, in one C call
+    #         args.extend(map(self._s.recv, _FOREVER))    # the state, to go back as is
     #         ...
-    #         out[:] = (wake, (send, new), (done.append, None))   # one store: no call
+    #         args[:] = (new, None)           # a store, no call: the new state goes back
     #     finally:
     #         any(flush)                      # the finally's first call does every send
-    # A call made in the finally before the sends (building the map that does them) is
-    # where an interrupt struck and lost the state for good.
+    # (map stops at the shorter list; two stores in a row are not split either, as no
+    # call comes between them, and the arguments go first so that even then the state
+    # would go back.) A call made in the finally before the sends (building the
+    # map that did them) is where an interrupt struck and lost the state for good.
 
     def _lock(self, holder):
         holder.extend(map(self._s.recv, _FOREVER))
@@ -69,11 +70,6 @@ class QueueState:
         count, waiting = _COUNTS.unpack_from(data)
         removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
         return [count, waiting, removable]
-
-    def _take_state(self, out):
-        """Wait for the state message; it lands in out as its own return, in one C call."""
-        out.extend(zip(repeat(self._s.send_nowait), map(self._s.recv, _FOREVER)))
-        return out[0][1]
 
     def _stage(self, holder, st):
         count, waiting, removable = st
@@ -134,17 +130,19 @@ class QueueState:
         """Leave the waiting putters. woken (true): a get's wake-up was taken meanwhile;
         that get counted us out already, so the wake-up goes on to the next waiting
         putter, if any (else it would never come)."""
-        out = []
-        flush = starmap(_call, out)     # see "the shared state" above
+        fns, args = [self._s.send_nowait], []
+        flush = map(_call, fns, args)   # see "the shared state" above
         try:
-            data = self._take_state(out)
+            args.extend(map(self._s.recv, _FOREVER))
+            data = args[0]
             count, waiting = _COUNTS.unpack_from(data)
             if waiting > 0:
                 new = _STATE.pack(count, waiting - 1, self._prefix) + data[_STATE.size:]
                 if woken:
-                    out[:] = ((self._w.send_nowait, b""), (self._s.send_nowait, new))
+                    args[:] = (new, b"")
+                    fns[1:] = (self._w.send_nowait,)
                 else:
-                    out[:] = ((self._s.send_nowait, new),)
+                    args[:] = (new,)
         except BaseException:
             pass
         finally:
@@ -154,10 +152,11 @@ class QueueState:
         """Update the state for a message taken off the items channel (count, items to
         remove, a waiting putter to wake). `done` gets an entry in the same C call that
         sends the updated state back, so the caller knows whether this happened."""
-        out = []
-        flush = starmap(_call, out)     # see "the shared state" above
+        fns, args = [self._s.send_nowait, done.append], []
+        flush = map(_call, fns, args)   # see "the shared state" above
         try:
-            data = self._take_state(out)
+            args.extend(map(self._s.recv, _FOREVER))
+            data = args[0]
             count, waiting = _COUNTS.unpack_from(data)
             removable = marshal.loads(data[_STATE.size:]) if len(data) > _STATE.size else {}
             if op == _crossinterp.OP_REMOVE and putter in removable:
@@ -171,10 +170,10 @@ class QueueState:
             if removable:
                 new += marshal.dumps(removable)
             if waiting > 0:
-                out[:] = ((self._w.send_nowait, b""), (self._s.send_nowait, new),
-                          (done.append, None))
+                args[:] = (new, None, b"")     # the state first, then the wake-up
+                fns[2:] = (self._w.send_nowait,)
             else:
-                out[:] = ((self._s.send_nowait, new), (done.append, None))
+                args[:] = (new, None)
         finally:
             any(flush)
 
@@ -183,8 +182,9 @@ class QueueState:
         exception (an interrupt) strikes meanwhile: a lost item must not stay counted,
         or a bounded queue would look full for good. Returns the object, _SKIP for a
         removed unbound item, or _NONE when recv_nowait found nothing."""
-        taken, done, out = [], [], []
-        flush = starmap(_call, out)     # see "the shared state" above
+        taken, done, args = [], [], []
+        fns = [self._s.send_nowait, done.append]
+        flush = map(_call, fns, args)   # see "the shared state" above
         try:
             taken.extend(map(recv, (arg,)))     # the message lands in `taken` in C
             msg = taken[0]
@@ -192,16 +192,17 @@ class QueueState:
                 return _NONE
             putter, op, kind = _HEAD.unpack_from(msg)
             # _account(), inline for the common case (no removable items)
-            data = self._take_state(out)
+            args.extend(map(self._s.recv, _FOREVER))
+            data = args[0]
             if len(data) == _STATE.size:
                 count, waiting = _COUNTS.unpack_from(data)
                 new = _STATE.pack(count - 1 if count > 0 else 0,
                                   waiting - 1 if waiting > 0 else 0, self._prefix)
                 if waiting > 0:
-                    out[:] = ((self._w.send_nowait, b""), (self._s.send_nowait, new),
-                              (done.append, None))
+                    args[:] = (new, None, b"")     # the state first, then the wake-up
+                    fns[2:] = (self._w.send_nowait,)
                 else:
-                    out[:] = ((self._s.send_nowait, new), (done.append, None))
+                    args[:] = (new, None)
         finally:
             any(flush)
             if taken and not done and taken[0] is not None:
