@@ -317,15 +317,17 @@ class Queue(QueueState):
                 else:
                     woken.extend(map(self._w.recv,
                                      (max(deadline - time.monotonic(), 0.0),)))
+                if self._try_put(msg, lent, op, wait=True):
+                    return
             except _lowlevel.ChannelTimeoutError:
                 if self._try_put(msg, lent, op, wait=False, unregister=True):
                     return
                 raise QueueFull("queue full") from None
             except BaseException:
+                # woken: the wake-up goes on even if this put registered again or put
+                # already (at worst a putter wakes for nothing and waits again)
                 self._try_unregister(woken)
                 raise
-            if self._try_put(msg, lent, op, wait=True):
-                return
 
     def put_nowait(self, obj, *, unbounditems=None, syncobj=None, unbound=None):
         op = self._op if unbounditems is unbound is None else \

@@ -437,8 +437,8 @@ def test_an_exception_after_any_call_in_the_queue_code_keeps_the_queue_usable():
 
 
 def test_a_putter_interrupted_as_it_is_woken_passes_the_wake_up_on():
-    """A put() woken by a get and interrupted before it puts must not leave the other
-    waiting putters uncounted (no get would ever wake them)."""
+    """A put() woken by a get and interrupted before it puts must wake the next waiting
+    putter in its place (no get would, the room being there already)."""
     from helpers import run_python
     r = run_python("""
         import sys
@@ -448,33 +448,45 @@ def test_a_putter_interrupted_as_it_is_woken_passes_the_wake_up_on():
         class Strike(BaseException):
             pass
 
+        def strike_after_wake_up(where):
+            # where 0: as the wake-up returns; 1: as put() goes on to put
+            calls = []
+            def profiler(frame, event, arg):
+                code = frame.f_code
+                if event == "c_call" and not calls and code is _queues.Queue.put.__code__ \
+                        and (getattr(arg, "__self__", None) is q._w
+                             or getattr(arg, "__name__", "") == "extend"):
+                    calls.append(arg)
+                    q.get_nowait()      # room: one waiting putter is woken
+                elif where == 0 and event == "c_return" and calls == [arg]:
+                    calls.append(arg)
+                    raise Strike
+                elif where == 1 and event == "c_call" and len(calls) == 1 \
+                        and code is type(q)._try_put.__code__:
+                    calls.append(arg)
+                    raise Strike
+            sys.setprofile(profiler)
+            try:
+                q.put("a")
+            except Strike:
+                pass
+            finally:
+                sys.setprofile(None)
+            assert len(calls) == 2, "put never waited"
+            # the other putter must be woken now: there is room and nobody else will
+            if q._w.recv_nowait(None) is None:
+                return f"{where}: no wake-up for the other waiting putter"
+            assert q.qsize() == 0
+
         q = interpreters.create_queue(1)
-        q.put("full")
         m, lent = q._encode("b", q._op, None)
-        assert not q._try_put(m, lent, q._op, wait=True)    # another waiting putter
-        calls = []
-        def waits(frame, arg):      # put() taking a wake-up: its call of recv
-            return frame.f_code is _queues.Queue.put.__code__ and (
-                getattr(arg, "__self__", None) is q._w or getattr(arg, "__name__", "") == "extend")
-        def profiler(frame, event, arg):
-            if event == "c_call" and waits(frame, arg) and not calls:
-                calls.append(arg)
-                q.get_nowait()      # room: one waiting putter is woken
-            elif event == "c_return" and calls and arg == calls[0] and len(calls) == 1:
-                calls.append(arg)
-                raise Strike        # interrupted as the wake-up returns
-        sys.setprofile(profiler)
-        try:
-            q.put("a")
-        except Strike:
-            pass
-        finally:
-            sys.setprofile(None)
-        assert len(calls) == 2, "put never waited"
-        # the other putter is still counted, or the wake-up waits for it
-        woken = q._w.recv_nowait(None) is not None
-        waiting = _queues._COUNTS.unpack_from(q._s.recv(timeout=5))[1]
-        print("ok" if woken or waiting else f"lost: waiting={waiting}, no wake-up")
+        lost = []
+        for where in (0, 1):
+            q.put("full")
+            assert not q._try_put(m, lent, q._op, wait=True)    # another waiting putter
+            lost.append(strike_after_wake_up(where))
+            q._try_unregister()
+        print("ok" if lost == [None, None] else lost)
     """, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok", r.stdout
