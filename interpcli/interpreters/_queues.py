@@ -26,7 +26,7 @@ from .. import _lowlevel
 from ..errors import InterpError
 from . import _crossinterp, _stdlib
 from ._crossinterp import UNBOUND_ERROR, UNBOUND_REMOVE
-from ._queuestate import _COUNTS, _MAGIC, _NONE, _PREFIX, _SKIP, _STATE, QueueState
+from ._queuestate import _COUNTS, _FOREVER, _MAGIC, _NONE, _PREFIX, _SKIP, _STATE, QueueState
 from ._shareable import KIND_QUEUE, KIND_QUEUE_PART, kind_of
 
 __all__ = [
@@ -330,20 +330,23 @@ class Queue(QueueState):
         if not block:
             raise QueueFull("queue full")
         while True:
+            woken = []  # the wake-up lands here inside the C call that takes it
             try:
                 if deadline is None:
-                    self._w.recv()
+                    woken.extend(map(self._w.recv, _FOREVER))
                 else:
-                    self._w.recv(timeout=max(deadline - time.monotonic(), 0.0))
+                    woken.extend(map(self._w.recv, (max(deadline - time.monotonic(), 0.0),)))
+                if self._try_put(msg, lent, op, wait=True):
+                    return
             except _lowlevel.ChannelTimeoutError:
                 if self._try_put(msg, lent, op, wait=False, unregister=True):
                     return
                 raise QueueFull("queue full") from None
             except BaseException:
-                self._try_unregister()
+                # woken: the wake-up goes on even if this put registered again or put
+                # already (at worst a putter wakes for nothing and waits again)
+                self._try_unregister(woken)
                 raise
-            if self._try_put(msg, lent, op, wait=True):
-                return
 
     def put_nowait(self, obj, *, unbounditems=None, syncobj=None, unbound=None):
         op = self._op if unbounditems is unbound is None else self._op_for(unbounditems, unbound)

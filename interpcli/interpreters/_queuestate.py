@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import marshal
 import struct
+from operator import call as _call
 
 from .. import _lowlevel
 from . import _crossinterp
@@ -53,6 +54,22 @@ class QueueState:
     #             self._s.send_nowait(holder[-1])     # the last staged state goes back
     # Between bytecodes an exception can only strike after a call returns; by then the
     # taken message is in holder, and the finally block makes no call before sending.
+    #
+    # Where more than the state goes out on the way (the wake of a waiting putter with
+    # the updated state), the sends are staged as callables and their arguments in two
+    # lists, and done by one C call that nothing can split:
+    #     fns, args = [self._s.send_nowait, done.append], []
+    #     flush = map(_call, fns, args)       # made before anything is taken
+    #     try:
+    #         args.extend(map(self._s.recv, _FOREVER))    # the state, to go back as is
+    #         ...
+    #         args[:] = (new, None)           # a store, no call: the new state goes back
+    #     finally:
+    #         any(flush)                      # the finally's first call does every send
+    # (map stops at the shorter list; two stores in a row are not split either, as no
+    # call comes between them, and the arguments go first so that even then the state
+    # would go back.) A call made in the finally before the sends (building the
+    # map that did them) is where an interrupt struck and lost the state for good.
 
     def _lock(self, holder):
         holder.extend(map(self._s.recv, _FOREVER))
@@ -122,60 +139,66 @@ class QueueState:
             if holder:
                 self._s.send_nowait(holder[-1])
 
-    def _try_unregister(self):
-        holder = []
+    def _try_unregister(self, woken=()):
+        """Leave the waiting putters. woken (true): a get's wake-up was taken meanwhile;
+        that get counted us out already, so the wake-up goes on to the next waiting
+        putter, if any (else it would never come)."""
+        fns, args = [self._s.send_nowait], []
+        flush = map(_call, fns, args)  # see "the shared state" above
         try:
-            st = self._lock(holder)
-            if st[1] > 0:
-                st[1] -= 1
-                self._stage(holder, st)
+            args.extend(map(self._s.recv, _FOREVER))
+            data = args[0]
+            count, waiting = _COUNTS.unpack_from(data)
+            if waiting > 0:
+                new = _STATE.pack(count, waiting - 1, self._prefix) + data[_STATE.size :]
+                if woken:
+                    args[:] = (new, b"")
+                    fns[1:] = (self._w.send_nowait,)
+                else:
+                    args[:] = (new,)
         except BaseException:
             pass
         finally:
-            if holder:
-                self._s.send_nowait(holder[-1])
+            any(flush)
 
     def _account(self, putter, op, done):
         """Update the state for a message taken off the items channel (count, items to
         remove, a waiting putter to wake). `done` gets an entry in the same C call that
         sends the updated state back, so the caller knows whether this happened."""
-        holder = []
+        fns, args = [self._s.send_nowait, done.append], []
+        flush = map(_call, fns, args)  # see "the shared state" above
         try:
-            holder.extend(map(self._s.recv, _FOREVER))
-            data = holder[0]
-            if len(data) == _STATE.size:
-                # the common case, inline: no removable items to account for
-                count, waiting = _COUNTS.unpack_from(data)
-                if waiting > 0:
-                    waiting -= 1
-                    self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting, self._prefix))
-                return
+            args.extend(map(self._s.recv, _FOREVER))
+            data = args[0]
             count, waiting = _COUNTS.unpack_from(data)
-            st = [count, waiting, marshal.loads(data[_STATE.size :])]
-            st[0] -= 1
-            if op == _crossinterp.OP_REMOVE and putter in st[2]:
-                n = st[2][putter] - 1
+            removable = marshal.loads(data[_STATE.size :]) if len(data) > _STATE.size else {}
+            if op == _crossinterp.OP_REMOVE and putter in removable:
+                n = removable[putter] - 1
                 if n > 0:
-                    st[2][putter] = n
+                    removable[putter] = n
                 else:
-                    del st[2][putter]
-            if st[1] > 0:
-                st[1] -= 1
-                self._w.send_nowait(b"")
-            self._stage(holder, st)
+                    del removable[putter]
+            new = _STATE.pack(
+                count - 1 if count > 0 else 0, waiting - 1 if waiting > 0 else 0, self._prefix
+            )
+            if removable:
+                new += marshal.dumps(removable)
+            if waiting > 0:
+                args[:] = (new, None, b"")  # the state first, then the wake-up
+                fns[2:] = (self._w.send_nowait,)
+            else:
+                args[:] = (new, None)
         finally:
-            if holder[1:]:
-                done.extend(map(self._s.send_nowait, holder[-1:]))
-            elif holder:
-                self._s.send_nowait(holder[0])
+            any(flush)
 
     def _take(self, recv, arg):
         """One item off the items channel through recv(arg), accounted for even when an
         exception (an interrupt) strikes meanwhile: a lost item must not stay counted,
         or a bounded queue would look full for good. Returns the object, _SKIP for a
         removed unbound item, or _NONE when recv_nowait found nothing."""
-        taken, done, holder = [], [], []
+        taken, done, args = [], [], []
+        fns = [self._s.send_nowait, done.append]
+        flush = map(_call, fns, args)  # see "the shared state" above
         try:
             taken.extend(map(recv, (arg,)))  # the message lands in `taken` in C
             msg = taken[0]
@@ -183,19 +206,20 @@ class QueueState:
                 return _NONE
             putter, op, kind = _HEAD.unpack_from(msg)
             # _account(), inline for the common case (no removable items)
-            holder.extend(map(self._s.recv, _FOREVER))
-            data = holder[0]
+            args.extend(map(self._s.recv, _FOREVER))
+            data = args[0]
             if len(data) == _STATE.size:
                 count, waiting = _COUNTS.unpack_from(data)
+                new = _STATE.pack(
+                    count - 1 if count > 0 else 0, waiting - 1 if waiting > 0 else 0, self._prefix
+                )
                 if waiting > 0:
-                    waiting -= 1
-                    self._w.send_nowait(b"")
-                holder.append(_STATE.pack(count - 1 if count > 0 else 0, waiting, self._prefix))
+                    args[:] = (new, None, b"")  # the state first, then the wake-up
+                    fns[2:] = (self._w.send_nowait,)
+                else:
+                    args[:] = (new, None)
         finally:
-            if holder[1:]:
-                done.extend(map(self._s.send_nowait, holder[-1:]))
-            elif holder:
-                self._s.send_nowait(holder[0])
+            any(flush)
             if taken and not done and taken[0] is not None:
                 self._account(*_HEAD.unpack_from(taken[0])[:2], done)
         if putter != _MAIN_ID and putter != _CURRENT_ID and not _crossinterp.alive(putter):
