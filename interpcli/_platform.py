@@ -13,8 +13,6 @@ The C core's counterpart is its platform layer (interpcli/_native/src/platform.h
 
 Only built-in modules are imported: this module is used inside every interpreter."""
 
-from __future__ import annotations
-
 import os
 import sys
 
