@@ -4,7 +4,7 @@
 
 PYTHON is the interpreter running this script (a venv with interpcli and its `test` extra
 installed). What the tests read beside the package (tests/, examples/, bench/, tools/, man/,
-the README, CHANGELOG.md, CONTRIBUTING.md, pyproject.toml for pytest's settings) is copied to a temporary
+docs/, the top-level documents, pyproject.toml for pytest's settings) is copied to a temporary
 directory that holds no `interpcli` package; the script checks that `import interpcli` and
 its C core resolve to the installed copy, then runs `python -m pytest` there with the
 interpreter's directory first on PATH (the README's test command). Exit status: pytest's,
