@@ -26,8 +26,8 @@ env["LDFLAGS"] = (env.get("LDFLAGS", "") + " -fsanitize=address,undefined").stri
 # an ASan-preloaded environment would sanitize the compiler's python too: not wanted here
 env.pop("LD_PRELOAD", None)
 suffix = sysconfig.get_config_var("EXT_SUFFIX")
-for old in glob.glob(os.path.join(root, "interpcli", "_native", "_interpcli*")):
-    os.remove(old)
+for old in glob.glob(os.path.join(root, "interpcli", "_native", "_interpcli*" + suffix)):
+    os.remove(old)  # a built core, not the type stub (_interpcli.pyi)
 proc = subprocess.run(
     [
         sys.executable,
