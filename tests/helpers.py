@@ -25,10 +25,7 @@ def run_python(code: str, timeout: float = 120, **kw) -> subprocess.CompletedPro
 
 def interp(*args, input=None, timeout=60, cwd=None, env=None, text=True, **kw):
     """Run `python -m interpcli ARGS` and return the CompletedProcess."""
-    e = dict(os.environ)
-    e.pop("NO_COLOR", None)
-    if env:
-        e.update(env)
+    e = _environ(env)
     return subprocess.run(
         [*INTERP, *map(str, args)],
         input=input,
@@ -39,6 +36,15 @@ def interp(*args, input=None, timeout=60, cwd=None, env=None, text=True, **kw):
         text=text,
         **kw,
     )
+
+
+def _environ(env=None) -> dict:
+    """This process's environment without NO_COLOR, updated with env."""
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    if env:
+        e.update(env)
+    return e
 
 
 def write(path, source: str):
@@ -67,10 +73,7 @@ def python_and_interp(argv, *, interp_args=(), input=None, timeout=60, cwd=None,
         program, rest = argv[:2], argv[2:]
     else:
         program, rest = argv[:1], argv[1:]
-    e = dict(os.environ)
-    e.pop("NO_COLOR", None)
-    if env:
-        e.update(env)
+    e = _environ(env)
     py = subprocess.run(
         [sys.executable, *argv],
         input=input,
