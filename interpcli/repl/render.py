@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
 class PromptOutput:
     """Where the shell's writes go, whichever thread makes them: while the prompt is shown
-    (prompting()), text from other threads goes above it, never lost; otherwise it is
-    written at once."""
+    (prompting()), text goes above it, never lost; otherwise it is written at once."""
 
     def __init__(self):
         self.lock = threading.RLock()
@@ -37,10 +36,9 @@ class PromptOutput:
 
     def write(self, text: str, err: bool = False) -> None:
         with self.lock:
-            if (
-                self.prompt_session is not None
-                and threading.current_thread() is not threading.main_thread()
-            ):
+            if self.prompt_session is not None:
+                # the main thread too (a key handler, a history write): text written
+                # through patch_stdout's proxy is lost when the prompt ends at once
                 self._above_prompt([text, err])
             else:
                 _write_now(text, err)
