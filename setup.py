@@ -52,6 +52,8 @@ SOURCES = [
     "notifier.c",
     "exitsteps.c",
     "sigfwd.c",
+    "lock.c",
+    "lockwait.c",
     "clock.c",
     "wake.c",
     f"wait_{WAIT}.c",

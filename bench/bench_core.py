@@ -1,7 +1,7 @@
 """Core benchmarks, each run side by side with its anchor in one process, printing ratios.
 
     python bench/bench_core.py            # all
-    python bench/bench_core.py pingpong   # one of: pingpong stream create parallel
+    python bench/bench_core.py pingpong   # one of: pingpong stream create parallel locks
 
 The machine is shared and noisy: compare the ratios, not the absolute times."""
 
@@ -362,11 +362,72 @@ def bench_parallel():
     b.close()
 
 
+# ---------------------------------------------------------------- locks
+def _best_ns(stmt: str, names: dict, number: int, repeat: int = 7) -> float:
+    import timeit
+
+    return min(timeit.repeat(stmt, globals=names, number=number, repeat=repeat)) / number * 1e9
+
+
+def _handoff(make, n=20_000) -> float:
+    """Two threads passing the turn through two locks (each wait parks): us per pass."""
+    ping, pong = make(), make()
+    ping.acquire()
+    pong.acquire()
+
+    def other():
+        for _ in range(n):
+            ping.acquire()
+            pong.release()
+
+    t = threading.Thread(target=other)
+    t.start()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        ping.release()
+        pong.acquire()
+    elapsed = time.perf_counter() - t0
+    t.join()
+    return elapsed / n * 1e6
+
+
+def bench_locks():
+    """The locks `interp run` scripts get (the core's, interruptible on the main thread)
+    against CPython's _thread locks, which they replace."""
+    import _thread
+
+    from interpcli import _lowlevel
+
+    pairs = [
+        ("Lock", _lowlevel.allocate_lock, _thread.allocate_lock),
+        ("RLock", _lowlevel.RLock, _thread.RLock),
+    ]
+    for label, ours_make, cpy_make in pairs:
+        for what, stmt in (("acquire + release", "a(); r()"), ("with", "with lock: pass")):
+            o, c = ours_make(), cpy_make()
+            ours = _best_ns(stmt, {"a": o.acquire, "r": o.release, "lock": o}, 500_000)
+            cpy = _best_ns(stmt, {"a": c.acquire, "r": c.release, "lock": c}, 500_000)
+            report(
+                f"{label} {what}, uncontended",
+                f"{ours:.0f} ns",
+                f"{cpy:.0f} ns",
+                cpy / ours,
+                ">= 1x",
+            )
+        ours = _best_ns("m()", {"m": ours_make}, 500_000)
+        cpy = _best_ns("m()", {"m": cpy_make}, 500_000)
+        report(f"{label} create", f"{ours:.0f} ns", f"{cpy:.0f} ns", cpy / ours, ">= 1x")
+    ours = min(_handoff(_lowlevel.allocate_lock) for _ in range(3))
+    cpy = min(_handoff(_thread.allocate_lock) for _ in range(3))
+    report("Lock hand-off between 2 threads", f"{ours:.1f} us", f"{cpy:.1f} us", cpy / ours, "~ 1x")
+
+
 BENCHES = {
     "pingpong": bench_pingpong,
     "stream": bench_stream,
     "create": bench_create,
     "parallel": bench_parallel,
+    "locks": bench_locks,
 }
 
 if __name__ == "__main__":

@@ -95,6 +95,20 @@ signal_forget = _core._signal_forget
 signal_taken = _core._signal_taken
 """signal_taken(interp_id) -> whether the interpreter took what was forwarded to it."""
 
+# -- locks whose waits a signal ends on the script's main thread (lock.c)
+Lock = _core.Lock
+"""Lock(): _thread.lock's counterpart (same methods and errors)."""
+RLock = _core.RLock
+"""RLock(): _thread.RLock's counterpart."""
+allocate_lock = _core.allocate_lock
+"""allocate_lock() -> a new Lock (_thread.allocate_lock's counterpart)."""
+lock_setup = _core._lock_setup
+"""lock_setup(hook): the calling thread is the main thread; a signal ends its lock waits,
+which then call hook() (it runs the handlers; what it raises ends the acquire)."""
+lock_interrupt = _core._lock_interrupt
+"""lock_interrupt() -> a signal is pending for the main thread: end its lock wait; True
+when it was waiting on a lock."""
+
 
 def create(isolated: bool, name: str, strict: bool | None = None) -> int:
     """Create an interpreter (own GIL when isolated); its id. strict: no daemon threads,

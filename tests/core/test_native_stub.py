@@ -19,6 +19,8 @@ PROTOCOL = {
     "__new__",
     "__hash__",
     "__eq__",
+    "__enter__",
+    "__exit__",
 }
 
 

@@ -297,6 +297,8 @@ int ic_calls_init(PyObject *module);
 int ic_sigfwd_init(PyObject *module);
 /* Add the warm-spare functions (spare.c) to the module (its exec slot). */
 int ic_spare_init(PyObject *module);
+/* Add the Lock and RLock types and their signal functions (lock.c) to the module. */
+int ic_lock_init(PyObject *module);
 /* The end types' per-module state */
 typedef struct {
     PyTypeObject *recv_type, *send_type, *both_type, *lent_type, *cancel_type;
@@ -306,6 +308,12 @@ typedef struct {
         *InterpreterBusyError;
     PyObject *end_func;         /* the module's _end function, for pickling ends */
     ic_interp *rec;             /* this interpreter's record (a reference) */
+    /* lock.c: the lock types, and the main thread's lock waits a signal ends */
+    PyObject *lock_type, *rlock_type;
+    PyObject *lock_hook;        /* called on the main thread when a signal ended its wait */
+    _Atomic unsigned long lock_main_tid;    /* the script's main thread (0: none) */
+    _Atomic(void *) lock_waiting;           /* the lock word it waits on, or NULL */
+    _Atomic int lock_pending;               /* a signal came for it since it last looked */
 } ic_modstate;
 /* Raise the module's exception for an IC_ERR_* code with ic_errmsg() text; NULL. */
 PyObject *ic_raise_core(ic_modstate *st, int rc);

@@ -162,7 +162,7 @@ static int mod_exec(PyObject *module)
         return -1;
     }
     if (ic_calls_init(module) < 0 || ic_spare_init(module) < 0 || ic_sigfwd_init(module) < 0
-        || ic_nested_main_thread_init() < 0) {
+        || ic_nested_main_thread_init() < 0 || ic_lock_init(module) < 0) {
         return -1;
     }
     /* the platform layer's waits this build carries (platform.h): "futex" or "portable" */
@@ -211,7 +211,7 @@ static int mod_exec(PyObject *module)
     X(recv_type) X(send_type) X(both_type) X(lent_type) X(cancel_type) X(InterpError) \
     X(ChannelError) X(ChannelClosedError) X(ChannelEmptyError) X(ChannelTimeoutError) \
     X(InterpreterError) X(InterpreterNotFoundError) X(InterpreterBusyError) X(end_func) \
-    X(notifier_type) X(asend_type)
+    X(notifier_type) X(asend_type) X(lock_type) X(rlock_type) X(lock_hook)
 
 static int mod_traverse(PyObject *module, visitproc visit, void *arg)
 {
