@@ -6,6 +6,8 @@ import sys
 
 # The exit code of the run of shut_down_threads when daemon threads are left.
 THREADS_LEFT = -99
+# What shut_down_threads has to report (report_shutdown), python's words.
+shutdown_report = ""
 
 
 def shut_down_threads():
@@ -15,7 +17,8 @@ def shut_down_threads():
     Daemon threads (and _thread ones) python does not wait for: if any is left, the
     interpreter's atexit callbacks run now and SystemExit(THREADS_LEFT) ends the run; the
     process then leaves without ending that interpreter, as python leaves its daemon
-    threads."""
+    threads. A KeyboardInterrupt in the wait (Ctrl-C again) leaves the non-daemon threads
+    too, with python's "Exception ignored" report."""
     if "threading" in sys.modules:
         import threading as t
 
@@ -30,9 +33,13 @@ def shut_down_threads():
         elif main._tstate_lock is not None and main._tstate_lock.locked():
             main._tstate_lock.release()
             main._stop()
-        for th in t.enumerate():
-            if not (th.daemon or th is t.main_thread() or th.ident == t.get_ident()):
-                th.join()
+        try:
+            for th in t.enumerate():
+                if not (th.daemon or th is t.main_thread() or th.ident == t.get_ident()):
+                    th.join()
+        except KeyboardInterrupt:  # Ctrl-C again: python leaves the threads, as below
+            global shutdown_report
+            shutdown_report = _ignored_on_threading_shutdown()
     import _thread
 
     if _thread._count():
@@ -40,6 +47,28 @@ def shut_down_threads():
 
         atexit._run_exitfuncs()
         raise SystemExit(THREADS_LEFT)
+
+
+def _ignored_on_threading_shutdown() -> str:
+    """python's report of the exception being handled, raised in threading's shutdown."""
+    import traceback
+
+    if sys.version_info < (3, 13):
+        head = f"Exception ignored in: {sys.modules['threading']!r}\n"
+    else:  # 3.13+ print the traceback alone
+        head = ""
+    exc = sys.exception()
+    trim = getattr(sys.modules.get("interpcli._signals_sub"), "_trim_traceback", None)
+    if trim is not None:
+        trim(exc)
+    return head + "".join(traceback.format_exception(exc))
+
+
+def report_shutdown():
+    """Hand back what shut_down_threads had to report (python prints it at exit, after the
+    script's traceback) as a RuntimeWarning's message."""
+    if shutdown_report:
+        raise RuntimeWarning(shutdown_report)
 
 
 def flush_std_streams():

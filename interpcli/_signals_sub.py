@@ -16,7 +16,7 @@ import time
 
 from interpcli import _platform
 
-from ._lowlevel import signal_ack, signal_want
+from ._lowlevel import lock_interrupt, signal_ack, signal_want
 
 SIG_DFL = _signal.SIG_DFL
 SIG_IGN = _signal.SIG_IGN
@@ -82,6 +82,12 @@ def install() -> None:
         _signal.pidfd_send_signal = staticmethod(pidfd_send_signal)
         if mod is not None:
             mod.pidfd_send_signal = _signal.pidfd_send_signal  # type: ignore[attr-defined]  # as above
+
+
+def set_main_thread() -> None:
+    """The calling thread is the script's main thread from now on."""
+    global _main
+    _main = _thread.get_ident()
 
 
 def _check_signum(signum) -> int:
@@ -313,6 +319,50 @@ def _blocking(call, *args):
     return result
 
 
+# the modules whose frames a script's traceback does not show (_trim_traceback)
+_OWN = (
+    "interpcli._signals_sub",
+    "interpcli._signals_waits",
+    "interpcli._signals_locks",
+    "interpcli._signals_children",
+)
+
+
+def _trim_traceback(exc) -> None:
+    """Take the frames of the functions that stand in for the stdlib's (this module's and
+    its siblings') out of exc's traceback and its context's, so that a KeyboardInterrupt
+    or a handler's exception shows the frames python's would. The core calls it on a
+    run's uncaught exception."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb, prev = exc.__traceback__, None
+        while tb is not None:
+            nxt = tb.tb_next
+            if tb.tb_frame.f_globals.get("__name__") in _OWN:
+                if prev is None:
+                    exc.__traceback__ = nxt
+                else:
+                    prev.tb_next = nxt
+            else:
+                prev = tb
+            tb = nxt
+        exc = exc.__cause__ if exc.__cause__ is not None else exc.__context__
+
+
+def _lock_woken() -> None:
+    """Called by the core's lock wait on the main thread when a signal ended it: raise the
+    KeyboardInterrupt that is due, or run the handlers (the wait goes on unless one
+    raised)."""
+    global _keyboard
+    signal_ack()
+    if _keyboard:
+        _keyboard = False
+        raise KeyboardInterrupt
+    if _pending:
+        _run_pending(sys._getframe(1))
+
+
 def _deliver(signum: int) -> bool:
     """Called by the core's forwarder (on a thread state of its own) for each signal
     caught for this interpreter. True: raise KeyboardInterrupt in the script (the core
@@ -329,7 +379,9 @@ def _deliver(signum: int) -> bool:
     keyboard = handler is _signal.default_int_handler or (
         signum == _signal.SIGINT and handler == SIG_DFL
     )
-    if keyboard and _waiting:  # in _blocking: raised there as the wait ends
+    # the main thread's lock wait ends (or, about to park, finds this and does not)
+    parked = lock_interrupt()
+    if keyboard and (_waiting or parked):  # in _blocking or a lock wait: raised there
         global _keyboard
         _keyboard = True
         keyboard = False
@@ -341,6 +393,13 @@ def _deliver(signum: int) -> bool:
         _arm()
         _pending_wake()
     return keyboard
+
+
+def _interrupted() -> None:
+    """Called by the core when it set an asynchronous exception in the run (an interrupt,
+    --timeout): the main thread's wait ends, so that it is raised."""
+    lock_interrupt()
+    _pending_wake()
 
 
 def _pending_wake() -> None:

@@ -11,6 +11,7 @@ import sys
 import time
 
 from . import _signals_sub as _s
+from ._importpatch import patch_on_import
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:
@@ -38,10 +39,8 @@ def install() -> None:
         sel.epoll = _epoll_class(sel.epoll)
     if hasattr(os, "pidfd_open"):
         os.waitpid = staticmethod(waitpid)
-    if "socket" in sys.modules:
-        _patch_socket(sys.modules["socket"])
-    else:  # importing socket costs ~9 ms: patched when the script imports it
-        sys.meta_path.insert(0, _SocketFinder)
+    # importing socket costs ~9 ms: patched when the script imports it
+    patch_on_import("socket", _patch_socket)
 
 
 def select(rlist, wlist, xlist, timeout=None, /):
@@ -265,41 +264,6 @@ def _socket_wait(orig, event: int):
     call.__name__ = call.__qualname__ = orig.__name__
     call.__doc__ = orig.__doc__
     return call
-
-
-class _SocketFinder:
-    """On the import of socket (once): the module, then _patch_socket."""
-
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name != "socket":
-            return None
-        try:
-            sys.meta_path.remove(cls)
-        except ValueError:
-            pass
-        finder = sys.modules["_frozen_importlib_external"].PathFinder
-        spec = finder.find_spec(name, path, target)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _PatchingLoader(spec.loader)
-        return spec
-
-
-class _PatchingLoader:
-    """The real loader, and _patch_socket once the module ran."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _patch_socket(module)
 
 
 def waitpid(pid, options, /):

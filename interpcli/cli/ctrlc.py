@@ -4,10 +4,11 @@ KeyboardInterrupt, which cuts its main thread's sleep, select and reads short), 
 process's status is the scripts' own (130 only when KeyboardInterrupt escapes one).
 
 `interp` still ends within the grace when a script cannot take the signal: a run whose
-main thread has not run Python since the Ctrl-C (blocked in a C call, such as a lock
-wait), or a thread left in an interpreter after its run, ends the process with status 130
-and one line naming it; so does another Ctrl-C meanwhile. A script that took the signal
-goes on as long as it likes, as under python."""
+main thread has not run Python since the Ctrl-C (blocked in a C call, such as
+socket.connect), or a thread left in an interpreter after its run, ends the process with
+status 130 and one line naming it; so does another Ctrl-C meanwhile. A script that took
+the signal goes on as long as it likes, its exit joining its non-daemon threads, as under
+python."""
 
 import time
 from _queue import Empty, SimpleQueue
@@ -21,6 +22,9 @@ from .status import ExitStatus
 
 # Run before the script, in its thread: signals and interruptible waits there.
 SIGNALS = "import interpcli._signals_setup as _s\n_s.install()\ndel _s\n"
+# Run before the script in the thread that runs it, when that is not the setup's
+# (a run with --timeout): that thread becomes the script's main thread for signals.
+MAIN_THREAD = "import interpcli._signals_setup as _s\n_s.main_thread()\ndel _s\n"
 
 _SIGINT = 2
 
@@ -50,7 +54,7 @@ def not_taken(session) -> str:
     for job in session.jobs:
         if not job.launched or job.finished:
             continue
-        if job.signals and job.result is None and job.interp is not None:
+        if job.signals and job.interp is not None:  # its script, or its exit's joins
             try:
                 if _lowlevel().signal_taken(job.interp.id):
                     continue

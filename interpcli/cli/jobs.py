@@ -35,6 +35,7 @@ class Job:
         self.downstream_gone = False  # pipe: the next stage stopped reading
         self.closed = False  # its interpreter was closed by its own thread
         self.refusals: list = []  # extension modules its interpreter refused
+        self.exit_report = None  # python's report of a Ctrl-C in its threads' join
         self.exit_flush = None  # python's message when flushing at exit failed
         self.threads_left = False  # daemon threads left: never closed (python's exit)
         self.signals = False  # its script's signals go through _signals_sub
@@ -72,14 +73,18 @@ def drive(session, job: Job) -> None:
             job.result = setup  # stopped (Ctrl-C) before the script began
         else:
             job.signals = True
-            job.result = job.interp.run(
+            # a run with a timeout has a thread of its own: it becomes the main thread
+            job.result = job.interp._run(
                 p.source,
                 channels=p.channels or None,
                 timeout=session.timeout,
                 filename=p.filename,
                 canceller=job.canceller,
+                prelude=ctrlc.MAIN_THREAD if session.timeout is not None else "",
             )
-        ending.after_script(job, lambda: session._stopping)
+        # after a Ctrl-C, a script that ran still gets python's exit (its non-daemon
+        # threads joined: another Ctrl-C ends that wait); one stopped before it began not
+        ending.after_script(job, lambda: session._stopping and not job.signals)
         if not session._stopping:
             if job.stdout is not None:
                 job.stdout.close()  # downstream sees its end of input now

@@ -159,7 +159,7 @@ class Session:
             jobs = [job for job in self.jobs if job.canceller is not None]
         for job in jobs:
             try:
-                if job.signals and job.result is None:
+                if job.signals:  # its script, or python's exit after it (joins)
                     ctrlc.post_sigint(job)
                 else:
                     job.canceller.cancel()
@@ -179,9 +179,10 @@ class Session:
                 job.quiet = True
             elif failed and self.result_mode != "json":
                 report.report_failure(job.program.label, r, self.timeout)
-            if job.exit_flush is not None:  # after the traceback, as python prints it
-                report._write_err(job.exit_flush)
-                job.quiet = False
+            for told in (job.exit_report, job.exit_flush):  # after the traceback, as
+                if told is not None:  # python prints them
+                    report._write_err(told)
+                    job.quiet = False
         self._cascade.job_ended(job)
 
     def _close_all(self, deadline) -> str:

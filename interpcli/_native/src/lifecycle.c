@@ -268,6 +268,22 @@ int ic_destroy_spare(int64_t id)
     return destroy(id, 1, -1.0, 1);
 }
 
+/* In an `interp run` script's interpreter (its GIL held): the main thread's sleep, select,
+ * read or lock wait ends, so that the asynchronous exception just set is raised
+ * (interpcli._signals_sub._interrupted); a channel wait ends through ic_chan_wake_all. */
+static void end_script_waits(void)
+{
+    PyObject *name = PyUnicode_FromString("interpcli._signals_sub");
+    PyObject *mod = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (mod != NULL) {
+        PyObject *r = PyObject_CallMethod(mod, "_interrupted", NULL);
+        Py_XDECREF(r);
+        Py_DECREF(mod);
+    }
+    PyErr_Clear();
+}
+
 int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
 {
     ic_reg_lock();
@@ -303,6 +319,7 @@ int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
             atomic_store(&rec->intr_tid, tid);
             atomic_fetch_add(&rec->intr_gen, 1);
             delivered = 1;
+            end_script_waits();
         }
         ic_tstate_delete_current(rec, ts);
     }

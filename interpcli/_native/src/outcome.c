@@ -126,6 +126,22 @@ static char *format_traceback(PyObject *exc)
     return r;
 }
 
+/* In an `interp run` script's interpreter: the frames of the functions that stand in for
+ * the stdlib's signal functions and waits taken out of the traceback
+ * (interpcli._signals_sub._trim_traceback), so that it shows what python's would. */
+static void trim_traceback(PyObject *exc)
+{
+    PyObject *name = PyUnicode_FromString("interpcli._signals_sub");
+    PyObject *mod = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (mod != NULL) {
+        PyObject *r = PyObject_CallMethod(mod, "_trim_traceback", "O", exc);
+        Py_XDECREF(r);
+        Py_DECREF(mod);
+    }
+    PyErr_Clear();
+}
+
 /* Write str(obj) and a newline to sys.stderr, as Python does for sys.exit("message"). */
 static void print_exit_message(PyObject *obj)
 {
@@ -168,6 +184,7 @@ void ic_capture_exception(ic_result *res)
     }
     else {
         res->exit_code = 1;
+        trim_traceback(exc);
         res->traceback = format_traceback(exc);
     }
     Py_DECREF(exc);

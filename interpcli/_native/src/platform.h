@@ -17,7 +17,7 @@
  *                Ctrl-C can end one), an event object (CreateEvent) in wake.c for asyncio's
  *                proactor loop instead of a readable fd, __declspec(thread) thread-locals
  *                and QueryPerformanceCounter for the clock.
- * The Python side's platform assumptions live in interpcli/_posix.py. */
+ * The Python side's platform assumptions live in interpcli/_platform.py. */
 #ifndef IC_PLATFORM_H
 #define IC_PLATFORM_H
 
