@@ -160,16 +160,32 @@ int ic_lw_acquire_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwname
     }
     double t = -1;
     if (timeout_o != NULL) {
-        if (PyFloat_Check(timeout_o)) {
-            t = PyFloat_AS_DOUBLE(timeout_o);
+#if PY_VERSION_HEX >= 0x030F0000
+        /* 3.15 takes any real number (__float__: Fraction, Decimal) */
+        int as_float = PyFloat_Check(timeout_o) || !PyIndex_Check(timeout_o);
+#else
+        int as_float = PyFloat_Check(timeout_o);
+#endif
+        if (as_float) {
+            t = PyFloat_AsDouble(timeout_o);    /* 3.15's TypeError: "must be real number" */
+            if (t == -1 && PyErr_Occurred()) {
+                return -1;
+            }
             if (isnan(t)) {
                 PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
                 return -1;
             }
         }
         else {
-            PyObject *n = PyNumber_Index(timeout_o);    /* CPython's TypeError too */
+            PyObject *n = PyNumber_Index(timeout_o);    /* 3.12 and 3.13's TypeError */
             if (n == NULL) {
+#if PY_VERSION_HEX >= 0x030E0000
+                if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+                    PyErr_Format(PyExc_TypeError,
+                                 "'%T' object cannot be interpreted as an integer or float",
+                                 timeout_o);
+                }
+#endif
                 return -1;
             }
             t = PyLong_AsDouble(n);
