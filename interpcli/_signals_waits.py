@@ -211,11 +211,16 @@ def _patch_socket(module) -> None:
     import _socket
     import select as sel
 
+    global _SOL_SOCKET, _SO_ERROR
+    _SOL_SOCKET, _SO_ERROR = module.SOL_SOCKET, module.SO_ERROR
     cls = module.socket
     for name, event in _SOCKET_WAITS:
         orig = getattr(_socket.socket, name, None)
         if orig is not None and getattr(cls, name, None) is getattr(_socket.socket, name):
             setattr(cls, name, _socket_wait(orig, getattr(sel, event)))
+    for name in ("connect", "connect_ex"):
+        if getattr(cls, name, None) is getattr(_socket.socket, name):
+            setattr(cls, name, _connect(_socket.socket.connect_ex, name == "connect_ex"))
     if hasattr(module, "MSG_DONTWAIT") and getattr(cls, "sendall", None) is _socket.socket.sendall:
         cls.sendall = _sendall(
             _socket.socket.sendall, _socket.socket.send, module.MSG_DONTWAIT, sel.POLLOUT
@@ -249,6 +254,57 @@ def _sendall(orig, send, dontwait: int, pollout: int):
 
     sendall.__name__ = sendall.__qualname__ = "sendall"
     return sendall
+
+
+def _connect(connect_ex, ex: bool):
+    import errno
+    import select as sel
+
+    def connect(self, address, /):
+        """socket.connect (or connect_ex); on the main thread, started without blocking,
+        then awaited in a wait a signal's handler interrupts (as python's goes on after
+        one, PEP 475); the socket's timeout holds."""
+        timeout = self.gettimeout()
+        fd = self.fileno()
+        if _thread.get_ident() != _s._main or fd < 0 or timeout == 0:
+            return connect_ex(self, address) if ex else _raise(connect_ex(self, address))
+        self.setblocking(False)
+        try:
+            err = first = connect_ex(self, address)
+            if err == errno.EINPROGRESS:
+                if _wait_ready(fd, sel.POLLOUT, timeout):
+                    err = self.getsockopt(_SOL_SOCKET, _SO_ERROR)
+                    if not err:
+                        _settle(self, connect_ex)
+                elif ex:
+                    err = errno.EWOULDBLOCK  # python's connect_ex after its timeout
+                else:
+                    raise TimeoutError("timed out")
+        finally:
+            self.settimeout(timeout)
+        if first == errno.EAGAIN:  # a Unix socket's full backlog: python's blocking wait
+            err = connect_ex(self, address)
+        return err if ex else _raise(err)
+
+    connect.__name__ = connect.__qualname__ = "connect_ex" if ex else "connect"
+    return connect
+
+
+_SOL_SOCKET, _SO_ERROR = 1, 4  # socket.SOL_SOCKET, SO_ERROR on Linux (set by _patch_socket)
+
+
+def _settle(sock, connect_ex) -> None:
+    """After a connect completed without blocking, connect again once, so the kernel marks
+    the socket connected as a blocking connect leaves it (a later connect: EISCONN)."""
+    try:
+        connect_ex(sock, sock.getpeername())
+    except OSError:
+        pass
+
+
+def _raise(err: int) -> None:
+    if err:
+        raise OSError(err, os.strerror(err))
 
 
 def _socket_wait(orig, event: int):

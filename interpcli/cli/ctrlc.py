@@ -5,7 +5,7 @@ process's status is the scripts' own (130 only when KeyboardInterrupt escapes on
 
 `interp` still ends within the grace when a script cannot take the signal: a run whose
 main thread has not run Python since the Ctrl-C (blocked in a C call, such as
-socket.connect), or a thread left in an interpreter after its run, ends the process with
+input()), or a thread left in an interpreter after its run, ends the process with
 status 130 and one line naming it; so does another Ctrl-C meanwhile. A script that took
 the signal goes on as long as it likes, its exit joining its non-daemon threads, as under
 python."""
@@ -17,7 +17,7 @@ from _queue import Empty, SimpleQueue
 # leaves, unless INTERP_GRACE says otherwise (interpreter.grace): the one default
 from .._shutdown import GRACE
 from ..interpreter import grace
-from .signals import sigints, start_raw_thread
+from .signals import set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus
 
 # Run before the script, in its thread: signals and interruptible waits there.
@@ -69,7 +69,19 @@ def wait_for_runs(session) -> None:
     """After Ctrl-C, wait for the runs whose threads began (the others will not start),
     ending the process when one does not take the signal within the grace."""
     deadline: float | None = time.monotonic() + grace(GRACE)
-    seen = sigints()
+    # the count the session acted on, not sigints(): a SIGINT that came since (a script
+    # sending itself one as soon as the last reached it) is another, to be passed on
+    seen = session.sigints_handled or sigints()
+    # meanwhile SIGINT is only an event read below: a KeyboardInterrupt raised wherever
+    # this loop happens to be would end interp (a script sending itself SIGINT in a loop)
+    set_sigint_waker(session._sigint_event, quiet=True)
+    try:
+        _wait_for_runs(session, deadline, seen)
+    finally:
+        set_sigint_waker(session._sigint_event)
+
+
+def _wait_for_runs(session, deadline, seen) -> None:
     while any(job.launched and not job.finished for job in session.jobs):
         try:
             try:
@@ -112,13 +124,20 @@ def close_within_grace(session) -> None:
     still running in one then (blocked in a C call), or another Ctrl-C, end the process."""
     done: SimpleQueue = SimpleQueue()
     deadline = time.monotonic() + grace(GRACE)
-    start_raw_thread(lambda: done.put(session._close_all(deadline)), ())
+    again = object()  # what another Ctrl-C puts in done
+    set_sigint_waker(lambda n: done.put(again), quiet=True)
     try:
+        start_raw_thread(lambda: done.put(session._close_all(deadline)), ())
         try:
-            stuck = done.get(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
-        except Empty:
-            stuck = "the interpreters"
-    except KeyboardInterrupt:
+            try:
+                stuck = done.get(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
+            except Empty:
+                stuck = "the interpreters"
+        except KeyboardInterrupt:
+            stuck = again
+    finally:
+        set_sigint_waker(None)
+    if stuck is again:
         session._force_exit("interrupted again while closing", ExitStatus.INTERRUPTED)
     if stuck:
         session._force_exit(f"{stuck} still running after Ctrl-C", ExitStatus.INTERRUPTED)

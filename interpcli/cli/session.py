@@ -25,7 +25,7 @@ from . import closing, ctrlc, report
 from .cascade import Cascade
 from .ctrlc import GRACE
 from .jobs import Job, drive
-from .signals import set_sigint_waker, sigints, start_raw_thread
+from .signals import raised_at, set_sigint_waker, sigints, start_raw_thread
 from .status import ExitStatus, is_broken_pipe, job_status, leave_now, session_status, status_of
 
 _LONGEST_WAIT = _thread.TIMEOUT_MAX / 2  # one timed wait; longer deadlines wait again
@@ -57,16 +57,21 @@ class Session:
         self._lock = _thread.allocate_lock()
         self._stopping = False
         self._interrupted = False
+        self.sigints_handled = 0  # the SIGINTs the loop has acted on (ctrlc: the next ones)
         self.pumps = None
         self._cascade = Cascade(wiring, self.jobs)
         self._faults = ""  # the setup line that gives isolated runs faulthandler
 
     def run(self) -> int:
         status_line = None
-        set_sigint_waker(lambda n: self._events.put(("sigint", n)))
+        # SIGINT is an event the loop reads (and raises KeyboardInterrupt for, in _handle),
+        # not a KeyboardInterrupt raised wherever the main thread is: a script sending
+        # itself SIGINT in a loop would land one in the middle of the Ctrl-C handling
+        set_sigint_waker(self._sigint_event, quiet=True)
         try:
             try:
                 if sigints():
+                    self.sigints_handled = sigints()
                     raise KeyboardInterrupt  # an earlier one was swallowed
                 if self.wiring.pumps:
                     from .pumps import Pumps
@@ -90,8 +95,12 @@ class Session:
                 while not all(job.finished for job in self.jobs):
                     self._handle(self._next_event(self._timeout_deadline()))
                 if self.pumps is not None:
+                    set_sigint_waker(self._sigint_event)  # Ctrl-C ends the pumps' joins
                     self.pumps.finish()
             except KeyboardInterrupt:
+                set_sigint_waker(self._sigint_event, quiet=True)
+                # the SIGINT acted on: those that come from now on are others
+                self.sigints_handled = max(self.sigints_handled, raised_at())
                 self._interrupt()
                 ctrlc.wait_for_runs(self)
                 if self.pumps is not None:
@@ -112,9 +121,14 @@ class Session:
             leave_now(status)  # their daemon threads end with the process, as in python
         return status
 
+    def _sigint_event(self, count: int) -> None:
+        """The SIGINT handler's waker: the event loop (or ctrlc's wait) reads it."""
+        self._events.put(("sigint", count))
+
     def _handle(self, event) -> None:
         kind, what = event
         if kind == "sigint":
+            self.sigints_handled = max(self.sigints_handled, what)
             raise KeyboardInterrupt  # the handler's own raise may have been swallowed
         if kind == "job":
             what.finished = True

@@ -6,14 +6,24 @@ interpcli, so every module of the CLI can import it)."""
 # handler also counts the signals and wakes whoever waits (the session's event queue).
 _sigints = 0
 _sigint_waker = None
+_sigint_quiet = False
+_raised_at = 0  # the count when the handler last raised KeyboardInterrupt
 
 
 def _on_sigint(signum, frame):
-    global _sigints
+    global _sigints, _raised_at
     _sigints += 1
     if _sigint_waker is not None:
         _sigint_waker(_sigints)
+        if _sigint_quiet:
+            return
+    _raised_at = _sigints
     raise KeyboardInterrupt
+
+
+def raised_at() -> int:
+    """How many SIGINTs had arrived when the handler last raised KeyboardInterrupt."""
+    return _raised_at
 
 
 def sigints() -> int:
@@ -21,11 +31,13 @@ def sigints() -> int:
     return _sigints
 
 
-def set_sigint_waker(waker) -> None:
+def set_sigint_waker(waker, quiet: bool = False) -> None:
     """waker(count) is called (in the main thread, from the signal handler) on SIGINT;
-    it must be reentrant, like SimpleQueue.put."""
-    global _sigint_waker
+    it must be reentrant, like SimpleQueue.put. quiet: the waker alone tells of it, no
+    KeyboardInterrupt is raised wherever the main thread happens to be."""
+    global _sigint_waker, _sigint_quiet
     _sigint_waker = waker
+    _sigint_quiet = quiet and waker is not None
 
 
 def install_sigint_handler() -> None:

@@ -369,7 +369,10 @@ child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
 server = socket.create_server(("127.0.0.1", 0))
 client = socket.create_connection(server.getsockname())
 peer, _ = server.accept()
-waits = {"poll": lambda: p.poll(), "epoll": lambda: e.poll(), "selector": lambda: s.select(),
+full = socket.create_server(("127.0.0.1", 0), backlog=0)
+filler = socket.create_connection(full.getsockname())   # the backlog is full: the next
+waits = {"connect": lambda: socket.socket().connect(full.getsockname()),  # connect waits
+         "poll": lambda: p.poll(), "epoll": lambda: e.poll(), "selector": lambda: s.select(),
          "wait": child.wait, "accept": server.accept, "recv": lambda: client.recv(10),
          "recv_into": lambda: client.recv_into(bytearray(10)),
          "recvfrom": lambda: client.recvfrom(10),
@@ -389,10 +392,11 @@ print("end")
 
 def test_ctrl_c_interrupts_more_waits_as_in_python(tmp_path):
     """Ctrl-C raises KeyboardInterrupt on the main thread in select.poll and epoll objects,
-    selectors, subprocess waits (os.waitpid) and blocking socket calls (sendall too, in
+    selectors, subprocess waits (os.waitpid) and blocking socket calls (connect, sendall in
     the middle of its data), as in python."""
     script = write(tmp_path / "more_waits.py", MORE_WAITS)
     names = [
+        "connect",
         "poll",
         "epoll",
         "selector",
@@ -409,3 +413,73 @@ def test_ctrl_c_interrupts_more_waits_as_in_python(tmp_path):
     assert py[:2] == (0, "".join(f"{n}\ncaught {n}\n" for n in names) + "end\n"), py
     assert ip[:2] == py[:2], (py, ip)
     assert max(ip[3]) < 1.0, ip[3]
+
+
+CONNECT = """\
+import errno, socket
+server = socket.create_server(("127.0.0.1", 0), backlog=0)
+addr = server.getsockname()
+c = socket.socket()
+c.connect(addr)
+print("connected", c.gettimeout(), c.getblocking())
+free = socket.socket()
+free.bind(("127.0.0.1", 0))
+port = free.getsockname()[1]
+free.close()
+closed = ("127.0.0.1", port)
+for ex in (False, True):
+    s = socket.socket()
+    try:
+        print("refused", s.connect_ex(closed) if ex else s.connect(closed))
+    except OSError as exc:
+        print(type(exc).__name__, exc)
+for ex in (False, True):  # the backlog is full: the connect times out
+    s = socket.socket()
+    s.settimeout(0.2)
+    try:
+        result = s.connect_ex(addr) if ex else s.connect(addr)
+        print("timed out", errno.errorcode.get(result))
+    except OSError as exc:
+        print(type(exc).__name__, exc)
+    print(s.gettimeout())
+unix = socket.socket(socket.AF_UNIX)
+for target in (lambda: c.connect(addr), lambda: unix.connect("/nonexistent/x")):
+    try:
+        target()
+    except OSError as exc:
+        print(type(exc).__name__, exc)
+"""
+
+
+def test_replaced_connect_behaves_as_python_s(tmp_path):
+    """socket.connect and connect_ex, made interruptible on the main thread, give python's
+    results, errors and timeouts, and leave the socket's timeout as it was."""
+    py, ip = python_and_interp([write(tmp_path / "connect.py", CONNECT)])
+    assert_same_as_python(py, ip)
+    assert "ConnectionRefusedError [Errno 111] Connection refused" in ip.stdout, ip.stdout
+    assert "[Errno 106]" in ip.stdout, ip.stdout
+
+
+SELF_SIGINT = """\
+import os, signal
+caught = 0
+for i in range(40):
+    try:
+        if i % 2:
+            signal.raise_signal(signal.SIGINT)
+        else:
+            os.kill(os.getpid(), signal.SIGINT)
+    except KeyboardInterrupt:
+        caught += 1
+print("caught", caught)
+"""
+
+
+def test_a_script_sending_itself_sigint_in_a_loop_as_in_python(tmp_path):
+    """Each SIGINT a script sends itself is its KeyboardInterrupt, however fast they come:
+    none lost, none ending interp (it acts on each where it reads its events)."""
+    script = write(tmp_path / "self_sigint.py", SELF_SIGINT)
+    for _ in range(3):
+        py, ip = python_and_interp([script])
+        assert_same_as_python(py, ip)
+        assert ip.stdout == "caught 40\n"
