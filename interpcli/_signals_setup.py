@@ -1,10 +1,10 @@
 """Imported by the line `interp run` runs before a script, in its thread
 (interpcli.cli.ctrlc.SIGNALS): that thread becomes the script's main thread for signals,
 and the stdlib's signal functions (_signals_sub), its blocking calls (_signals_waits), its
-locks (_signals_locks) and the calls that start programs (_signals_children) are replaced
-in the interpreter."""
+reads of stdin (_signals_stdin), its locks (_signals_locks) and the calls that start
+programs (_signals_children) are replaced in the interpreter."""
 
-from . import _signals_children, _signals_locks, _signals_sub, _signals_waits
+from . import _signals_children, _signals_locks, _signals_stdin, _signals_sub, _signals_waits
 
 
 def install() -> None:
@@ -12,6 +12,7 @@ def install() -> None:
     _signals_sub.install()
     _signals_children.install()
     _signals_waits.install()
+    _signals_stdin.install()
     _signals_locks.install()
 
 

@@ -71,12 +71,22 @@ def _wait_ready(fd, events: int, timeout=None) -> bool:
     """On the main thread: wait until fd has one of the poll events (or an error), at most
     timeout seconds (None: no limit), running the handlers of the signals that come
     meanwhile (one that raises ends the wait); True when fd is ready."""
+    return _wait_polled(_poller(fd, events), timeout)
+
+
+def _poller(fd, events: int):
+    """A poll object for fd's events and the wake-up fd (_wait_polled waits on it)."""
     import select as sel
 
-    efd = _s._event_fd()
     p = _orig_poll()
     p.register(fd, events)
-    p.register(efd, sel.POLLIN)
+    p.register(_s._event_fd(), sel.POLLIN)
+    return p
+
+
+def _wait_polled(p, timeout=None) -> bool:
+    """_wait_ready on a _poller's poll object (kept by a caller that waits often)."""
+    efd = _s._event_fd()
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
     while True:
         ms = None if deadline is None else max(0, (deadline - time.monotonic()) * 1000)

@@ -5,7 +5,7 @@ process's status is the scripts' own (130 only when KeyboardInterrupt escapes on
 
 `interp` still ends within the grace when a script cannot take the signal: a run whose
 main thread has not run Python since the Ctrl-C (blocked in a C call, such as
-input()), or a thread left in an interpreter after its run, ends the process with
+os.wait()), or a thread left in an interpreter after its run, ends the process with
 status 130 and one line naming it; so does another Ctrl-C meanwhile. A script that took
 the signal goes on as long as it likes, its exit joining its non-daemon threads, as under
 python."""

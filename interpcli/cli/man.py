@@ -41,7 +41,7 @@ ENVIRONMENT = [
         "INTERP_GRACE",
         "Seconds a run gets to take a Ctrl-C or to stop after its --timeout "
         "before interp leaves without cleanup (a run blocked in a C call such "
-        "as input() ignores interrupts). Default 1.",
+        "as os.wait() ignores interrupts). Default 1.",
     ),
     ("INTERP_DEBUG", "When set, an internal error of interp shows its Python traceback."),
     (

@@ -39,6 +39,7 @@ LAYERS = [
             "interpcli._signals_sub",
             "interpcli._signals_waits",
             "interpcli._signals_locks",
+            "interpcli._signals_stdin",
             "interpcli._signals_children",
             "interpcli._signals_setup",
             "interpcli._faulthandler",
