@@ -271,9 +271,10 @@ def _waits_for(signum) -> bool:
 
 
 def _await_delivery(signum, before: int) -> None:
-    """Wait (a second at most) until _deliver was given signum since `before`, then run
-    what it left pending here."""
-    deadline = time.monotonic() + 1.0
+    """Wait (10 seconds at most: interp's main thread forwards the signal, which a loaded
+    machine may hold up) until _deliver was given signum since `before`, then run what it
+    left pending here."""
+    deadline = time.monotonic() + 10.0
     while _delivered.get(int(signum), 0) == before:
         left = deadline - time.monotonic()
         if left <= 0 or not _blocking(_wake.acquire, True, left):

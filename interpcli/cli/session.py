@@ -58,6 +58,7 @@ class Session:
         self._stopping = False
         self._interrupted = False
         self.sigints_handled = 0  # the SIGINTs the loop has acted on (ctrlc: the next ones)
+        self.posted_at = 0.0  # when _interrupt last passed a SIGINT on
         self.pumps = None
         self._cascade = Cascade(wiring, self.jobs)
         self._faults = ""  # the setup line that gives isolated runs faulthandler
@@ -170,6 +171,7 @@ class Session:
         with self._lock:
             self._stopping = True
             self._interrupted = True
+            self.posted_at = time.monotonic()
             jobs = [job for job in self.jobs if job.canceller is not None]
         for job in jobs:
             try:
