@@ -99,12 +99,13 @@ def _check_signum(signum) -> int:
 
 def _initial(signum: int):
     """The disposition a script starts with: python's own at start-up."""
-    if signum == _signal.SIGINT:
-        return _signal.default_int_handler
     try:
         value = _orig_getsignal(signum)
     except (ValueError, OSError):
-        return SIG_DFL
+        value = SIG_DFL
+    if signum == _signal.SIGINT:
+        # python keeps SIGINT ignored when it started so (a background job), as interp does
+        return SIG_IGN if value == SIG_IGN and type(value) is int else _signal.default_int_handler
     # only a plain int is this interpreter's own object (a callable would be another's)
     return value if type(value) is int else SIG_DFL
 

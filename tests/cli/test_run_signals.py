@@ -482,3 +482,25 @@ def test_a_script_sending_itself_sigint_in_a_loop_as_in_python(tmp_path):
     py, ip = python_and_interp([script])
     assert_same_as_python(py, ip)
     assert ip.stdout == "caught 40\n"
+
+
+def test_sigint_ignored_at_start_stays_ignored_as_in_python(tmp_path):
+    """A background job of a non-interactive shell starts with SIGINT ignored: python keeps
+    it so (getsignal says SIG_IGN, a SIGINT to itself does nothing), and so do scripts."""
+    code = (
+        "import os, signal, time\n"
+        "print(int(signal.getsignal(signal.SIGINT)))\n"
+        "t = time.monotonic()\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "print('still here', time.monotonic() - t < 2)\n"
+    )
+
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    runs = [
+        subprocess.run(argv, capture_output=True, text=True, timeout=60, preexec_fn=ignore_sigint)
+        for argv in ([sys.executable, "-c", code], [*INTERP, "run", "-c", code])
+    ]
+    expected = (0, "1\nstill here True\n", "")
+    assert [(r.returncode, r.stdout, r.stderr) for r in runs] == [expected] * 2
