@@ -175,8 +175,14 @@ static void detach_after_refusal(ic_interp *rec, PyThreadState *ts)
 #endif
 }
 
+/* How long destroy() waits for a record's pins to go (a signal's delivery or an interrupt
+ * under way: each lasts a moment), in 1 ms naps. */
+#define PIN_WAIT_NAPS 2000
+
 static int destroy(int64_t id, int force, double join_timeout, int spare)
 {
+    int naps = 0;
+again:
     ic_reg_lock();
     ic_interp *rec;
     int found;
@@ -194,6 +200,15 @@ static int destroy(int64_t id, int force, double join_timeout, int spare)
     if (found != IC_OK) {
         ic_reg_unlock();
         return found;
+    }
+    if (!rec->running && rec->pins > 0 && naps < PIN_WAIT_NAPS) {
+        /* a delivery or an interrupt ends in a moment (it may be waiting for its GIL): look
+         * again from the start, as the record may be gone by then */
+        ic_reg_unlock();
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+        naps++;
+        goto again;
     }
     if (rec->running || rec->pins > 0) {
         ic_reg_unlock();
