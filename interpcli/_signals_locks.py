@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def install() -> None:
     """The calling thread is the main thread; _thread's locks become the core's in this
     interpreter, and threading's (imported now, or when the script imports it)."""
-    lock_setup(_s._lock_woken)
+    set_main_thread()
     thread: Any = _thread  # patched on purpose: typeshed's types are CPython's
     thread.allocate_lock = allocate_lock
     if hasattr(thread, "allocate"):  # the obsolete synonym

@@ -47,8 +47,7 @@ def install() -> None:
     """Make the calling thread the script's main thread for signals, and put this
     module's functions in place of the stdlib's (see the module docstring); the rest is
     interpcli._signals_setup's."""
-    global _main
-    _main = _thread.get_ident()
+    set_main_thread()
     _event_fd()  # before any wait: a signal that comes first still ends it
     for fn in (
         signal,

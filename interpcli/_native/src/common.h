@@ -295,6 +295,9 @@ int ic_ends_init(PyObject *module);
 int ic_calls_init(PyObject *module);
 /* signals forwarded to scripts (sigfwd.c) */
 int ic_sigfwd_init(PyObject *module);
+/* interpcli._signals_sub (a new reference) when the interpreter whose GIL the caller holds
+ * runs an `interp run` script, else NULL with no exception set (sigfwd.c). */
+PyObject *ic_signals_sub(void);
 /* Add the warm-spare functions (spare.c) to the module (its exec slot). */
 int ic_spare_init(PyObject *module);
 /* Add the Lock and RLock types and their signal functions (lock.c) to the module. */

@@ -288,9 +288,7 @@ int ic_destroy_spare(int64_t id)
  * (interpcli._signals_sub._interrupted); a channel wait ends through ic_chan_wake_all. */
 static void end_script_waits(void)
 {
-    PyObject *name = PyUnicode_FromString("interpcli._signals_sub");
-    PyObject *mod = name != NULL ? PyImport_GetModule(name) : NULL;
-    Py_XDECREF(name);
+    PyObject *mod = ic_signals_sub();
     if (mod != NULL) {
         PyObject *r = PyObject_CallMethod(mod, "_interrupted", NULL);
         Py_XDECREF(r);

@@ -131,9 +131,7 @@ static char *format_traceback(PyObject *exc)
  * (interpcli._signals_sub._trim_traceback), so that it shows what python's would. */
 static void trim_traceback(PyObject *exc)
 {
-    PyObject *name = PyUnicode_FromString("interpcli._signals_sub");
-    PyObject *mod = name != NULL ? PyImport_GetModule(name) : NULL;
-    Py_XDECREF(name);
+    PyObject *mod = ic_signals_sub();
     if (mod != NULL) {
         PyObject *r = PyObject_CallMethod(mod, "_trim_traceback", "O", exc);
         Py_XDECREF(r);

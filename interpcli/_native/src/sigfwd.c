@@ -63,6 +63,17 @@ static ic_sigsub *find_locked(int64_t id, int make)
     return s;
 }
 
+PyObject *ic_signals_sub(void)
+{
+    PyObject *name = PyUnicode_FromString("interpcli._signals_sub");
+    PyObject *mod = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (mod == NULL) {
+        PyErr_Clear();
+    }
+    return mod;
+}
+
 /* Deliver mask's signals to interpreter id (no thread state attached). */
 static void deliver(int64_t id, const uint64_t *mask)
 {
@@ -78,9 +89,7 @@ static void deliver(int64_t id, const uint64_t *mask)
     PyThreadState *ts = ic_tstate_new(rec);
     if (ts != NULL) {
         PyEval_RestoreThread(ts);
-        PyObject *name = PyUnicode_FromString("interpcli._signals_sub");
-        PyObject *mod = name != NULL ? PyImport_GetModule(name) : NULL;
-        Py_XDECREF(name);
+        PyObject *mod = ic_signals_sub();
         for (int sig = 1; sig < IC_NSIG; sig++) {
             if (!(mask[sig / 64] & ((uint64_t)1 << (sig % 64)))) {
                 continue;
