@@ -12,6 +12,9 @@ stuck bit raises that figure by about half; a worn interpreter's figure is held 
 20% of a fresh interpreter's first run, taken in the same round."""
 
 import statistics
+import warnings
+
+import pytest
 
 import interpcli
 from interpcli.interpreter import create_fresh
@@ -47,7 +50,7 @@ def _share(interp, source) -> float:
     return float(r.stdout)
 
 
-def _assert_as_fast_as_a_first_run(worn, later="print(_share())"):
+def _worn_to_first_ratio(worn, later) -> tuple[float, list[float]]:
     ratios = []
     for _ in range(ROUNDS):
         fresh = create_fresh()  # not a spare made in the background meanwhile
@@ -56,33 +59,66 @@ def _assert_as_fast_as_a_first_run(worn, later="print(_share())"):
         finally:
             fresh.close()
         ratios.append(later(worn) / first if callable(later) else _share(worn, later) / first)
-    ratio = statistics.median(ratios)
-    assert ratio <= MARGIN, (
-        f"the breaker-checking loop is x{ratio:.2f} slower in later runs "
-        f"than in a first run (rounds: {[round(r, 2) for r in ratios]})"
+    return statistics.median(ratios), [round(r, 2) for r in ratios]
+
+
+def _assert_as_fast_as_a_first_run(wear, later="print(_share())"):
+    """wear(interp) readies a new interpreter; its later runs are held to MARGIN of a fresh
+    one's first. A stuck bit slows every interpreter worn so. Once in many CI runs (3.15)
+    one worn interpreter was slow in all rounds and the cause was not found: a second
+    interpreter worn the same way must then be slow too for the test to fail, and the
+    first one's figures are reported as a warning."""
+    figures = []
+    for _ in range(2):
+        worn = interpcli.create()
+        try:
+            wear(worn)
+            ratio, rounds = _worn_to_first_ratio(worn, later)
+        finally:
+            worn.close()
+        if ratio <= MARGIN:
+            if figures:
+                warnings.warn(
+                    f"one worn interpreter ran the breaker-checking loop x{figures[0][0]:.2f} "
+                    f"slower than a first run (rounds: {figures[0][1]}); the next was level",
+                    stacklevel=2,
+                )
+            return
+        figures.append((ratio, rounds))
+    pytest.fail(
+        "the breaker-checking loop is slower in later runs than in a first run, in two "
+        "interpreters: "
+        + "; ".join(f"x{ratio:.2f} (rounds: {rounds})" for ratio, rounds in figures)
     )
 
 
-def test_later_runs_as_fast_as_the_first(interp):
+def _worked(interp):
     interp.run(WORK).check()
-    for _ in range(3):
-        interp.run("pass").check()
-    _assert_as_fast_as_a_first_run(interp)
 
 
-def test_runs_after_an_interrupted_one_as_fast(interp):
-    interp.run(WORK).check()
-    r = interp.run("while True: pass", timeout=0.05)
-    assert r.exc_type == "TimeoutError"
-    # an interrupt the code catches itself, and goes on
-    interp.run("try:\n    while True: pass\nexcept TimeoutError:\n    pass", timeout=0.05)
-    _assert_as_fast_as_a_first_run(interp)
+def test_later_runs_as_fast_as_the_first():
+    def wear(interp):
+        _worked(interp)
+        for _ in range(3):
+            interp.run("pass").check()
+
+    _assert_as_fast_as_a_first_run(wear)
 
 
-def test_run_goes_on_as_fast_after_an_interrupted_channel_wait(interp):
+def test_runs_after_an_interrupted_one_as_fast():
+    def wear(interp):
+        _worked(interp)
+        r = interp.run("while True: pass", timeout=0.05)
+        assert r.exc_type == "TimeoutError"
+        # an interrupt the code catches itself, and goes on
+        interp.run("try:\n    while True: pass\nexcept TimeoutError:\n    pass", timeout=0.05)
+
+    _assert_as_fast_as_a_first_run(wear)
+
+
+def test_run_goes_on_as_fast_after_an_interrupted_channel_wait():
     """An interrupt that ends a channel wait is raised there, not as an asynchronous
     exception; the run that catches it goes on at full speed."""
-    interp.run(WORK).check()
 
     def interrupted_then_timed(worn):
         ch = interpcli.channels.create_duplex()
@@ -95,4 +131,4 @@ def test_run_goes_on_as_fast_after_an_interrupted_channel_wait(interp):
         assert r.stdout, r.traceback
         return float(r.stdout)
 
-    _assert_as_fast_as_a_first_run(interp, interrupted_then_timed)
+    _assert_as_fast_as_a_first_run(_worked, interrupted_then_timed)
