@@ -3,6 +3,7 @@ side with its anchors, printing every ratio against its target.
 
     python bench/bench_startup.py                       # all six points
     python bench/bench_startup.py --quick               # fewer rounds, 128 MiB pipe
+    python bench/bench_startup.py --smoke               # one tiny round: it runs (tests)
     python bench/bench_startup.py --only pool,map       # some of: pool map create cli pipe core
     python bench/bench_startup.py --other-venv /tmp/venv-editable   # point 3 there too
 
@@ -211,12 +212,13 @@ def bench_map(rounds):
 # ------------------------------------------------------------------ 3. create + close
 
 
-def create_figures(n):
+def create_figures(n, batches=5, batch=30):
     """Point 3 in this process. Alternating: per round ours, then the stdlib's (latency for
     a caller that works between creations; the stdlib's turn is that work, and it runs
     while interpcli's warm spare is being made on the other core, which slows it).
-    Back-to-back: batches of max(n, 30) creates+closes in a row through each (throughput:
-    the spares, two side by side once the caller outruns one, are made on both cores).
+    Back-to-back: `batches` batches of max(n, batch) creates+closes in a row through each
+    (throughput: the spares, two side by side once the caller outruns one, are made on both
+    cores).
     Each of our batches starts with no spare made (the previous batch's are ended before
     the stdlib's batch, which is then undisturbed): the batch pays for its own spares."""
     import interpcli
@@ -238,14 +240,14 @@ def create_figures(n):
         ours.append(t1 - t0)
         stdlib.append(t2 - t1)
     b2b_ours, b2b_std, b2b_std2 = [], [], []
-    m = max(n, 30)
+    m = max(n, batch)
     m -= m % 2
 
     def std_loop(k):
         for _ in range(k):
             std.destroy(std.create())
 
-    for _ in range(5):
+    for _ in range(batches):
         _spare.maker.finish()  # no spare made, none in the making
         t0 = time.perf_counter()
         for _ in range(m):
@@ -286,8 +288,8 @@ def _install_kind():
         return "unknown"
 
 
-def bench_create(n, other_venvs):
-    figs = [create_figures(n)]
+def bench_create(n, other_venvs, batches=5, batch=30):
+    figs = [create_figures(n, batches, batch)]
     for venv in other_venvs:
         py = os.path.join(venv, "bin", "python")
         out = subprocess.run(
@@ -497,6 +499,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer rounds, 128 MiB pipe")
     ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one tiny round of each point, 16 MiB pipe: checks the script runs; its "
+        "figures mean nothing",
+    )
+    ap.add_argument(
         "--only", default=",".join(POINTS), help=f"comma-separated subset of {','.join(POINTS)}"
     )
     ap.add_argument("--size-mib", type=int, default=None, help="pipe data (default 1024)")
@@ -516,7 +524,8 @@ def main(argv=None):
     unknown = only - set(POINTS)
     if unknown:
         ap.error(f"unknown --only {','.join(sorted(unknown))}")
-    q = args.quick
+    q = args.quick or args.smoke
+    smoke = args.smoke
     import interpcli
 
     print(
@@ -528,15 +537,22 @@ def main(argv=None):
     tmp = tempfile.mkdtemp(prefix="interp-bench-")
     try:
         if "pool" in only:
-            bench_pool(rounds=5 if q else 15, n=100 if q else 300)
+            bench_pool(rounds=1 if smoke else 5 if q else 15, n=20 if smoke else 100 if q else 300)
         if "map" in only:
-            bench_map(rounds=3 if q else 7)
+            bench_map(rounds=1 if smoke else 3 if q else 7)
         if "create" in only:
-            bench_create(10 if q else 40, args.other_venv)
+            if smoke:
+                bench_create(2, args.other_venv, batches=1, batch=4)
+            else:
+                bench_create(10 if q else 40, args.other_venv)
         if "cli" in only:
-            bench_cli(20 if q else 40, tmp)
+            bench_cli(3 if smoke else 20 if q else 40, tmp)
         if "pipe" in only:
-            bench_pipe(3 if q else 5, args.size_mib or (128 if q else 1024), tmp)
+            bench_pipe(
+                1 if smoke else 3 if q else 5,
+                args.size_mib or (16 if smoke else 128 if q else 1024),
+                tmp,
+            )
         if "core" in only:
             bench_core_all()
     finally:

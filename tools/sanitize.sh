@@ -7,7 +7,8 @@
 #   tools/sanitize.sh [PYTHON [PYTEST_ARGS...]]
 #       PYTHON: a python with interpcli's test dependencies (default: python3); PYTEST_ARGS
 #       are added to the test run (e.g. --deselect ...); SANITIZE_SCALE sizes the stress
-#       tests (default 0.2: about 3 minutes on 2 cores). Exit status 0 only when every test
+#       tests (default 0.2: about 3 minutes on 2 cores); SANITIZE_TESTS names the test
+#       directories (default: tests/core tests/stress). Exit status 0 only when every test
 #       passed and no sanitizer reported anything from interpcli's C core.
 # CPython itself is not sanitized: libasan is preloaded, CPython's allocations go through
 # malloc (PYTHONMALLOC=malloc) so ASan sees Python objects too, and leak detection is off
@@ -16,7 +17,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 py="${1:-python3}"
 [ $# -gt 0 ] && shift
+# a relative path still names the same python once the tests run in the copy (not resolved
+# further: a venv's python is a symlink that must keep its own path)
+case "$py" in */*) py="$(cd "$(dirname "$py")" && pwd)/$(basename "$py")";; esac
 scale="${SANITIZE_SCALE:-0.2}"
+read -r -a suites <<< "${SANITIZE_TESTS:-tests/core tests/stress}"
 work="$(mktemp -d /tmp/interpcli-sanitize.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
@@ -41,11 +46,14 @@ got="$(cd "$work" && ASAN_OPTIONS=detect_leaks=0 "$py" -c 'import interpcli._nat
 case "$got" in "$work/src/"*) ;; *) echo "sanitize: loaded $got, not the copy" >&2; exit 2;; esac
 
 status=0
-echo "=== ASan + UBSan: core and stress tests ($py, scale $scale)"
+echo "=== ASan + UBSan: ${suites[*]} ($py, scale $scale)"
+# deselected: timings (the parallel speed-up, run speed ratios: instrumented code is not
+# what users run), the source-shape check, and the churns (CI runs them uninstrumented)
 (cd "$work/src" && ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:log_path=$work/reports/asan" \
     timeout 1200 "$py" -m pytest -q -p no:cacheprovider \
-    tests/core tests/stress \
+    "${suites[@]}" \
     --deselect tests/core/test_interpreters.py::test_two_interpreters_run_in_parallel \
+    --deselect tests/core/test_run_speed.py \
     --deselect tests/core/test_package_shape.py \
     --deselect tests/stress/test_stress_churn.py::test_churn_leaves_nothing_behind \
     --deselect tests/stress/test_stress_churn.py::test_fresh_interpreter_churn_is_level_with_the_stdlib \

@@ -15,7 +15,7 @@ BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_startup.p
 def test_bench_startup_quick_run(tmp_path):
     out = tmp_path / "rows.json"
     r = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--only", "pool,create", "--json", str(out)],
+        [sys.executable, str(BENCH), "--smoke", "--only", "pool,create", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from stress_util import report
+from stress_util import report, scaled
 
 import interpcli
 
@@ -237,8 +237,9 @@ class ChannelMachine(RuleBasedStateMachine):
             assert ch.recv.is_closed == (ch.closed != OPEN and not ch.queue)
 
 
+EXAMPLES = scaled(60, 10)
 ChannelMachine.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=EXAMPLES,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
@@ -249,7 +250,12 @@ TestChannelModel = ChannelMachine.TestCase
 @pytest.fixture(scope="module", autouse=True)
 def figures():
     yield
-    report("model", examples=60, max_steps_per_example=40, channel_operations=ChannelMachine.steps)
+    report(
+        "model",
+        examples=EXAMPLES,
+        max_steps_per_example=40,
+        channel_operations=ChannelMachine.steps,
+    )
     for i in ChannelMachine.interps.values():
         if i.is_alive():
             i.close()
