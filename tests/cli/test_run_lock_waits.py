@@ -11,8 +11,16 @@ import textwrap
 import time
 
 import pytest
-from helpers import INTERP, python_and_interp, write
-from test_run_signals import drive, interp_argv, python_argv, read_line, start
+from helpers import (
+    INTERP,
+    drive,
+    interp_argv,
+    python_and_interp,
+    python_argv,
+    read_line,
+    start,
+    write,
+)
 
 WAITS = """\
 import sys, threading, time

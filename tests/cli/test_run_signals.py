@@ -3,80 +3,23 @@
 blocking calls of that thread, the exit status is the script's, and a Ctrl-C ends `interp`
 within the grace when the script cannot take it (its main thread stuck in a C call)."""
 
-import os
-import select
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from helpers import INTERP, assert_same_as_python, python_and_interp, write
-
-
-def start(argv, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    return subprocess.Popen(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e
-    )
-
-
-def python_argv(script, *args):
-    return [sys.executable, str(script), *args]
-
-
-def interp_argv(script, *args):
-    return [*INTERP, "run", str(script), "--result", "none", "--", *args]
-
-
-_pending: dict = {}  # Popen -> bytes read past the last line returned
-
-
-def read_line(p, limit=30.0) -> bytes:
-    """The next line of p's stdout, waiting at most limit seconds (no buffering of ours
-    hides a line from select)."""
-    buf = _pending.pop(p, b"")
-    deadline = time.monotonic() + limit
-    while b"\n" not in buf:
-        ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"no output from the script after {buf!r}"
-        chunk = os.read(p.stdout.fileno(), 4096)
-        assert chunk, f"the script ended after {buf!r}: {p.wait()} {p.stderr.read()!r}"
-        buf += chunk
-    line, _, rest = buf.partition(b"\n")
-    _pending[p] = rest
-    return line + b"\n"
-
-
-def drive(argv, steps, env=None, delay=0.0):
-    """Run argv; for each (expected line prefix, signal or None) in steps, wait for a
-    line starting with the prefix, then (after delay seconds) send the signal. Returns
-    (status, lines, stderr, latencies): the seconds from each signal to the next line."""
-    p = start(argv, env)
-    lines, latencies = [], []
-    sent = None
-    try:
-        for prefix, sig in steps:
-            line = read_line(p).decode()
-            if sent is not None:
-                latencies.append(time.monotonic() - sent)
-                sent = None
-            lines.append(line)
-            assert line.startswith(prefix), lines
-            if sig is not None:
-                time.sleep(delay)
-                p.send_signal(sig)
-                sent = time.monotonic()
-        out, err = p.communicate(timeout=30)
-        out = _pending.pop(p, b"") + out
-        if sent is not None:
-            latencies.append(time.monotonic() - sent)
-    finally:
-        p.kill()
-        p.wait()
-    return p.returncode, "".join(lines) + out.decode(), err.decode(), latencies
-
+from helpers import (
+    INTERP,
+    assert_same_as_python,
+    drive,
+    interp_argv,
+    python_and_interp,
+    python_argv,
+    read_line,
+    start,
+    write,
+)
 
 HANDLERS = """\
 import _thread, os, signal, time

@@ -12,8 +12,7 @@ import sys
 import time
 
 import pytest
-from helpers import INTERP, python_and_interp, write
-from test_run_signals import drive, interp_argv, python_argv
+from helpers import INTERP, drive, interp_argv, python_and_interp, python_argv, write
 
 READS = """\
 import sys
