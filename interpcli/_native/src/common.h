@@ -100,6 +100,14 @@ void ic_reg_add_locked(ic_interp *rec);
 /* Unlist rec and drop the registry's reference (rec stays valid while the caller has one). */
 void ic_reg_remove_locked(ic_interp *rec);
 ic_interp *ic_reg_head_locked(void);
+/* Drop a pin the caller took on rec (rec->pins++ under the registry lock) and wake a close
+ * waiting for it. Registry lock not held. */
+void ic_rec_unpin(ic_interp *rec);
+/* A count that moves each time a pin goes: read it under the registry lock, then (lock
+ * released, no thread state attached) ic_reg_wait_unpin(seen, s) sleeps until it moves,
+ * s seconds at most. */
+unsigned int ic_reg_unpins_locked(void);
+void ic_reg_wait_unpin(unsigned int seen, double seconds);
 /* A listed record that the core may drive (main or its own, not closing), in *out;
  * IC_ERR_NOTFOUND or IC_ERR_MAIN (made by someone else) with ic_errmsg() text otherwise. */
 int ic_reg_usable_locked(int64_t id, ic_interp **out);

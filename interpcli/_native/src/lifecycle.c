@@ -176,12 +176,12 @@ static void detach_after_refusal(ic_interp *rec, PyThreadState *ts)
 }
 
 /* How long destroy() waits for a record's pins to go (a signal's delivery or an interrupt
- * under way: each lasts a moment), in 1 ms naps. */
-#define PIN_WAIT_NAPS 2000
+ * under way: each lasts a moment), in seconds. */
+#define PIN_WAIT_SECONDS 2.0
 
 static int destroy(int64_t id, int force, double join_timeout, int spare)
 {
-    int naps = 0;
+    double pin_deadline = ic_now() + PIN_WAIT_SECONDS;
 again:
     ic_reg_lock();
     ic_interp *rec;
@@ -201,13 +201,13 @@ again:
         ic_reg_unlock();
         return found;
     }
-    if (!rec->running && rec->pins > 0 && naps < PIN_WAIT_NAPS) {
-        /* a delivery or an interrupt ends in a moment (it may be waiting for its GIL): look
-         * again from the start, as the record may be gone by then */
+    double pin_left = pin_deadline - ic_now();
+    if (!rec->running && rec->pins > 0 && pin_left > 0) {
+        /* a delivery or an interrupt ends in a moment (it may be waiting for its GIL): wait
+         * for a pin to go, then look again from the start, as the record may be gone */
+        unsigned int seen = ic_reg_unpins_locked();
         ic_reg_unlock();
-        struct timespec nap = {0, 1000000};
-        nanosleep(&nap, NULL);
-        naps++;
+        ic_reg_wait_unpin(seen, pin_left);
         goto again;
     }
     if (rec->running || rec->pins > 0) {
@@ -339,8 +339,6 @@ int ic_interrupt(int64_t id, int kind, ic_cancel *cancel)
     if (delivered) {
         ic_chan_wake_all();
     }
-    ic_reg_lock();
-    rec->pins--;
-    ic_reg_unlock();
+    ic_rec_unpin(rec);
     return rc;
 }

@@ -49,6 +49,29 @@ void ic_rec_decref(ic_interp *rec)
 
 void ic_reg_lock(void) { pthread_mutex_lock(&reg_mu); }
 void ic_reg_unlock(void) { pthread_mutex_unlock(&reg_mu); }
+
+/* Moves each time a record's pin goes: what a close waiting for pins sleeps on. */
+static _Atomic unsigned int unpins;
+
+void ic_rec_unpin(ic_interp *rec)
+{
+    ic_reg_lock();
+    rec->pins--;
+    atomic_fetch_add(&unpins, 1);
+    ic_reg_unlock();
+    ic_word_wake_all(&unpins);
+}
+
+unsigned int ic_reg_unpins_locked(void)
+{
+    return atomic_load(&unpins);
+}
+
+void ic_reg_wait_unpin(unsigned int seen, double seconds)
+{
+    struct timespec rel = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    (void)ic_word_wait(&unpins, seen, &rel);    /* woken, moved, timed out or EINTR */
+}
 ic_interp *ic_reg_head_locked(void) { return reg_head; }
 
 static ic_interp *find_any_locked(int64_t id)

@@ -127,9 +127,7 @@ static void deliver(int64_t id, const uint64_t *mask)
     if (keyboard) {
         ic_chan_wake_all();     /* a channel wait of that thread ends with it */
     }
-    ic_reg_lock();
-    rec->pins--;
-    ic_reg_unlock();
+    ic_rec_unpin(rec);
 }
 
 static void *forwarder(void *arg)
